@@ -1,0 +1,141 @@
+"""The error tree. Adapters raise only these; the router falls back on these only.
+
+    RouterError
+    ├── ProviderError(provider, status, message)       one provider call failed
+    │   ├── RateLimited(retry_after)                    429
+    │   ├── Overloaded(retry_after)                     503 / 529 / overloaded_error
+    │   ├── ServerError                                 other 5xx
+    │   ├── ContextTooLong                              prompt + max_tokens over the limit
+    │   ├── AuthFailed                                  401 / 403 / Gemini API_KEY_INVALID
+    │   ├── BadRequest                                  400 / 404 / 422 the request itself is wrong
+    │   ├── ProviderTimeout                             connect/read/total deadline passed
+    │   ├── ConnectionFailed                            refused, reset, DNS, broken stream
+    │   └── MalformedResponse                           body not JSON / missing fields / unknown values
+    ├── UnknownModel(name, suggestions)                 no such model or alias
+    ├── BudgetExceeded(client, spent, cap, resets_at)   a budget would be overspent
+    └── AllRoutesFailed(attempts, message)              every candidate failed or was excluded
+
+Messages never contain API keys: adapters build them from status codes and provider error
+bodies only, and `redact()` scrubs anything key-shaped as a last line of defence.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_KEY_PATTERN = re.compile(
+    r"(sk-[A-Za-z0-9_\-]{8,}|sk-ant-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}|gsk_[A-Za-z0-9]{8,}"
+    r"|xai-[A-Za-z0-9]{8,}|(?i:bearer)\s+[A-Za-z0-9._\-]{8,})"
+)
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Remove known secrets and anything shaped like an API key."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return _KEY_PATTERN.sub("[redacted]", text)
+
+
+class RouterError(Exception):
+    """Base of every error mcp-router raises on purpose."""
+
+
+class ProviderError(RouterError):
+    """One provider call failed. `retryable` says whether the same endpoint may be tried again."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        status: int | None = None,
+        model: str | None = None,
+        body: Any = None,
+    ) -> None:
+        self.provider = provider
+        self.status = status
+        self.model = model
+        self.message = redact(message)
+        self.body = body
+        where = f"{provider} HTTP {status}" if status is not None else provider
+        super().__init__(f"{where}: {self.message}")
+
+    @property
+    def kind(self) -> str:
+        """The error class name, as recorded in attempts."""
+        return type(self).__name__
+
+
+class RateLimited(ProviderError):
+    retryable = True
+
+    def __init__(self, provider: str, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(provider, message, **kw)
+
+
+class Overloaded(ProviderError):
+    retryable = True
+
+    def __init__(self, provider: str, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(provider, message, **kw)
+
+
+class ServerError(ProviderError):
+    retryable = True
+
+
+class ContextTooLong(ProviderError):
+    pass
+
+
+class AuthFailed(ProviderError):
+    pass
+
+
+class BadRequest(ProviderError):
+    pass
+
+
+class ProviderTimeout(ProviderError):
+    retryable = True
+
+
+class ConnectionFailed(ProviderError):
+    retryable = True
+
+
+class MalformedResponse(ProviderError):
+    pass
+
+
+class UnknownModel(RouterError):
+    def __init__(self, name: str, suggestions: list[str] | None = None) -> None:
+        self.name = name
+        self.suggestions = suggestions or []
+        hint = f" Did you mean: {', '.join(self.suggestions)}?" if self.suggestions else ""
+        super().__init__(f"Unknown model {name!r}.{hint} Call list_models to see available ids.")
+
+
+class BudgetExceeded(RouterError):
+    def __init__(self, client: str, period: str, spent_usd: Any, cap_usd: Any, resets_at: str) -> None:
+        self.client = client
+        self.period = period
+        self.spent_usd = spent_usd
+        self.cap_usd = cap_usd
+        self.resets_at = resets_at
+        super().__init__(
+            f"{period.capitalize()} budget for client {client!r} exceeded: spent ${spent_usd} of "
+            f"${cap_usd}; it resets at {resets_at}. Raise the cap in the config or wait."
+        )
+
+
+class AllRoutesFailed(RouterError):
+    def __init__(self, message: str, attempts: list[Any] | None = None) -> None:
+        self.attempts = attempts or []
+        super().__init__(message)

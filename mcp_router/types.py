@@ -1,0 +1,108 @@
+"""Unified request, message, completion and usage types shared by every layer.
+
+Adapters map these to and from each provider's wire format; the router, metering and MCP
+server speak only these.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["system", "user", "assistant"]
+FinishReason = Literal["stop", "length", "content_filter", "tool_calls", "error"]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Role
+    content: str
+
+
+class ResponseFormat(BaseModel):
+    """`json_object` or `json_schema` (OpenAI's shape: a name, the schema, strict)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["text", "json_object", "json_schema"]
+    name: str | None = None
+    json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: bool | None = None
+
+
+class CompletionRequest(BaseModel):
+    """What to generate; the model is given to the adapter separately (provider-native name)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    messages: list[Message]
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: list[str] | None = None
+    seed: int | None = None
+    response_format: ResponseFormat | None = None
+
+    @property
+    def system(self) -> str | None:
+        parts = [m.content for m in self.messages if m.role == "system"]
+        return "\n\n".join(parts) if parts else None
+
+
+class Usage(BaseModel):
+    """Token counts with OpenAI's meaning: `input_tokens` counts every prompt token, cached
+    ones included; `cached_input_tokens` and `cache_write_tokens` are parts of it;
+    `reasoning_tokens` is part of `output_tokens`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+        )
+
+
+class Completion(BaseModel):
+    """One provider's whole answer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    finish_reason: FinishReason
+    usage: Usage
+    model: str  # the model name the provider reported
+    response_id: str | None = None
+
+
+class TextDelta(BaseModel):
+    """A piece of streamed text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+
+
+class StreamEnd(BaseModel):
+    """The last event of a successful stream: finish reason and final usage."""
+
+    model_config = ConfigDict(frozen=True)
+
+    finish_reason: FinishReason
+    usage: Usage
+    model: str
+    response_id: str | None = None
+
+
+StreamEvent = TextDelta | StreamEnd
