@@ -44,6 +44,7 @@ class KnownProvider(BaseModel):
     supports_assistant_prefix: bool = False
     publishes_prices: bool = False
     keyless: bool = False
+    extra_headers: dict[str, str] = {}
 
 
 KNOWN_PROVIDERS: tuple[KnownProvider, ...] = (
@@ -86,6 +87,8 @@ KNOWN_PROVIDERS: tuple[KnownProvider, ...] = (
         base_url_env="OPENROUTER_BASE_URL",
         publishes_prices=True,
         supports_assistant_prefix=True,
+        # OpenRouter's optional app attribution headers.
+        extra_headers={"HTTP-Referer": "https://pypi.org/project/mcp-router/", "X-Title": "mcp-router"},
     ),
     KnownProvider(
         name="groq",
@@ -144,6 +147,7 @@ def providers_from_env(env: Mapping[str, str]) -> list[ProviderConfig]:
                 protocol=known.protocol,
                 base_url=(base_url or known.default_base_url).rstrip("/"),
                 api_key=SecretStr(key) if key else None,
+                extra_headers=dict(known.extra_headers),
                 max_tokens_field=known.max_tokens_field,
                 stream_usage=known.stream_usage,
                 supports_assistant_prefix=known.supports_assistant_prefix,

@@ -1,0 +1,286 @@
+"""Anthropic Messages API.
+
+Wire reference: POST {base}/v1/messages with `x-api-key` and `anthropic-version: 2023-06-01`;
+`system` is a top-level field and `max_tokens` is required. Streams are SSE with named
+events `message_start`, `content_block_start`, `content_block_delta`, `content_block_stop`,
+`message_delta` (stop reason, cumulative output tokens), `message_stop`, `ping`, and `error`
+(which can arrive after the 200 header). Errors are
+`{"type": "error", "error": {"type": "overloaded_error", "message": ...}}`.
+
+Choices: `seed` has no Anthropic equivalent and is dropped. Claude 4.5+ rejects
+`temperature` and `top_p` together, so when both are given only `temperature` is sent.
+`json_schema` uses structured outputs (`output_config.format`, GA, no beta header);
+`json_object` has no schema-less native mode, so it becomes a system-prompt instruction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from mcp_router.errors import (
+    AuthFailed,
+    BadRequest,
+    ContextTooLong,
+    Overloaded,
+    ProviderError,
+    RateLimited,
+    ServerError,
+)
+from mcp_router.providers.base import RemoteModel
+from mcp_router.providers.http import Classification, HttpAdapter, build_error, iter_sse
+from mcp_router.providers.wire import Wire
+from mcp_router.types import (
+    Completion,
+    CompletionRequest,
+    FinishReason,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
+
+API_VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 4096
+JSON_INSTRUCTION = "Respond with a single valid JSON object and nothing else: no prose, no code fences."
+
+_FINISH: dict[str, FinishReason] = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+
+_ERROR_TYPES: dict[str, type[ProviderError]] = {
+    "authentication_error": AuthFailed,
+    "permission_error": AuthFailed,
+    "rate_limit_error": RateLimited,
+    "overloaded_error": Overloaded,
+    "api_error": ServerError,
+    "not_found_error": BadRequest,
+    "request_too_large": ContextTooLong,
+}
+
+
+def to_wire(request: CompletionRequest, model: str, *, stream: bool = False) -> dict[str, Any]:
+    system = request.system
+    fmt = request.response_format
+    if fmt is not None and fmt.type == "json_object":
+        system = f"{system}\n\n{JSON_INSTRUCTION}" if system else JSON_INSTRUCTION
+    turns = [m for m in request.messages if m.role != "system"]
+    messages = [{"role": m.role, "content": m.content} for m in turns]
+    if messages and messages[-1]["role"] == "assistant":
+        # A prefill is continued; the API rejects one that ends in whitespace.
+        messages[-1]["content"] = messages[-1]["content"].rstrip()
+    body: dict[str, Any] = {
+        "model": model,
+        "max_tokens": request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS,
+        "messages": messages,
+    }
+    if system:
+        body["system"] = system
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    elif request.top_p is not None:
+        body["top_p"] = request.top_p
+    if request.stop:
+        body["stop_sequences"] = list(request.stop)
+    if fmt is not None and fmt.type == "json_schema":
+        body["output_config"] = {"format": {"type": "json_schema", "schema": fmt.json_schema or {}}}
+    if stream:
+        body["stream"] = True
+    return body
+
+
+def usage_from_wire(raw: Any, wire: Wire, *, require_input: bool = True) -> Usage:
+    """Anthropic's input_tokens excludes cache reads and writes; ours counts every prompt token."""
+    usage = wire.obj(raw, "usage")
+    uncached = (
+        wire.int_(usage, "input_tokens", "usage")
+        if require_input
+        else wire.opt_int(usage, "input_tokens", "usage")
+    )
+    read = wire.opt_int(usage, "cache_read_input_tokens", "usage")
+    write = wire.opt_int(usage, "cache_creation_input_tokens", "usage")
+    return Usage(
+        input_tokens=uncached + read + write,
+        output_tokens=wire.opt_int(usage, "output_tokens", "usage"),
+        cached_input_tokens=read,
+        cache_write_tokens=write,
+    )
+
+
+def finish_from_wire(value: Any, wire: Wire) -> FinishReason:
+    if not isinstance(value, str) or value not in _FINISH:
+        wire.fail(f"unknown stop_reason {value!r}")
+    return _FINISH[value]
+
+
+def from_wire(body: Any, provider: str, *, status: int = 200, model: str | None = None) -> Completion:
+    wire = Wire(provider, status, model)
+    top = wire.obj(body, "response")
+    if top.get("type") == "error":
+        raise build_error(provider, status, top, classify, model=model)
+    blocks = wire.arr(wire.field(top, "content", "response"), "content")
+    texts = []
+    for i, raw in enumerate(blocks):
+        block = wire.obj(raw, f"content[{i}]")
+        if block.get("type") == "text":
+            texts.append(wire.str_(block, "text", f"content[{i}]"))
+    return Completion(
+        text="".join(texts),
+        finish_reason=finish_from_wire(top.get("stop_reason"), wire),
+        usage=usage_from_wire(wire.field(top, "usage", "response"), wire),
+        model=wire.opt_str(top, "model", "response") or model or "",
+        response_id=wire.opt_str(top, "id", "response"),
+    )
+
+
+@dataclass
+class EventState:
+    model: str
+    started: bool = False
+    stopped: bool = False
+    finish: FinishReason | None = None
+    usage: Usage | None = None
+    response_id: str | None = None
+
+
+def map_event(name: str, data: Any, state: EventState, wire: Wire, provider: str) -> TextDelta | None:
+    """Fold one named SSE event into `state`; return its text, if any."""
+    if name == "ping":
+        return None
+    payload = wire.obj(data, name)
+    if name == "error" or payload.get("type") == "error":
+        raise build_error(provider, None, payload, classify, model=state.model)
+    if name == "message_start":
+        message = wire.obj(wire.field(payload, "message", "message_start"), "message_start.message")
+        state.started = True
+        state.response_id = wire.opt_str(message, "id", "message")
+        state.model = wire.opt_str(message, "model", "message") or state.model
+        state.usage = usage_from_wire(wire.field(message, "usage", "message"), wire)
+        return None
+    if not state.started:
+        wire.fail(f"{name} event before message_start")
+    if name == "content_block_delta":
+        delta = wire.obj(wire.field(payload, "delta", name), f"{name}.delta")
+        if delta.get("type") == "text_delta":
+            text = wire.str_(delta, "text", f"{name}.delta")
+            return TextDelta(text=text) if text else None
+        return None  # thinking, signature and tool-input deltas carry no answer text
+    if name == "message_delta":
+        delta = wire.obj(wire.field(payload, "delta", name), f"{name}.delta")
+        if delta.get("stop_reason") is not None:
+            state.finish = finish_from_wire(delta["stop_reason"], wire)
+        if payload.get("usage") is not None:
+            state.usage = _merge_usage(state.usage, payload["usage"], wire)
+        return None
+    if name == "message_stop":
+        state.stopped = True
+    # content_block_start/stop and event types added later carry nothing we need.
+    return None
+
+
+def _merge_usage(start: Usage | None, raw: Any, wire: Wire) -> Usage:
+    """message_delta usage: output_tokens is cumulative; input/cache counts appear there
+    only in newer API versions, and then replace the message_start figures."""
+    usage = wire.obj(raw, "message_delta.usage")
+    base = start or Usage()
+    if "input_tokens" in usage and usage["input_tokens"] is not None:
+        base = usage_from_wire(usage, wire)
+    return base.model_copy(update={"output_tokens": wire.opt_int(usage, "output_tokens", "usage")})
+
+
+def classify(status: int | None, body: Any) -> Classification:
+    if not isinstance(body, dict):
+        return None, ""
+    err = body.get("error")
+    if not isinstance(err, dict):
+        return None, str(body.get("message") or "")
+    message = str(err.get("message") or "")
+    etype = err.get("type")
+    if etype == "invalid_request_error":
+        return None, message  # status decides; "prompt is too long" is recognised as context
+    kind = _ERROR_TYPES.get(etype) if isinstance(etype, str) else None
+    return kind, message or (etype if isinstance(etype, str) else "")
+
+
+def models_from_wire(body: Any, provider: str) -> tuple[list[RemoteModel], str | None]:
+    """One page of `GET /v1/models`; returns the models and the next `after_id` cursor."""
+    wire = Wire(provider, 200)
+    top = wire.obj(body, "response")
+    models = []
+    for i, raw in enumerate(wire.arr(wire.field(top, "data", "response"), "data")):
+        entry = wire.obj(raw, f"data[{i}]")
+        models.append(
+            RemoteModel(
+                provider=provider,
+                native_id=wire.str_(entry, "id", f"data[{i}]"),
+                name=wire.opt_str(entry, "display_name", f"data[{i}]"),
+                context_length=_positive(entry.get("max_input_tokens")),
+                max_output_tokens=_positive(entry.get("max_tokens")),
+            )
+        )
+    cursor = wire.opt_str(top, "last_id", "response") if top.get("has_more") is True else None
+    return models, cursor
+
+
+def _positive(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+class AnthropicAdapter(HttpAdapter):
+    """Anthropic Messages API."""
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"anthropic-version": API_VERSION}
+        key = self._key()
+        if key:
+            headers["x-api-key"] = key
+        return headers
+
+    def _classify(self, status: int | None, body: Any) -> Classification:
+        return classify(status, body)
+
+    async def complete(self, request: CompletionRequest, model: str) -> Completion:
+        body, wire = await self._request_json(
+            "POST", f"{self.base_url}/v1/messages", model=model, body=to_wire(request, model)
+        )
+        return from_wire(body, self.name, status=wire.status or 200, model=model)
+
+    async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
+        state = EventState(model=model)
+        body = to_wire(request, model, stream=True)
+        async with self._open_stream(f"{self.base_url}/v1/messages", body, model) as (lines, wire):
+            async for event in iter_sse(lines):
+                name = event.event
+                data = wire.parse(event.data) if event.data.strip() else {}
+                if name == "message" and isinstance(data, dict) and isinstance(data.get("type"), str):
+                    name = data["type"]  # tolerate servers that omit `event:` lines
+                delta = map_event(name, data, state, wire, self.name)
+                if delta is not None:
+                    yield delta
+                if state.stopped:
+                    break
+        if not state.stopped:
+            raise self._cut(model, "message_stop")
+        if state.finish is None or state.usage is None:
+            wire.fail("message_stop without a stop_reason and usage")
+        yield StreamEnd(
+            finish_reason=state.finish, usage=state.usage, model=state.model, response_id=state.response_id
+        )
+
+    async def list_models(self) -> list[RemoteModel]:
+        models: list[RemoteModel] = []
+        params: dict[str, Any] = {"limit": 1000}
+        for _ in range(100):  # a bound, not an expectation: real lists are one or two pages
+            body, _wire = await self._request_json("GET", f"{self.base_url}/v1/models", params=params)
+            page, cursor = models_from_wire(body, self.name)
+            models.extend(page)
+            if cursor is None:
+                break
+            params = {"limit": 1000, "after_id": cursor}
+        return models

@@ -1,0 +1,282 @@
+"""Google Gemini API (generativelanguage, v1beta).
+
+Wire reference: POST {base}/v1beta/models/{model}:generateContent and
+:streamGenerateContent?alt=sse with header `x-goog-api-key`; `contents` with roles
+`user`/`model`, `systemInstruction`, `generationConfig`. Each SSE `data:` line is a whole
+GenerateContentResponse; there is no [DONE] — the chunk carrying `finishReason` is the last.
+Errors are google.rpc statuses: `{"error": {"code", "message", "status", "details": [...]}}`;
+a bad key is 400 INVALID_ARGUMENT with ErrorInfo reason API_KEY_INVALID, a missing one 403.
+
+Choices: `json_schema` is sent as `responseJsonSchema` (plain JSON Schema, as OpenAI-style
+callers write it) rather than the OpenAPI-subset `responseSchema`. A prompt blocked before
+generation (`promptFeedback.blockReason`, no candidates) is a successful call with finish
+reason `content_filter` and empty text, like a refusal on the other providers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from mcp_router.errors import AuthFailed, Overloaded, ProviderError, ProviderTimeout, RateLimited, ServerError
+from mcp_router.providers.base import RemoteModel
+from mcp_router.providers.http import (
+    Classification,
+    HttpAdapter,
+    build_error,
+    default_error_class,
+    iter_sse,
+)
+from mcp_router.providers.wire import Wire
+from mcp_router.types import (
+    Completion,
+    CompletionRequest,
+    FinishReason,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
+
+API_VERSION = "v1beta"
+
+_FINISH: dict[str, FinishReason] = {
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+    "LANGUAGE": "content_filter",
+    "MALFORMED_FUNCTION_CALL": "tool_calls",
+}
+
+_STATUS_KINDS: dict[str, type[ProviderError]] = {
+    "UNAUTHENTICATED": AuthFailed,
+    "PERMISSION_DENIED": AuthFailed,
+    "RESOURCE_EXHAUSTED": RateLimited,
+    "UNAVAILABLE": Overloaded,
+    "INTERNAL": ServerError,
+    "DEADLINE_EXCEEDED": ProviderTimeout,
+}
+
+
+def model_path(model: str) -> str:
+    return model.removeprefix("models/")
+
+
+def to_wire(request: CompletionRequest) -> dict[str, Any]:
+    contents = [
+        {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
+        for m in request.messages
+        if m.role != "system"
+    ]
+    body: dict[str, Any] = {"contents": contents}
+    system = request.system
+    if system:
+        body["systemInstruction"] = {"parts": [{"text": system}]}
+    config: dict[str, Any] = {}
+    if request.max_tokens is not None:
+        config["maxOutputTokens"] = request.max_tokens
+    if request.temperature is not None:
+        config["temperature"] = request.temperature
+    if request.top_p is not None:
+        config["topP"] = request.top_p
+    if request.stop:
+        config["stopSequences"] = list(request.stop)
+    if request.seed is not None:
+        config["seed"] = request.seed
+    fmt = request.response_format
+    if fmt is not None and fmt.type in ("json_object", "json_schema"):
+        config["responseMimeType"] = "application/json"
+        if fmt.type == "json_schema" and fmt.json_schema:
+            config["responseJsonSchema"] = fmt.json_schema
+    if config:
+        body["generationConfig"] = config
+    return body
+
+
+def usage_from_wire(raw: Any, wire: Wire) -> Usage:
+    """promptTokenCount already includes cached tokens; output includes thinking tokens."""
+    meta = wire.obj(raw, "usageMetadata")
+    thoughts = wire.opt_int(meta, "thoughtsTokenCount", "usageMetadata")
+    return Usage(
+        input_tokens=wire.int_(meta, "promptTokenCount", "usageMetadata"),
+        output_tokens=wire.opt_int(meta, "candidatesTokenCount", "usageMetadata") + thoughts,
+        cached_input_tokens=wire.opt_int(meta, "cachedContentTokenCount", "usageMetadata"),
+        reasoning_tokens=thoughts,
+    )
+
+
+def finish_from_wire(value: Any, wire: Wire) -> FinishReason:
+    if not isinstance(value, str) or value not in _FINISH:
+        wire.fail(f"unknown finishReason {value!r}")
+    return _FINISH[value]
+
+
+@dataclass
+class Chunk:
+    """What one GenerateContentResponse says."""
+
+    text: str
+    finish: FinishReason | None
+    usage: Usage | None
+    model: str | None
+    response_id: str | None
+
+
+def read_response(body: Any, wire: Wire) -> Chunk:
+    top = wire.obj(body, "response")
+    if "error" in top:
+        status = None if wire.status == 200 else wire.status
+        raise build_error(wire.provider, status, top, classify, model=wire.model)
+    usage = usage_from_wire(top["usageMetadata"], wire) if top.get("usageMetadata") is not None else None
+    model = wire.opt_str(top, "modelVersion", "response")
+    response_id = wire.opt_str(top, "responseId", "response")
+    candidates = top.get("candidates")
+    if not candidates:
+        feedback = top.get("promptFeedback")
+        if isinstance(feedback, dict) and feedback.get("blockReason"):
+            return Chunk("", "content_filter", usage, model, response_id)
+        wire.fail("response has no candidates")
+    candidate = wire.obj(wire.arr(candidates, "candidates")[0], "candidates[0]")
+    texts = []
+    content = candidate.get("content")
+    if content is not None:
+        parts = wire.obj(content, "candidates[0].content").get("parts") or []
+        for i, raw in enumerate(wire.arr(parts, "candidates[0].content.parts")):
+            part = wire.obj(raw, f"parts[{i}]")
+            if part.get("thought") is True:
+                continue  # thought summaries are not the answer
+            text = wire.opt_str(part, "text", f"parts[{i}]")
+            if text:
+                texts.append(text)
+    raw_finish = candidate.get("finishReason")
+    finish = finish_from_wire(raw_finish, wire) if raw_finish is not None else None
+    return Chunk("".join(texts), finish, usage, model, response_id)
+
+
+def from_wire(body: Any, provider: str, *, status: int = 200, model: str | None = None) -> Completion:
+    wire = Wire(provider, status, model)
+    chunk = read_response(body, wire)
+    if chunk.finish is None:
+        wire.fail("candidate has no finishReason")
+    if chunk.usage is None:
+        wire.fail("missing field response.usageMetadata")
+    return Completion(
+        text=chunk.text,
+        finish_reason=chunk.finish,
+        usage=chunk.usage,
+        model=chunk.model or model or "",
+        response_id=chunk.response_id,
+    )
+
+
+def classify(status: int | None, body: Any) -> Classification:
+    if not isinstance(body, dict):
+        return None, ""
+    err = body.get("error")
+    if not isinstance(err, dict):
+        return None, str(body.get("message") or "")
+    message = str(err.get("message") or "")
+    details = err.get("details")
+    for detail in details if isinstance(details, list) else []:
+        if isinstance(detail, dict) and detail.get("reason") in ("API_KEY_INVALID", "API_KEY_EXPIRED"):
+            return AuthFailed, message or str(detail["reason"])
+    rpc_status = err.get("status")
+    kind = _STATUS_KINDS.get(rpc_status) if isinstance(rpc_status, str) else None
+    if kind is None and status is None and isinstance(err.get("code"), int):
+        kind = default_error_class(err["code"], message)
+    return kind, message or (rpc_status if isinstance(rpc_status, str) else "")
+
+
+def models_from_wire(body: Any, provider: str) -> tuple[list[RemoteModel], str | None]:
+    """One page of `GET /v1beta/models`; returns models able to generateContent and the
+    nextPageToken."""
+    wire = Wire(provider, 200)
+    top = wire.obj(body, "response")
+    models = []
+    for i, raw in enumerate(wire.arr(top.get("models") or [], "models")):
+        entry = wire.obj(raw, f"models[{i}]")
+        methods = entry.get("supportedGenerationMethods")
+        if isinstance(methods, list) and "generateContent" not in methods:
+            continue  # embedding / AQA models cannot answer a completion
+        caps = {"reasoning"} if entry.get("thinking") is True else set()
+        models.append(
+            RemoteModel(
+                provider=provider,
+                native_id=model_path(wire.str_(entry, "name", f"models[{i}]")),
+                name=wire.opt_str(entry, "displayName", f"models[{i}]"),
+                context_length=_positive(entry.get("inputTokenLimit")),
+                max_output_tokens=_positive(entry.get("outputTokenLimit")),
+                capabilities=frozenset(caps),
+            )
+        )
+    token = top.get("nextPageToken")
+    return models, token if isinstance(token, str) and token else None
+
+
+def _positive(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+class GeminiAdapter(HttpAdapter):
+    """Gemini generateContent / streamGenerateContent."""
+
+    def _headers(self) -> dict[str, str]:
+        # The key travels in a header, never in `?key=`: URLs end up in logs and errors.
+        key = self._key()
+        return {"x-goog-api-key": key} if key else {}
+
+    def _classify(self, status: int | None, body: Any) -> Classification:
+        return classify(status, body)
+
+    def _url(self, model: str, method: str) -> str:
+        return f"{self.base_url}/{API_VERSION}/models/{model_path(model)}:{method}"
+
+    async def complete(self, request: CompletionRequest, model: str) -> Completion:
+        body, wire = await self._request_json(
+            "POST", self._url(model, "generateContent"), model=model, body=to_wire(request)
+        )
+        return from_wire(body, self.name, status=wire.status or 200, model=model)
+
+    async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
+        url = self._url(model, "streamGenerateContent")
+        finish: FinishReason | None = None
+        usage: Usage | None = None
+        model_name, response_id = model, None
+        async with self._open_stream(url, to_wire(request), model, params={"alt": "sse"}) as (lines, wire):
+            async for event in iter_sse(lines):
+                if not event.data.strip():
+                    continue
+                chunk = read_response(wire.parse(event.data), wire)
+                usage = chunk.usage or usage
+                model_name = chunk.model or model_name
+                response_id = chunk.response_id or response_id
+                if chunk.text:
+                    yield TextDelta(text=chunk.text)
+                if chunk.finish is not None:
+                    finish = chunk.finish
+                    break
+        if finish is None:
+            raise self._cut(model, "a chunk with finishReason")
+        if usage is None:
+            wire.fail("stream finished without usageMetadata")
+        yield StreamEnd(finish_reason=finish, usage=usage, model=model_name, response_id=response_id)
+
+    async def list_models(self) -> list[RemoteModel]:
+        models: list[RemoteModel] = []
+        params: dict[str, Any] = {"pageSize": 1000}
+        for _ in range(100):  # a bound on a misbehaving cursor, not an expectation
+            body, _wire = await self._request_json(
+                "GET", f"{self.base_url}/{API_VERSION}/models", params=params
+            )
+            page, token = models_from_wire(body, self.name)
+            models.extend(page)
+            if token is None:
+                break
+            params = {"pageSize": 1000, "pageToken": token}
+        return models

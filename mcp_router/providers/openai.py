@@ -1,0 +1,346 @@
+"""OpenAI chat completions, and every OpenAI-compatible vendor as configuration.
+
+OpenRouter, Groq, DeepSeek, Mistral, Together, xAI and custom endpoints differ from OpenAI
+only in `ProviderConfig` data: base URL, which max-tokens field they accept, whether they
+honour `stream_options.include_usage`, extra headers, and whether their model list carries
+prices. No subclass, no copied code.
+
+Wire reference: POST {base}/chat/completions; SSE chunks `chat.completion.chunk` ending in
+`data: [DONE]`, with the usage chunk (empty `choices`) just before it when
+`stream_options.include_usage` is set; errors `{"error": {"message", "type", "code"}}` with
+`code: "context_length_exceeded"` for an overlong prompt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from mcp_router.errors import ContextTooLong, ProviderError, RateLimited, ServerError
+from mcp_router.providers.base import RemoteModel
+from mcp_router.providers.config import ProviderConfig
+from mcp_router.providers.http import (
+    Classification,
+    HttpAdapter,
+    build_error,
+    default_error_class,
+    iter_sse,
+)
+from mcp_router.providers.wire import Wire
+from mcp_router.types import (
+    Completion,
+    CompletionRequest,
+    FinishReason,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
+
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "content_filter": "content_filter",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    # Vendor spellings seen on OpenAI-compatible APIs.
+    "eos": "stop",  # Together (older models)
+    "end_turn": "stop",  # some Anthropic-backed proxies
+    "model_length": "length",  # Mistral: the context window, not max_tokens, ran out
+}
+
+
+# ---------------------------------------------------------------------------- requests
+
+
+def to_wire(
+    request: CompletionRequest, model: str, config: ProviderConfig, *, stream: bool = False
+) -> dict[str, Any]:
+    """The chat-completions request body. A trailing assistant message is sent as is: the
+    router only does that for vendors whose config says they continue such a prefix."""
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+    }
+    if request.max_tokens is not None:
+        body[config.max_tokens_field] = request.max_tokens
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.top_p is not None:
+        body["top_p"] = request.top_p
+    if request.stop:
+        body["stop"] = list(request.stop)
+    if request.seed is not None:
+        body["seed"] = request.seed
+    fmt = request.response_format
+    if fmt is not None and fmt.type == "json_object":
+        body["response_format"] = {"type": "json_object"}
+    elif fmt is not None and fmt.type == "json_schema":
+        schema: dict[str, Any] = {"name": fmt.name or "response", "schema": fmt.json_schema or {}}
+        if fmt.strict is not None:
+            schema["strict"] = fmt.strict
+        body["response_format"] = {"type": "json_schema", "json_schema": schema}
+    if stream:
+        body["stream"] = True
+        if config.stream_usage:
+            body["stream_options"] = {"include_usage": True}
+    return body
+
+
+# ---------------------------------------------------------------------------- responses
+
+
+def usage_from_wire(raw: Any, wire: Wire) -> Usage:
+    usage = wire.obj(raw, "usage")
+    prompt_details = usage.get("prompt_tokens_details")
+    completion_details = usage.get("completion_tokens_details")
+    cached = wire.opt_int(prompt_details, "cached_tokens", "usage.prompt_tokens_details")
+    if not cached:
+        # DeepSeek reports its context cache outside prompt_tokens_details.
+        cached = wire.opt_int(usage, "prompt_cache_hit_tokens", "usage")
+    return Usage(
+        input_tokens=wire.int_(usage, "prompt_tokens", "usage"),
+        output_tokens=wire.opt_int(usage, "completion_tokens", "usage"),
+        cached_input_tokens=cached,
+        # OpenRouter reports prompt-cache writes for vendors that bill them.
+        cache_write_tokens=wire.opt_int(prompt_details, "cache_write_tokens", "usage.prompt_tokens_details"),
+        reasoning_tokens=wire.opt_int(
+            completion_details, "reasoning_tokens", "usage.completion_tokens_details"
+        ),
+    )
+
+
+def finish_from_wire(value: Any, wire: Wire) -> FinishReason:
+    if value == "error":
+        # OpenRouter/Mistral: the upstream generation failed part-way; not a success.
+        raise ServerError(wire.provider, "generation ended with finish_reason 'error'", status=wire.status)
+    if not isinstance(value, str) or value not in _FINISH:
+        wire.fail(f"unknown finish_reason {value!r}")
+    return _FINISH[value]
+
+
+def from_wire(body: Any, provider: str, *, status: int = 200, model: str | None = None) -> Completion:
+    """A chat.completion body to a Completion; an `error` object in a 2xx body is raised."""
+    wire = Wire(provider, status, model)
+    top = wire.obj(body, "response")
+    if "error" in top and "choices" not in top:
+        raise build_error(provider, status, top, classify, model=model)
+    choices = wire.arr(wire.field(top, "choices", "response"), "choices")
+    if not choices:
+        wire.fail("empty choices")
+    choice = wire.obj(choices[0], "choices[0]")
+    message = wire.obj(wire.field(choice, "message", "choices[0]"), "choices[0].message")
+    text = wire.opt_str(message, "content", "choices[0].message")
+    finish = finish_from_wire(choice.get("finish_reason"), wire)
+    refusal = wire.opt_str(message, "refusal", "choices[0].message")
+    if text is None and refusal is not None:
+        text, finish = refusal, "content_filter"
+    return Completion(
+        text=text or "",
+        finish_reason=finish,
+        usage=usage_from_wire(wire.field(top, "usage", "response"), wire),
+        model=wire.opt_str(top, "model", "response") or model or "",
+        response_id=wire.opt_str(top, "id", "response"),
+    )
+
+
+@dataclass
+class ChunkState:
+    """What a chat.completion.chunk stream has said so far."""
+
+    provider: str
+    model: str
+    finish: FinishReason | None = None
+    usage: Usage | None = None
+    response_id: str | None = None
+    done: bool = False
+    texts: list[str] = field(default_factory=list)
+
+
+def map_chunk(chunk: Any, state: ChunkState, wire: Wire) -> TextDelta | None:
+    """Fold one decoded chunk into `state`; return its text delta, if any."""
+    top = wire.obj(chunk, "chunk")
+    if "error" in top:
+        # OpenAI/OpenRouter report a failure after the 200 header as an error chunk.
+        raise build_error(state.provider, None, top, classify, model=state.model)
+    state.response_id = state.response_id or wire.opt_str(top, "id", "chunk")
+    state.model = wire.opt_str(top, "model", "chunk") or state.model
+    raw_usage = top.get("usage")
+    if raw_usage is None and isinstance(top.get("x_groq"), dict):
+        raw_usage = top["x_groq"].get("usage")  # Groq's pre-stream_options placement
+    if raw_usage is not None:
+        state.usage = usage_from_wire(raw_usage, wire)
+    choices = wire.arr(top.get("choices") or [], "chunk.choices")
+    if not choices:
+        return None
+    choice = wire.obj(choices[0], "chunk.choices[0]")
+    if choice.get("finish_reason") is not None:
+        state.finish = finish_from_wire(choice["finish_reason"], wire)
+    delta = choice.get("delta")
+    if delta is None:
+        return None
+    content = wire.opt_str(wire.obj(delta, "chunk.choices[0].delta"), "content", "delta")
+    return TextDelta(text=content) if content else None
+
+
+def stream_end(state: ChunkState, config: ProviderConfig, wire: Wire) -> StreamEnd:
+    if state.finish is None:
+        wire.fail("stream finished without a finish_reason")
+    if state.usage is None and config.stream_usage:
+        wire.fail("stream finished without the usage chunk (stream_options.include_usage)")
+    return StreamEnd(
+        finish_reason=state.finish,
+        usage=state.usage or Usage(),
+        model=state.model,
+        response_id=state.response_id,
+    )
+
+
+def classify(status: int | None, body: Any) -> Classification:
+    """OpenAI-style error bodies: `{"error": {"message", "type", "code", "param"}}`.
+    OpenRouter uses an integer `code` and may nest the upstream text in `metadata.raw`."""
+    if not isinstance(body, dict):
+        return None, ""
+    err = body.get("error")
+    if isinstance(err, str):
+        return None, err
+    if not isinstance(err, dict):
+        return None, str(body.get("message") or "")
+    message = str(err.get("message") or "")
+    code = err.get("code")
+    etype = err.get("type")
+    if code == "context_length_exceeded" or etype == "context_length_exceeded":
+        return ContextTooLong, message or "context length exceeded"
+    if status is None and (code == "rate_limit_exceeded" or etype == "rate_limit_exceeded"):
+        return RateLimited, message
+    if status is None and isinstance(code, int) and code >= 400:
+        # OpenRouter error chunk inside a 200 stream carries the upstream status as `code`.
+        return default_error_class(code, message), message
+    return None, message
+
+
+# ---------------------------------------------------------------------------- models
+
+
+def _price(value: Any) -> Decimal | None:
+    """OpenRouter prices are strings in USD per token; "-1" marks a variable price (auto)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        price = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return price if price >= 0 else None
+
+
+def _capabilities(entry: dict[str, Any]) -> frozenset[str]:
+    params = entry.get("supported_parameters")
+    params = set(params) if isinstance(params, list) else set()
+    caps = set()
+    if "tools" in params:
+        caps.add("tools")
+    if "response_format" in params:
+        caps.add("json_mode")
+    if "structured_outputs" in params:
+        caps.add("json_schema")
+    if "reasoning" in params or "include_reasoning" in params:
+        caps.add("reasoning")
+    arch = entry.get("architecture")
+    modalities = arch.get("input_modalities") if isinstance(arch, dict) else None
+    if isinstance(modalities, list) and "image" in modalities:
+        caps.add("vision")
+    pricing = entry.get("pricing")
+    if isinstance(pricing, dict) and _price(pricing.get("input_cache_read")) is not None:
+        caps.add("prompt_caching")
+    return frozenset(caps)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def models_from_wire(body: Any, config: ProviderConfig) -> list[RemoteModel]:
+    """`GET /models`: OpenAI's `{"data": [{"id", ...}]}`; OpenRouter adds context, limits,
+    string per-token prices and supported parameters; Groq adds `context_window`; Together
+    returns a bare list."""
+    wire = Wire(config.name, 200)
+    entries = body if isinstance(body, list) else wire.field(wire.obj(body, "response"), "data", "response")
+    models = []
+    for i, raw in enumerate(wire.arr(entries, "data")):
+        entry = wire.obj(raw, f"data[{i}]")
+        raw_top = entry.get("top_provider")
+        top: dict[str, Any] = raw_top if isinstance(raw_top, dict) else {}
+        pricing = entry.get("pricing") if config.publishes_prices else None
+        pricing = pricing if isinstance(pricing, dict) else {}
+        models.append(
+            RemoteModel(
+                provider=config.name,
+                native_id=wire.str_(entry, "id", f"data[{i}]"),
+                name=entry.get("name") if isinstance(entry.get("name"), str) else None,
+                context_length=_int_or_none(entry.get("context_length"))
+                or _int_or_none(entry.get("context_window"))
+                or _int_or_none(top.get("context_length")),
+                max_output_tokens=_int_or_none(top.get("max_completion_tokens"))
+                or _int_or_none(entry.get("max_completion_tokens")),
+                input_price=_price(pricing.get("prompt")),
+                output_price=_price(pricing.get("completion")),
+                cache_read_price=_price(pricing.get("input_cache_read")),
+                cache_write_price=_price(pricing.get("input_cache_write")),
+                capabilities=_capabilities(entry),
+            )
+        )
+    return models
+
+
+# ---------------------------------------------------------------------------- adapter
+
+
+class OpenAIAdapter(HttpAdapter):
+    """OpenAI chat completions and every OpenAI-compatible vendor."""
+
+    def _headers(self) -> dict[str, str]:
+        key = self._key()
+        return {"authorization": f"Bearer {key}"} if key else {}
+
+    def _classify(self, status: int | None, body: Any) -> Classification:
+        return classify(status, body)
+
+    async def complete(self, request: CompletionRequest, model: str) -> Completion:
+        body, wire = await self._request_json(
+            "POST",
+            f"{self.base_url}/chat/completions",
+            model=model,
+            body=to_wire(request, model, self.config),
+        )
+        return from_wire(body, self.name, status=wire.status or 200, model=model)
+
+    async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
+        body = to_wire(request, model, self.config, stream=True)
+        state = ChunkState(provider=self.name, model=model)
+        async with self._open_stream(f"{self.base_url}/chat/completions", body, model) as (lines, wire):
+            async for event in iter_sse(lines):
+                if event.data.strip() == "[DONE]":
+                    state.done = True
+                    break
+                if event.event == "error":
+                    raise _error_event(self.name, model, event.data, wire)
+                delta = map_chunk(wire.parse(event.data), state, wire)
+                if delta is not None:
+                    yield delta
+        if not state.done:
+            raise self._cut(model, "data: [DONE]")
+        yield stream_end(state, self.config, wire)
+
+    async def list_models(self) -> list[RemoteModel]:
+        body, _ = await self._request_json("GET", f"{self.base_url}/models")
+        return models_from_wire(body, self.config)
+
+
+def _error_event(provider: str, model: str, data: str, wire: Wire) -> ProviderError:
+    try:
+        body = wire.parse(data)
+    except ProviderError:
+        body = None
+    return build_error(provider, None, body, classify, model=model, fallback_message=data[:200])
