@@ -64,6 +64,9 @@ class Endpoint(BaseModel):
     pricing: Pricing | None = None  # None: price unknown
     context_length: int | None = None
     max_output_tokens: int | None = None
+    # Whether the provider's live model list named it: None = no live list seen yet,
+    # False = the latest list lacked it (e.g. an Ollama model that is not pulled).
+    listed: bool | None = None
 
 
 class Model(BaseModel):

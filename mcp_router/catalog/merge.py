@@ -1,0 +1,247 @@
+"""Merge providers' live model lists over the snapshot (pure), and say what changed.
+
+Rules:
+- a live entry matches a snapshot endpoint by (provider, native name), else by canonical id
+  or alias; a match updates that endpoint, a model without an endpoint at this provider gains
+  one, and a name matching nothing becomes a new model with an unknown price (never dropped);
+- a live price (from providers that publish prices, e.g. OpenRouter) wins over the snapshot; if
+  they disagree, the snapshot's figures stay in `Provenance.snapshot_input/_output`;
+- live context/output limits override the snapshot's;
+- Ollama models are `ollama/<tag without :latest>` and cost 0;
+- snapshot endpoints of a listed provider that the list lacks stay, marked `listed=False`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from mcp_router.catalog.canonical import canonical_id
+from mcp_router.catalog.catalog import Catalog
+from mcp_router.catalog.litellm import display_name
+from mcp_router.catalog.models import Endpoint, Model, Pricing, Provenance
+from mcp_router.providers.base import RemoteModel
+
+_ZERO = Decimal(0)
+
+
+class ProviderListing(BaseModel):
+    """One provider's live model list as fetched at one moment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    fetched_at: datetime
+    models: tuple[RemoteModel, ...]
+
+
+class PriceChange(BaseModel):
+    """An endpoint whose input or output price moved (USD per token; None = unknown)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    provider: str
+    old_input: Decimal | None
+    old_output: Decimal | None
+    new_input: Decimal | None
+    new_output: Decimal | None
+
+
+class CatalogDiff(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    price_changes: tuple[PriceChange, ...] = ()
+    changed: bool = False  # anything at all differs (limits, listing flags, names too)
+
+
+def native_of(provider: str, native: str) -> str:
+    """Gemini lists `models/gemini-2.5-flash`; the API and our catalog say `gemini-2.5-flash`."""
+    return native.removeprefix("models/") if provider == "gemini" else native
+
+
+def live_model_id(provider: str, native: str) -> str:
+    """The canonical id of a live entry that matches nothing in the snapshot."""
+    return canonical_id(provider, native_of(provider, native))
+
+
+def _first(live: Decimal | None, old: Decimal | None) -> Decimal | None:
+    return live if live is not None else old
+
+
+def _live_pricing(
+    provider: str, remote: RemoteModel, old: Pricing | None, fetched_at: datetime
+) -> Pricing | None:
+    """The endpoint's pricing after a live entry: live prices when published, else the old ones."""
+    if provider == "ollama":
+        return Pricing(
+            input=_ZERO, output=_ZERO, provenance=Provenance(source="live:ollama", fetched_at=fetched_at)
+        )
+    if remote.input_price is None or remote.output_price is None:
+        return old
+    disagree = old is not None and (old.input != remote.input_price or old.output != remote.output_price)
+    provenance = Provenance(
+        source=f"live:{provider}",
+        fetched_at=fetched_at,
+        snapshot_input=old.input if disagree and old else None,
+        snapshot_output=old.output if disagree and old else None,
+    )
+    return Pricing(
+        input=remote.input_price,
+        output=remote.output_price,
+        cache_read=_first(remote.cache_read_price, old.cache_read if old else None),
+        cache_write=_first(remote.cache_write_price, old.cache_write if old else None),
+        reasoning=old.reasoning if old else None,
+        tiers=old.tiers if old else (),
+        provenance=provenance,
+    )
+
+
+def _updated(ep: Endpoint, remote: RemoteModel, fetched_at: datetime) -> Endpoint:
+    return ep.model_copy(
+        update={
+            "pricing": _live_pricing(ep.provider, remote, ep.pricing, fetched_at),
+            "context_length": remote.context_length or ep.context_length,
+            "max_output_tokens": remote.max_output_tokens or ep.max_output_tokens,
+            "listed": True,
+        }
+    )
+
+
+def _new_endpoint(provider: str, remote: RemoteModel, fetched_at: datetime) -> Endpoint:
+    return Endpoint(
+        provider=provider,
+        native_model=native_of(provider, remote.native_id),
+        pricing=_live_pricing(provider, remote, None, fetched_at),
+        context_length=remote.context_length,
+        max_output_tokens=remote.max_output_tokens,
+        listed=True,
+    )
+
+
+@dataclass
+class _Draft:
+    """A model being rebuilt: its endpoints by provider, plus what live data adds."""
+
+    base: Model | None
+    model_id: str
+    name: str | None = None
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)
+    capabilities: set[str] = field(default_factory=set)
+    aliases: list[str] = field(default_factory=list)
+
+    def build(self) -> Model:
+        eps = tuple(self.endpoints[p] for p in sorted(self.endpoints))
+        contexts = [e.context_length for e in eps if e.context_length]
+        outputs = [e.max_output_tokens for e in eps if e.max_output_tokens]
+        if self.base is not None:
+            return self.base.model_copy(
+                update={
+                    "endpoints": eps,
+                    "context_length": max(contexts, default=self.base.context_length),
+                    "capabilities": self.base.capabilities | self.capabilities,
+                    "aliases": self.base.aliases
+                    + tuple(a for a in self.aliases if a not in self.base.aliases),
+                }
+            )
+        return Model(
+            id=self.model_id,
+            name=self.name or display_name(self.model_id),
+            context_length=max(contexts, default=None),
+            max_output_tokens=max(outputs, default=None),
+            capabilities=frozenset(self.capabilities),
+            endpoints=eps,
+            aliases=tuple(self.aliases),
+        )
+
+
+def merge_live(snapshot: Catalog, listings: Mapping[str, ProviderListing]) -> Catalog:
+    """The snapshot with every provider's live list applied. Providers without a listing keep
+    the snapshot's data untouched."""
+    drafts: dict[str, _Draft] = {
+        m.id: _Draft(m, m.id, endpoints={e.provider: e for e in m.endpoints}) for m in snapshot.models()
+    }
+    exact: dict[tuple[str, str], str] = {
+        (e.provider, e.native_model.lower()): m.id for m in snapshot.models() for e in m.endpoints
+    }
+    fetched: dict[str, str] = {}
+    for provider in sorted(listings):
+        listing = listings[provider]
+        fetched[provider] = listing.fetched_at.isoformat()
+        seen: set[str] = set()  # model ids whose endpoint at this provider the list named
+        for remote in listing.models:
+            native = native_of(provider, remote.native_id)
+            model_id = exact.get((provider, native.lower()))
+            if model_id is not None:
+                draft = drafts[model_id]
+                draft.endpoints[provider] = _updated(draft.endpoints[provider], remote, listing.fetched_at)
+                draft.capabilities |= remote.capabilities
+                seen.add(model_id)
+                continue
+            cid = live_model_id(provider, native)
+            known = snapshot.lookup(cid) or snapshot.lookup(f"{provider}/{native}")
+            model_id = known.id if known is not None else cid
+            draft = drafts.setdefault(model_id, _Draft(None, model_id, name=remote.name))
+            draft.capabilities |= remote.capabilities
+            if provider in draft.endpoints and model_id in seen:
+                # Another name for an endpoint the list already named (a dated alias).
+                if native not in draft.aliases:
+                    draft.aliases.append(native)
+                continue
+            if provider in draft.endpoints:
+                # The list names this endpoint only by another of its names.
+                draft.endpoints[provider] = _updated(draft.endpoints[provider], remote, listing.fetched_at)
+            else:
+                draft.endpoints[provider] = _new_endpoint(provider, remote, listing.fetched_at)
+            seen.add(model_id)
+        for model_id, draft in drafts.items():
+            ep = draft.endpoints.get(provider)
+            if ep is not None and model_id not in seen and ep.listed is not False:
+                draft.endpoints[provider] = ep.model_copy(update={"listed": False})
+    meta = {"fetched_at": dict(snapshot.meta.get("fetched_at", {})) | fetched}
+    return snapshot.replace((d.build() for d in drafts.values()), meta=meta)
+
+
+def _prices(model: Model) -> dict[str, tuple[Decimal | None, Decimal | None]]:
+    return {
+        e.provider: (e.pricing.input, e.pricing.output) if e.pricing else (None, None)
+        for e in model.endpoints
+    }
+
+
+def diff(old: Catalog, new: Catalog) -> CatalogDiff:
+    """What a subscriber to the catalog would want to know changed."""
+    old_ids = {m.id for m in old.models()}
+    new_ids = {m.id for m in new.models()}
+    changes: list[PriceChange] = []
+    for model in new.models():
+        before = old.get(model.id)
+        if before is None:
+            continue
+        was = _prices(before)
+        for provider, (new_in, new_out) in _prices(model).items():
+            if provider in was and was[provider] != (new_in, new_out):
+                old_in, old_out = was[provider]
+                changes.append(
+                    PriceChange(
+                        model=model.id,
+                        provider=provider,
+                        old_input=old_in,
+                        old_output=old_out,
+                        new_input=new_in,
+                        new_output=new_out,
+                    )
+                )
+    changed = old.models() != new.models()
+    return CatalogDiff(
+        added=tuple(sorted(new_ids - old_ids)),
+        removed=tuple(sorted(old_ids - new_ids)),
+        price_changes=tuple(changes),
+        changed=changed,
+    )
