@@ -1,0 +1,419 @@
+"""OpenAI chat completions, as served by OpenAI, OpenRouter and OpenAI-compatible vendors.
+
+OpenAI and the compatible vendors share OpenAI's error shape `{"error": {message, type, param,
+code}}`; OpenRouter uses its own `{"error": {"code": <int>, "message", "metadata"}}`, adds `cost`
+to usage and a `provider` field, and always reports usage at the end of a stream.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from mcp_router.sim.catalogue import OPENROUTER_UPSTREAM, sim_key
+from mcp_router.sim.engine import (
+    ChatInput,
+    ChatPlan,
+    Codec,
+    ErrorReply,
+    dumps,
+    parse_json,
+    plan_chat,
+    request_record,
+    send_error,
+    serve_chat,
+    sse,
+)
+from mcp_router.sim.http import Conn, Request
+from mcp_router.sim.state import SimState
+
+_REASONING_MODEL = re.compile(r"^(openai/)?o\d")
+_FINISH = {"stop": "stop", "stop_sequence": "stop", "length": "length", "content_filter": "content_filter"}
+
+
+def _oai_error(
+    status: int, message: str, type_: str, code: str | None = None, param: str | None = None
+) -> Any:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+class OpenAICodec(Codec):
+    def __init__(self, provider: str, model: str, include_usage: bool = False) -> None:
+        self.provider = provider
+        self.model = model
+        self.openrouter = provider == "openrouter"
+        self.include_usage = include_usage or self.openrouter
+
+    # -- errors ---------------------------------------------------------------------------------
+    def error(self, status: int, message: str | None = None) -> ErrorReply:
+        if self.openrouter:
+            return ErrorReply(status, self._openrouter_error(status, message))
+        m = self.model
+        defaults: dict[int, tuple[str, str, str | None]] = {
+            400: ("Invalid request.", "invalid_request_error", None),
+            401: ("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"),
+            403: ("You are not allowed to sample from this model.", "invalid_request_error", None),
+            404: (
+                f"The model `{m}` does not exist or you do not have access to it.",
+                "invalid_request_error",
+                "model_not_found",
+            ),
+            429: (
+                f"Rate limit reached for {m} in organization org-sim on tokens per min (TPM): "
+                "Limit 30000, Used 29500, Requested 1200. Please try again in 1.4s.",
+                "tokens",
+                "rate_limit_exceeded",
+            ),
+            500: (
+                "The server had an error while processing your request. Sorry about that!",
+                "server_error",
+                None,
+            ),
+            503: ("The server is overloaded or not ready yet.", "server_error", None),
+        }
+        default_msg, type_, code = defaults.get(status, (f"Simulated error {status}.", "server_error", None))
+        if status >= 500 and status not in defaults:
+            type_ = "server_error"
+        return ErrorReply(status, _oai_error(status, message or default_msg, type_, code))
+
+    def _openrouter_error(self, status: int, message: str | None) -> Any:
+        defaults = {
+            400: "Invalid request.",
+            401: "User not found.",
+            402: "Insufficient credits. Add more using https://openrouter.ai/settings/credits",
+            404: f"No endpoints found for {self.model}.",
+            408: "Request timed out.",
+            429: f"{self.model} is temporarily rate-limited upstream. Please retry shortly.",
+            502: "Provider returned error",
+            503: "No available model provider that meets your routing requirements.",
+        }
+        body: dict[str, Any] = {"code": status, "message": message or defaults.get(status, f"Error {status}")}
+        if status in (429, 502):
+            vendor = self.model.split("/")[0]
+            body["metadata"] = {"provider_name": OPENROUTER_UPSTREAM.get(vendor, vendor), "raw": None}
+        return {"error": body, "user_id": "user_sim"}
+
+    def context_error(self, plan: ChatPlan, limit: int) -> ErrorReply:
+        if self.openrouter:
+            msg = (
+                f"This endpoint's maximum context length is {limit} tokens. However, you requested about "
+                f"{plan.input_tokens} tokens ({plan.input_tokens} of text input). Please reduce the length "
+                'of either one, or use the "middle-out" transform to compress your prompt automatically.'
+            )
+            return ErrorReply(400, {"error": {"code": 400, "message": msg}, "user_id": "user_sim"})
+        msg = (
+            f"This model's maximum context length is {limit} tokens. However, your messages resulted in "
+            f"{plan.input_tokens} tokens. Please reduce the length of the messages."
+        )
+        return ErrorReply(
+            400, _oai_error(400, msg, "invalid_request_error", "context_length_exceeded", "messages")
+        )
+
+    # -- bodies ---------------------------------------------------------------------------------
+    def _id(self, plan: ChatPlan) -> str:
+        return f"gen-{plan.id}" if self.openrouter else f"chatcmpl-{plan.id}"
+
+    def _finish(self, plan: ChatPlan) -> str:
+        return _FINISH.get(plan.finish, "sim_unknown_reason")
+
+    def usage(self, plan: ChatPlan) -> dict[str, Any]:
+        completion = plan.output_tokens + plan.reasoning_tokens
+        usage: dict[str, Any] = {
+            "prompt_tokens": plan.input_tokens,
+            "completion_tokens": completion,
+            "total_tokens": plan.input_tokens + completion,
+            "prompt_tokens_details": {"cached_tokens": plan.cached_tokens, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": plan.reasoning_tokens,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        }
+        if self.openrouter:
+            usage["cost"] = float(_cost(plan))
+            usage["is_byok"] = False
+        return usage
+
+    def _envelope(self, plan: ChatPlan, obj: str) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self._id(plan),
+            "object": obj,
+            "created": plan.created,
+            "model": self.model,
+        }
+        if self.openrouter:
+            vendor = self.model.split("/")[0]
+            out["provider"] = OPENROUTER_UPSTREAM.get(vendor, vendor)
+        else:
+            out["service_tier"] = "default"
+            out["system_fingerprint"] = "fp_sim0001"
+        return out
+
+    def body(self, plan: ChatPlan) -> Any:
+        out = self._envelope(plan, "chat.completion")
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": plan.text,
+            "refusal": None,
+            "annotations": [],
+        }
+        out["choices"] = [
+            {"index": 0, "message": message, "logprobs": None, "finish_reason": self._finish(plan)}
+        ]
+        out["usage"] = self.usage(plan)
+        return out
+
+    def _chunk(self, plan: ChatPlan, delta: dict[str, Any], finish: str | None) -> bytes:
+        out = self._envelope(plan, "chat.completion.chunk")
+        out["choices"] = [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+        if self.include_usage:
+            out["usage"] = None
+        return sse(out)
+
+    def stream_open(self, plan: ChatPlan) -> list[bytes]:
+        # OpenRouter keeps the connection warm with SSE comments; parsers must ignore them.
+        head = [b": OPENROUTER PROCESSING\n\n"] if self.openrouter else []
+        return [*head, self._chunk(plan, {"role": "assistant", "content": "", "refusal": None}, None)]
+
+    def stream_delta(self, plan: ChatPlan, text: str, index: int) -> bytes:
+        return self._chunk(plan, {"content": text}, None)
+
+    def stream_close(self, plan: ChatPlan) -> list[bytes]:
+        items = [self._chunk(plan, {}, self._finish(plan))]
+        if self.include_usage:
+            final = self._envelope(plan, "chat.completion.chunk")
+            final["choices"] = []
+            final["usage"] = self.usage(plan)
+            items.append(sse(final))
+        items.append(b"data: [DONE]\n\n")
+        return items
+
+    def stream_error(self, plan: ChatPlan) -> bytes:
+        if self.openrouter:
+            err = {
+                "code": 502,
+                "message": "Provider returned error",
+                "metadata": {"raw": "upstream overloaded"},
+            }
+            return sse({"id": self._id(plan), "object": "chat.completion.chunk", "error": err})
+        return sse(_oai_error(500, "The server had an error while processing your request.", "server_error"))
+
+    def broken_item(self, plan: ChatPlan) -> bytes:
+        return (
+            b'data: {"id":"'
+            + self._id(plan).encode()
+            + b'","object":"chat.completion.chunk","choices":[{\n\n'
+        )
+
+    def missing_body(self, plan: ChatPlan) -> Any:
+        out = self._envelope(plan, "chat.completion")
+        out["usage"] = self.usage(plan)
+        return out
+
+    def missing_item(self, plan: ChatPlan) -> bytes:
+        return sse(self._envelope(plan, "chat.completion.chunk")) + b"data: [DONE]\n\n"
+
+
+def _cost(plan: ChatPlan) -> Decimal:
+    listing = plan.served.listing
+    per_m = Decimal(1_000_000)
+    inp = Decimal(str(listing.get("input_price", "0"))) / per_m
+    out = Decimal(str(listing.get("output_price", "0"))) / per_m
+    cache_read = Decimal(str(listing.get("cache_read_price", listing.get("input_price", "0")))) / per_m
+    uncached = plan.input_tokens - plan.cached_tokens
+    return (
+        uncached * inp + plan.cached_tokens * cache_read + (plan.output_tokens + plan.reasoning_tokens) * out
+    )
+
+
+def _auth_error(provider: str, present: bool) -> ErrorReply:
+    if provider == "openrouter":
+        message = "User not found." if present else "No auth credentials found"
+        return ErrorReply(401, {"error": {"code": 401, "message": message}})
+    if present:
+        message = "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys."
+    else:
+        message = (
+            "You didn't provide an API key. You need to provide your API key in an Authorization header "
+            "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+        )
+    return ErrorReply(401, _oai_error(401, message, "invalid_request_error", "invalid_api_key"))
+
+
+def _authorized(provider: str, req: Request) -> ErrorReply | None:
+    auth = req.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() == "bearer" and token.strip() == sim_key(provider):
+        return None
+    return _auth_error(provider, bool(auth))
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def _bad(codec: OpenAICodec, message: str, param: str | None = None, code: str | None = None) -> ErrorReply:
+    if codec.openrouter:
+        return ErrorReply(400, {"error": {"code": 400, "message": message}})
+    return ErrorReply(400, _oai_error(400, message, "invalid_request_error", code, param))
+
+
+def _to_chat(provider: str, body: dict[str, Any], codec: OpenAICodec) -> ChatInput | ErrorReply:
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return _bad(codec, "[] is too short - 'messages'", "messages", "empty_array")
+    if provider == "openai" and _REASONING_MODEL.match(codec.model) and body.get("max_tokens") is not None:
+        return _bad(
+            codec,
+            "Unsupported parameter: 'max_tokens' is not supported with this model. "
+            "Use 'max_completion_tokens' instead.",
+            "max_tokens",
+            "unsupported_parameter",
+        )
+    system_parts: list[str] = []
+    turns: list[tuple[str, str]] = []
+    for message in messages:
+        if not isinstance(message, dict) or "role" not in message:
+            return _bad(codec, "Invalid value for 'messages': each message needs a 'role'.", "messages")
+        role, text = str(message["role"]), _content_text(message.get("content"))
+        if role in ("system", "developer"):
+            system_parts.append(text)
+        else:
+            turns.append((role, text))
+    stop = body.get("stop")
+    stops = [stop] if isinstance(stop, str) else [s for s in (stop or []) if isinstance(s, str)]
+    max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+    fmt = body.get("response_format") or {}
+    fmt_type = fmt.get("type") if isinstance(fmt, dict) else None
+    schema = None
+    if fmt_type == "json_schema":
+        schema = (fmt.get("json_schema") or {}).get("schema") or {"type": "object"}
+    visible_max = max_tokens if isinstance(max_tokens, int) else None
+    stream_options = body.get("stream_options") or {}
+    codec.include_usage = codec.include_usage or bool(stream_options.get("include_usage"))
+    return ChatInput(
+        system="\n".join(system_parts),
+        messages=turns,
+        max_tokens=visible_max,
+        stops=stops,
+        json_mode=fmt_type in ("json_object", "json_schema"),
+        schema=schema,
+        stream=bool(body.get("stream")),
+    )
+
+
+async def chat(state: SimState, provider: str, req: Request, conn: Conn) -> None:
+    denied = _authorized(provider, req)
+    if denied is not None:
+        await send_error(conn, denied)
+        return
+    body = parse_json(req)
+    model = str(body.get("model", "")) if body else ""
+    codec = OpenAICodec(provider, model)
+    if body is None:
+        await send_error(conn, _bad(codec, "We could not parse the JSON body of your request."))
+        return
+    state.record(provider, model, request_record(req, body))
+    if not model:
+        await send_error(conn, _bad(codec, "you must provide a model parameter", "model"))
+        return
+    served = state.get(provider, model)
+    if served is None:
+        await send_error(conn, codec.error(404))
+        return
+    parsed = _to_chat(provider, body, codec)
+    if isinstance(parsed, ErrorReply):
+        await send_error(conn, parsed)
+        return
+    if parsed.max_tokens is not None and served.profile.reasoning_tokens:
+        # Reasoning tokens are spent out of the completion budget before any visible text.
+        parsed.max_tokens = max(0, parsed.max_tokens - served.profile.reasoning_tokens)
+    plan = plan_chat(state, served, parsed, implicit_cache=1024)
+    limit = int(served.listing.get("context_length", 0) or 0)
+    if limit and plan.input_tokens > limit:
+        await send_error(conn, codec.context_error(plan, limit))
+        return
+    await serve_chat(conn, codec, plan, state.take_fault(provider, model))
+
+
+def _price_str(value: Any) -> str:
+    return format(Decimal(str(value)) / Decimal(1_000_000), "f")
+
+
+async def models(state: SimState, provider: str, req: Request, conn: Conn) -> None:
+    """`GET /models`: OpenAI's list shape, or OpenRouter's richer one with per-token prices."""
+    served = state.listing(provider)
+    if provider != "openrouter":
+        denied = _authorized(provider, req)
+        if denied is not None:
+            await send_error(conn, denied)
+            return
+        data = [
+            {
+                "id": m.name,
+                "object": "model",
+                "created": int(m.listing.get("created", 1_715_367_049)),
+                "owned_by": m.listing.get("owned_by", "system" if provider == "openai" else provider),
+            }
+            for m in served
+        ]
+        await conn.send(200, dumps({"object": "list", "data": data}))
+        return
+    # OpenRouter's model list is public: no key needed.
+    data = []
+    for m in served:
+        lst = m.listing
+        pricing = {
+            "prompt": _price_str(lst.get("input_price", 0)),
+            "completion": _price_str(lst.get("output_price", 0)),
+        }
+        pricing.update({"request": "0", "image": "0", "web_search": "0", "internal_reasoning": "0"})
+        if "cache_read_price" in lst:
+            pricing["input_cache_read"] = _price_str(lst["cache_read_price"])
+        if "cache_write_price" in lst:
+            pricing["input_cache_write"] = _price_str(lst["cache_write_price"])
+        pricing.update(lst.get("pricing", {}))
+        ctx = int(lst.get("context_length", 0))
+        data.append(
+            {
+                "id": m.name,
+                "canonical_slug": m.name,
+                "name": lst.get("display_name", m.name),
+                "created": int(lst.get("created", 1_715_367_049)),
+                "description": lst.get("description", f"Simulated {m.name}."),
+                "context_length": ctx,
+                "architecture": {
+                    "modality": "text->text",
+                    "input_modalities": lst.get("input_modalities", ["text"]),
+                    "output_modalities": ["text"],
+                    "tokenizer": "Other",
+                    "instruct_type": None,
+                },
+                "pricing": pricing,
+                "top_provider": {
+                    "context_length": ctx,
+                    "max_completion_tokens": lst.get("max_output_tokens"),
+                    "is_moderated": False,
+                },
+                "per_request_limits": None,
+                "supported_parameters": lst.get(
+                    "supported_parameters",
+                    [
+                        "max_tokens",
+                        "temperature",
+                        "top_p",
+                        "stop",
+                        "seed",
+                        "response_format",
+                        "structured_outputs",
+                    ],
+                ),
+            }
+        )
+    await conn.send(200, dumps({"data": data}))

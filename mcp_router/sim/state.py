@@ -1,0 +1,172 @@
+"""The simulator's data: served models, their profiles, scripted faults, hit counters.
+
+Shared between the caller's thread and the serving loop (`Simulator.in_thread`), hence the lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FaultKind = Literal[
+    "status",
+    "context_too_long",
+    "hang",
+    "reset",
+    "cut_stream",
+    "malformed_json",
+    "missing_fields",
+    "stream_error_event",
+    "empty",
+    "unknown_finish_reason",
+    "content_filter",
+]
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    """How a simulated model behaves. Times in milliseconds; `tokens_per_s` paces chunks."""
+
+    latency_ms: float = 0
+    ttft_ms: float = 0
+    tokens_per_s: float | None = None
+    reasoning_tokens: int = 0  # hidden reasoning tokens reported in usage (o-series, thinking models)
+    reply: str | None = None  # fixed reply text instead of the deterministic sentence
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One scripted misbehaviour. Build with the constructors, e.g. `Fault.status(429, retry_after=1)`."""
+
+    kind: FaultKind
+    code: int = 0
+    retry_after: float | None = None
+    retry_after_http_date: bool = False
+    message: str | None = None
+    after_chunks: int = 0
+
+    @classmethod
+    def status(
+        cls,
+        code: int,
+        *,
+        retry_after: float | None = None,
+        retry_after_http_date: bool = False,
+        message: str | None = None,
+    ) -> Fault:
+        """HTTP `code` with the provider's real error body; `Retry-After` in seconds or as a date."""
+        return cls("status", code, retry_after, retry_after_http_date, message)
+
+    @classmethod
+    def context_too_long(cls) -> Fault:
+        return cls("context_too_long", 400)
+
+    @classmethod
+    def hang(cls) -> Fault:
+        return cls("hang")
+
+    @classmethod
+    def reset(cls) -> Fault:
+        return cls("reset")
+
+    @classmethod
+    def cut_stream(cls, after_chunks: int) -> Fault:
+        return cls("cut_stream", after_chunks=after_chunks)
+
+    @classmethod
+    def malformed_json(cls) -> Fault:
+        return cls("malformed_json")
+
+    @classmethod
+    def missing_fields(cls) -> Fault:
+        return cls("missing_fields")
+
+    @classmethod
+    def stream_error_event(cls) -> Fault:
+        return cls("stream_error_event")
+
+    @classmethod
+    def empty(cls) -> Fault:
+        return cls("empty")
+
+    @classmethod
+    def unknown_finish_reason(cls) -> Fault:
+        return cls("unknown_finish_reason")
+
+    @classmethod
+    def content_filter(cls) -> Fault:
+        """A normal 200 whose finish is the provider's content-filter reason (SAFETY, refusal...)."""
+        return cls("content_filter")
+
+
+@dataclass(frozen=True)
+class SimRequest:
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: dict[str, Any] | None
+    query: dict[str, str]
+
+
+@dataclass
+class ServedModel:
+    provider: str
+    name: str
+    profile: ModelProfile
+    listing: dict[str, Any]
+
+
+@dataclass
+class SimState:
+    models: dict[str, dict[str, ServedModel]] = field(default_factory=dict)
+    scripts: dict[tuple[str, str], deque[Fault]] = field(default_factory=dict)
+    always: dict[tuple[str, str], Fault] = field(default_factory=dict)
+    hits: Counter[tuple[str, str]] = field(default_factory=Counter)
+    requests: dict[tuple[str, str], list[SimRequest]] = field(default_factory=dict)
+    cache_prefixes: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, model: ServedModel) -> None:
+        with self.lock:
+            self.models.setdefault(model.provider, {})[model.name] = model
+
+    def get(self, provider: str, name: str) -> ServedModel | None:
+        with self.lock:
+            return self.models.get(provider, {}).get(name)
+
+    def listing(self, provider: str) -> list[ServedModel]:
+        with self.lock:
+            return list(self.models.get(provider, {}).values())
+
+    def record(self, provider: str, name: str, request: SimRequest) -> None:
+        """Count a chat hit and keep the request."""
+        key = (provider, name)
+        with self.lock:
+            self.hits[key] += 1
+            self.requests.setdefault(key, []).append(request)
+
+    def take_fault(self, provider: str, name: str) -> Fault | None:
+        """The fault this (valid) request draws: the next scripted one, else the standing one."""
+        key = (provider, name)
+        with self.lock:
+            queue = self.scripts.get(key)
+            if queue:
+                return queue.popleft()
+            return self.always.get(key)
+
+    def seen_prefix(self, digest: str) -> bool:
+        """Whether a cacheable prompt prefix was seen before; remembers it either way."""
+        with self.lock:
+            seen = digest in self.cache_prefixes
+            self.cache_prefixes.add(digest)
+            return seen
+
+    def clear(self) -> None:
+        with self.lock:
+            self.scripts.clear()
+            self.always.clear()
+            self.hits.clear()
+            self.requests.clear()
+            self.cache_prefixes.clear()

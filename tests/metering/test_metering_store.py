@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from metering_helpers import attempt, request
+from sqlite_utils import Database
+
+from mcp_router.metering.billing import bill_attempt, from_nano, to_nano
+from mcp_router.metering.migrations import MIGRATIONS, migrate
+from mcp_router.metering.store import UsageStore
+
+
+def test_opens_empty_file_with_all_migrations_wal_and_busy_timeout(tmp_path: Path) -> None:
+    with UsageStore(tmp_path / "sub" / "usage.db") as store:
+        assert store.schema_version == len(MIGRATIONS) == UsageStore.latest_version()
+        assert store.query("PRAGMA journal_mode")[0][0] == "wal"
+        assert store.query("PRAGMA busy_timeout")[0][0] == 5000
+        names = [r[0] for r in store.query("SELECT name FROM _migrations ORDER BY version")]
+        assert names == [m.__name__.lstrip("_") for m in MIGRATIONS]
+
+
+def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+    UsageStore(tmp_path / "u.db").close()
+    db = Database(tmp_path / "u.db")
+    assert migrate(db) == []
+    assert db.execute("SELECT COUNT(*) FROM _migrations").fetchone()[0] == len(MIGRATIONS)
+
+
+def _seed_version_1(db: Database) -> None:
+    """Rows as a version-1 store wrote them (no lat_bucket, no rollups)."""
+    db.conn.execute(
+        "INSERT INTO requests (request_id, started_ms, client, tool, requested_model, model, provider, "
+        "status, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, "
+        "cost_nusd, "
+        "latency_ms, attempt_count, failed_attempts) VALUES "
+        "('old1', 1741775400000, 'c', 'complete', 'm', 'm', 'p', 'ok', 5, 7, 0, 0, 0, 2500, 250.0, 1, 0), "
+        "('old2', 1741775500000, 'c', 'complete', 'm', NULL, NULL, 'error', 5, 0, 0, 0, 0, 0, 40.0, 2, 2)"
+    )
+    db.conn.execute(
+        "INSERT INTO attempts (request_id, number, provider, model, outcome, started_ms, latency_ms, "
+        "cost_nusd, empty_free) VALUES ('old1', 1, 'p', 'm', 'ok', 1741775400000, 250.0, 2500, 0)"
+    )
+    db.conn.commit()
+
+
+def test_migrates_from_each_earlier_version_keeping_data(tmp_path: Path) -> None:
+    for k in range(len(MIGRATIONS) + 1):
+        path = tmp_path / f"v{k}.db"
+        db = Database(path)
+        assert migrate(db, target=k) == list(range(1, k + 1))
+        if k >= 1:
+            _seed_version_1(db)
+        db.conn.close()
+        with UsageStore(path) as store:
+            assert store.schema_version == len(MIGRATIONS)
+            if k == 0:
+                assert store.query("SELECT COUNT(*) FROM requests")[0][0] == 0
+                continue
+            assert store.query("SELECT request_id FROM requests ORDER BY 1") == [("old1",), ("old2",)]
+            assert store.query("SELECT COUNT(*) FROM attempts")[0][0] == 1
+            if k >= 2:
+                continue  # rows seeded by raw SQL into a current schema bypass the rollups
+            # The rollup backfill saw the old rows (exact sums; failed request under its asked model).
+            rows = store.query(
+                "SELECT model, provider, requests, errors, attempts, failed_attempts, cost_nusd FROM rollup "
+                "WHERE grain = 'd' ORDER BY provider"
+            )
+            assert rows == [("m", "(none)", 1, 1, 2, 2, 0), ("m", "p", 1, 0, 1, 0, 2500)]
+            buckets = store.query("SELECT lat_bucket FROM requests ORDER BY request_id")
+            assert buckets[0][0] > buckets[1][0] > 0
+
+
+def test_same_record_written_twice_is_stored_once(tmp_path: Path) -> None:
+    rec = request(
+        "r1", attempts=(attempt("r1", 1, outcome="error", cost=None), attempt("r1", 2, cost="0.002"))
+    )
+    with UsageStore(tmp_path / "u.db") as store:
+        assert store.write_batch([rec, rec]) == 1
+        assert store.write_batch([rec]) == 0  # a retried flush
+        assert store.query("SELECT COUNT(*) FROM requests")[0][0] == 1
+        assert store.query("SELECT number, outcome, cost_nusd FROM attempts ORDER BY number") == [
+            (1, "error", None),
+            (2, "ok", 2_000_000),
+        ]
+        assert store.query("SELECT attempt_count, failed_attempts, cost_nusd FROM requests") == [
+            (2, 1, 2_000_000)
+        ]
+        assert store.query("SELECT SUM(requests), SUM(cost_nusd) FROM rollup WHERE grain = 'h'") == [
+            (1, 2_000_000)
+        ]
+        assert store.query("SELECT SUM(n) FROM rollup_latency WHERE grain = 'd'") == [(1,)]
+
+
+def test_batch_with_many_requests_and_fallback_attempts(tmp_path: Path) -> None:
+    recs = [
+        request(
+            f"r{i}",
+            attempts=(
+                attempt(f"r{i}", 1, outcome="timeout", cost="0.0005"),
+                attempt(f"r{i}", 2, outcome="skipped", cost=None),
+                attempt(f"r{i}", 3, provider="groq", cost="0.001"),
+            ),
+        )
+        for i in range(50)
+    ]
+    with UsageStore(tmp_path / "u.db") as store:
+        assert store.write_batch(recs) == 50
+        assert store.query("SELECT COUNT(*) FROM attempts")[0][0] == 150
+        # skipped candidates were never sent: 2 attempts made, 1 failed, both billed
+        assert store.query("SELECT DISTINCT attempt_count, failed_attempts, cost_nusd FROM requests") == [
+            (2, 1, 1_500_000)
+        ]
+
+
+def test_empty_answer_is_stored_free_and_flagged(tmp_path: Path) -> None:
+    cost, free = bill_attempt(Decimal("0.003"), 0, "  ", error=False)
+    assert (cost, free) == (Decimal(0), True)
+    rec = request(
+        "e1",
+        cost="0.003",  # a router bug claiming a cost must not bill the empty answer
+        attempts=(attempt("e1", 1, cost="0.003", output_tokens=0, empty_free=True),),
+    )
+    with UsageStore(tmp_path / "u.db") as store:
+        store.write_batch([rec])
+        assert store.query("SELECT cost_nusd, empty_free FROM attempts") == [(0, 1)]
+        assert store.query("SELECT cost_nusd FROM requests") == [(0,)]
+
+
+def test_bill_attempt_keeps_cost_for_real_answers_and_errors() -> None:
+    assert bill_attempt(Decimal("0.5"), 3, "", error=False) == (Decimal("0.5"), False)
+    assert bill_attempt(Decimal("0.5"), 0, "hi", error=False) == (Decimal("0.5"), False)
+    assert bill_attempt(Decimal("0.5"), 0, "", error=True) == (Decimal("0.5"), False)
+    assert bill_attempt(None, 4, "x", error=False) == (None, False)
+
+
+def test_nano_usd_round_trip_is_exact() -> None:
+    assert to_nano(Decimal("0.000000001")) == 1
+    assert to_nano(Decimal("1.2345678915")) == 1_234_567_892  # half-even at the 1e-9 digit
+    assert from_nano(1_234_567_892) == Decimal("1.234567892")
+
+
+def test_request_without_attempts_keeps_its_own_cost(tmp_path: Path) -> None:
+    with UsageStore(tmp_path / "u.db") as store:
+        store.write_batch([request("n1", cost="0.25", attempts=())])
+        assert store.query("SELECT cost_nusd, attempt_count FROM requests") == [(250_000_000, 0)]
