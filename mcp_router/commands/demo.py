@@ -1,0 +1,143 @@
+"""`mcp-router demo`: the whole product offline in a few seconds.
+
+Starts the simulated providers in a thread, spawns `mcp-router serve` over stdio pointed at
+them (a throwaway data directory, no real keys), and drives every tool through a real MCP
+client session: list_models, estimate_cost, a complete that survives a failing provider by
+fallback, a compare of three models, and usage_report.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import anyio
+
+from mcp_router.commands.info import render_estimate, render_models, table
+from mcp_router.providers.config import KNOWN_PROVIDERS
+from mcp_router.server.results import EstimateResult, ListModelsResult
+
+Echo = Callable[[str], None]
+
+PRIMARY = "openai/gpt-4o-mini"
+FALLBACK = "anthropic/claude-haiku-4.5"
+COMPARED = ["openai/gpt-4.1-mini", "anthropic/claude-haiku-4.5", "google/gemini-2.5-flash"]
+PROMPT = "In one sentence: why do agents need a model router?"
+
+
+def child_env(base: Mapping[str, str], sim_env: Mapping[str, str], home: str) -> dict[str, str]:
+    """The server's environment: the caller's, minus every real provider setting, plus the sim's."""
+    drop = {v for k in KNOWN_PROVIDERS for v in (*k.key_env, k.base_url_env)}
+    drop |= {"MCP_ROUTER_CONFIG", "MCP_ROUTER_DB", "MCP_ROUTER_TOKENS"}
+    env = {k: v for k, v in base.items() if k not in drop}
+    env.update(sim_env)
+    env.update({"MCP_ROUTER_HOME": home, "MCP_ROUTER_REFRESH_S": "0", "MCP_ROUTER_LOG_LEVEL": "ERROR"})
+    return env
+
+
+def _structured(result: Any) -> dict[str, Any]:
+    if result.is_error:
+        raise RuntimeError(f"tool error: {result.content[0].text}")
+    data: dict[str, Any] = result.structured_content
+    return data
+
+
+async def _session(env: dict[str, str], echo: Echo) -> None:
+    from mcp.client import Client
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_router", "serve"], env=env)
+    t0 = time.perf_counter()
+    # errlog explicitly: stdio_client's default is the sys.stderr of the moment mcp was imported.
+    async with Client(stdio_client(params, errlog=sys.stderr)) as client:
+        tools = await client.list_tools()
+        echo(f"connected to `mcp-router serve` over stdio in {time.perf_counter() - t0:.2f} s")
+        echo(f"tools: {', '.join(t.name for t in tools.tools)}\n")
+
+        echo("== list_models(query='mini', limit=6)")
+        models = ListModelsResult.model_validate(
+            _structured(await client.call_tool("list_models", {"query": "mini", "limit": 6, "sort": "price"}))
+        )
+        echo(render_models(models) + "\n")
+
+        echo(f"== estimate_cost(prompt, models={[*COMPARED, PRIMARY]})")
+        estimate = EstimateResult.model_validate(
+            _structured(
+                await client.call_tool("estimate_cost", {"prompt": PROMPT, "models": [*COMPARED, PRIMARY]})
+            )
+        )
+        echo(render_estimate(estimate) + "\n")
+
+        echo(f"== complete(models=[{PRIMARY}, {FALLBACK}])  ({PRIMARY} at openai answers 503)")
+        ticks: list[str] = []
+
+        async def progress(progress: float, total: float | None, message: str | None) -> None:
+            ticks.append(message or "")
+
+        done = _structured(
+            await client.call_tool(
+                "complete",
+                {"prompt": PROMPT, "models": [PRIMARY, FALLBACK], "max_tokens": 120},
+                progress_callback=progress,
+            )
+        )
+        rows = [
+            [a["model"], a["provider"], a["outcome"], (a.get("error") or "")[:60], f"{a['latency_ms']:.0f}"]
+            for a in done["attempts"]
+        ]
+        echo(table(["model", "provider", "outcome", "error", "ms"], rows))
+        echo(f"answer from {done['model']} via {done['provider']}: {done['text']!r}")
+        echo(f"cost ${done['cost_usd']}, {done['latency_ms']:.0f} ms, {len(ticks)} progress notifications\n")
+
+        echo(f"== compare(models={COMPARED})")
+        cmp = _structured(
+            await client.call_tool("compare", {"prompt": PROMPT, "models": COMPARED, "max_tokens": 80})
+        )
+        rows = [
+            [
+                r["model"],
+                r.get("provider") or "-",
+                "?" if r.get("cost_usd") is None else f"{r['cost_usd']:.6f}",
+                "?" if r.get("latency_ms") is None else f"{r['latency_ms']:.0f}",
+                (r.get("error") or r.get("text") or "")[:50],
+            ]
+            for r in cmp["results"]
+        ]
+        echo(table(["model", "provider", "cost $", "ms", "text / error"], rows))
+        echo(f"cheapest: {cmp['cheapest']}   fastest: {cmp['fastest']}\n")
+
+        # The meter writes in batches every 0.2 s; give the last batch time to land.
+        await anyio.sleep(0.4)
+        echo("== usage_report(group_by='model')")
+        report = _structured(await client.call_tool("usage_report", {"group_by": "model"}))
+        totals = report["totals"]
+        rows = [
+            [r["key"], str(r["requests"]), str(r["errors"]), str(r["input_tokens"]), str(r["output_tokens"]),
+             f"{r['cost_usd']:.6f}"]
+            for r in report["rows"]
+        ]  # fmt: skip
+        echo(table(["model", "requests", "errors", "in", "out", "cost $"], rows))
+        echo(
+            f"total: {totals['requests']} requests, {totals['attempts']} attempts "
+            f"({totals['failed_attempts']} failed), ${totals['cost_usd']:.6f}"
+        )
+
+
+def run_demo(echo: Echo = print, *, env: Mapping[str, str] | None = None) -> int:
+    """Run the demo; returns the exit code (0 on success)."""
+    from mcp_router.sim import Fault, Simulator
+
+    started = time.perf_counter()
+    sim = Simulator()
+    with sim.in_thread(), tempfile.TemporaryDirectory(prefix="mcp-router-demo-") as home:
+        sim.always("openai", "gpt-4o-mini", Fault.status(503))  # the primary is down
+        child = child_env(os.environ if env is None else env, sim.env(), home)
+        echo(f"simulated providers on {sim.root_url}; data in {home}\n")
+        anyio.run(_session, child, echo)
+        echo(f"\nsimulator saw {sim.hits('openai', 'gpt-4o-mini')} requests to the failing primary")
+    echo(f"demo finished in {time.perf_counter() - started:.1f} s")
+    return 0

@@ -1,0 +1,189 @@
+"""Bodies of `models`, `estimate`, `catalog refresh` and `doctor`: the MCP tools' answers for a
+person at a terminal (tables) or a script (`--json`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from mcp_router.server.results import EstimateResult, ListModelsResult
+
+
+def _env(env: Mapping[str, str] | None) -> dict[str, str]:
+    """The environment, with logging sent to stderr so `--json` output stays clean."""
+    from mcp_router.logging import configure_logging
+
+    out = dict(os.environ if env is None else env)
+    configure_logging(out)
+    return out
+
+
+def _money(value: float | None, width: int = 10) -> str:
+    return f"{'?':>{width}}" if value is None else f"{value:>{width}.4f}"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def render_models(result: ListModelsResult) -> str:
+    rows = [
+        [
+            m.id,
+            f"{m.context_length:,}" if m.context_length else "?",
+            _money(m.pricing.input if m.pricing else None, 8),
+            _money(m.pricing.output if m.pricing else None, 8),
+            ",".join(e.provider for e in m.endpoints if e.available) or "-",
+        ]
+        for m in result.models
+    ]
+    body = table(["model", "context", "in $/M", "out $/M", "available via"], rows)
+    return f"{body}\n{len(result.models)} of {result.total} models"
+
+
+def render_estimate(result: EstimateResult) -> str:
+    rows = [
+        [
+            e.model,
+            e.provider or "-",
+            _money(e.input_cost_usd),
+            _money(e.output_cost_usd),
+            _money(e.total_cost_usd),
+            "yes" if e.fits_context else "NO",
+        ]
+        for e in result.estimates
+    ]
+    head = f"{result.input_tokens} input + {result.output_tokens} output tokens\n"
+    return head + table(["model", "provider", "input $", "output $", "total $", "fits"], rows)
+
+
+async def models_command(env: Mapping[str, str] | None = None, **query: Any) -> ListModelsResult:
+    from mcp_router.router import Router
+    from mcp_router.server.tools import RouterTools
+
+    env = _env(env)
+    async with Router.from_env(env) as router:
+        return RouterTools(router).list_models(**query)
+
+
+async def estimate_command(env: Mapping[str, str] | None = None, **args: Any) -> EstimateResult:
+    from mcp_router.router import Router
+    from mcp_router.server.tools import RouterTools
+
+    env = _env(env)
+    async with Router.from_env(env) as router:
+        return RouterTools(router).estimate_cost(**args)
+
+
+async def refresh_command(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Fetch every configured provider's model list now and cache it for the next start."""
+    from mcp_router.catalog.refresh import CatalogCache
+    from mcp_router.metering.paths import default_home
+    from mcp_router.router import Router
+    from mcp_router.server.live import ResourceNotifier
+    from mcp_router.server.refresh import CatalogRefresher
+
+    env = _env(env)
+    async with Router.from_env(env) as router:
+        cache = CatalogCache(default_home(env) / "catalog.db")
+        try:
+            result = await CatalogRefresher(router, ResourceNotifier(), cache=cache).refresh()
+        finally:
+            cache.close()
+        diff = result.diff
+        return {
+            "models": len(result.catalog),
+            "refreshed": list(result.refreshed),
+            "errors": dict(result.errors),
+            "added": list(diff.added),
+            "removed": list(diff.removed),
+            "repriced": sorted({pc.model for pc in diff.price_changes}),
+            "changed": diff.changed,
+        }
+
+
+def render_refresh(summary: Mapping[str, Any]) -> str:
+    lines = [
+        f"catalog: {summary['models']} models; refreshed {', '.join(summary['refreshed']) or 'no provider'}",
+        f"added {len(summary['added'])}, removed {len(summary['removed'])}, "
+        f"repriced {len(summary['repriced'])}",
+    ]
+    lines += [f"failed {p}: {err}" for p, err in summary["errors"].items()]
+    return "\n".join(lines)
+
+
+async def _reachable(router: Any, timeout_s: float) -> dict[str, str]:
+    """Each configured provider: 'ok (N models)' or why its model list could not be fetched."""
+    import anyio
+
+    out: dict[str, str] = {}
+
+    async def probe(name: str, adapter: Any) -> None:
+        try:
+            with anyio.fail_after(timeout_s):
+                models = await adapter.list_models()
+            out[name] = f"ok ({len(models)} models)"
+        except (TimeoutError, OSError, ValueError) as exc:
+            out[name] = f"unreachable: {type(exc).__name__}"
+        except Exception as exc:
+            out[name] = f"error: {type(exc).__name__}: {str(exc)[:120]}"
+
+    async with anyio.create_task_group() as tg:
+        for name, adapter in router.adapters.items():
+            tg.start_soon(probe, name, adapter)
+    return dict(sorted(out.items()))
+
+
+async def doctor_command(env: Mapping[str, str] | None = None, *, timeout_s: float = 5.0) -> dict[str, Any]:
+    """Configured and reachable providers, catalog age, database path and size, cooldowns."""
+    from mcp_router.metering.paths import default_db_path, default_home
+    from mcp_router.router import Router
+
+    env = _env(env)
+    db = default_db_path(env)
+    async with Router.from_env(env) as router:
+        reach = await _reachable(router, timeout_s)
+        cooling = [
+            {"provider": p, "model": m, "until": h.cooling_down_until.isoformat()}
+            for (p, m), h in router.health.snapshot().items()
+            if h.cooling_down_until is not None
+        ]
+        meta = dict(router.catalog.meta)
+    built = meta.get("snapshot_date")
+    age = None
+    if isinstance(built, str):
+        try:
+            stamp = datetime.fromisoformat(built.replace("Z", "+00:00"))
+            stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+            age = round((datetime.now(UTC) - stamp).total_seconds() / 86400, 1)
+        except ValueError:
+            age = None
+    return {
+        "providers": reach,
+        "catalog": {"models": len(router.catalog), "built": built, "age_days": age},
+        "home": str(default_home(env)),
+        "database": {"path": str(db), "bytes": db.stat().st_size if db.exists() else 0},
+        "cooldowns": cooling,
+    }
+
+
+def render_doctor(report: Mapping[str, Any]) -> str:
+    lines = ["providers:"]
+    lines += [f"  {name:<12} {state}" for name, state in report["providers"].items()] or [
+        "  (none configured)"
+    ]
+    cat = report["catalog"]
+    age = f", {cat['age_days']} days old" if cat["age_days"] is not None else ""
+    lines.append(f"catalog: {cat['models']} models (built {cat['built'] or '?'}{age})")
+    db = report["database"]
+    lines.append(f"database: {db['path']} ({db['bytes']:,} bytes)")
+    lines.append(
+        "cooldowns: "
+        + (", ".join(f"{c['model']} via {c['provider']}" for c in report["cooldowns"]) or "none")
+    )
+    return "\n".join(lines)

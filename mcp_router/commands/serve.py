@@ -1,0 +1,55 @@
+"""`mcp-router serve`: build the router from the environment and serve it over MCP."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from mcp_router.logging import configure_logging
+from mcp_router.server.transports import DEFAULT_PORT, Transport, check_binding, tokens_from
+
+DEFAULT_REFRESH_S = 3600.0
+
+
+def refresh_interval(env: Mapping[str, str]) -> float | None:
+    """`MCP_ROUTER_REFRESH_S` seconds between live catalog refreshes (0 turns them off)."""
+    raw = env.get("MCP_ROUTER_REFRESH_S")
+    value = float(raw) if raw else DEFAULT_REFRESH_S
+    return value if value > 0 else None
+
+
+async def run_serve(
+    *,
+    transport: Transport = "stdio",
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    env: Mapping[str, str] | None = None,
+) -> None:
+    from mcp_router.router import Router
+    from mcp_router.server.app import build_server
+    from mcp_router.server.transports import serve
+
+    env = dict(os.environ if env is None else env)
+    configure_logging(env)
+    configured = _configured_tokens(env)
+    tokens = tokens_from(env, configured) if transport != "stdio" else {}
+    if transport != "stdio":
+        check_binding(host, tokens)  # fail before opening the database or the catalog
+    async with Router.from_env(env) as router:
+        server = build_server(
+            router,
+            client_id=env.get("MCP_ROUTER_CLIENT", "default" if transport == "stdio" else "http"),
+            tokens=tokens or None,
+            refresh_interval_s=refresh_interval(env),
+        )
+        await serve(server, transport=transport, host=host, port=port, env=env, tokens=tokens)
+
+
+def _configured_tokens(env: Mapping[str, str]) -> dict[str, str]:
+    """`[server] tokens = {client = "token"}` from the TOML config, when the settings have it."""
+    from mcp_router.settings import load_settings
+
+    tokens = load_settings(env).server.get("tokens") or {}
+    return {
+        str(k): v.get_secret_value() if hasattr(v, "get_secret_value") else str(v) for k, v in tokens.items()
+    }

@@ -1,0 +1,531 @@
+"""The attempt loop: deadlines, retries, fallback, stream continuation, per-attempt records.
+
+Rules (DESIGN.md "Contract details" and issue 4):
+- `timeout_s` is the whole call's deadline. An attempt must produce its first token within
+  min(first_token_timeout_s, time left / candidates left); the last candidate gets all the time
+  left. After the first token the attempt may run to the call's deadline.
+- Retryable errors (429, 5xx, 529, connection, provider timeouts) fall back at once while another
+  candidate can still be called (a fresh endpoint beats a backoff, as OpenRouter does); the last
+  candidate standing is retried up to `max_retries` times with exponential backoff and full
+  jitter, honouring a `Retry-After` within `retry_after_cap_s` and the time left (beyond it: give
+  up at once). A failed half-open probe is not retried (its circuit just reopened). So provider
+  calls per request are at most 1 + fallbacks + max_retries, and each is recorded once.
+- `AuthFailed`: next endpoint; the provider's other endpoints are skipped (the same key fails).
+- `ContextTooLong`: skip to candidates whose known context is larger than the one that refused.
+- `BadRequest`: the request is wrong for that *wire protocol*, so candidates of the same protocol
+  are skipped and only other protocols are tried (404 — a model missing at one provider — is
+  endpoint-specific and simply falls back). When no other protocol is left the call stops with
+  that error: every remaining provider would reject it too.
+- Router-level first-token timeout: outcome `timeout`, next candidate (no same-endpoint retry; the
+  time slice is what keeps fallbacks alive).
+- The router always streams. A failure after the first token continues on the next candidate whose
+  provider accepts an assistant prefix (`ProviderConfig.supports_assistant_prefix`) with the
+  partial text as that prefix; when none is left, or the deadline passes mid-stream, the result is
+  explicitly incomplete (`finish_reason="error"`, `error` set), never a silent truncation.
+- Usage per attempt: the provider's figures when the stream ended normally; for a stream cut
+  after the first token (error, deadline, cancellation) an estimate (prompt estimate in, partial
+  text out), because the provider bills those tokens; nothing for a failure before the first
+  token. Costs come from the endpoint's prices; an empty answer is free (zero-completion insurance).
+- Caller cancellation cancels the in-flight provider call; the attempt is recorded `cancelled`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from random import Random
+
+import anyio
+import structlog
+
+from mcp_router.catalog.pricing import cost as price_cost
+from mcp_router.catalog.tokens import estimate_tokens
+from mcp_router.errors import (
+    AuthFailed,
+    BadRequest,
+    ContextTooLong,
+    Overloaded,
+    ProviderError,
+    RateLimited,
+)
+from mcp_router.metering.billing import bill_attempt
+from mcp_router.metering.records import AttemptOutcome, AttemptRecord, RequestStatus
+from mcp_router.providers.base import Adapter
+from mcp_router.routing.health import Clock, HealthTracker
+from mcp_router.routing.plan import Candidate
+from mcp_router.routing.policy import RoutingPolicy
+from mcp_router.routing.types import AttemptInfo
+from mcp_router.types import CompletionRequest, FinishReason, Message, StreamEnd, TextDelta, Usage
+
+ProgressCallback = Callable[[int, str], Awaitable[None]]
+"""`on_progress(tokens_so_far, text_so_far)`; tokens are counted as streamed chunks."""
+
+_log = structlog.get_logger("mcp_router.routing")
+
+
+def estimate_text_tokens(text: str) -> int:
+    """Tokens of a partial answer (for billing a cut stream, which has no provider usage)."""
+    return estimate_tokens(text)
+
+
+@dataclass(slots=True)
+class ExecContext:
+    """Everything one execution needs, injected by the router."""
+
+    adapters: Mapping[str, Adapter]
+    health: HealthTracker
+    policy: RoutingPolicy
+    rng: Random
+    clock: Clock
+    request_id: str
+    prompt_tokens: int
+    on_progress: ProgressCallback | None = None
+    records: list[AttemptRecord] = field(default_factory=list)  # appended as attempts finish
+    infos: list[AttemptInfo] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ExecResult:
+    status: RequestStatus  # ok | incomplete | error
+    text: str = ""
+    finish_reason: FinishReason = "error"
+    model: str | None = None
+    provider: str | None = None
+    ttft_ms: float | None = None
+    error: str | None = None  # why the answer is incomplete, or why every route failed
+    error_class: str | None = None
+    final_error: ProviderError | None = None  # the error that stopped the call, if one did
+
+
+@dataclass(slots=True)
+class _Attempt:
+    outcome: AttemptOutcome = "ok"
+    text: str = ""
+    end: StreamEnd | None = None
+    error: ProviderError | None = None
+    ttft_ms: float | None = None
+    latency_ms: float = 0.0
+    got_first: bool = False
+    first_at: float | None = None  # anyio time of the first token
+
+
+def _usage_for(att: _Attempt, input_estimate: int) -> Usage:
+    if att.end is not None:
+        return att.end.usage
+    if att.got_first:
+        return Usage(input_tokens=input_estimate, output_tokens=estimate_text_tokens(att.text))
+    return Usage()
+
+
+def _with_prefix(messages: Sequence[Message], prefix: str) -> list[Message]:
+    msgs = list(messages)
+    if msgs and msgs[-1].role == "assistant":  # the caller prefilled: extend their prefix
+        return [*msgs[:-1], Message(role="assistant", content=msgs[-1].content + prefix)]
+    return [*msgs, Message(role="assistant", content=prefix)]
+
+
+class Executor:
+    """Runs one routed call over an ordered candidate list. One instance per call."""
+
+    def __init__(self, ctx: ExecContext, request: CompletionRequest, timeout_s: float) -> None:
+        self.ctx = ctx
+        self.request = request
+        self.timeout_s = timeout_s
+        self._start = anyio.current_time()
+        self._deadline = self._start + timeout_s
+        self._chunks = 0  # streamed chunks delivered, across continuation attempts
+        self._last_progress = -1.0
+
+    # -- bookkeeping ----------------------------------------------------------------------
+
+    def _record(
+        self,
+        cand: Candidate,
+        outcome: AttemptOutcome,
+        *,
+        started_at_wall: datetime,
+        latency_ms: float,
+        ttft_ms: float | None = None,
+        error: ProviderError | None = None,
+        note: str | None = None,
+        usage: Usage | None = None,
+        text: str = "",
+    ) -> None:
+        usage = usage or Usage()
+        billed: Decimal | None
+        empty_free = False
+        if outcome == "skipped":
+            billed = Decimal(0)
+        else:
+            raw = price_cost(cand.endpoint.pricing, usage)
+            if usage.input_tokens == 0 and usage.output_tokens == 0:
+                raw = Decimal(0)  # nothing reached the model: nothing to bill, price known or not
+            if outcome == "ok":
+                billed, empty_free = bill_attempt(raw, usage.output_tokens, text, False)
+            else:
+                billed = raw
+        err_text = note or (f"{error.kind}: {error.message}" if error is not None else None)
+        rec = AttemptRecord(
+            request_id=self.ctx.request_id,
+            number=len(self.ctx.records) + 1,
+            provider=cand.provider,
+            model=cand.model.id,
+            outcome=outcome,
+            started_at=started_at_wall,
+            latency_ms=latency_ms,
+            ttft_ms=ttft_ms,
+            http_status=error.status if error is not None else None,
+            error_class=error.kind if error is not None else ("Skipped" if outcome == "skipped" else None),
+            error=err_text,
+            usage=usage,
+            cost_usd=billed,
+            empty_free=empty_free,
+        )
+        self.ctx.records.append(rec)
+        self.ctx.infos.append(
+            AttemptInfo(
+                model=cand.model.id,
+                provider=cand.provider,
+                outcome=outcome,
+                error=err_text,
+                latency_ms=round(latency_ms, 3),
+            )
+        )
+        _log.info(
+            "attempt",
+            request_id=self.ctx.request_id,
+            provider=cand.provider,
+            model=cand.model.id,
+            outcome=outcome,
+            latency_ms=round(latency_ms, 3),
+            error_class=rec.error_class,
+        )
+
+    def _skip(self, cand: Candidate, why: str) -> None:
+        self._record(cand, "skipped", started_at_wall=self.ctx.clock.now(), latency_ms=0.0, note=why)
+
+    def time_left(self) -> float:
+        return self._deadline - anyio.current_time()
+
+    # -- one provider call ----------------------------------------------------------------
+
+    async def _progress(self, prefix: str, parts: list[str], force: bool) -> None:
+        cb = self.ctx.on_progress
+        if cb is None:
+            return
+        now = anyio.current_time()
+        if force or now - self._last_progress >= self.ctx.policy.progress_interval_s:
+            self._last_progress = now
+            await cb(self._chunks, prefix + "".join(parts))
+
+    async def _call(
+        self, att: _Attempt, cand: Candidate, request: CompletionRequest, first_slice: float, prefix: str
+    ) -> None:
+        """Fill `att` from one streamed provider call (filled even when the caller is cancelled)."""
+        adapter = self.ctx.adapters[cand.provider]
+        parts: list[str] = []
+        report = self.ctx.on_progress is not None
+        t0 = anyio.current_time()
+        scope = anyio.CancelScope(deadline=t0 + first_slice)
+        try:
+            with scope:
+                stream: AsyncIterator[TextDelta | StreamEnd] = adapter.stream(
+                    request, cand.endpoint.native_model
+                )
+                exhausted = False  # a generator that finished or raised is already closed
+                try:
+                    async for ev in stream:
+                        if isinstance(ev, TextDelta):
+                            if not ev.text:
+                                continue
+                            parts.append(ev.text)
+                            self._chunks += 1
+                            if not att.got_first:
+                                att.got_first = True
+                                att.first_at = anyio.current_time()
+                                att.ttft_ms = (att.first_at - t0) * 1000.0
+                                scope.deadline = self._deadline  # the rest may use all the time left
+                                if report:
+                                    await self._progress(prefix, parts, True)
+                            elif report:
+                                await self._progress(prefix, parts, False)
+                        else:
+                            att.end = ev
+                    exhausted = True
+                except ProviderError as exc:
+                    exhausted = True
+                    att.error = exc
+                finally:
+                    aclose = None if exhausted else getattr(stream, "aclose", None)
+                    if aclose is not None:
+                        # Close the HTTP stream even when cancelled; bounded so a stuck peer can't hold us.
+                        with anyio.move_on_after(2.0, shield=True):
+                            await aclose()
+        finally:
+            att.text = "".join(parts)
+            att.latency_ms = (anyio.current_time() - t0) * 1000.0
+        if scope.cancelled_caught:
+            att.outcome = "timeout"
+        elif att.error is not None:
+            att.outcome = "error"
+        elif att.end is None:
+            att.outcome = "error"
+            att.error = ProviderError(
+                cand.provider, "stream ended without a final event", model=cand.model.id
+            )
+
+    # -- the loop -------------------------------------------------------------------------
+
+    async def run(self, candidates: Sequence[Candidate]) -> ExecResult:
+        ctx = self.ctx
+        policy = ctx.policy
+        health = ctx.health
+        prefix = ""  # text already produced by attempts cut after their first token
+        total_ttft: float | None = None
+        rejected_protocols: set[str] = set()
+        auth_failed: set[str] = set()
+        context_refused: int | None = None
+        last_error: ProviderError | None = None
+        stop_error: ProviderError | None = None
+        cands = list(candidates)
+        n = len(cands)
+        for idx, cand in enumerate(cands):
+            adapter = ctx.adapters.get(cand.provider)
+            if adapter is None:
+                self._skip(cand, "no adapter for provider")
+                continue
+            protocol = adapter.config.protocol
+            if cand.provider in auth_failed:
+                self._skip(cand, f"AuthFailed earlier on provider {cand.provider}")
+                continue
+            if protocol in rejected_protocols:
+                self._skip(cand, f"BadRequest earlier on a {protocol} provider")
+                continue
+            if context_refused is not None:
+                ctx_len = cand.context_length
+                if ctx_len is not None and ctx_len <= context_refused:
+                    self._skip(cand, f"context {ctx_len} not larger than one that refused the prompt")
+                    continue
+            if prefix and not adapter.config.supports_assistant_prefix:
+                self._skip(cand, "cannot continue a partial answer (no assistant prefix support)")
+                continue
+            request = self.request
+            if prefix:
+                request = self.request.model_copy(
+                    update={"messages": _with_prefix(self.request.messages, prefix)}
+                )
+            retries = 0
+            while True:
+                left = self.time_left()
+                if left <= 0:
+                    break
+                is_last = idx == n - 1
+                if retries == 0:
+                    grant = health.try_acquire(cand.key)
+                    if not grant:
+                        until = health.cooling_until(cand.key)
+                        self._skip(
+                            cand,
+                            f"cooling down until {until.isoformat(timespec='seconds')}"
+                            if until
+                            else "cooling down",
+                        )
+                        break
+                first_slice = left if is_last else min(policy.first_token_timeout_s, left / (n - idx))
+                probe = health.state(cand.key) == "half_open"
+                started = ctx.clock.now()
+                input_estimate = ctx.prompt_tokens + estimate_text_tokens(prefix)
+                att = _Attempt()
+                try:
+                    await self._call(att, cand, request, first_slice, prefix)
+                except anyio.get_cancelled_exc_class():
+                    # The caller gave up: the provider call is already cancelled; meter what it cost.
+                    health.release(cand.key)
+                    self._record(
+                        cand,
+                        "cancelled",
+                        started_at_wall=started,
+                        latency_ms=att.latency_ms,
+                        ttft_ms=att.ttft_ms,
+                        note="cancelled by the caller",
+                        usage=_usage_for(att, input_estimate),
+                        text=att.text,
+                    )
+                    raise
+                if total_ttft is None and att.first_at is not None:
+                    total_ttft = (att.first_at - self._start) * 1000.0
+                usage = _usage_for(att, input_estimate)
+                if att.outcome == "ok":
+                    assert att.end is not None
+                    health.record_success(
+                        cand.key,
+                        latency_ms=att.latency_ms,
+                        ttft_ms=att.ttft_ms,
+                        output_tokens=usage.output_tokens,
+                    )
+                    self._record(
+                        cand,
+                        "ok",
+                        started_at_wall=started,
+                        latency_ms=att.latency_ms,
+                        ttft_ms=att.ttft_ms,
+                        usage=usage,
+                        text=att.text,
+                    )
+                    return ExecResult(
+                        status="ok",
+                        text=prefix + att.text,
+                        finish_reason=att.end.finish_reason,
+                        model=cand.model.id,
+                        provider=cand.provider,
+                        ttft_ms=total_ttft,
+                    )
+                err = att.error
+                if att.outcome == "timeout":
+                    if att.got_first:
+                        # The call's deadline passed mid-stream: not the endpoint's fault.
+                        health.release(cand.key)
+                    else:
+                        health.record_failure(cand.key)
+                    note = (
+                        f"timeout: no first token within {first_slice:.3f}s"
+                        if not att.got_first
+                        else f"timeout: call deadline of {self.timeout_s}s passed mid-stream"
+                    )
+                    self._record(
+                        cand,
+                        "timeout",
+                        started_at_wall=started,
+                        latency_ms=att.latency_ms,
+                        ttft_ms=att.ttft_ms,
+                        note=note,
+                        usage=usage,
+                        text=att.text,
+                    )
+                    if att.got_first:
+                        return self._incomplete(prefix + att.text, cand, total_ttft, note, "ProviderTimeout")
+                    break
+                assert err is not None
+                last_error = err
+                retry_after = err.retry_after if isinstance(err, RateLimited | Overloaded) else None
+                if isinstance(err, BadRequest | ContextTooLong):
+                    health.release(cand.key)  # the request's fault, not the endpoint's
+                else:
+                    health.record_failure(cand.key, retry_after=retry_after)
+                self._record(
+                    cand,
+                    "error",
+                    started_at_wall=started,
+                    latency_ms=att.latency_ms,
+                    ttft_ms=att.ttft_ms,
+                    error=err,
+                    usage=usage,
+                    text=att.text,
+                )
+                if att.got_first:
+                    prefix += att.text
+                    break  # continue on a prefix-capable fallback
+                if isinstance(err, AuthFailed):
+                    auth_failed.add(cand.provider)
+                    break
+                if isinstance(err, ContextTooLong):
+                    ctx_len = cand.context_length or 0
+                    context_refused = max(context_refused or 0, ctx_len)
+                    break
+                if isinstance(err, BadRequest):
+                    if err.status == 404:
+                        break
+                    rejected_protocols.add(protocol)
+                    stop_error = err
+                    break
+                if not err.retryable or probe or retries >= policy.max_retries or health.tripped(cand.key):
+                    break
+                if self._viable_after(cands, idx, auth_failed, rejected_protocols, bool(prefix)):
+                    break  # a fresh endpoint beats a backoff: retries are for the last one standing
+                left = self.time_left()
+                if retry_after is not None:
+                    if retry_after > policy.retry_after_cap_s or retry_after >= left:
+                        break  # the provider wants longer than we will wait: fall back now
+                    wait = retry_after
+                else:
+                    wait = ctx.rng.uniform(0, min(policy.backoff_cap_s, policy.backoff_base_s * (2**retries)))
+                    if wait >= left:
+                        break
+                retries += 1
+                await anyio.sleep(wait)
+            if stop_error is not None and not any(
+                ctx.adapters.get(c.provider) is not None
+                and ctx.adapters[c.provider].config.protocol not in rejected_protocols
+                for c in cands[idx + 1 :]
+            ):
+                break
+        if prefix:
+            why = f"{last_error.kind}: {last_error.message}" if last_error else "stream broke"
+            return self._incomplete(
+                prefix,
+                None,
+                total_ttft,
+                f"answer cut after {len(prefix)} characters ({why}); no fallback could continue it",
+                last_error.kind if last_error else "ConnectionFailed",
+            )
+        res = ExecResult(status="error", ttft_ms=total_ttft)
+        if stop_error is not None:
+            res.final_error = stop_error
+            res.error_class = stop_error.kind
+            res.error = f"the request was rejected as invalid: {stop_error}"
+        elif self.time_left() <= 0:
+            res.error_class = "ProviderTimeout"
+            res.error = f"the call's deadline of {self.timeout_s}s passed"
+            res.final_error = last_error
+        else:
+            res.final_error = last_error
+            res.error_class = last_error.kind if last_error else None
+        return res
+
+    def _viable_after(
+        self,
+        cands: Sequence[Candidate],
+        idx: int,
+        auth_failed: set[str],
+        rejected_protocols: set[str],
+        need_prefix: bool,
+    ) -> bool:
+        """Whether a later candidate would actually be called (not skipped, not cooling down)."""
+        for c in cands[idx + 1 :]:
+            adapter = self.ctx.adapters.get(c.provider)
+            if adapter is None or c.provider in auth_failed or adapter.config.protocol in rejected_protocols:
+                continue
+            if need_prefix and not adapter.config.supports_assistant_prefix:
+                continue
+            if self.ctx.health.state(c.key) == "open":
+                continue
+            return True
+        return False
+
+    def _incomplete(
+        self, text: str, cand: Candidate | None, ttft: float | None, why: str, error_class: str
+    ) -> ExecResult:
+        last = self.ctx.records[-1] if self.ctx.records else None
+        return ExecResult(
+            status="incomplete",
+            text=text,
+            finish_reason="error",
+            model=cand.model.id if cand else (last.model if last else None),
+            provider=cand.provider if cand else (last.provider if last else None),
+            ttft_ms=ttft,
+            error=why,
+            error_class=error_class,
+        )
+
+
+async def execute(
+    ctx: ExecContext, request: CompletionRequest, candidates: Sequence[Candidate], *, timeout_s: float
+) -> ExecResult:
+    """Try `candidates` in order under one deadline. Attempts land in `ctx.records`/`ctx.infos`
+    as they finish, so a caller cancelled mid-way still has them for metering."""
+    return await Executor(ctx, request, timeout_s).run(candidates)
+
+
+__all__ = ["ExecContext", "ExecResult", "Executor", "ProgressCallback", "execute"]

@@ -1,0 +1,261 @@
+"""Per-endpoint health: rolling latency, time to first token, tokens/s, error rate, and a circuit
+breaker with cooldowns.
+
+An endpoint is `(provider, model_id)`. Figures are kept in small ring buffers (the last
+`window` attempts), so a median is exact over recent history and old incidents age out by count.
+
+Circuit breaker (closed -> open -> half-open -> closed):
+- `failure_threshold` consecutive failures open the circuit for `base_cooldown_s * 2**n`
+  (n = how many times it opened since the last success), capped at `max_cooldown_s`;
+- a `Retry-After` from the provider extends the cooldown to at least that long, even below the
+  threshold (the provider told us when to come back);
+- when the cooldown ends the circuit is half-open: exactly one attempt (the probe) may go through;
+  its success closes the circuit, its failure opens it again for longer.
+
+Time comes from an injected `Clock`; cooldowns are kept on the monotonic clock and shown as wall
+time. No module-level state: every router owns its tracker.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol
+
+EndpointKey = tuple[str, str]  # (provider, canonical model id)
+CircuitState = Literal["closed", "open", "half_open"]
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Wall-clock time, timezone-aware UTC."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes backwards."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointHealth:
+    """What `list_models` and `doctor` show for one endpoint."""
+
+    provider: str
+    model: str
+    samples: int
+    p50_latency_ms: float | None
+    p50_ttft_ms: float | None
+    tokens_per_s: float | None
+    error_rate: float | None
+    state: CircuitState
+    cooling_down_until: datetime | None
+    consecutive_failures: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "p50_latency_ms": self.p50_latency_ms,
+            "p50_ttft_ms": self.p50_ttft_ms,
+            "tokens_per_s": self.tokens_per_s,
+            "error_rate": self.error_rate,
+            "samples": self.samples,
+            "state": self.state,
+            "cooling_down_until": self.cooling_down_until.isoformat() if self.cooling_down_until else None,
+        }
+
+
+@dataclass(slots=True)
+class _Stats:
+    window: int
+    latency_ms: deque[float] = field(init=False)
+    ttft_ms: deque[float] = field(init=False)
+    tokens_per_s: deque[float] = field(init=False)
+    outcomes: deque[bool] = field(init=False)  # True = failure
+    failures_in_window: int = 0
+    consecutive_failures: int = 0
+    opened_times: int = 0  # cooldowns since the last success (drives the exponential)
+    cooldown_until: float | None = None  # monotonic
+    probe_in_flight: bool = False
+    last_failure_at: float | None = None  # monotonic
+
+    def __post_init__(self) -> None:
+        self.latency_ms = deque(maxlen=self.window)
+        self.ttft_ms = deque(maxlen=self.window)
+        self.tokens_per_s = deque(maxlen=self.window)
+        self.outcomes = deque(maxlen=self.window)
+
+    def push_outcome(self, failed: bool) -> None:
+        if len(self.outcomes) == self.outcomes.maxlen and self.outcomes[0]:
+            self.failures_in_window -= 1
+        self.outcomes.append(failed)
+        if failed:
+            self.failures_in_window += 1
+
+
+class HealthTracker:
+    """Rolling figures and circuit breakers for every endpoint the router has called."""
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        *,
+        window: int = 50,
+        failure_threshold: int = 3,
+        base_cooldown_s: float = 5.0,
+        max_cooldown_s: float = 300.0,
+        recent_failure_s: float = 30.0,
+    ) -> None:
+        self._clock: Clock = clock or SystemClock()
+        self._window = window
+        self.failure_threshold = failure_threshold
+        self.base_cooldown_s = base_cooldown_s
+        self.max_cooldown_s = max_cooldown_s
+        self.recent_failure_s = recent_failure_s
+        self._stats: dict[EndpointKey, _Stats] = {}
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    def _get(self, key: EndpointKey) -> _Stats:
+        stats = self._stats.get(key)
+        if stats is None:
+            stats = self._stats[key] = _Stats(self._window)
+        return stats
+
+    # -- recording -------------------------------------------------------------------------
+
+    def record_success(
+        self,
+        key: EndpointKey,
+        *,
+        latency_ms: float,
+        ttft_ms: float | None = None,
+        output_tokens: int = 0,
+    ) -> None:
+        s = self._get(key)
+        s.latency_ms.append(latency_ms)
+        if ttft_ms is not None:
+            s.ttft_ms.append(ttft_ms)
+            gen_ms = latency_ms - ttft_ms
+            # Throughput needs a few tokens over a measurable span, or it is noise.
+            if output_tokens > 1 and gen_ms > 0.5:
+                s.tokens_per_s.append(output_tokens / (gen_ms / 1000.0))
+        s.push_outcome(False)
+        s.consecutive_failures = 0
+        s.opened_times = 0
+        s.cooldown_until = None
+        s.probe_in_flight = False
+
+    def record_failure(self, key: EndpointKey, *, retry_after: float | None = None) -> None:
+        s = self._get(key)
+        now = self._clock.monotonic()
+        s.push_outcome(True)
+        s.consecutive_failures += 1
+        s.last_failure_at = now
+        was_probe = s.probe_in_flight
+        s.probe_in_flight = False
+        until = s.cooldown_until
+        if was_probe or s.consecutive_failures >= self.failure_threshold:
+            cooldown = min(self.base_cooldown_s * (2**s.opened_times), self.max_cooldown_s)
+            s.opened_times += 1
+            until = max(until or now, now + cooldown)  # never shorten a cooldown already asked for
+        if retry_after is not None and retry_after > 0:
+            until = max(until or now, now + retry_after)
+        s.cooldown_until = until
+
+    def release(self, key: EndpointKey) -> None:
+        """An attempt ended without a verdict on the endpoint (cancelled by the caller)."""
+        s = self._stats.get(key)
+        if s is not None:
+            s.probe_in_flight = False
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def state(self, key: EndpointKey) -> CircuitState:
+        s = self._stats.get(key)
+        if s is None or s.cooldown_until is None:
+            return "closed"
+        if self._clock.monotonic() < s.cooldown_until:
+            return "open"
+        return "half_open"
+
+    def cooling_until(self, key: EndpointKey) -> datetime | None:
+        """When the endpoint may be tried again, if it is cooling down (wall time)."""
+        s = self._stats.get(key)
+        if s is None or s.cooldown_until is None:
+            return None
+        left = s.cooldown_until - self._clock.monotonic()
+        if left > 0:
+            return self._clock.now() + timedelta(seconds=left)
+        if s.probe_in_flight:
+            # Half-open with the single probe already out: free when the probe ends.
+            return self._clock.now()
+        return None
+
+    def try_acquire(self, key: EndpointKey) -> bool:
+        """Claim the right to call the endpoint now. False while open, or while half-open with
+        the probe already in flight; claiming a half-open endpoint makes this call the probe."""
+        s = self._stats.get(key)
+        if s is None or s.cooldown_until is None:
+            return True
+        if self._clock.monotonic() < s.cooldown_until or s.probe_in_flight:
+            return False
+        s.probe_in_flight = True
+        return True
+
+    def tripped(self, key: EndpointKey) -> bool:
+        """Whether the endpoint failed `failure_threshold` times in a row (stop retrying it)."""
+        s = self._stats.get(key)
+        return s is not None and s.consecutive_failures >= self.failure_threshold
+
+    def recently_failed(self, key: EndpointKey) -> bool:
+        s = self._stats.get(key)
+        return (
+            s is not None
+            and s.last_failure_at is not None
+            and self._clock.monotonic() - s.last_failure_at < self.recent_failure_s
+        )
+
+    def p50_ttft_ms(self, key: EndpointKey) -> float | None:
+        s = self._stats.get(key)
+        if s is None:
+            return None
+        if s.ttft_ms:
+            return statistics.median(s.ttft_ms)
+        return statistics.median(s.latency_ms) if s.latency_ms else None
+
+    def tokens_per_s(self, key: EndpointKey) -> float | None:
+        s = self._stats.get(key)
+        return statistics.median(s.tokens_per_s) if s is not None and s.tokens_per_s else None
+
+    def get(self, key: EndpointKey) -> EndpointHealth:
+        s = self._stats.get(key)
+        if s is None:
+            return EndpointHealth(key[0], key[1], 0, None, None, None, None, "closed", None, 0)
+        return EndpointHealth(
+            provider=key[0],
+            model=key[1],
+            samples=len(s.outcomes),
+            p50_latency_ms=statistics.median(s.latency_ms) if s.latency_ms else None,
+            p50_ttft_ms=statistics.median(s.ttft_ms) if s.ttft_ms else None,
+            tokens_per_s=statistics.median(s.tokens_per_s) if s.tokens_per_s else None,
+            error_rate=s.failures_in_window / len(s.outcomes) if s.outcomes else None,
+            state=self.state(key),
+            cooling_down_until=self.cooling_until(key),
+            consecutive_failures=s.consecutive_failures,
+        )
+
+    def snapshot(self) -> dict[EndpointKey, EndpointHealth]:
+        """Every endpoint seen so far."""
+        return {key: self.get(key) for key in self._stats}

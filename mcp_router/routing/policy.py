@@ -1,0 +1,68 @@
+"""Routing knobs with documented defaults; `[routing]` in the TOML config maps onto this.
+
+Quality tiers for `model="auto"`: each tier is an ordered list of model ids of roughly equal
+quality; `auto` picks the cheapest *available* one that can serve the request (see `plan.py`).
+Ids missing from the catalog are ignored, so the table can name models a deployment lacks.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_TIERS: dict[str, tuple[str, ...]] = {
+    # Small, fast, cheap: classification, extraction, short rewrites.
+    "economy": (
+        "openai/gpt-4.1-nano",
+        "openai/gpt-4o-mini",
+        "google/gemini-2.5-flash-lite",
+        "meta-llama/llama-3.1-8b-instruct",
+        "mistralai/mistral-small",
+    ),
+    # General work an agent delegates: summaries, drafting, code edits of moderate size.
+    "standard": (
+        "openai/gpt-4o-mini",
+        "openai/gpt-4.1-mini",
+        "anthropic/claude-haiku-4.5",
+        "google/gemini-2.5-flash",
+        "deepseek/deepseek-chat",
+        "meta-llama/llama-3.3-70b-instruct",
+        "mistralai/mistral-small",
+    ),
+    # Hard reasoning and long code: the frontier models.
+    "premium": (
+        "openai/gpt-4.1",
+        "openai/gpt-4o",
+        "anthropic/claude-sonnet-4.5",
+        "google/gemini-2.5-pro",
+        "deepseek/deepseek-reasoner",
+        "x-ai/grok-4",
+    ),
+}
+
+
+class RoutingPolicy(BaseModel):
+    """How the router plans and executes. Every field has a default a user need not touch."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    default_model: str = "auto"
+    auto_tier: str = "standard"
+    tiers: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_TIERS))
+    # Retries for retryable errors (429, 5xx, 529, connection) on the last candidate standing;
+    # earlier candidates fall back at once instead (see routing/execute.py).
+    max_retries: int = Field(default=2, ge=0, le=10)
+    # An attempt with no first token after min(this, time left / candidates left) is abandoned.
+    first_token_timeout_s: float = Field(default=30.0, gt=0)
+    # A Retry-After longer than this (or longer than the time left) falls back at once.
+    retry_after_cap_s: float = Field(default=5.0, ge=0)
+    backoff_base_s: float = Field(default=0.2, ge=0)
+    backoff_cap_s: float = Field(default=4.0, ge=0)
+    # Output tokens assumed for cost estimates when the request sets no max_tokens.
+    default_output_tokens: int = Field(default=500, ge=1)
+    # Worst-case output assumed for max_cost_usd when neither max_tokens nor a limit is known.
+    worst_case_output_tokens: int = Field(default=4096, ge=1)
+    # Minimum seconds between progress callbacks while tokens stream (the first token always reports).
+    progress_interval_s: float = Field(default=0.5, ge=0)
+
+    def tier(self, name: str | None = None) -> tuple[str, ...]:
+        return tuple(self.tiers.get(name or self.auto_tier, ()))

@@ -1,0 +1,60 @@
+"""Tool results as pydantic models: the structured content the MCP tools return.
+
+Field names are the public contract (DESIGN.md §1). Prices are USD per 1M tokens and costs
+USD, as JSON numbers rounded to 1e-9 (exact `Decimal` inside until this boundary).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class Price(BaseModel):
+    """USD per 1M tokens; null when unknown."""
+
+    input: float | None
+    output: float | None
+    cached_input: float | None = None
+
+
+class Health(BaseModel):
+    p50_latency_ms: float | None = None
+    tokens_per_s: float | None = None
+    error_rate: float | None = None
+
+
+class EndpointInfo(BaseModel):
+    provider: str
+    available: bool
+    pricing: Price | None
+    health: Health | None = None
+
+
+class ModelInfo(BaseModel):
+    id: str
+    name: str
+    context_length: int | None
+    max_output_tokens: int | None
+    pricing: Price | None
+    capabilities: list[str]
+    endpoints: list[EndpointInfo]
+
+
+class ListModelsResult(BaseModel):
+    models: list[ModelInfo]
+    total: int
+
+
+class Estimate(BaseModel):
+    model: str
+    provider: str | None
+    input_cost_usd: float | None
+    output_cost_usd: float | None
+    total_cost_usd: float | None
+    fits_context: bool
+
+
+class EstimateResult(BaseModel):
+    input_tokens: int
+    output_tokens: int
+    estimates: list[Estimate]

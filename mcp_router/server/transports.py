@@ -1,0 +1,123 @@
+"""Serving the MCP server: stdio (default), Streamable HTTP at `/mcp`, legacy SSE behind a flag.
+
+HTTP safety: bound to loopback by default with Host/Origin validation (a foreign Origin gets
+403). Binding anywhere else requires bearer tokens (`MCP_ROUTER_TOKENS="client:token,..."` or
+`[server] tokens` in the config file); each token is a metering client.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import uvicorn
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+
+Transport = Literal["stdio", "http", "sse"]
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+DEFAULT_PORT = 8765
+
+
+class ServeConfigError(ValueError):
+    """The transport options are unsafe or inconsistent; the message says what to change."""
+
+
+def parse_tokens(spec: str | None) -> dict[str, str]:
+    """`"client1:tok1,client2:tok2"` -> {token: client}. A bare token is client `http`."""
+    tokens: dict[str, str] = {}
+    for item in (spec or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        client, sep, token = item.partition(":")
+        if not sep:
+            client, token = "http", client
+        if not token.strip() or not client.strip():
+            raise ServeConfigError("MCP_ROUTER_TOKENS entries are client:token, e.g. 'laptop:s3cret'.")
+        tokens[token.strip()] = client.strip()
+    return tokens
+
+
+def tokens_from(env: Mapping[str, str], configured: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Tokens from the environment win over the config file's `{client: token}` table."""
+    from_env = parse_tokens(env.get("MCP_ROUTER_TOKENS"))
+    if from_env:
+        return from_env
+    return {token: client for client, token in (configured or {}).items() if token}
+
+
+def _csv(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def security_for(host: str, env: Mapping[str, str]) -> TransportSecuritySettings:
+    """Host/Origin validation. Loopback: only loopback hosts and origins. Elsewhere: the hosts
+    and origins in MCP_ROUTER_ALLOWED_HOSTS / MCP_ROUTER_ALLOWED_ORIGINS when set; otherwise
+    the bearer token is the guard (a browser cannot attach it cross-site)."""
+    hosts = _csv(env.get("MCP_ROUTER_ALLOWED_HOSTS"))
+    origins = _csv(env.get("MCP_ROUTER_ALLOWED_ORIGINS"))
+    if host in LOOPBACK:
+        return TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", *hosts],
+            allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*", *origins],
+        )
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=bool(hosts), allowed_hosts=hosts, allowed_origins=origins
+    )
+
+
+def check_binding(host: str, tokens: Mapping[str, str]) -> None:
+    if host not in LOOPBACK and not tokens:
+        raise ServeConfigError(
+            f"Refusing to serve on {host} without bearer tokens: set MCP_ROUTER_TOKENS='client:token' "
+            "(or [server] tokens in the config), or bind to 127.0.0.1."
+        )
+
+
+def http_app(
+    server: MCPServer[Any], *, host: str, env: Mapping[str, str], transport: Transport = "http"
+) -> Starlette:
+    """The ASGI app for `server` (Streamable HTTP at /mcp, or legacy SSE at /sse)."""
+    security = security_for(host, env)
+    if transport == "sse":
+        return server.sse_app(transport_security=security, host=host)
+    return server.streamable_http_app(streamable_http_path="/mcp", transport_security=security, host=host)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket with TCP_NODELAY (Nagle plus delayed ACK costs ~40 ms per response)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def uvicorn_server(app: Starlette, *, log_level: str = "warning") -> uvicorn.Server:
+    return uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on"))
+
+
+async def serve(
+    server: MCPServer[Any],
+    *,
+    transport: Transport = "stdio",
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    env: Mapping[str, str],
+    tokens: Mapping[str, str] | None = None,
+) -> None:
+    """Run until the client disconnects (stdio) or the process is stopped (HTTP/SSE)."""
+    if transport == "stdio":
+        await server.run_stdio_async()
+        return
+    check_binding(host, tokens or {})
+    app = http_app(server, host=host, env=env, transport=transport)
+    sock = bind(host, port)
+    await uvicorn_server(app).serve(sockets=[sock])

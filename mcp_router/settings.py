@@ -1,0 +1,182 @@
+"""The optional TOML configuration file (`MCP_ROUTER_CONFIG`), validated with pydantic.
+
+    [[endpoints]]                       # a custom OpenAI-compatible endpoint (vLLM, LM Studio, a proxy)
+    name = "local-vllm"                 # its provider name in results
+    base_url = "http://127.0.0.1:8000/v1"
+    api_key_env = "VLLM_API_KEY"        # optional: the variable holding its key (never the key itself)
+    supports_assistant_prefix = false
+    models = [
+      { id = "meta-llama/llama-3.3-70b-instruct", native = "llama-3.3-70b",
+        input_price = 0.10, output_price = 0.30, context_length = 131072 },
+    ]                                   # prices: USD per 1M tokens; omit them for "unknown"
+
+    [aliases]
+    fast = "meta-llama/llama-3.3-70b-instruct"
+
+    [routing]                           # see mcp_router.routing.policy.RoutingPolicy for every knob
+    default_model = "auto"
+    auto_tier = "standard"
+    tiers = { standard = ["openai/gpt-4o-mini", "anthropic/claude-haiku-4.5"] }
+    max_retries = 2
+    first_token_timeout_s = 30
+    retry_after_cap_s = 5
+
+    [budgets.default]                   # per metering client ("default" is the stdio client, "*" any other)
+    daily_usd = 5
+    monthly_usd = 50
+
+Unknown keys are errors (a typo should not silently disable a budget). `[server]` is a free-form
+table read by the server. Environment variables are described in DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from mcp_router.catalog.models import Endpoint, Model, Pricing, Provenance
+from mcp_router.errors import RouterError
+from mcp_router.metering.budgets import BudgetLimit
+from mcp_router.providers.config import ProviderConfig
+from mcp_router.routing.policy import RoutingPolicy
+
+_MILLION = Decimal(1_000_000)
+
+
+class ConfigError(RouterError):
+    """The configuration file is missing, unreadable or invalid; the message names the key."""
+
+
+class CustomModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[^/\s]+/\S+$")  # vendor/model
+    native: str | None = None  # the name the endpoint's API wants (default: the id)
+    input_price: Decimal | None = Field(default=None, ge=0)  # USD per 1M tokens
+    output_price: Decimal | None = Field(default=None, ge=0)
+    context_length: int | None = Field(default=None, gt=0)
+    max_output_tokens: int | None = Field(default=None, gt=0)
+    capabilities: list[str] = []
+    name: str | None = None
+
+
+class CustomEndpoint(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    base_url: str = Field(pattern=r"^https?://")
+    api_key_env: str | None = None
+    supports_assistant_prefix: bool = False
+    max_tokens_field: str = "max_tokens"
+    models: list[CustomModel] = Field(min_length=1)
+
+    @field_validator("max_tokens_field")
+    @classmethod
+    def _field(cls, v: str) -> str:
+        if v not in ("max_tokens", "max_completion_tokens"):
+            raise ValueError("must be max_tokens or max_completion_tokens")
+        return v
+
+    def provider_config(self, env: Mapping[str, str]) -> ProviderConfig:
+        key = env.get(self.api_key_env) if self.api_key_env else None
+        return ProviderConfig(
+            name=self.name,
+            protocol="openai",
+            base_url=self.base_url.rstrip("/"),
+            api_key=SecretStr(key) if key else None,
+            max_tokens_field=self.max_tokens_field,  # type: ignore[arg-type]
+            supports_assistant_prefix=self.supports_assistant_prefix,
+        )
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    endpoints: list[CustomEndpoint] = []
+    aliases: dict[str, str] = {}
+    routing: RoutingPolicy = RoutingPolicy()
+    budgets: dict[str, BudgetLimit] = {}
+    server: dict[str, Any] = {}
+
+    @field_validator("endpoints")
+    @classmethod
+    def _unique(cls, v: list[CustomEndpoint]) -> list[CustomEndpoint]:
+        names = [e.name for e in v]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate endpoint names: {', '.join(dupes)}")
+        return v
+
+    def provider_configs(self, env: Mapping[str, str]) -> list[ProviderConfig]:
+        return [e.provider_config(env) for e in self.endpoints]
+
+    def custom_models(self, existing: Mapping[str, Model]) -> list[Model]:
+        """The config's endpoints as catalog models: a known id gains an endpoint, a new id is added."""
+        out: dict[str, Model] = {}
+        for ep in self.endpoints:
+            for cm in ep.models:
+                pricing = None
+                if cm.input_price is not None or cm.output_price is not None:
+                    pricing = Pricing(
+                        input=None if cm.input_price is None else cm.input_price / _MILLION,
+                        output=None if cm.output_price is None else cm.output_price / _MILLION,
+                        provenance=Provenance(source=f"config:{ep.name}"),
+                    )
+                endpoint = Endpoint(
+                    provider=ep.name,
+                    native_model=cm.native or cm.id,
+                    pricing=pricing,
+                    context_length=cm.context_length,
+                    max_output_tokens=cm.max_output_tokens,
+                )
+                base = out.get(cm.id) or existing.get(cm.id.lower())
+                if base is None:
+                    base = Model(
+                        id=cm.id,
+                        name=cm.name or cm.id,
+                        context_length=cm.context_length,
+                        max_output_tokens=cm.max_output_tokens,
+                        capabilities=frozenset(cm.capabilities),
+                    )
+                kept = tuple(e for e in base.endpoints if e.provider != ep.name)
+                out[cm.id] = base.model_copy(update={"endpoints": (*kept, endpoint)})
+        return list(out.values())
+
+
+def _format_errors(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {loc}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def parse_settings(text: str, *, source: str = "<config>") -> Settings:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}") from exc
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source} has invalid settings:\n{_format_errors(exc)}") from exc
+
+
+def load_settings(env: Mapping[str, str] | None = None, path: str | Path | None = None) -> Settings:
+    """Settings from `path`, else `MCP_ROUTER_CONFIG`, else the defaults (no file is fine)."""
+    env = os.environ if env is None else env
+    chosen = path or env.get("MCP_ROUTER_CONFIG")
+    if not chosen:
+        return Settings()
+    p = Path(chosen).expanduser()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {p} (MCP_ROUTER_CONFIG): {exc.strerror or exc}") from exc
+    return parse_settings(text, source=str(p))

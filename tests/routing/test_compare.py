@@ -1,0 +1,74 @@
+"""compare(): concurrent fan-out, error entries, cancellation of in-flight calls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+from routing_helpers import harness
+
+from mcp_router.routing.types import RouteRequest
+from mcp_router.sim import Fault
+from mcp_router.types import Message
+
+pytestmark = pytest.mark.anyio
+
+MSG = [Message(role="user", content="Compare me.")]
+MODELS = ["openai/gpt-4o-mini", "anthropic/claude-haiku-4.5", "deepseek/deepseek-chat"]
+
+
+async def test_compare_one_failing_model_is_an_error_entry(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        h.sim.always("deepseek", "deepseek-chat", Fault.status(401))
+        res = await h.router.compare(RouteRequest(messages=MSG), [*MODELS, "nope/unknown"], concurrency=2)
+        by = {e.model: e for e in res.results}
+        assert list(by) == [*MODELS, "nope/unknown"]
+        assert by["openai/gpt-4o-mini"].error is None and by["openai/gpt-4o-mini"].text
+        assert by["anthropic/claude-haiku-4.5"].error is None
+        assert (
+            by["deepseek/deepseek-chat"].error is not None
+            and "AuthFailed" in by["deepseek/deepseek-chat"].error
+        )
+        assert by["nope/unknown"].error is not None and "Unknown model" in by["nope/unknown"].error
+        assert res.cheapest == "openai/gpt-4o-mini"  # $0.15/$0.60 vs $1/$5
+        assert res.fastest in {"openai/gpt-4o-mini", "anthropic/claude-haiku-4.5"}
+        reqs = await h.requests()
+        assert len(reqs) == 3  # one request per routed model (the unknown one was never routed)
+        assert sorted(q[6] or "" for q in reqs) == ["", "", "AuthFailed"]  # the error that ended it
+
+
+async def test_compare_all_failing_has_no_winner(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        h.sim.always("deepseek", "deepseek-chat", Fault.status(401))
+        res = await h.router.compare(RouteRequest(messages=MSG), ["deepseek/deepseek-chat"])
+        assert res.cheapest is None and res.fastest is None
+
+
+async def test_compare_cancellation_cancels_in_flight_calls(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        for provider, native in (("openai", "gpt-4o-mini"), ("openrouter", "openai/gpt-4o-mini")):
+            h.sim.always(provider, native, Fault.hang())
+        h.sim.always("anthropic", "claude-haiku-4-5", Fault.hang())
+        h.sim.always("openrouter", "anthropic/claude-haiku-4.5", Fault.hang())
+        models = MODELS[:2]
+        async with anyio.create_task_group() as tg:
+
+            async def run() -> None:
+                await h.router.compare(RouteRequest(messages=MSG, timeout_s=60), models)
+
+            tg.start_soon(run)
+            while h.sim.hits("openai", "gpt-4o-mini") + h.sim.hits(
+                "openrouter", "openai/gpt-4o-mini"
+            ) == 0 or (
+                h.sim.hits("anthropic", "claude-haiku-4-5")
+                + h.sim.hits("openrouter", "anthropic/claude-haiku-4.5")
+                == 0
+            ):
+                await anyio.sleep(0.005)
+            tg.cancel_scope.cancel()
+        reqs = await h.requests()
+        assert sorted(q[1] for q in reqs) == ["cancelled", "cancelled"]
+        for q in reqs:
+            rows = await h.attempts(q[0])
+            assert [r[3] for r in rows] == ["cancelled"]

@@ -1,0 +1,341 @@
+"""The attempt loop against the simulator: hit counts, outcomes, metering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from routing_helpers import harness
+
+from mcp_router.errors import AllRoutesFailed
+from mcp_router.routing.policy import RoutingPolicy
+from mcp_router.routing.types import ProviderPreferences, RouteRequest
+from mcp_router.sim import Fault
+from mcp_router.types import Message
+
+pytestmark = pytest.mark.anyio
+
+MINI = "openai/gpt-4o-mini"
+MSG = [Message(role="user", content="Say something short.")]
+
+
+def order(*providers: str, **kw: object) -> RouteRequest:
+    prefs = ProviderPreferences(order=list(providers))
+    return RouteRequest(messages=MSG, provider=prefs, **kw)  # type: ignore[arg-type]
+
+
+def only(*providers: str, **kw: object) -> RouteRequest:
+    prefs = ProviderPreferences(only=list(providers))
+    return RouteRequest(messages=MSG, provider=prefs, **kw)  # type: ignore[arg-type]
+
+
+async def test_happy_path_metered_once(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        r = await h.router.complete(order("openai", model=MINI))
+        assert r.text and r.finish_reason == "stop" and r.provider == "openai" and r.model == MINI
+        assert [a.outcome for a in r.attempts] == ["ok"]
+        assert r.usage.output_tokens > 0 and r.cost_usd is not None and r.cost_usd > 0
+        assert h.sim.hits("openai", "gpt-4o-mini") == 1
+        rows = await h.attempts(r.request_id)
+        assert len(rows) == 1 and rows[0][3] == "ok"
+        assert rows[0][6] == round(r.cost_usd * 1e9)
+
+
+async def test_503_then_200_two_hits_cost_once(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        h.sim.script("openai", "gpt-4o-mini", Fault.status(503))
+        r = await h.router.complete(only("openai", model=MINI))
+        assert h.sim.hits("openai", "gpt-4o-mini") == 2
+        assert h.sim.hits("openrouter", "openai/gpt-4o-mini") == 0
+        assert [(a.provider, a.outcome) for a in r.attempts] == [("openai", "error"), ("openai", "ok")]
+        assert r.attempts[0].error is not None and r.attempts[0].error.startswith("Overloaded")
+        rows = await h.attempts(r.request_id)
+        assert [row[3] for row in rows] == ["error", "ok"]
+        assert rows[0][6] == 0  # the failed call billed nothing
+        (req,) = [q for q in await h.requests() if q[0] == r.request_id]
+        assert req[1] == "ok" and req[4] == 2
+        assert req[5] == rows[1][6] == round(r.cost_usd * 1e9)  # counted once
+
+
+async def test_retry_after_within_cap_retries_same_endpoint(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        h.sim.script("openai", "gpt-4o-mini", Fault.status(429, retry_after=0.05))
+        r = await h.router.complete(only("openai", model=MINI))
+        assert h.sim.hits("openai", "gpt-4o-mini") == 2
+        assert r.provider == "openai"
+
+
+async def test_retry_after_over_cap_falls_back_at_once(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        h.sim.script("openai", "gpt-4o-mini", Fault.status(429, retry_after=30))
+        r = await h.router.complete(order("openai", model=MINI))
+        assert h.sim.hits("openai", "gpt-4o-mini") == 1
+        assert h.sim.hits("openrouter", "openai/gpt-4o-mini") == 1
+        assert r.provider == "openrouter"
+        assert [a.outcome for a in r.attempts] == ["error", "ok"]
+        # The provider asked for 30 s: the endpoint cools down at least that long.
+        p = h.router.plan(order("openai", model=MINI))
+        assert [c.provider for c in p.candidates] == ["openrouter"]
+        assert any(e.provider == "openai" and e.reason.startswith("cooling down") for e in p.exclusions)
+
+
+async def test_hang_on_primary_falls_back_within_deadline(tmp_path: Path) -> None:
+    policy = RoutingPolicy(first_token_timeout_s=0.3, backoff_base_s=0.01)
+    async with harness(tmp_path, policy=policy) as h:
+        h.sim.script("openai", "gpt-4o-mini", Fault.hang())
+        r = await h.router.complete(order("openai", model=MINI, timeout_s=20))
+        assert [(a.provider, a.outcome) for a in r.attempts] == [("openai", "timeout"), ("openrouter", "ok")]
+        assert h.sim.hits("openai", "gpt-4o-mini") == 1  # a first-token timeout is not retried
+        assert r.text
+
+
+async def test_stream_cut_continues_on_prefix_capable_fallback(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        h.sim.script("openai", "gpt-4o-mini", Fault.cut_stream(after_chunks=3))
+        r = await h.router.complete(order("openai", model=MINI))
+        assert [(a.provider, a.outcome) for a in r.attempts] == [("openai", "error"), ("openrouter", "ok")]
+        (cont,) = h.sim.requests("openrouter", "openai/gpt-4o-mini")
+        last = cont.body["messages"][-1]
+        assert last["role"] == "assistant" and last["content"]
+        assert r.text.startswith(last["content"]) and len(r.text) > len(last["content"])
+        assert r.finish_reason == "stop" and r.error is None
+        rows = await h.attempts(r.request_id)
+        assert rows[0][5] > 0  # the cut attempt's partial output is metered (estimated) ...
+        assert rows[1][5] > 0  # ... and so is the continuation, each once
+        (req,) = [q for q in await h.requests() if q[0] == r.request_id]
+        assert req[5] == rows[0][6] + rows[1][6]
+
+
+async def test_stream_cut_without_prefix_support_is_explicitly_incomplete(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        h.sim.script("groq", "llama-3.3-70b-versatile", Fault.cut_stream(after_chunks=2))
+        req = RouteRequest(
+            messages=MSG,
+            model="meta-llama/llama-3.3-70b-instruct",
+            provider=ProviderPreferences(order=["groq", "together"], allow_fallbacks=False),
+        )
+        r = await h.router.complete(req)
+        assert r.finish_reason == "error"
+        assert r.error is not None and "no fallback could continue" in r.error
+        assert r.text  # the partial answer is returned, flagged
+        assert [(a.provider, a.outcome) for a in r.attempts] == [("groq", "error"), ("together", "skipped")]
+        assert h.sim.hits("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo") == 0
+        (q,) = [q for q in await h.requests() if q[0] == r.request_id]
+        assert q[1] == "incomplete"
+
+
+async def test_auth_failure_moves_to_next_endpoint(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        h.sim.script("openai", "gpt-4o-mini", Fault.status(401))
+        r = await h.router.complete(order("openai", model=MINI))
+        assert [(a.provider, a.outcome) for a in r.attempts] == [("openai", "error"), ("openrouter", "ok")]
+        assert r.attempts[0].error is not None and r.attempts[0].error.startswith("AuthFailed")
+        assert h.sim.hits("openai", "gpt-4o-mini") == 1  # never retried
+
+
+async def test_retryable_error_with_fallback_falls_back_at_once(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        h.sim.script("openai", "gpt-4o-mini", Fault.status(503))
+        r = await h.router.complete(order("openai", model=MINI))
+        assert [(a.provider, a.outcome) for a in r.attempts] == [("openai", "error"), ("openrouter", "ok")]
+        assert h.sim.hits("openai", "gpt-4o-mini") == 1
+
+
+async def test_retry_after_over_cap_on_last_endpoint_gives_up_at_once(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        h.sim.script("openai", "gpt-4o-mini", Fault.status(429, retry_after=30))
+        with pytest.raises(AllRoutesFailed) as info:
+            await h.router.complete(only("openai", model=MINI))
+        assert "RateLimited" in str(info.value)
+        assert h.sim.hits("openai", "gpt-4o-mini") == 1
+
+
+async def test_all_fail_names_each_then_cooling_message(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        h.sim.always("openai", "gpt-4o-mini", Fault.status(503))
+        h.sim.always("openrouter", "openai/gpt-4o-mini", Fault.status(500))
+        retries = h.router.policy.max_retries
+        with pytest.raises(AllRoutesFailed) as info:
+            await h.router.complete(order("openai", model=MINI))
+        msg = str(info.value)
+        assert "openai/gpt-4o-mini via openai: error — Overloaded" in msg
+        assert "openai/gpt-4o-mini via openrouter: error — ServerError" in msg
+        # calls = 1 + fallbacks + retries: openai once, then the last one standing retried
+        assert h.sim.hits("openai", "gpt-4o-mini") == 1
+        assert h.sim.hits("openrouter", "openai/gpt-4o-mini") == 1 + retries
+        assert len(info.value.attempts) == 2 + retries
+        # openrouter failed 3 times in a row and cools down; openai is now the last one standing.
+        with pytest.raises(AllRoutesFailed):
+            await h.router.complete(order("openai", model=MINI))
+        # ... retried until its breaker trips (3 in a row, counting the first call's failure)
+        assert h.sim.hits("openai", "gpt-4o-mini") == h.router.health.failure_threshold
+        assert h.sim.hits("openrouter", "openai/gpt-4o-mini") == 1 + retries
+        p = h.router.plan(order("openai", model=MINI))
+        assert p.candidates == []
+        assert {e.provider for e in p.exclusions if e.reason.startswith("cooling down until")} == {
+            "openai",
+            "openrouter",
+        }
+        with pytest.raises(AllRoutesFailed) as info2:
+            await h.router.complete(order("openai", model=MINI))
+        msg2 = str(info2.value)
+        assert msg2.startswith("Every candidate is cooling down")
+        assert "openai/gpt-4o-mini via openai frees at" in msg2
+        assert "openai/gpt-4o-mini via openrouter frees at" in msg2
+        assert h.sim.hits("openai", "gpt-4o-mini") == h.router.health.failure_threshold  # nobody called
+        statuses = [q[1] for q in await h.requests()]
+        assert statuses == ["error", "error", "error"]
+
+
+async def test_half_open_probe_closes_circuit(tmp_path: Path) -> None:
+    from routing_helpers import ManualClock
+
+    clock = ManualClock()
+    async with harness(tmp_path, clock=clock) as h:
+        h.sim.script("openai", "gpt-4o-mini", *[Fault.status(503)] * 3)
+        with pytest.raises(AllRoutesFailed):
+            await h.router.complete(only("openai", model=MINI))  # 1 + 2 retries, all 503
+        key = ("openai", MINI)
+        assert h.router.health.state(key) == "open"
+        assert h.router.plan(order("openai", model=MINI)).candidates[0].provider == "openrouter"
+        clock.advance(h.router.health.base_cooldown_s + 0.1)
+        assert h.router.health.state(key) == "half_open"
+        assert h.router.plan(order("openai", model=MINI)).candidates[0].provider == "openai"
+        r = await h.router.complete(order("openai", model=MINI))
+        assert r.provider == "openai"  # the probe went through and succeeded
+        assert h.router.health.state(key) == "closed"
+        assert h.sim.hits("openai", "gpt-4o-mini") == 4
+
+
+async def test_failed_probe_is_not_retried(tmp_path: Path) -> None:
+    from routing_helpers import ManualClock
+
+    clock = ManualClock()
+    async with harness(tmp_path, clock=clock) as h:
+        h.sim.script("openai", "gpt-4o-mini", *[Fault.status(503)] * 4)
+        with pytest.raises(AllRoutesFailed):
+            await h.router.complete(only("openai", model=MINI))
+        clock.advance(h.router.health.base_cooldown_s + 0.1)
+        with pytest.raises(AllRoutesFailed) as info:
+            await h.router.complete(only("openai", model=MINI))  # the probe, even as the last one standing
+        assert [a.outcome for a in info.value.attempts] == ["error"]
+        assert h.sim.hits("openai", "gpt-4o-mini") == 4
+        assert h.router.health.state(("openai", MINI)) == "open"
+
+
+async def test_bad_request_stops_same_protocol(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        h.sim.script("openai", "gpt-4o-mini", Fault.status(400, message="temperature is invalid"))
+        with pytest.raises(AllRoutesFailed) as info:
+            await h.router.complete(order("openai", model=MINI))
+        assert str(info.value).startswith("The request was rejected as invalid")
+        assert h.sim.hits("openai", "gpt-4o-mini") == 1
+        assert h.sim.hits("openrouter", "openai/gpt-4o-mini") == 0
+
+
+async def test_bad_request_tries_another_protocol(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        h.sim.script("anthropic", "claude-haiku-4-5", Fault.status(400, message="bad field"))
+        r = await h.router.complete(order("anthropic", model="anthropic/claude-haiku-4.5"))
+        assert [(a.provider, a.outcome) for a in r.attempts] == [("anthropic", "error"), ("openrouter", "ok")]
+
+
+async def test_context_too_long_skips_to_larger_context(tmp_path: Path) -> None:
+    from routing_helpers import Catalog, ep, model
+
+    cat = Catalog(
+        [
+            model(
+                "meta-llama/llama-3.3-70b-instruct",
+                ep("groq", 0.59, 0.79, native="llama-3.3-70b-versatile", ctx=131_072),
+                ep("together", 0.88, 0.88, native="meta-llama/Llama-3.3-70B-Instruct-Turbo", ctx=131_072),
+                ep("openrouter", 0.9, 0.9, native="meta-llama/llama-3.3-70b-instruct", ctx=1_000_000),
+            )
+        ]
+    )
+    async with harness(tmp_path, catalog=cat) as h:
+        h.sim.script("groq", "llama-3.3-70b-versatile", Fault.context_too_long())
+        req = RouteRequest(
+            messages=MSG,
+            model="meta-llama/llama-3.3-70b-instruct",
+            provider=ProviderPreferences(order=["groq", "together"]),
+        )
+        r = await h.router.complete(req)
+        assert [(a.provider, a.outcome) for a in r.attempts] == [
+            ("groq", "error"),
+            ("together", "skipped"),
+            ("openrouter", "ok"),
+        ]
+        assert h.sim.hits("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo") == 0
+        assert h.router.health.state(("groq", "meta-llama/llama-3.3-70b-instruct")) == "closed"
+
+
+async def test_empty_answer_is_free(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        h.sim.script("openai", "gpt-4o-mini", Fault.empty())
+        r = await h.router.complete(order("openai", model=MINI))
+        assert r.text == "" and r.cost_usd == 0
+        await h.meter.flush()
+        assert h.store.query("SELECT empty_free, cost_nusd FROM attempts") == [(1, 0)]
+
+
+async def test_progress_reports_tokens_and_text(tmp_path: Path) -> None:
+    seen: list[tuple[int, str]] = []
+
+    async def on_progress(tokens: int, text: str) -> None:
+        seen.append((tokens, text))
+
+    async with harness(tmp_path, policy=RoutingPolicy(progress_interval_s=0)) as h:
+        r = await h.router.complete(order("openai", model=MINI), on_progress=on_progress)
+        assert seen and seen[0][0] == 1
+        assert seen[-1][1] == r.text
+        assert [t for t, _ in seen] == sorted(t for t, _ in seen)
+
+
+async def test_deadline_all_hang(tmp_path: Path) -> None:
+    async with harness(tmp_path, policy=RoutingPolicy(first_token_timeout_s=5)) as h:
+        h.sim.always("openai", "gpt-4o-mini", Fault.hang())
+        h.sim.always("openrouter", "openai/gpt-4o-mini", Fault.hang())
+        with pytest.raises(AllRoutesFailed) as info:
+            await h.router.complete(order("openai", model=MINI, timeout_s=0.4))
+        assert [a.outcome for a in info.value.attempts] == ["timeout", "timeout"]
+        assert "deadline" in str(info.value)
+
+
+async def test_cancelled_call_is_metered_cancelled(tmp_path: Path) -> None:
+    import anyio
+
+    async with harness(tmp_path) as h:
+        h.sim.always("openai", "gpt-4o-mini", Fault.hang())
+        async with anyio.create_task_group() as tg:
+
+            async def call() -> None:
+                await h.router.complete(order("openai", model=MINI))
+
+            tg.start_soon(call)
+            while h.sim.hits("openai", "gpt-4o-mini") == 0:
+                await anyio.sleep(0.005)
+            tg.cancel_scope.cancel()
+        reqs = await h.requests()
+        assert [(q[1], q[6]) for q in reqs] == [("cancelled", "Cancelled")]
+        rows = await h.attempts(reqs[0][0])
+        assert [(r[1], r[3]) for r in rows] == [("openai", "cancelled")]
+        assert h.router.health.state(("openai", MINI)) == "closed"  # a cancel is no verdict
+
+
+async def test_budget_stops_call(tmp_path: Path) -> None:
+    from mcp_router.errors import BudgetExceeded
+
+    async with harness(tmp_path, budgets={"default": {"daily_usd": "0.0000001"}}) as h:
+        with pytest.raises(BudgetExceeded):
+            await h.router.complete(order("openai", model=MINI, max_tokens=100))
+        assert h.sim.hits("openai", "gpt-4o-mini") == 0
+
+
+async def test_retries_stop_when_the_breaker_trips(tmp_path: Path) -> None:
+    policy = RoutingPolicy(max_retries=6, backoff_base_s=0.001, backoff_cap_s=0.002)
+    async with harness(tmp_path, policy=policy) as h:
+        h.sim.always("openai", "gpt-4o-mini", Fault.status(503))
+        with pytest.raises(AllRoutesFailed):
+            await h.router.complete(only("openai", model=MINI))
+        assert h.sim.hits("openai", "gpt-4o-mini") == h.router.health.failure_threshold == 3

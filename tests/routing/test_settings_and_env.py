@@ -1,0 +1,111 @@
+"""TOML settings validation and Router.from_env wiring (against the simulator)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from mcp_router.catalog.catalog import Catalog
+from mcp_router.router import Router
+from mcp_router.routing.types import RouteRequest
+from mcp_router.settings import ConfigError, load_settings, parse_settings
+from mcp_router.sim import Simulator
+from mcp_router.types import Message
+
+GOOD = """
+[[endpoints]]
+name = "local"
+base_url = "{url}"
+api_key_env = "LOCAL_KEY"
+
+[[endpoints.models]]
+id = "acme/my-model"
+native = "my-model"
+input_price = 0.5
+output_price = 1.5
+context_length = 32000
+
+[aliases]
+mine = "acme/my-model"
+
+[routing]
+max_retries = 1
+retry_after_cap_s = 2
+tiers = {{ standard = ["acme/my-model"] }}
+
+[budgets.default]
+daily_usd = 5
+"""
+
+
+def test_parse_good_settings() -> None:
+    s = parse_settings(GOOD.format(url="http://127.0.0.1:1/v1"))
+    assert s.routing.max_retries == 1 and s.routing.tier() == ("acme/my-model",)
+    assert s.budgets["default"].daily_usd == Decimal(5)
+    (cfg,) = s.provider_configs({"LOCAL_KEY": "secret-value"})
+    assert cfg.name == "local" and cfg.protocol == "openai" and cfg.api_key is not None
+    assert "secret-value" not in repr(cfg)
+    (m,) = s.custom_models({})
+    assert m.endpoints[0].pricing is not None
+    assert m.endpoints[0].pricing.input == Decimal("0.0000005")
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("[routing]\nmax_retries = -1", "routing.max_retries"),
+        ("[routing]\nmax_retry = 1", "routing.max_retry"),
+        ("[budget.default]\ndaily_usd = 1", "budget"),
+        ("[budgets.default]\ndaily_usd = 'lots'", "budgets.default.daily_usd"),
+        ('[[endpoints]]\nname = "x"\nbase_url = "ftp://x"\nmodels = [{id = "a/b"}]', "endpoints.0.base_url"),
+        (
+            '[[endpoints]]\nname = "x"\nbase_url = "http://x"\nmodels = [{id = "nope"}]',
+            "endpoints.0.models.0.id",
+        ),
+        ("[routing\n", "not valid TOML"),
+    ],
+)
+def test_bad_settings_name_the_key(text: str, needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings(text, source="cfg.toml")
+    assert needle in str(info.value)
+    assert "cfg.toml" in str(info.value)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_settings({"MCP_ROUTER_CONFIG": str(tmp_path / "nope.toml")})
+    assert load_settings({}).routing.max_retries == 2
+
+
+@pytest.mark.anyio
+async def test_from_env_routes_bundled_and_custom_models(tmp_path: Path) -> None:
+    sim = Simulator()
+    sim.add_model("local", "my-model", input_price="0.5", output_price="1.5", context_length=32000)
+    async with sim.running():
+        cfg = tmp_path / "cfg.toml"
+        cfg.write_text(GOOD.format(url=sim.url("local")))
+        env = {
+            **sim.env(),
+            "LOCAL_KEY": sim.key("local"),
+            "MCP_ROUTER_HOME": str(tmp_path / "home"),
+            "MCP_ROUTER_CONFIG": str(cfg),
+        }
+        async with Router.from_env(env) as router:
+            assert "local" in router.available_providers and "openai" in router.available_providers
+            assert router.policy.max_retries == 1
+            msgs = [Message(role="user", content="hi")]
+            r = await router.complete(RouteRequest(messages=msgs, model="mine"))
+            assert (r.model, r.provider) == ("acme/my-model", "local") and r.cost_usd
+            r2 = await router.complete(RouteRequest(messages=msgs))  # auto -> the configured tier
+            assert r2.model == "acme/my-model"
+            r3 = await router.complete(RouteRequest(messages=msgs, model="openai/gpt-4o-mini:floor"))
+            assert r3.model == "openai/gpt-4o-mini" and r3.text
+            assert sim.hits("local", "my-model") == 2
+            # A live refresh swaps the catalog: the config's models and aliases survive it.
+            router.set_catalog(Catalog.load_bundled())
+            assert router.catalog.resolve("mine").endpoints[-1].provider == "local"
+            assert router.catalog.resolve("openai/gpt-4o-mini").id == "openai/gpt-4o-mini"
+        assert (tmp_path / "home" / "usage.db").exists()

@@ -1,0 +1,111 @@
+"""The server through the SDK's real `Client`, in memory, in both protocol eras."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from mcp.client import Client
+
+from mcp_router.server.app import build_server
+from mcp_router.sim import Fault, Simulator
+
+MODES = ["legacy", "auto"]  # 2025-11-25 handshake; 2026-07-28 per-request era
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_tools_are_declared_with_annotations(router: Any, mode: str) -> None:
+    async with Client(build_server(router), mode=mode) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert set(tools) == {"complete", "list_models", "compare", "estimate_cost", "usage_report"}
+    for name in ("list_models", "estimate_cost", "usage_report"):
+        ann = tools[name].annotations
+        assert ann is not None and ann.read_only_hint and ann.idempotent_hint
+    for name in ("complete", "compare"):
+        ann = tools[name].annotations
+        assert ann is not None and ann.open_world_hint and not ann.read_only_hint
+    props = tools["complete"].input_schema["properties"]
+    assert set(props) == {
+        "prompt", "messages", "system", "model", "models", "sort", "provider", "max_tokens", "temperature",
+        "top_p", "stop", "seed", "response_format", "max_price", "max_cost_usd", "timeout_s",
+    }  # fmt: skip
+    assert set(tools["list_models"].input_schema["properties"]) == {
+        "query", "provider", "capabilities", "max_input_price", "max_output_price", "min_context",
+        "available_only", "sort", "limit",
+    }  # fmt: skip
+    assert set(tools["estimate_cost"].input_schema["properties"]) == {
+        "prompt", "messages", "input_tokens", "output_tokens", "models", "limit",
+    }  # fmt: skip
+    assert set(tools["usage_report"].input_schema["properties"]) == {
+        "since",
+        "until",
+        "group_by",
+        "client",
+        "limit",
+    }
+    assert tools["compare"].input_schema["required"] == ["models"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_every_tool_answers_with_structured_content(router: Any, sim: Simulator, mode: str) -> None:
+    async with Client(build_server(router), mode=mode) as client:
+        listed = await client.call_tool("list_models", {"query": "gpt-4o-mini", "limit": 3})
+        assert not listed.is_error
+        models = listed.structured_content
+        assert models is not None and models["total"] >= 1
+        first = next(m for m in models["models"] if m["id"] == "openai/gpt-4o-mini")
+        assert first["pricing"] == {"input": 0.15, "output": 0.6, "cached_input": 0.075}
+        assert any(e["provider"] == "openai" and e["available"] for e in first["endpoints"])
+        assert json.loads(listed.content[0].text)["total"] == models["total"]  # mirrored text
+
+        est = await client.call_tool(
+            "estimate_cost",
+            {
+                "input_tokens": 100_000,
+                "output_tokens": 0,
+                "models": ["anthropic/claude-haiku-4.5", "gpt-4o-mini"],
+            },
+        )
+        estimates = est.structured_content["estimates"]  # type: ignore[index]
+        assert [e["model"] for e in estimates] == ["openai/gpt-4o-mini", "anthropic/claude-haiku-4.5"]
+        assert estimates[0]["input_cost_usd"] == 0.015 and estimates[0]["fits_context"] is True
+
+        sim.always("openai", "gpt-4o-mini", Fault.status(503))
+        done = await client.call_tool(
+            "complete", {"prompt": "hi", "models": ["openai/gpt-4o-mini", "anthropic/claude-haiku-4.5"]}
+        )
+        assert not done.is_error, done.content
+        result = done.structured_content
+        assert result is not None and result["model"] == "anthropic/claude-haiku-4.5"
+        assert result["attempts"][0]["outcome"] == "error" and result["attempts"][-1]["outcome"] == "ok"
+        assert result["text"] and result["usage"]["output_tokens"] > 0 and result["cost_usd"] > 0
+
+        cmp = await client.call_tool(
+            "compare", {"prompt": "hi", "models": ["openai/gpt-4.1-mini", "google/gemini-2.5-flash"]}
+        )
+        compared = cmp.structured_content
+        assert compared is not None and len(compared["results"]) == 2
+        assert compared["cheapest"] in {"openai/gpt-4.1-mini", "google/gemini-2.5-flash"}
+
+        usage = await client.call_tool("usage_report", {"since": "24h", "group_by": "provider"})
+        assert not usage.is_error and set(usage.structured_content) >= {"window", "totals", "rows"}  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_resources(router: Any, mode: str) -> None:
+    async with Client(build_server(router), mode=mode) as client:
+        listed = {str(r.uri) for r in (await client.list_resources()).resources}
+        assert {"catalog://models", "usage://summary"} <= listed
+        templates = [t.uri_template for t in (await client.list_resource_templates()).resource_templates]
+        assert templates == ["catalog://models/{vendor}/{model}"]
+        catalog = json.loads((await client.read_resource("catalog://models")).contents[0].text)  # type: ignore[union-attr]
+        assert any(m["id"] == "openai/gpt-4o-mini" for m in catalog["models"])
+        assert "openai" in catalog["available_providers"]
+        one = json.loads((await client.read_resource("catalog://models/openai/gpt-4o-mini")).contents[0].text)  # type: ignore[union-attr]
+        assert one["id"] == "openai/gpt-4o-mini" and one["endpoints"]
+        summary = json.loads((await client.read_resource("usage://summary")).contents[0].text)  # type: ignore[union-attr]
+        assert set(summary) >= {"today", "week"}
