@@ -11,6 +11,12 @@ Choices: `seed` has no Anthropic equivalent and is dropped. Claude 4.5+ rejects
 `temperature` and `top_p` together, so when both are given only `temperature` is sent.
 `json_schema` uses structured outputs (`output_config.format`, GA, no beta header);
 `json_object` has no schema-less native mode, so it becomes a system-prompt instruction.
+
+Prompt caching is opt-in (`ProviderConfig.cache_system_prompt`): a system prompt of at least
+`CACHE_MIN_CHARS` characters is sent as one text block carrying `cache_control: ephemeral`.
+It is off by default because a cache write costs 1.25x the input price: it pays only when
+the same system prompt comes back within five minutes. Shorter prompts are left alone: they
+are below every model's cacheable minimum (1024-4096 tokens), where the marker does nothing.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from mcp_router.types import (
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
+CACHE_MIN_CHARS = 1024
 JSON_INSTRUCTION = "Respond with a single valid JSON object and nothing else: no prose, no code fences."
 
 _FINISH: dict[str, FinishReason] = {
@@ -65,7 +72,9 @@ _ERROR_TYPES: dict[str, type[ProviderError]] = {
 }
 
 
-def to_wire(request: CompletionRequest, model: str, *, stream: bool = False) -> dict[str, Any]:
+def to_wire(
+    request: CompletionRequest, model: str, *, stream: bool = False, cache_system: bool = False
+) -> dict[str, Any]:
     system = request.system
     fmt = request.response_format
     if fmt is not None and fmt.type == "json_object":
@@ -80,7 +89,9 @@ def to_wire(request: CompletionRequest, model: str, *, stream: bool = False) -> 
         "max_tokens": request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS,
         "messages": messages,
     }
-    if system:
+    if system and cache_system and len(system) >= CACHE_MIN_CHARS:
+        body["system"] = [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}]
+    elif system:
         body["system"] = system
     if request.temperature is not None:
         body["temperature"] = request.temperature
@@ -222,10 +233,31 @@ def models_from_wire(body: Any, provider: str) -> tuple[list[RemoteModel], str |
                 name=wire.opt_str(entry, "display_name", f"data[{i}]"),
                 context_length=_positive(entry.get("max_input_tokens")),
                 max_output_tokens=_positive(entry.get("max_tokens")),
+                capabilities=_capabilities(entry.get("capabilities")),
             )
         )
     cursor = wire.opt_str(top, "last_id", "response") if top.get("has_more") is True else None
     return models, cursor
+
+
+# Models API `capabilities` entries (`{"supported": bool}`) -> our vocabulary.
+_CAPABILITIES = {
+    "image_input": "vision",
+    "structured_outputs": "json_schema",
+    "thinking": "reasoning",
+}
+
+
+def _capabilities(raw: Any) -> frozenset[str]:
+    """Capabilities the Models API says a model supports; every Claude model takes tools."""
+    if not isinstance(raw, dict):
+        return frozenset()
+    caps = {"tools"}
+    for key, ours in _CAPABILITIES.items():
+        entry = raw.get(key)
+        if isinstance(entry, dict) and entry.get("supported") is True:
+            caps.add(ours)
+    return frozenset(caps)
 
 
 def _positive(value: Any) -> int | None:
@@ -245,15 +277,18 @@ class AnthropicAdapter(HttpAdapter):
     def _classify(self, status: int | None, body: Any) -> Classification:
         return classify(status, body)
 
+    def _body(self, request: CompletionRequest, model: str, *, stream: bool = False) -> dict[str, Any]:
+        return to_wire(request, model, stream=stream, cache_system=self.config.cache_system_prompt)
+
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
         body, wire = await self._request_json(
-            "POST", f"{self.base_url}/v1/messages", model=model, body=to_wire(request, model)
+            "POST", f"{self.base_url}/v1/messages", model=model, body=self._body(request, model)
         )
         return from_wire(body, self.name, status=wire.status or 200, model=model)
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         state = EventState(model=model)
-        body = to_wire(request, model, stream=True)
+        body = self._body(request, model, stream=True)
         async with self._open_stream(f"{self.base_url}/v1/messages", body, model) as (lines, wire):
             async for event in iter_sse(lines):
                 name = event.event

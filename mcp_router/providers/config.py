@@ -29,6 +29,10 @@ class ProviderConfig(BaseModel):
     supports_assistant_prefix: bool = False
     # Whether the vendor publishes per-token prices in its model list (OpenRouter does).
     publishes_prices: bool = False
+    # Anthropic only, opt-in: mark a long system prompt as a prompt-cache breakpoint
+    # (`cache_control: ephemeral`). Cache writes cost 1.25x input and reads 0.1x, so this
+    # pays when the same system prompt is sent again within the cache's 5 minutes.
+    cache_system_prompt: bool = False
 
 
 class KnownProvider(BaseModel):

@@ -11,6 +11,7 @@ recognition, transport errors — is decided here, once.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
@@ -91,26 +92,30 @@ def make_http_client(
 # ---------------------------------------------------------------------------- errors
 
 
+def _seconds(text: str) -> float | None:
+    """A non-negative, finite number of seconds, or None ("inf" and "nan" are no wait)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return max(0.0, value) if math.isfinite(value) else None
+
+
 def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
     """Seconds to wait, from `retry-after-ms`, or `Retry-After` as seconds or an HTTP date."""
     lowered = {k.lower(): v for k, v in headers.items()}
     millis = lowered.get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000.0)
-        except ValueError:
-            pass
+    if millis and (wait := _seconds(millis)) is not None:
+        return wait / 1000.0
     value = lowered.get("retry-after")
     if not value:
         return None
     value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    if (wait := _seconds(value)) is not None:
+        return wait
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -198,19 +203,25 @@ def error_from_response(
 
 
 def retry_delay_from_body(body: Any) -> float | None:
-    """Gemini puts the wait in google.rpc.RetryInfo (`"retryDelay": "37s"`), not a header."""
+    """A wait the error body states when no header does: Gemini's google.rpc.RetryInfo
+    (`"retryDelay": "37s"` in `error.details`), or OpenRouter's upstream figures
+    (`error.metadata.retry_after_seconds`, or the upstream `Retry-After` it relays in
+    `error.metadata.headers`)."""
     if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
         return None
-    details = body["error"].get("details")
-    if not isinstance(details, list):
-        return None
-    for detail in details:
+    err = body["error"]
+    details = err.get("details")
+    for detail in details if isinstance(details, list) else []:
         if isinstance(detail, dict) and isinstance(detail.get("retryDelay"), str):
-            text = detail["retryDelay"].strip().removesuffix("s")
-            try:
-                return max(0.0, float(text))
-            except ValueError:
-                return None
+            return _seconds(detail["retryDelay"].strip().removesuffix("s"))
+    metadata = err.get("metadata")
+    if isinstance(metadata, dict):
+        seconds = metadata.get("retry_after_seconds")
+        if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+            return _seconds(str(seconds))
+        relayed = metadata.get("headers")
+        if isinstance(relayed, dict):
+            return parse_retry_after({str(k): str(v) for k, v in relayed.items()})
     return None
 
 

@@ -9,16 +9,23 @@ Wire reference: POST {base}/chat/completions; SSE chunks `chat.completion.chunk`
 `data: [DONE]`, with the usage chunk (empty `choices`) just before it when
 `stream_options.include_usage` is set; errors `{"error": {"message", "type", "code"}}` with
 `code: "context_length_exceeded"` for an overlong prompt.
+
+Choice: OpenAI's reasoning models (o1/o3/o4-mini, gpt-5/-mini/-nano) answer 400
+`unsupported_parameter` to `temperature` and `top_p`; they are sampling hints, so they are
+dropped for those models rather than failing the call (as LiteLLM's `drop_params` does).
+OpenRouter documents 403 as "input flagged by moderation" (`error.metadata.reasons`): that
+is a refused request, not a bad key, so it maps to BadRequest.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from mcp_router.errors import ContextTooLong, ProviderError, RateLimited, ServerError
+from mcp_router.errors import BadRequest, ContextTooLong, ProviderError, RateLimited, ServerError
 from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.http import (
@@ -52,7 +59,16 @@ _FINISH: dict[str, FinishReason] = {
 }
 
 
+# OpenAI reasoning models by name, with or without OpenRouter's `openai/` vendor prefix;
+# gpt-5-chat is a chat model and keeps its sampling parameters.
+_REASONING_MODEL = re.compile(r"^(openai/)?(o\d|gpt-5(-mini|-nano)?($|-\d{4}-\d{2}-\d{2}$))")
+
 # ---------------------------------------------------------------------------- requests
+
+
+def rejects_sampling_params(model: str) -> bool:
+    """Whether `model` is an OpenAI reasoning model that rejects temperature and top_p."""
+    return bool(_REASONING_MODEL.match(model))
 
 
 def to_wire(
@@ -66,9 +82,10 @@ def to_wire(
     }
     if request.max_tokens is not None:
         body[config.max_tokens_field] = request.max_tokens
-    if request.temperature is not None:
+    sampling = not rejects_sampling_params(model)
+    if request.temperature is not None and sampling:
         body["temperature"] = request.temperature
-    if request.top_p is not None:
+    if request.top_p is not None and sampling:
         body["top_p"] = request.top_p
     if request.stop:
         body["stop"] = list(request.stop)
@@ -218,6 +235,9 @@ def classify(status: int | None, body: Any) -> Classification:
     if status is None and isinstance(code, int) and code >= 400:
         # OpenRouter error chunk inside a 200 stream carries the upstream status as `code`.
         return default_error_class(code, message), message
+    metadata = err.get("metadata")
+    if (status == 403 or code == 403) and isinstance(metadata, dict) and "reasons" in metadata:
+        return BadRequest, message or "input flagged by moderation"
     return None, message
 
 
@@ -232,12 +252,13 @@ def _price(value: Any) -> Decimal | None:
         price = Decimal(str(value))
     except InvalidOperation:
         return None
-    return price if price >= 0 else None
+    # NaN/Infinity parse as Decimals but are no price (and NaN cannot even be compared).
+    return price if price.is_finite() and price >= 0 else None
 
 
 def _capabilities(entry: dict[str, Any]) -> frozenset[str]:
-    params = entry.get("supported_parameters")
-    params = set(params) if isinstance(params, list) else set()
+    raw_params = entry.get("supported_parameters")
+    params = {p for p in raw_params if isinstance(p, str)} if isinstance(raw_params, list) else set()
     caps = set()
     if "tools" in params:
         caps.add("tools")

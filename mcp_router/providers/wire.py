@@ -27,7 +27,8 @@ class Wire:
     def parse(self, raw: bytes | str) -> Any:
         try:
             return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            # RecursionError: a body nested deeper than the parser's stack is garbage too.
             snippet = raw[:80].decode("utf-8", "replace") if isinstance(raw, bytes) else raw[:80]
             raise MalformedResponse(
                 self.provider,

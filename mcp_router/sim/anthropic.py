@@ -202,15 +202,38 @@ def _to_chat(body: dict[str, Any]) -> ChatInput | ErrorReply:
     text = lambda blocks: "".join(str(b.get("text", "")) for b in blocks if b.get("type") == "text")  # noqa: E731
     prefix, prefix_tokens = _cache_prefix(system_blocks, messages)
     stops = [s for s in body.get("stop_sequences") or [] if isinstance(s, str)]
+    schema = _output_schema(body)
+    if isinstance(schema, ErrorReply):
+        return schema
     return ChatInput(
         system=text(system_blocks),
         messages=[(role, text(blocks)) for role, blocks in messages],
         max_tokens=max_tokens,
         stops=stops,
         stream=bool(body.get("stream")),
+        json_mode=schema is not None,
+        schema=schema,
         cache_prefix=prefix or None,
         cache_prefix_tokens=prefix_tokens,
     )
+
+
+def _output_schema(body: dict[str, Any]) -> dict[str, Any] | ErrorReply | None:
+    """Structured outputs: `output_config.format` = {"type": "json_schema", "schema": {...}}
+    (GA), or the beta's top-level `output_format` of the same shape."""
+    config = body.get("output_config")
+    fmt = config.get("format") if isinstance(config, dict) else None
+    if fmt is None:
+        fmt = body.get("output_format")
+    if fmt is None:
+        return None
+    if (
+        not isinstance(fmt, dict)
+        or fmt.get("type") != "json_schema"
+        or not isinstance(fmt.get("schema"), dict)
+    ):
+        return _error(400, "output_config.format: expected {'type': 'json_schema', 'schema': {...}}")
+    return dict(fmt["schema"])
 
 
 def _authorized(req: Request) -> ErrorReply | None:
@@ -283,6 +306,20 @@ async def models(state: SimState, req: Request, conn: Conn) -> None:
             "id": m.name,
             "display_name": m.listing.get("display_name", m.name),
             "created_at": m.listing.get("created_at", "2025-10-01T00:00:00Z"),
+            # The Models API reports token limits and a capability map per model.
+            "max_input_tokens": int(m.listing.get("context_length", 200000)),
+            "max_tokens": int(m.listing.get("max_output_tokens", 64000)),
+            "capabilities": {
+                name: {"supported": True}
+                for name in (
+                    "batch",
+                    "citations",
+                    "image_input",
+                    "pdf_input",
+                    "structured_outputs",
+                    "thinking",
+                )
+            },
         }
         for m in state.listing("anthropic")
     ]

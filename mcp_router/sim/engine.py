@@ -161,7 +161,10 @@ def plan_chat(state: SimState, served: ServedModel, chat: ChatInput, *, implicit
         input_tokens=total,
         reasoning_tokens=profile.reasoning_tokens,
     )
-    if chat.cache_prefix is not None and chat.cache_prefix_tokens > 0:
+    # Anthropic caches nothing below a per-model minimum (1024 tokens for Sonnet, more for
+    # some models); a breakpoint on a shorter prefix is silently ignored, at no charge.
+    cache_min = int(served.listing.get("cache_min_tokens", 1024))
+    if chat.cache_prefix is not None and chat.cache_prefix_tokens >= cache_min:
         tokens = min(chat.cache_prefix_tokens, total)
         key = _digest(served.provider, served.name, chat.cache_prefix)
         if state.seen_prefix(key):

@@ -192,12 +192,12 @@ class OpenAICodec(Codec):
 
     def stream_error(self, plan: ChatPlan) -> bytes:
         if self.openrouter:
-            err = {
-                "code": 502,
-                "message": "Provider returned error",
-                "metadata": {"raw": "upstream overloaded"},
-            }
-            return sse({"id": self._id(plan), "object": "chat.completion.chunk", "error": err})
+            # OpenRouter's documented mid-stream error: a chunk with a top-level `error`
+            # (string code) and a choice finishing with "error".
+            out = self._envelope(plan, "chat.completion.chunk")
+            out["error"] = {"code": "server_error", "message": "Provider disconnected unexpectedly"}
+            out["choices"] = [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}]
+            return sse(out)
         return sse(_oai_error(500, "The server had an error while processing your request.", "server_error"))
 
     def broken_item(self, plan: ChatPlan) -> bytes:
@@ -268,14 +268,24 @@ def _to_chat(provider: str, body: dict[str, Any], codec: OpenAICodec) -> ChatInp
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return _bad(codec, "[] is too short - 'messages'", "messages", "empty_array")
-    if provider == "openai" and _REASONING_MODEL.match(codec.model) and body.get("max_tokens") is not None:
-        return _bad(
-            codec,
-            "Unsupported parameter: 'max_tokens' is not supported with this model. "
-            "Use 'max_completion_tokens' instead.",
-            "max_tokens",
-            "unsupported_parameter",
-        )
+    if provider == "openai" and _REASONING_MODEL.match(codec.model):
+        if body.get("max_tokens") is not None:
+            return _bad(
+                codec,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+                "max_tokens",
+                "unsupported_parameter",
+            )
+        for param in ("temperature", "top_p"):
+            if body.get(param) is not None:
+                # o-series: sampling parameters are rejected, not ignored (openai-python #2104).
+                return _bad(
+                    codec,
+                    f"Unsupported parameter: '{param}' is not supported with this model.",
+                    param,
+                    "unsupported_parameter",
+                )
     system_parts: list[str] = []
     turns: list[tuple[str, str]] = []
     for message in messages:
@@ -325,7 +335,9 @@ async def chat(state: SimState, provider: str, req: Request, conn: Conn) -> None
         return
     served = state.get(provider, model)
     if served is None:
-        await send_error(conn, codec.error(404))
+        # OpenRouter answers an unknown slug with 400 (its documented codes have no 404).
+        unknown = _bad(codec, f"{model} is not a valid model ID") if codec.openrouter else codec.error(404)
+        await send_error(conn, unknown)
         return
     parsed = _to_chat(provider, body, codec)
     if isinstance(parsed, ErrorReply):

@@ -7,7 +7,9 @@ import pytest
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.litellm import build_models, build_snapshot, capabilities, display_name, pricing
 from mcp_router.catalog.models import Model
+from mcp_router.catalog.pricing import cost
 from mcp_router.catalog.snapshot import read_bundled
+from mcp_router.types import Usage
 
 ROWS = {
     "sample_spec": {"mode": "one of: chat, embedding"},
@@ -272,3 +274,14 @@ def test_every_provider_present_and_snapshot_validates_against_schema() -> None:
     for model in catalog.models():
         assert Model.model_validate(model.model_dump()) == model
     assert all(e.pricing is not None and e.pricing.input == 0 for _, e in catalog.endpoints_for("ollama"))
+
+
+def test_done_when_long_context_billed_at_the_higher_rate_above_the_boundary(bundled: Catalog) -> None:
+    """Worked by hand from the bundled Sonnet 4.5 prices: $3/$15 up to 200k prompt tokens,
+    $6/$22.50 for the whole request once the prompt exceeds 200k."""
+    ep = bundled.endpoint("anthropic/claude-sonnet-4.5", "anthropic")
+    assert ep is not None and ep.pricing is not None
+    at_boundary = cost(ep.pricing, Usage(input_tokens=200_000, output_tokens=1_000))
+    past_boundary = cost(ep.pricing, Usage(input_tokens=200_001, output_tokens=1_000))
+    assert at_boundary == Decimal("0.615")  # 0.2M * $3 + 0.001M * $15
+    assert past_boundary == Decimal("1.222506")  # 0.200001M * $6 + 0.001M * $22.50

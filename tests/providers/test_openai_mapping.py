@@ -41,9 +41,9 @@ def _request(**kw: Any) -> CompletionRequest:
 
 def test_to_wire_sends_max_completion_tokens_to_openai_and_max_tokens_to_groq() -> None:
     req = _request(max_tokens=50, temperature=0.2, top_p=0.9, stop=["END"], seed=7)
-    body = oa.to_wire(req, "o3-mini", OPENAI)
+    body = oa.to_wire(req, "gpt-4o-mini", OPENAI)
     assert body == {
-        "model": "o3-mini",
+        "model": "gpt-4o-mini",
         "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}],
         "max_completion_tokens": 50,
         "temperature": 0.2,

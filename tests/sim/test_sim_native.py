@@ -96,6 +96,32 @@ async def test_anthropic_prompt_caching(sim: Simulator, client: httpx2.AsyncClie
     sim.reset()
     after = (await client.post(url, headers=a_headers(sim), json=body)).json()["usage"]
     assert after["cache_creation_input_tokens"] == first["cache_creation_input_tokens"]
+    # Below the model's cacheable minimum (1024 tokens) a breakpoint is ignored, at no charge.
+    short = [{"type": "text", "text": "rules " * 100, "cache_control": {"type": "ephemeral"}}]
+    for _ in range(2):
+        usage = (await client.post(url, headers=a_headers(sim), json={**body, "system": short})).json()[
+            "usage"
+        ]
+        assert usage["cache_creation_input_tokens"] == 0 and usage["cache_read_input_tokens"] == 0
+
+
+async def test_anthropic_structured_output_and_models_api(sim: Simulator, client: httpx2.AsyncClient) -> None:
+    url = f"{sim.url('anthropic')}/v1/messages"
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+    body = {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 200,
+        "messages": HELLO,
+        "output_config": {"format": {"type": "json_schema", "schema": schema}},
+    }
+    msg = (await client.post(url, headers=a_headers(sim), json=body)).json()
+    assert isinstance(json.loads(msg["content"][0]["text"])["answer"], str)
+    bad = {**body, "output_config": {"format": {"type": "json_schema"}}}
+    assert (await client.post(url, headers=a_headers(sim), json=bad)).status_code == 400
+    listed = (await client.get(f"{sim.url('anthropic')}/v1/models", headers=a_headers(sim))).json()
+    haiku = next(m for m in listed["data"] if m["id"] == "claude-haiku-4-5")
+    assert haiku["max_input_tokens"] == 200000 and haiku["max_tokens"] == 64000
+    assert haiku["capabilities"]["structured_outputs"] == {"supported": True}
 
 
 async def test_anthropic_models_and_errors(sim: Simulator, client: httpx2.AsyncClient) -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import httpx2
 import pytest
 
-from mcp_router.sim import Simulator
+from mcp_router.sim import Fault, Simulator
 
 from .wire import sse_events, sse_json
 
@@ -91,6 +91,22 @@ async def test_reasoning_model_rules(sim: Simulator, client: httpx2.AsyncClient)
     tight = (await post(client, sim, model="o3-mini", messages=HELLO, max_completion_tokens=64)).json()
     assert tight["choices"][0]["message"]["content"] == ""
     assert tight["choices"][0]["finish_reason"] == "length"
+    for param, value in (("temperature", 0.2), ("top_p", 0.9)):
+        rejected = await post(client, sim, model="o3-mini", messages=HELLO, **{param: value})
+        assert rejected.status_code == 400
+        assert rejected.json()["error"]["param"] == param
+        assert rejected.json()["error"]["code"] == "unsupported_parameter"
+    assert (await post(client, sim, model="gpt-4o-mini", messages=HELLO, temperature=0.2)).status_code == 200
+
+
+async def test_openrouter_mid_stream_error_chunk(sim: Simulator, client: httpx2.AsyncClient) -> None:
+    """OpenRouter's documented shape: a chunk with a top-level `error` and finish_reason "error"."""
+    sim.script("openrouter", "anthropic/claude-haiku-4.5", Fault.stream_error_event())
+    url = f"{sim.url('openrouter')}/chat/completions"
+    body = {"model": "anthropic/claude-haiku-4.5", "messages": HELLO, "stream": True}
+    raw = (await client.post(url, headers=auth(sim, "openrouter"), json=body)).text
+    last = sse_json(raw)[-1]
+    assert last["error"]["code"] == "server_error" and last["choices"][0]["finish_reason"] == "error"
 
 
 async def test_json_response_formats(sim: Simulator, client: httpx2.AsyncClient) -> None:
