@@ -1,0 +1,35 @@
+"""Usage metering: every provider call recorded once in SQLite, reports over it, budgets on it.
+
+`UsageStore` is the database (migrated on open), `MeterWriter` the batched writer in front of it,
+`usage_report`/`summary` the reports behind the `usage_report` tool and `usage://summary`, and
+`Budgets` the per-client daily/monthly caps checked before each attempt.
+
+Crash loss: the writer commits in batches, so `kill -9` loses only records not yet committed:
+at most `max_queue` (default 10,000; back-pressure enforces it), in steady state about the last
+`flush_interval_s` (0.2 s) of traffic, and nothing `flush()`/`record_durable()` has returned for.
+A committed batch survives kill -9 and, with the default `synchronous=FULL`, a power cut.
+"""
+
+from mcp_router.metering.billing import bill_attempt
+from mcp_router.metering.budgets import BudgetLimit, Budgets, Reservation
+from mcp_router.metering.paths import default_db_path
+from mcp_router.metering.reports import UsageReport, UsageSummary, summary, usage_report
+from mcp_router.metering.store import UsageStore
+from mcp_router.metering.windows import parse_window
+from mcp_router.metering.writer import MeteringError, MeterWriter
+
+__all__ = [
+    "BudgetLimit",
+    "Budgets",
+    "MeterWriter",
+    "MeteringError",
+    "Reservation",
+    "UsageReport",
+    "UsageStore",
+    "UsageSummary",
+    "bill_attempt",
+    "default_db_path",
+    "parse_window",
+    "summary",
+    "usage_report",
+]

@@ -125,9 +125,37 @@ def _m002_rollups(db: Database) -> None:
         )
 
 
+def _m003_attempts_append_only(db: Database) -> None:
+    """Rebuild `attempts` without its (request_id, number) primary key.
+
+    Request ids are random UUIDs, so that key's index took each new attempt to a random page:
+    a batch of N requests dirtied about 2N index pages, and every one of them went to the WAL and
+    its fsync at COMMIT (the batched writer's largest cost, growing with the table). Exactly-once
+    does not need it: attempts are inserted only together with their request, in the same
+    transaction, and only when the request id (still unique in `requests`) was new. Now attempts
+    append in insertion order. Reading one request's attempts scans the table; reports never do.
+    """
+    columns = (
+        "request_id TEXT NOT NULL, number INTEGER NOT NULL, provider TEXT NOT NULL, "
+        "model TEXT NOT NULL, outcome TEXT NOT NULL, started_ms INTEGER NOT NULL, latency_ms REAL, "
+        "ttft_ms REAL, http_status INTEGER, error_class TEXT, error TEXT, input_tokens INTEGER, "
+        "output_tokens INTEGER, cached_input_tokens INTEGER, cache_write_tokens INTEGER, "
+        "reasoning_tokens INTEGER, cost_nusd INTEGER, empty_free INTEGER"
+    )
+    names = ", ".join(c.split()[0] for c in columns.split(", "))
+    db.execute(f"CREATE TABLE attempts_v3 ({columns})")
+    db.execute(
+        f"INSERT INTO attempts_v3 ({names}) "
+        f"SELECT {names} FROM attempts ORDER BY started_ms, request_id, number"
+    )
+    db.execute("DROP TABLE attempts")
+    db.execute("ALTER TABLE attempts_v3 RENAME TO attempts")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_requests_and_attempts,
     _m002_rollups,
+    _m003_attempts_append_only,
 )
 
 

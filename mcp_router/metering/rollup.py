@@ -29,13 +29,14 @@ NO_MODEL = "(none)"
 ERROR_STATUSES: frozenset[RequestStatus] = frozenset({"error", "incomplete"})
 FAILED_OUTCOMES = frozenset({"error", "timeout", "cancelled"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
 
 
 def to_ms(when: datetime) -> int:
-    """Epoch milliseconds; a naive datetime is taken as UTC."""
+    """Epoch milliseconds (exact, floored); a naive datetime is taken as UTC."""
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return (when - _EPOCH) // timedelta(milliseconds=1)
+    return (when - _EPOCH) // _ONE_MS
 
 
 def from_ms(ms: int) -> datetime:
@@ -111,11 +112,16 @@ RollupKey = tuple[str, int, str, str, str]  # (grain 'h'|'d', bucket_ms, client,
 
 
 class RollupDelta:
-    """Accumulates one batch's contribution to the rollups before a single upsert."""
+    """Accumulates one batch's contribution to the rollups before a single upsert per group.
+
+    Records are summed per (hour, client, model, provider) as they arrive; the daily rows are
+    derived from those hourly sums when the batch is written, so each record costs one dict
+    update and a batch costs one UPSERT per group and grain, not one per record.
+    """
 
     def __init__(self) -> None:
-        self.sums: dict[RollupKey, list[int]] = {}
-        self.latency: dict[tuple[RollupKey, int], int] = {}
+        self.hours: dict[tuple[int, str, str, str], list[int]] = {}
+        self.latency: dict[tuple[int, str, str, str, int], int] = {}
 
     def add(
         self,
@@ -127,19 +133,45 @@ class RollupDelta:
         values: tuple[int, int, int, int, int, int, int],
         lat_bucket: int,
     ) -> None:
-        for grain, size in (("h", HOUR_MS), ("d", DAY_MS)):
-            key: RollupKey = (grain, started_ms - started_ms % size, client, model, provider)
-            acc = self.sums.get(key)
-            if acc is None:
-                self.sums[key] = list(values)
-            else:
-                for i, v in enumerate(values):
-                    acc[i] += v
-            lkey = (key, lat_bucket)
-            self.latency[lkey] = self.latency.get(lkey, 0) + 1
+        key = (started_ms - started_ms % HOUR_MS, client, model, provider)
+        acc = self.hours.get(key)
+        if acc is None:
+            self.hours[key] = list(values)
+        else:
+            # unrolled: this runs once per request on the writer's hot path
+            acc[0] += values[0]
+            acc[1] += values[1]
+            acc[2] += values[2]
+            acc[3] += values[3]
+            acc[4] += values[4]
+            acc[5] += values[5]
+            acc[6] += values[6]
+        lkey = (*key, lat_bucket)
+        self.latency[lkey] = self.latency.get(lkey, 0) + 1
 
     def sum_rows(self) -> list[tuple[object, ...]]:
-        return [(*key, *vals) for key, vals in self.sums.items()]
+        """(grain, bucket_ms, client, model, provider, *SUM_COLUMNS) for both grains."""
+        days: dict[tuple[int, str, str, str], list[int]] = {}
+        rows: list[tuple[object, ...]] = []
+        for (hour, client, model, provider), vals in self.hours.items():
+            rows.append(("h", hour, client, model, provider, *vals))
+            dkey = (hour - hour % DAY_MS, client, model, provider)
+            acc = days.get(dkey)
+            if acc is None:
+                days[dkey] = list(vals)
+            else:
+                for i, v in enumerate(vals):
+                    acc[i] += v
+        rows.extend(("d", *dkey, *vals) for dkey, vals in days.items())
+        return rows
 
     def latency_rows(self) -> list[tuple[object, ...]]:
-        return [(*key, bucket, n) for (key, bucket), n in self.latency.items()]
+        """(grain, bucket_ms, client, model, provider, lat_bucket, n) for both grains."""
+        days: dict[tuple[int, str, str, str, int], int] = {}
+        rows: list[tuple[object, ...]] = []
+        for (hour, client, model, provider, bucket), n in self.latency.items():
+            rows.append(("h", hour, client, model, provider, bucket, n))
+            dkey = (hour - hour % DAY_MS, client, model, provider, bucket)
+            days[dkey] = days.get(dkey, 0) + n
+        rows.extend(("d", *dkey, n) for dkey, n in days.items())
+        return rows

@@ -31,11 +31,10 @@ from mcp_router.metering.migrations import MIGRATIONS, applied_versions, migrate
 from mcp_router.metering.records import RequestRecord
 from mcp_router.metering.rollup import (
     ERROR_STATUSES,
+    NO_MODEL,
     RollupDelta,
     attempt_counts,
     latency_bucket,
-    model_key,
-    provider_key,
     to_ms,
 )
 
@@ -72,84 +71,121 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
-def _request_rows(rec: RequestRecord, delta: RollupDelta) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
-    """The request row, its attempt rows, and its contribution to the rollups."""
+def is_busy_error(exc: BaseException) -> bool:
+    """SQLITE_BUSY/LOCKED: another connection holds the lock; waiting, not the data, fixes it."""
+    return isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """An error caused by one record's values, not by the database: the same record fails on
+    every retry while others write fine (a poison record).
+
+    A value SQLite cannot store (an int beyond 64 bits, a string with a lone surrogate, a NaN
+    cost) or a violated constraint. Everything else (busy, disk I/O, disk full, read-only or
+    corrupt file) is the environment's problem: retrying the same rows later may succeed.
+    """
+    if isinstance(exc, sqlite3.IntegrityError | sqlite3.DataError | sqlite3.InterfaceError):
+        return True
+    if isinstance(exc, sqlite3.Error):
+        return False
+    return isinstance(exc, ValueError | TypeError | ArithmeticError)
+
+
+def _batch_rows(
+    records: Sequence[RequestRecord], delta: RollupDelta
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Request rows and attempt rows for a batch; each request's rollup share goes to `delta`.
+
+    This is the writer's hot path (it runs on every request, holding the GIL), hence the flat
+    loop and local names.
+    """
+    request_rows: list[tuple[Any, ...]] = []
     attempt_rows: list[tuple[Any, ...]] = []
-    billed = 0
-    for a in rec.attempts:
-        # Zero-completion insurance is enforced here too: an empty answer is never billed.
-        cost = 0 if a.empty_free else (None if a.cost_usd is None else to_nano(a.cost_usd))
-        billed += cost or 0
-        u = a.usage
-        attempt_rows.append(
+    add_request, add_attempt, add_delta = request_rows.append, attempt_rows.append, delta.add
+    for rec in records:
+        rid = rec.request_id
+        billed = 0
+        for a in rec.attempts:
+            # Zero-completion insurance is enforced here too: an empty answer is never billed.
+            if a.empty_free:
+                cost: int | None = 0
+            elif a.cost_usd is None:
+                cost = None
+            else:
+                cost = to_nano(a.cost_usd)
+                billed += cost
+            u = a.usage
+            add_attempt(
+                (
+                    rid,
+                    a.number,
+                    a.provider,
+                    a.model,
+                    a.outcome,
+                    to_ms(a.started_at),
+                    a.latency_ms,
+                    a.ttft_ms,
+                    a.http_status,
+                    a.error_class,
+                    a.error,
+                    u.input_tokens,
+                    u.output_tokens,
+                    u.cached_input_tokens,
+                    u.cache_write_tokens,
+                    u.reasoning_tokens,
+                    cost,
+                    int(a.empty_free),
+                )
+            )
+        # "Cost sums every billed attempt": with attempts present the store derives it from them
+        # so the request row can never disagree with its attempts.
+        cost_nusd = billed if rec.attempts else to_nano(rec.cost_usd)
+        made, failed = attempt_counts(rec.attempts)
+        started_ms = to_ms(rec.started_at)
+        bucket = latency_bucket(rec.latency_ms)
+        u = rec.usage
+        add_request(
             (
-                rec.request_id,
-                a.number,
-                a.provider,
-                a.model,
-                a.outcome,
-                to_ms(a.started_at),
-                a.latency_ms,
-                a.ttft_ms,
-                a.http_status,
-                a.error_class,
-                a.error,
+                rid,
+                started_ms,
+                rec.client,
+                rec.tag,
+                rec.tool,
+                rec.requested_model,
+                rec.model,
+                rec.provider,
+                rec.status,
+                rec.error_class,
                 u.input_tokens,
                 u.output_tokens,
                 u.cached_input_tokens,
                 u.cache_write_tokens,
                 u.reasoning_tokens,
-                cost,
-                int(a.empty_free),
+                cost_nusd,
+                rec.latency_ms,
+                rec.ttft_ms,
+                made,
+                failed,
+                bucket,
             )
         )
-    # "Cost sums every billed attempt": with attempts present the store derives it from them so
-    # the request row can never disagree with its attempts.
-    cost_nusd = billed if rec.attempts else to_nano(rec.cost_usd)
-    made, failed = attempt_counts(rec.attempts)
-    started_ms = to_ms(rec.started_at)
-    bucket = latency_bucket(rec.latency_ms)
-    u = rec.usage
-    row = (
-        rec.request_id,
-        started_ms,
-        rec.client,
-        rec.tag,
-        rec.tool,
-        rec.requested_model,
-        rec.model,
-        rec.provider,
-        rec.status,
-        rec.error_class,
-        u.input_tokens,
-        u.output_tokens,
-        u.cached_input_tokens,
-        u.cache_write_tokens,
-        u.reasoning_tokens,
-        cost_nusd,
-        rec.latency_ms,
-        rec.ttft_ms,
-        made,
-        failed,
-        bucket,
-    )
-    delta.add(
-        started_ms=started_ms,
-        client=rec.client,
-        model=model_key(rec.model, rec.requested_model),
-        provider=provider_key(rec.provider),
-        values=(
-            1,
-            int(rec.status in ERROR_STATUSES),
-            made,
-            failed,
-            u.input_tokens,
-            u.output_tokens,
-            cost_nusd,
-        ),
-        lat_bucket=bucket,
-    )
-    return row, attempt_rows
+        add_delta(
+            started_ms=started_ms,
+            client=rec.client,
+            model=rec.model or rec.requested_model or NO_MODEL,  # rollup.model_key, inlined
+            provider=rec.provider or NO_MODEL,
+            values=(
+                1,
+                int(rec.status in ERROR_STATUSES),
+                made,
+                failed,
+                u.input_tokens,
+                u.output_tokens,
+                cost_nusd,
+            ),
+            lat_bucket=bucket,
+        )
+    return request_rows, attempt_rows
 
 
 class UsageStore:
@@ -249,12 +285,7 @@ class UsageStore:
     def _insert(conn: sqlite3.Connection, records: Sequence[RequestRecord], *, check: bool) -> int | None:
         """Insert new records and their rollup deltas; None if `check` is off and one existed."""
         delta = RollupDelta()
-        request_rows: list[tuple[Any, ...]] = []
-        attempt_rows: list[tuple[Any, ...]] = []
-        for rec in records:
-            row, attempts = _request_rows(rec, delta)
-            request_rows.append(row)
-            attempt_rows.extend(attempts)
+        request_rows, attempt_rows = _batch_rows(records, delta)
         if not request_rows:
             return 0
         before = conn.total_changes
@@ -267,7 +298,7 @@ class UsageStore:
                 raise sqlite3.IntegrityError("request rows changed under a write lock")  # cannot happen
             return None
         conn.executemany(
-            f"INSERT OR IGNORE INTO attempts ({_ATTEMPT_COLUMNS}) VALUES ({', '.join('?' * 18)})",
+            f"INSERT INTO attempts ({_ATTEMPT_COLUMNS}) VALUES ({', '.join('?' * 18)})",
             attempt_rows,
         )
         conn.executemany(_ROLLUP_UPSERT, delta.sum_rows())

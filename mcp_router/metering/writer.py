@@ -21,6 +21,14 @@ A batch is one transaction, so a crash never leaves half a batch.
 If the database keeps failing (disk full, read-only file), the batch stays queued and is retried
 with backoff; `close()` waits `close_timeout_s` and then raises `MeteringError` with the count
 of records it could not write, rather than pretending they were saved.
+
+Poison records: a batch that fails with anything but SQLITE_BUSY is split in halves and the
+halves written in order, down to single records. A single record that fails on its own values
+(see `store.is_data_error`: an int too big for SQLite, a lone surrogate, a constraint) would fail
+on every retry, so it is rejected: logged as `metering_record_rejected` with its request id and
+counted in `rejected`, and the records around it are committed. A single record failing for an
+environmental reason stops the pass there: what came before it is committed, it and everything
+after stay queued (order is kept, so `committed` stays a prefix) and are retried.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from itertools import islice
 from types import TracebackType
 
 import anyio
@@ -37,7 +46,7 @@ import structlog
 
 from mcp_router.errors import RouterError
 from mcp_router.metering.records import RequestRecord
-from mcp_router.metering.store import UsageStore
+from mcp_router.metering.store import UsageStore, is_busy_error, is_data_error
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +61,7 @@ class MeterWriter:
         store: UsageStore,
         *,
         flush_interval_s: float = 0.2,
-        max_batch: int = 500,
+        max_batch: int = 1000,
         max_queue: int = 10_000,
         close_timeout_s: float = 30.0,
         retry_backoff_s: float = 0.5,
@@ -70,7 +79,10 @@ class MeterWriter:
         self._cond = threading.Condition()
         self._queue: deque[tuple[float, RequestRecord]] = deque()  # (monotonic enqueue time, record)
         self._enqueued = 0  # records accepted since start (sequence numbers 1..enqueued)
-        self._committed = 0  # records committed; FIFO, so sequence numbers <= committed are stored
+        # Records resolved (committed or rejected as poison); FIFO, so every sequence number
+        # <= _committed is settled. Waiters (flush, record_durable) wait on this.
+        self._committed = 0
+        self._rejected = 0  # poison records dropped (logged); part of _committed
         self._urgent_upto = 0  # flush without waiting until `committed` reaches this
         self._closing = False
         self._thread: threading.Thread | None = None
@@ -83,8 +95,13 @@ class MeterWriter:
 
     @property
     def committed(self) -> int:
-        """How many records are committed (the first `committed` records passed to `record`)."""
-        return self._committed
+        """How many records are committed (with no rejections: the first `committed` recorded)."""
+        return self._committed - self._rejected
+
+    @property
+    def rejected(self) -> int:
+        """Poison records that could never be written and were dropped (each one logged)."""
+        return self._rejected
 
     @property
     def pending(self) -> int:
@@ -141,16 +158,26 @@ class MeterWriter:
                 return False
             self._queue.append((self._monotonic(), rec))
             self._enqueued += 1
-            if len(self._queue) == 1 or len(self._queue) >= min(self._max_batch, self._max_queue):
+            # Wake the thread when a batch starts (its interval timer) or just filled; while it is
+            # busy writing it re-checks the queue itself, so no wake-up per record.
+            if len(self._queue) == 1 or len(self._queue) == min(self._max_batch, self._max_queue):
                 self._cond.notify_all()
             return True
 
     async def record(self, rec: RequestRecord) -> None:
-        """Enqueue a record; waits (without blocking the loop) only while the queue is full."""
+        """Enqueue a record; waits (without blocking the loop) only while the queue is full.
+
+        Cancellation cannot drop the record: the wait for room is shielded, so a caller cancelled
+        while the queue is full still has its provider call metered (the wait ends when the writer
+        makes room, or at close, which raises MeteringError).
+        """
         if self._thread is None:
             self.start()
-        while not self.try_record(rec):
-            await anyio.to_thread.run_sync(self._wait_for_room, abandon_on_cancel=True)
+        if self.try_record(rec):  # the common case: room at once, no cancel scope to pay for
+            return
+        with anyio.CancelScope(shield=True):
+            while not self.try_record(rec):
+                await anyio.to_thread.run_sync(self._wait_for_room)
 
     async def record_durable(self, rec: RequestRecord) -> None:
         """Enqueue and return only once the record is committed (group commit with others)."""
@@ -211,19 +238,55 @@ class MeterWriter:
                     if due is None and self._closing:
                         return
                     self._cond.wait(due)
-                batch = [self._queue[i][1] for i in range(min(self._max_batch, len(self._queue)))]
-            try:
-                self._store.write_batch(batch)
-            except Exception as exc:  # any database failure: keep the batch, retry, never drop
-                log.error("metering_write_failed", error=type(exc).__name__, detail=str(exc), rows=len(batch))
-                with self._cond:
-                    if not self._queue:  # close() gave up on these records
-                        return
-                    self._cond.wait(self._backoff)
-                continue
+                batch = [rec for _, rec in islice(self._queue, self._max_batch)]
+            resolved, rejected, error = self._write(batch)
             with self._cond:
                 # min(): close() may have given up on (cleared) the queue while we were writing.
-                for _ in range(min(len(batch), len(self._queue))):
+                for _ in range(min(resolved, len(self._queue))):
                     self._queue.popleft()
-                self._committed += len(batch)
+                self._committed += resolved
+                self._rejected += rejected
                 self._cond.notify_all()
+                if error is None:
+                    continue
+                # The database failed (not the records): keep the rest queued, retry, never drop.
+                log.error(
+                    "metering_write_failed",
+                    error=type(error).__name__,
+                    detail=str(error)[:200],
+                    rows=len(batch) - resolved,
+                )
+                if not self._queue:  # close() gave up on these records
+                    return
+                self._cond.wait(self._backoff)
+
+    def _write(self, batch: list[RequestRecord]) -> tuple[int, int, Exception | None]:
+        """Write `batch` in order, isolating poison records.
+
+        Returns (records resolved from the front of the batch, how many of those were rejected,
+        the environmental error that stopped the pass or None).
+        """
+        try:
+            self._store.write_batch(batch)
+        except Exception as exc:  # classified below; whatever it is, no record is dropped unseen
+            if is_busy_error(exc):
+                return 0, 0, exc  # the store already waited out its retry window
+            if len(batch) == 1:
+                if not is_data_error(exc):
+                    return 0, 0, exc
+                rec = batch[0]
+                log.error(
+                    "metering_record_rejected",
+                    request_id=rec.request_id,
+                    client=rec.client,
+                    error=type(exc).__name__,
+                    detail=str(exc)[:200],
+                )
+                return 1, 1, None
+            mid = len(batch) // 2
+            done, rejected, error = self._write(batch[:mid])
+            if error is not None:
+                return done, rejected, error
+            done2, rejected2, error = self._write(batch[mid:])
+            return done + done2, rejected + rejected2, error
+        return len(batch), 0, None
