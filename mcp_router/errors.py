@@ -7,7 +7,9 @@
     │   ├── ServerError                                 other 5xx
     │   ├── ContextTooLong                              prompt + max_tokens over the limit
     │   ├── AuthFailed                                  401 / 403 / Gemini API_KEY_INVALID
-    │   ├── BadRequest                                  400 / 404 / 422 the request itself is wrong
+    │   ├── BadRequest(endpoint_specific)               400 / 404 / 422 the request itself is wrong
+    │   │   ├── ModelNotFound                           this endpoint does not serve the model id
+    │   │   └── UnsupportedParameter                    this model rejects a parameter or value
     │   ├── ProviderTimeout                             connect/read/total deadline passed
     │   ├── ConnectionFailed                            refused, reset, DNS, broken stream
     │   └── MalformedResponse                           body not JSON / missing fields / unknown values
@@ -99,7 +101,35 @@ class AuthFailed(ProviderError):
 
 
 class BadRequest(ProviderError):
-    pass
+    """The provider refused the request itself.
+
+    `endpoint_specific` says whether the refusal is about this endpoint or model (an id it
+    does not serve, a parameter one model rejects) rather than about the request's shape: the
+    router then falls back to the next endpoint instead of skipping the whole wire protocol.
+    """
+
+    endpoint_specific = False
+
+    def __init__(
+        self, provider: str, message: str, *, endpoint_specific: bool | None = None, **kw: Any
+    ) -> None:
+        if endpoint_specific is not None:
+            self.endpoint_specific = endpoint_specific
+        super().__init__(provider, message, **kw)
+
+
+class ModelNotFound(BadRequest):
+    """The endpoint does not know the model id (OpenAI `model_not_found`, OpenRouter "not a
+    valid model ID", Anthropic `not_found_error`, Gemini `NOT_FOUND`, Ollama "not found")."""
+
+    endpoint_specific = True
+
+
+class UnsupportedParameter(BadRequest):
+    """One model rejects a parameter or value others accept (OpenAI `unsupported_parameter`,
+    `unsupported_value`, e.g. `temperature` on a reasoning model)."""
+
+    endpoint_specific = True
 
 
 class ProviderTimeout(ProviderError):

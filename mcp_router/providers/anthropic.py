@@ -27,8 +27,8 @@ from typing import Any
 
 from mcp_router.errors import (
     AuthFailed,
-    BadRequest,
     ContextTooLong,
+    ModelNotFound,
     Overloaded,
     ProviderError,
     RateLimited,
@@ -67,7 +67,7 @@ _ERROR_TYPES: dict[str, type[ProviderError]] = {
     "rate_limit_error": RateLimited,
     "overloaded_error": Overloaded,
     "api_error": ServerError,
-    "not_found_error": BadRequest,
+    "not_found_error": ModelNotFound,
     "request_too_large": ContextTooLong,
 }
 

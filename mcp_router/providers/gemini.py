@@ -19,7 +19,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from mcp_router.errors import AuthFailed, Overloaded, ProviderError, ProviderTimeout, RateLimited, ServerError
+from mcp_router.errors import (
+    AuthFailed,
+    ModelNotFound,
+    Overloaded,
+    ProviderError,
+    ProviderTimeout,
+    RateLimited,
+    ServerError,
+)
 from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.http import (
     Classification,
@@ -61,6 +69,7 @@ _STATUS_KINDS: dict[str, type[ProviderError]] = {
     "UNAVAILABLE": Overloaded,
     "INTERNAL": ServerError,
     "DEADLINE_EXCEEDED": ProviderTimeout,
+    "NOT_FOUND": ModelNotFound,
 }
 
 

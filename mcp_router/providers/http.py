@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import anyio
 import httpx2
 
 from mcp_router.errors import (
@@ -28,6 +29,7 @@ from mcp_router.errors import (
     ConnectionFailed,
     ContextTooLong,
     MalformedResponse,
+    ModelNotFound,
     Overloaded,
     ProviderError,
     ProviderTimeout,
@@ -36,6 +38,13 @@ from mcp_router.errors import (
 )
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.wire import Wire
+
+# After a stream's terminal event, read at most this much (and wait at most this long) for
+# the rest of the body — normally just the chunked terminator — so the connection goes back
+# to the pool. Beyond either bound the connection is closed instead: a reconnect is cheaper
+# than waiting on a server that keeps talking.
+_DRAIN_MAX_CHARS = 64 * 1024
+_DRAIN_MAX_SECONDS = 0.25
 
 Classification = tuple[type[ProviderError] | None, str]
 """What a protocol read from an error body: an error class when the body decides it (or
@@ -162,6 +171,10 @@ def build_error(
     message = message or fallback_message or f"HTTP {status}"
     if kind is None:
         kind = default_error_class(status, message)
+        if kind is BadRequest and status == 404 and model is not None:
+            # A 404 on a call naming a model: this endpoint does not serve it (Ollama's
+            # "model ... not found", and any vendor whose body says nothing more).
+            kind = ModelNotFound
     if kind in (RateLimited, Overloaded):
         wait = parse_retry_after(headers) if headers is not None else None
         if wait is None:
@@ -292,6 +305,32 @@ async def iter_sse(lines: AsyncIterator[str]) -> AsyncIterator[SSEEvent]:
         # id / retry / unknown fields carry nothing adapters need
 
 
+async def drain_lines(
+    lines: AsyncIterator[str],
+    *,
+    max_chars: int = _DRAIN_MAX_CHARS,
+    max_seconds: float = _DRAIN_MAX_SECONDS,
+) -> bool:
+    """Consume what is left of a finished stream so httpx2 can pool the connection.
+
+    httpx2 returns a streamed connection to the pool only when the body was read to its end;
+    stopping at the terminal event leaves the chunked terminator unread and the connection is
+    closed (one TCP + TLS handshake per call). Returns whether EOF was reached. A transport
+    error here is swallowed: the answer is already complete, only the reuse is lost.
+    """
+    seen = 0
+    with anyio.move_on_after(max_seconds):
+        try:
+            async for line in lines:
+                seen += len(line) + 1
+                if seen > max_chars:
+                    return False
+        except ProviderError:
+            return False
+        return True
+    return False
+
+
 async def iter_ndjson(lines: AsyncIterator[str], wire: Wire) -> AsyncIterator[Any]:
     """One decoded JSON value per non-blank line; a bad line is a `MalformedResponse`."""
     async for line in lines:
@@ -377,9 +416,15 @@ class HttpAdapter:
                 )
                 raw = await response.aread() if response.status_code >= 300 else b""
             self._raise_for(response, raw, model)
-            yield self._lines(response, model), Wire(self.name, response.status_code, model)
+            lines = self._lines(response, model)
+            stack.push_async_callback(lines.aclose)
+            yield lines, Wire(self.name, response.status_code, model)
+            # Reached only when the adapter left its block normally, i.e. after the terminal
+            # event ([DONE], message_stop, the finishing chunk, done: true) or at EOF. On an
+            # error or an early close by the consumer the response is simply closed.
+            await drain_lines(lines)
 
-    async def _lines(self, response: httpx2.Response, model: str) -> AsyncIterator[str]:
+    async def _lines(self, response: httpx2.Response, model: str) -> AsyncGenerator[str, None]:
         with transport_errors(self.name, model):
             async for line in response.aiter_lines():
                 yield line

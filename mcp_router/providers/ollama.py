@@ -12,10 +12,12 @@ so absent counts are 0 rather than a malformed response.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
+from mcp_router.errors import ModelNotFound
 from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.http import Classification, HttpAdapter, build_error, iter_ndjson
 from mcp_router.providers.wire import Wire
@@ -30,6 +32,7 @@ from mcp_router.types import (
 )
 
 _FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
+_NOT_FOUND = re.compile(r"\bmodel\b.*\bnot found\b", re.IGNORECASE)
 
 
 def to_wire(request: CompletionRequest, model: str, *, stream: bool = False) -> dict[str, Any]:
@@ -101,7 +104,11 @@ def from_wire(body: Any, provider: str, *, status: int = 200, model: str | None 
 
 def classify(status: int | None, body: Any) -> Classification:
     if isinstance(body, dict) and body.get("error") is not None:
-        return None, str(body["error"])
+        message = str(body["error"])
+        if status in (None, 404) and _NOT_FOUND.search(message):
+            # `model "x" not found, try pulling it first`: this host lacks the model.
+            return ModelNotFound, message
+        return None, message
     return None, ""
 
 

@@ -25,7 +25,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from mcp_router.errors import BadRequest, ContextTooLong, ProviderError, RateLimited, ServerError
+from mcp_router.errors import (
+    BadRequest,
+    ContextTooLong,
+    ModelNotFound,
+    ProviderError,
+    RateLimited,
+    ServerError,
+    UnsupportedParameter,
+)
 from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.http import (
@@ -62,6 +70,9 @@ _FINISH: dict[str, FinishReason] = {
 # OpenAI reasoning models by name, with or without OpenRouter's `openai/` vendor prefix;
 # gpt-5-chat is a chat model and keeps its sampling parameters.
 _REASONING_MODEL = re.compile(r"^(openai/)?(o\d|gpt-5(-mini|-nano)?($|-\d{4}-\d{2}-\d{2}$))")
+
+# OpenRouter's answer to an id it does not list: HTTP 400 "<id> is not a valid model ID".
+_NOT_A_MODEL = re.compile(r"is not a valid model id", re.IGNORECASE)
 
 # ---------------------------------------------------------------------------- requests
 
@@ -230,6 +241,11 @@ def classify(status: int | None, body: Any) -> Classification:
     etype = err.get("type")
     if code == "context_length_exceeded" or etype == "context_length_exceeded":
         return ContextTooLong, message or "context length exceeded"
+    if code == "model_not_found" or _NOT_A_MODEL.search(message):
+        # OpenAI 404 `model_not_found`; OpenRouter answers an unknown id with a bare 400.
+        return ModelNotFound, message or "model not found"
+    if code in ("unsupported_parameter", "unsupported_value"):
+        return UnsupportedParameter, message
     if status is None and (code == "rate_limit_exceeded" or etype == "rate_limit_exceeded"):
         return RateLimited, message
     if status is None and isinstance(code, int) and code >= 400:

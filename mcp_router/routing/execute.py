@@ -13,9 +13,11 @@ Rules (DESIGN.md "Contract details" and issue 4):
 - `AuthFailed`: next endpoint; the provider's other endpoints are skipped (the same key fails).
 - `ContextTooLong`: skip to candidates whose known context is larger than the one that refused.
 - `BadRequest`: the request is wrong for that *wire protocol*, so candidates of the same protocol
-  are skipped and only other protocols are tried (404 — a model missing at one provider — is
-  endpoint-specific and simply falls back). When no other protocol is left the call stops with
-  that error: every remaining provider would reject it too.
+  are skipped and only other protocols are tried. When no other protocol is left the call stops
+  with that error: every remaining provider would reject it too. Refusals about one endpoint or
+  model are not that (`BadRequest.endpoint_specific`: `ModelNotFound` — an id OpenRouter calls
+  "not a valid model ID" may be served by OpenAI direct —, `UnsupportedParameter`, any 404):
+  they simply fall back to the next candidate.
 - Router-level first-token timeout: outcome `timeout`, next candidate (no same-endpoint retry; the
   time slice is what keeps fallbacks alive).
 - The router always streams. A failure after the first token continues on the next candidate whose
@@ -435,7 +437,7 @@ class Executor:
                     context_refused = max(context_refused or 0, ctx_len)
                     break
                 if isinstance(err, BadRequest):
-                    if err.status == 404:
+                    if err.endpoint_specific or err.status == 404:
                         break
                     rejected_protocols.add(protocol)
                     stop_error = err

@@ -12,6 +12,7 @@ from mcp_router.errors import (
     BadRequest,
     ContextTooLong,
     MalformedResponse,
+    ModelNotFound,
     Overloaded,
     RateLimited,
     ServerError,
@@ -236,7 +237,7 @@ def _anthropic_error(etype: str, message: str) -> bytes:
         ),
         (401, _anthropic_error("authentication_error", "invalid x-api-key"), AuthFailed),
         (403, _anthropic_error("permission_error", "no access"), AuthFailed),
-        (404, _anthropic_error("not_found_error", "model: claude-x"), BadRequest),
+        (404, _anthropic_error("not_found_error", "model: claude-x"), ModelNotFound),
         (413, _anthropic_error("request_too_large", "Request exceeds the maximum size"), ContextTooLong),
         (
             429,

@@ -13,6 +13,7 @@ from mcp_router.errors import (
     BadRequest,
     ContextTooLong,
     MalformedResponse,
+    ModelNotFound,
     Overloaded,
     RateLimited,
     ServerError,
@@ -181,7 +182,7 @@ TOO_LONG = "The input token count (1200000) exceeds the maximum number of tokens
             AuthFailed,
         ),
         (400, _google_error(400, "INVALID_ARGUMENT", "Invalid JSON payload received."), BadRequest),
-        (404, _google_error(404, "NOT_FOUND", "models/gemini-9 is not found"), BadRequest),
+        (404, _google_error(404, "NOT_FOUND", "models/gemini-9 is not found"), ModelNotFound),
         (400, _google_error(400, "INVALID_ARGUMENT", TOO_LONG), ContextTooLong),
         (429, _google_error(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota"), RateLimited),
         (503, _google_error(503, "UNAVAILABLE", "The model is overloaded."), Overloaded),
@@ -281,7 +282,7 @@ def test_ollama_malformed(body: Any) -> None:
 @pytest.mark.parametrize(
     ("status", "message", "kind"),
     [
-        (404, 'model "llama9" not found, try pulling it first', BadRequest),
+        (404, 'model "llama9" not found, try pulling it first', ModelNotFound),
         (400, "invalid options", BadRequest),
         (500, "llama runner process has terminated", ServerError),
         (400, "the input length exceeds the context length", ContextTooLong),

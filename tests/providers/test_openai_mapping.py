@@ -13,9 +13,11 @@ from mcp_router.errors import (
     BadRequest,
     ContextTooLong,
     MalformedResponse,
+    ModelNotFound,
     Overloaded,
     RateLimited,
     ServerError,
+    UnsupportedParameter,
 )
 from mcp_router.providers import openai as oa
 from mcp_router.providers.config import ProviderConfig, providers_from_env
@@ -270,7 +272,29 @@ def _err(message: str, etype: str, code: str | None = None) -> bytes:
         (
             404,
             _err("The model `gpt-9` does not exist", "invalid_request_error", "model_not_found"),
-            BadRequest,
+            ModelNotFound,
+        ),
+        # OpenRouter: an unknown id is a bare 400 with an integer code.
+        (400, b'{"error": {"message": "openai/gpt-9 is not a valid model ID", "code": 400}}', ModelNotFound),
+        # OpenRouter "No endpoints found": a 404 naming no code is still this endpoint's refusal.
+        (404, b'{"error": {"message": "No endpoints found for x/y.", "code": 404}}', ModelNotFound),
+        (
+            400,
+            _err(
+                "Unsupported parameter: 'max_tokens' is not supported with this model.",
+                "invalid_request_error",
+                "unsupported_parameter",
+            ),
+            UnsupportedParameter,
+        ),
+        (
+            400,
+            _err(
+                "Unsupported value: 'temperature' does not support 0.2",
+                "invalid_request_error",
+                "unsupported_value",
+            ),
+            UnsupportedParameter,
         ),
         (400, _err("Invalid value for 'temperature'", "invalid_request_error"), BadRequest),
         (
@@ -409,3 +433,33 @@ def test_plain_openai_models_have_no_prices() -> None:
     assert (g.context_length, g.max_output_tokens) == (131072, 32768)
     with pytest.raises(MalformedResponse):
         oa.models_from_wire({"object": "list"}, OPENAI)
+
+
+def test_only_endpoint_refusals_are_endpoint_specific() -> None:
+    """The router skips a whole protocol on a malformed request but only this endpoint on an
+    unknown model or a parameter one model rejects; a 404 without a model (a listing) is no
+    statement about a model."""
+    malformed = error_from_response(
+        "openrouter", 400, {}, _err("messages: required", "x"), oa.classify, model="m"
+    )
+    unknown = error_from_response(
+        "openrouter",
+        400,
+        {},
+        b'{"error": {"message": "a/b is not a valid model ID", "code": 400}}',
+        oa.classify,
+        model="a/b",
+    )
+    unsupported = error_from_response(
+        "openai",
+        400,
+        {},
+        _err("nope", "invalid_request_error", "unsupported_parameter"),
+        oa.classify,
+        model="o3",
+    )
+    listing = error_from_response("openai", 404, {}, b'{"error": {"message": "Not found"}}', oa.classify)
+    assert type(malformed) is BadRequest and not malformed.endpoint_specific
+    assert isinstance(unknown, ModelNotFound) and unknown.endpoint_specific
+    assert isinstance(unsupported, UnsupportedParameter) and unsupported.endpoint_specific
+    assert type(listing) is BadRequest and not listing.endpoint_specific

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from routing_helpers import harness
 
+from mcp_router.catalog.catalog import Catalog
 from mcp_router.errors import AllRoutesFailed
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import ProviderPreferences, RouteRequest
@@ -21,12 +22,12 @@ MSG = [Message(role="user", content="Say something short.")]
 
 def order(*providers: str, **kw: object) -> RouteRequest:
     prefs = ProviderPreferences(order=list(providers))
-    return RouteRequest(messages=MSG, provider=prefs, **kw)  # type: ignore[arg-type]
+    return RouteRequest(messages=MSG, provider=prefs, **kw)
 
 
 def only(*providers: str, **kw: object) -> RouteRequest:
     prefs = ProviderPreferences(only=list(providers))
-    return RouteRequest(messages=MSG, provider=prefs, **kw)  # type: ignore[arg-type]
+    return RouteRequest(messages=MSG, provider=prefs, **kw)
 
 
 async def test_happy_path_metered_once(tmp_path: Path) -> None:
@@ -339,3 +340,45 @@ async def test_retries_stop_when_the_breaker_trips(tmp_path: Path) -> None:
         with pytest.raises(AllRoutesFailed):
             await h.router.complete(only("openai", model=MINI))
         assert h.sim.hits("openai", "gpt-4o-mini") == h.router.health.failure_threshold == 3
+
+
+def _unknown_at_openrouter_catalog() -> Catalog:
+    """`openai/gpt-4.1-mini` listed at OpenRouter first (the simulated OpenRouter does not serve
+    it: HTTP 400 "not a valid model ID") and at OpenAI direct (served); plus a Groq model."""
+    from routing_helpers import catalog_of, ep, model
+
+    return catalog_of(
+        model(
+            "openai/gpt-4.1-mini",
+            ep("openrouter", 0.1, 0.1, native="openai/gpt-4.1-mini", ctx=128_000),
+            ep("openai", 0.4, 1.6, native="gpt-4.1-mini", ctx=128_000),
+        ),
+        model(
+            "openai/only-at-openrouter", ep("openrouter", 0.1, 0.1, native="openai/gpt-4.1-mini", ctx=128_000)
+        ),
+        model("meta-llama/llama-3.3-70b-instruct", ep("groq", 0.59, 0.79, native="llama-3.3-70b-versatile")),
+    )
+
+
+async def test_model_unknown_at_openrouter_falls_back_to_openai_direct(tmp_path: Path) -> None:
+    """An id one endpoint does not serve says nothing about the protocol: OpenRouter's 400 must
+    not knock out OpenAI direct, which speaks the same wire protocol."""
+    async with harness(tmp_path, catalog=_unknown_at_openrouter_catalog()) as h:
+        r = await h.router.complete(order("openrouter", "openai", model="openai/gpt-4.1-mini"))
+        assert (r.provider, r.model) == ("openai", "openai/gpt-4.1-mini") and r.text
+        assert [(a.provider, a.outcome) for a in r.attempts] == [("openrouter", "error"), ("openai", "ok")]
+        assert r.attempts[0].error is not None and r.attempts[0].error.startswith("ModelNotFound")
+        assert h.sim.hits("openrouter", "openai/gpt-4.1-mini") == 1
+        assert h.sim.hits("openai", "gpt-4.1-mini") == 1
+        # The refusal was the request's business with that endpoint, not an endpoint failure.
+        assert h.router.health.state(("openrouter", "openai/gpt-4.1-mini")) == "closed"
+
+
+async def test_models_chain_survives_an_unknown_id_at_openrouter(tmp_path: Path) -> None:
+    async with harness(tmp_path, catalog=_unknown_at_openrouter_catalog()) as h:
+        chain = ["openai/only-at-openrouter", "meta-llama/llama-3.3-70b-instruct"]
+        r = await h.router.complete(RouteRequest(messages=MSG, models=chain))
+        assert (r.provider, r.model) == ("groq", "meta-llama/llama-3.3-70b-instruct")
+        assert [(a.provider, a.outcome) for a in r.attempts] == [("openrouter", "error"), ("groq", "ok")]
+        assert h.sim.hits("openrouter", "openai/gpt-4.1-mini") == 1
+        assert h.sim.hits("groq", "llama-3.3-70b-versatile") == 1
