@@ -17,6 +17,13 @@ from mcp_router import __version__
 @click.version_option(__version__, prog_name="mcp-router")
 def main() -> None:
     """One MCP gateway to every LLM provider."""
+    # Once, before any command: logs go to stderr (structlog's default is stdout, which would
+    # corrupt `--json` output and the stdio MCP channel). Not reached for --help/--version.
+    import os
+
+    from mcp_router.logging import configure_logging
+
+    configure_logging(os.environ)
 
 
 @main.command()

@@ -19,12 +19,13 @@ from decimal import Decimal
 from pathlib import Path
 from random import Random
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 import httpx2
 
 from mcp_router.catalog.catalog import Catalog
+from mcp_router.catalog.merge import diff
 from mcp_router.catalog.models import Model
 from mcp_router.errors import AllRoutesFailed, BudgetExceeded, RouterError
 from mcp_router.metering.records import AttemptRecord, RequestRecord, RequestStatus
@@ -35,6 +36,9 @@ from mcp_router.routing.plan import Exclusion, Plan, estimate_prompt_tokens, pla
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import CompareEntry, CompareResult, RoutedCompletion, RouteRequest
 from mcp_router.types import CompletionRequest, Usage
+
+if TYPE_CHECKING:
+    from mcp_router.catalog.refresh import CatalogRefresher, RefreshResult
 
 
 class Meter(Protocol):
@@ -150,12 +154,19 @@ class Router:
         closers: Sequence[Any] = (),
         extra_models: Sequence[Model] = (),
         aliases: Mapping[str, str] | None = None,
+        refresher: CatalogRefresher | None = None,
     ) -> None:
         # Models from the config file's custom endpoints, and its aliases: re-applied to every
         # catalog swapped in by set_catalog (a live refresh knows nothing of them).
         self._extra_models = tuple(extra_models)
         self._aliases = dict(aliases or {})
         self._catalog = self._with_extras(catalog)
+        # Live refresh merges providers' lists over the snapshot (never over a catalog that
+        # already holds earlier live lists, or a model a provider dropped would never leave).
+        # Without an injected refresher, `catalog` is that base and refreshes are not cached.
+        self._base_catalog = catalog
+        self._refresher = refresher
+        self._refresh_lock = anyio.Lock()
         self._adapters = dict(adapters)
         self._available = frozenset(self._adapters)
         self._meter = meter
@@ -214,6 +225,7 @@ class Router:
             closers=[cache],
             extra_models=extra_models,
             aliases=settings.aliases,
+            refresher=refresher,
         )
 
     async def __aenter__(self) -> Router:
@@ -251,6 +263,31 @@ class Router:
         """Swap in a refreshed catalog; calls in flight keep the one they planned with.
         The config's custom-endpoint models and aliases are merged in again."""
         self._catalog = self._with_extras(catalog)
+
+    async def refresh_catalog(self) -> RefreshResult:
+        """Fetch every configured provider's model list now and swap the merged catalog in.
+
+        Lists merge over the bundled snapshot (a model a provider no longer lists is removed;
+        a provider whose fetch fails keeps its last good list); the config's custom models and
+        aliases are kept; with `from_env`, lists are cached in `$MCP_ROUTER_HOME/catalog.db`
+        for the next start. The result's `catalog` is the router's new catalog and its `diff`
+        compares it with the previous one (content only: fetch times are not changes)."""
+        async with self._refresh_lock:
+            if self._refresher is None:
+                from mcp_router.catalog.refresh import CatalogRefresher
+
+                self._refresher = CatalogRefresher(self._base_catalog)
+            result = await self._refresher.refresh(self._adapters.values())
+            old = self._catalog
+            self._catalog = self._with_extras(result.catalog)
+            return result.model_copy(update={"catalog": self._catalog, "diff": diff(old, self._catalog)})
+
+    async def flush_metering(self) -> None:
+        """Return once every request finished so far is in the usage database, so a report
+        read right after a call sees it. Returns at once when nothing is pending."""
+        flush = getattr(self._meter, "flush", None)  # the Meter protocol needs only `record`
+        if flush is not None:
+            await _maybe_await(flush())
 
     def _with_extras(self, catalog: Catalog) -> Catalog:
         if not self._extra_models and not self._aliases:

@@ -58,7 +58,8 @@ class CatalogDiff(BaseModel):
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     price_changes: tuple[PriceChange, ...] = ()
-    changed: bool = False  # anything at all differs (limits, listing flags, names too)
+    # Any content differs (limits, listing flags, names too); fetch times and provenance don't.
+    changed: bool = False
 
 
 def native_of(provider: str, native: str) -> str:
@@ -215,6 +216,23 @@ def _prices(model: Model) -> dict[str, tuple[Decimal | None, Decimal | None]]:
     }
 
 
+def _without_provenance(model: Model) -> Model:
+    endpoints = tuple(
+        e.model_copy(update={"pricing": e.pricing.model_copy(update={"provenance": None})})
+        if e.pricing is not None and e.pricing.provenance is not None
+        else e
+        for e in model.endpoints
+    )
+    return model.model_copy(update={"endpoints": endpoints})
+
+
+def _same_content(a: Model, b: Model) -> bool:
+    """Equal in everything a client sees (ids, names, prices, limits, capabilities, endpoints,
+    listing flags), ignoring price provenance: every refresh stamps a new `fetched_at`, which
+    alone must not count as a change (subscribers would be notified on every interval)."""
+    return a is b or a == b or _without_provenance(a) == _without_provenance(b)
+
+
 def diff(old: Catalog, new: Catalog) -> CatalogDiff:
     """What a subscriber to the catalog would want to know changed."""
     old_ids = {m.id for m in old.models()}
@@ -238,7 +256,9 @@ def diff(old: Catalog, new: Catalog) -> CatalogDiff:
                         new_output=new_out,
                     )
                 )
-    changed = old.models() != new.models()
+    changed = old_ids != new_ids or any(
+        not _same_content(m, before) for m in new.models() if (before := old.get(m.id)) is not None
+    )
     return CatalogDiff(
         added=tuple(sorted(new_ids - old_ids)),
         removed=tuple(sorted(old_ids - new_ids)),

@@ -19,7 +19,7 @@ from mcp_router.catalog.pricing import MILLION
 QuerySort = Literal["name", "price", "context", "latency", "throughput"]
 SORTS: tuple[str, ...] = ("name", "price", "context", "latency", "throughput")
 MAX_LIMIT = 500
-HealthKey = tuple[str, str]  # (provider, native_model)
+HealthKey = tuple[str, str]  # (provider, model id): the router's health key
 
 
 def _price_key(pricing: Pricing | None) -> tuple[Decimal, Decimal] | None:
@@ -40,13 +40,12 @@ def display_pricing(model: Model) -> Pricing | None:
     return best.pricing if best is not None else None
 
 
-def _figure(health: Mapping[Any, Any] | None, ep: Endpoint, name: str) -> float | None:
-    """One health figure of an endpoint; figures may be objects or mappings."""
+def _figure(health: Mapping[HealthKey, Any] | None, model: Model, ep: Endpoint, name: str) -> float | None:
+    """One health figure of an endpoint, keyed like the router's `HealthTracker`:
+    `(provider, model id)`. Figures may be objects or mappings."""
     if health is None:
         return None
-    figures = health.get((ep.provider, ep.native_model))
-    if figures is None:
-        figures = health.get(f"{ep.provider}:{ep.native_model}")
+    figures = health.get((ep.provider, model.id))
     if figures is None:
         return None
     value = figures.get(name) if isinstance(figures, Mapping) else getattr(figures, name, None)
@@ -70,11 +69,12 @@ def query_models(
     available_only: bool = False,
     sort: str = "name",
     limit: int = 50,
-    health: Mapping[Any, Any] | None = None,
+    health: Mapping[HealthKey, Any] | None = None,
 ) -> tuple[list[Model], int]:
     """Models matching every given condition, sorted, at most `limit` (<= 500); and how many
-    matched before the limit. Prices are USD per 1M tokens. Raises ValueError on an unknown
-    capability or sort."""
+    matched before the limit. Prices are USD per 1M tokens; `health` maps `(provider, model
+    id)` to figures (`p50_latency_ms`, `tokens_per_s`) for the latency/throughput sorts.
+    Raises ValueError on an unknown capability or sort."""
     required = frozenset(capabilities or ())
     unknown = required - set(CAPABILITIES)
     if unknown:
@@ -129,7 +129,7 @@ def query_models(
     return matched[:cut], len(matched)
 
 
-def _sort(models: list[Model], sort: str, health: Mapping[Any, Any] | None) -> None:
+def _sort(models: list[Model], sort: str, health: Mapping[HealthKey, Any] | None) -> None:
     """In place; ties and unknowns go last, then by id."""
     if sort == "name":
         models.sort(key=lambda m: m.id)
@@ -141,14 +141,14 @@ def _sort(models: list[Model], sort: str, health: Mapping[Any, Any] | None) -> N
     elif sort == "latency":
 
         def latency(m: Model) -> float:
-            values = [v for e in m.endpoints if (v := _figure(health, e, "p50_latency_ms")) is not None]
+            values = [v for e in m.endpoints if (v := _figure(health, m, e, "p50_latency_ms")) is not None]
             return min(values, default=float("inf"))
 
         models.sort(key=lambda m: (latency(m), m.id))
     else:
 
         def speed(m: Model) -> float:
-            values = [v for e in m.endpoints if (v := _figure(health, e, "tokens_per_s")) is not None]
+            values = [v for e in m.endpoints if (v := _figure(health, m, e, "tokens_per_s")) is not None]
             return -max(values, default=0.0)
 
         models.sort(key=lambda m: (speed(m), m.id))

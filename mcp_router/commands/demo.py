@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from mcp_router.commands.info import render_estimate, render_models, table
+from mcp_router.commands.info import money, render_estimate, render_models, table
 from mcp_router.providers.config import KNOWN_PROVIDERS
 from mcp_router.server.results import EstimateResult, ListModelsResult
 
@@ -58,10 +58,10 @@ async def _session(env: dict[str, str], echo: Echo) -> None:
         echo(f"connected to `mcp-router serve` over stdio in {time.perf_counter() - t0:.2f} s")
         echo(f"tools: {', '.join(t.name for t in tools.tools)}\n")
 
-        echo("== list_models(query='mini', limit=6)")
-        models = ListModelsResult.model_validate(
-            _structured(await client.call_tool("list_models", {"query": "mini", "limit": 6, "sort": "price"}))
-        )
+        # Models served by several providers, each with its price: the router's choice space.
+        query = {"query": "claude", "capabilities": ["tools"], "sort": "price", "limit": 6}
+        echo(f"== list_models({', '.join(f'{k}={v!r}' for k, v in query.items())})")
+        models = ListModelsResult.model_validate(_structured(await client.call_tool("list_models", query)))
         echo(render_models(models) + "\n")
 
         echo(f"== estimate_cost(prompt, models={[*COMPARED, PRIMARY]})")
@@ -91,7 +91,8 @@ async def _session(env: dict[str, str], echo: Echo) -> None:
         ]
         echo(table(["model", "provider", "outcome", "error", "ms"], rows))
         echo(f"answer from {done['model']} via {done['provider']}: {done['text']!r}")
-        echo(f"cost ${done['cost_usd']}, {done['latency_ms']:.0f} ms, {len(ticks)} progress notifications\n")
+        cost = money(done["cost_usd"])
+        echo(f"cost ${cost}, {done['latency_ms']:.0f} ms, {len(ticks)} progress notifications\n")
 
         echo(f"== compare(models={COMPARED})")
         cmp = _structured(
@@ -101,7 +102,7 @@ async def _session(env: dict[str, str], echo: Echo) -> None:
             [
                 r["model"],
                 r.get("provider") or "-",
-                "?" if r.get("cost_usd") is None else f"{r['cost_usd']:.6f}",
+                money(r.get("cost_usd")),
                 "?" if r.get("latency_ms") is None else f"{r['latency_ms']:.0f}",
                 (r.get("error") or r.get("text") or "")[:50],
             ]
@@ -110,20 +111,19 @@ async def _session(env: dict[str, str], echo: Echo) -> None:
         echo(table(["model", "provider", "cost $", "ms", "text / error"], rows))
         echo(f"cheapest: {cmp['cheapest']}   fastest: {cmp['fastest']}\n")
 
-        # The meter writes in batches every 0.2 s; give the last batch time to land.
-        await anyio.sleep(0.4)
+        # usage_report flushes the meter's pending batch first, so the calls above are all in it.
         echo("== usage_report(group_by='model')")
         report = _structured(await client.call_tool("usage_report", {"group_by": "model"}))
         totals = report["totals"]
         rows = [
             [r["key"], str(r["requests"]), str(r["errors"]), str(r["input_tokens"]), str(r["output_tokens"]),
-             f"{r['cost_usd']:.6f}"]
+             money(r["cost_usd"])]
             for r in report["rows"]
         ]  # fmt: skip
         echo(table(["model", "requests", "errors", "in", "out", "cost $"], rows))
         echo(
             f"total: {totals['requests']} requests, {totals['attempts']} attempts "
-            f"({totals['failed_attempts']} failed), ${totals['cost_usd']:.6f}"
+            f"({totals['failed_attempts']} failed), ${money(totals['cost_usd'])}"
         )
 
 

@@ -3,6 +3,7 @@ person at a terminal (tables) or a script (`--json`)."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -20,8 +21,22 @@ def _env(env: Mapping[str, str] | None) -> dict[str, str]:
     return out
 
 
+def money(value: float | None) -> str:
+    """USD with 4 significant digits (at least 2 decimals, at most 9, the rounding of every
+    figure we report): `0.000003`, `0.0001235`, `0.25`, `15.00`; `?` when unknown."""
+    if value is None:
+        return "?"
+    if value == 0:
+        return "0.00"
+    decimals = min(9, max(2, 3 - math.floor(math.log10(abs(value)))))
+    text = f"{value:.{decimals}f}"
+    whole, _, frac = text.partition(".")
+    frac = frac.rstrip("0").ljust(2, "0")
+    return f"{whole}.{frac}"
+
+
 def _money(value: float | None, width: int = 10) -> str:
-    return f"{'?':>{width}}" if value is None else f"{value:>{width}.4f}"
+    return f"{money(value):>{width}}"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -82,19 +97,11 @@ async def estimate_command(env: Mapping[str, str] | None = None, **args: Any) ->
 
 async def refresh_command(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Fetch every configured provider's model list now and cache it for the next start."""
-    from mcp_router.catalog.refresh import CatalogCache
-    from mcp_router.metering.paths import default_home
     from mcp_router.router import Router
-    from mcp_router.server.live import ResourceNotifier
-    from mcp_router.server.refresh import CatalogRefresher
 
     env = _env(env)
     async with Router.from_env(env) as router:
-        cache = CatalogCache(default_home(env) / "catalog.db")
-        try:
-            result = await CatalogRefresher(router, ResourceNotifier(), cache=cache).refresh()
-        finally:
-            cache.close()
+        result = await router.refresh_catalog()
         diff = result.diff
         return {
             "models": len(result.catalog),

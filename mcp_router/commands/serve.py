@@ -25,8 +25,16 @@ async def run_serve(
     port: int = DEFAULT_PORT,
     env: Mapping[str, str] | None = None,
 ) -> None:
-    from mcp_router.router import Router
+    """Serve until the client disconnects (stdio) or the process stops (HTTP).
+
+    The session starts before the router exists: building it (catalog, usage database, HTTP
+    pool) runs in a worker thread while the client's `initialize` is answered, and tool calls
+    wait for it. Configuration errors still stop `serve` before it starts (`_configured_tokens`
+    reads the config file)."""
+    import anyio
+
     from mcp_router.server.app import build_server
+    from mcp_router.server.pending import PendingRouter
     from mcp_router.server.transports import serve
 
     env = dict(os.environ if env is None else env)
@@ -35,14 +43,23 @@ async def run_serve(
     tokens = tokens_from(env, configured) if transport != "stdio" else {}
     if transport != "stdio":
         check_binding(host, tokens)  # fail before opening the database or the catalog
-    async with Router.from_env(env) as router:
-        server = build_server(
-            router,
-            client_id=env.get("MCP_ROUTER_CLIENT", "default" if transport == "stdio" else "http"),
-            tokens=tokens or None,
-            refresh_interval_s=refresh_interval(env),
-        )
+    pending = PendingRouter()
+    server = build_server(
+        pending,
+        client_id=env.get("MCP_ROUTER_CLIENT", "default" if transport == "stdio" else "http"),
+        tokens=tokens or None,
+        refresh_interval_s=refresh_interval(env),
+    )
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pending.run, lambda: _build_router(env))
         await serve(server, transport=transport, host=host, port=port, env=env, tokens=tokens)
+        tg.cancel_scope.cancel()  # closes the router: meter flushed, pool and database closed
+
+
+def _build_router(env: Mapping[str, str]) -> object:
+    from mcp_router.router import Router
+
+    return Router.from_env(env)
 
 
 def _configured_tokens(env: Mapping[str, str]) -> dict[str, str]:

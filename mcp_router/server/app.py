@@ -27,6 +27,7 @@ from mcp_router.errors import RouterError
 from mcp_router.metering.reports import UsageReport
 from mcp_router.routing.types import CompareResult, MaxPrice, ProviderPreferences, RoutedCompletion
 from mcp_router.server.live import CATALOG_URI, USAGE_URI, ResourceNotifier
+from mcp_router.server.pending import PendingRouter
 from mcp_router.server.progress import OnProgress, with_progress
 from mcp_router.server.refresh import CatalogRefresher
 from mcp_router.server.requests import InvalidToolInput
@@ -103,7 +104,8 @@ def build_server(
     refresh_interval_s: float | None = None,
     heartbeat_s: float = 2.0,
 ) -> MCPServer[Any]:
-    """An MCPServer exposing `router`.
+    """An MCPServer exposing `router` (a `Router`, or a `PendingRouter` still being built:
+    then `initialize` and `tools/list` answer at once and tool calls wait for the router).
 
     `client_id` names the metering client for stdio/in-memory sessions ("default", the client
     `[budgets.default]` applies to); `tokens` (token -> client) makes HTTP require a bearer
@@ -112,8 +114,14 @@ def build_server(
     if refresher is not None:
         notifier = refresher.notifier
     notifier = notifier or ResourceNotifier()
-    live = refresher or CatalogRefresher(router, notifier)
-    tools = RouterTools(router)
+    source = router if isinstance(router, PendingRouter) else PendingRouter(router)
+    live = refresher or CatalogRefresher(source, notifier)
+
+    async def tools_() -> RouterTools:
+        try:
+            return RouterTools(await source.get())
+        except RouterError as exc:
+            raise ToolError(str(exc)) from exc
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[dict[str, Any]]:
@@ -172,6 +180,7 @@ def build_server(
             "max_price": max_price, "max_cost_usd": max_cost_usd, "timeout_s": timeout_s,
         }  # fmt: skip
         client = _client_of(ctx, client_id)
+        tools = await tools_()
         return await _routed(ctx, lambda cb: tools.complete(args, client=client, on_progress=cb))
 
     @declare(annotations=_OPEN_WORLD, description="Run one prompt on several models concurrently.")
@@ -196,6 +205,7 @@ def build_server(
             "response_format": response_format, "max_cost_usd": max_cost_usd, "timeout_s": timeout_s,
         }  # fmt: skip
         client = _client_of(ctx, client_id)
+        tools = await tools_()
         return await _routed(ctx, lambda cb: tools.compare(models, args, client=client, on_progress=cb))
 
     @declare(annotations=_READ_ONLY, description="Search the model catalog with prices and health.")
@@ -210,6 +220,7 @@ def build_server(
         sort: Literal["price", "latency", "throughput", "context", "name"] | None = None,
         limit: Annotated[int, Field(ge=1, le=500)] = 50,
     ) -> ListModelsResult:
+        tools = await tools_()
         try:
             return tools.list_models(
                 query=query, provider=provider, capabilities=capabilities, max_input_price=max_input_price,
@@ -228,6 +239,7 @@ def build_server(
         models: list[str] | None = None,
         limit: int = 20,
     ) -> EstimateResult:
+        tools = await tools_()
         try:
             return tools.estimate_cost(
                 prompt=prompt, messages=messages, input_tokens=input_tokens, output_tokens=output_tokens,
@@ -244,6 +256,8 @@ def build_server(
         client: str | None = None,
         limit: int = 50,
     ) -> UsageReport:
+        tools = await tools_()
+        await tools.router.flush_metering()  # a report right after a call includes it
         try:
             return tools.usage_report(since=since, until=until, group_by=group_by, client=client, limit=limit)
         except (InvalidToolInput, RouterError) as exc:
@@ -271,8 +285,8 @@ def build_server(
     @server.resource(
         CATALOG_URI, name="catalog", mime_type="application/json", description="Live model catalog."
     )
-    def catalog_resource() -> str:
-        return tools.catalog_json()
+    async def catalog_resource() -> str:
+        return (await tools_()).catalog_json()
 
     @server.resource(
         "catalog://models/{vendor}/{model}",
@@ -280,8 +294,8 @@ def build_server(
         mime_type="application/json",
         description="One model.",
     )
-    def model_resource(vendor: str, model: str) -> str:
-        text = tools.model_json(f"{vendor}/{model}")
+    async def model_resource(vendor: str, model: str) -> str:
+        text = (await tools_()).model_json(f"{vendor}/{model}")
         if text is None:
             raise ResourceNotFoundError(f"Unknown model {vendor}/{model}. Read catalog://models for ids.")
         return text
@@ -289,7 +303,9 @@ def build_server(
     @server.resource(
         USAGE_URI, name="usage", mime_type="application/json", description="Today and this week."
     )
-    def usage_resource() -> str:
+    async def usage_resource() -> str:
+        tools = await tools_()
+        await tools.router.flush_metering()
         return tools.usage_summary_json()
 
     return server

@@ -1,21 +1,22 @@
-"""Live catalog refresh while the server runs (and for `mcp-router catalog refresh`).
+"""Live catalog refresh while the server runs.
 
-Each refresh fetches every configured provider's model list concurrently (the catalog's
-`CatalogRefresher`), swaps the merged catalog into the router (calls in flight keep theirs)
-and, when anything changed, announces `catalog://models` and each changed model's URI to
-resource subscribers of both protocol eras.
+Each refresh is `Router.refresh_catalog()` (every configured provider's model list fetched
+concurrently, merged over the snapshot, cached, swapped in; calls in flight keep their
+catalog). When the content changed (not merely the fetch times) `catalog://models` and each
+changed model's URI are announced to resource subscribers of both protocol eras.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from mcp_router.catalog.refresh import CatalogCache, RefreshResult
-from mcp_router.catalog.refresh import CatalogRefresher as ListingRefresher
 from mcp_router.server.live import CATALOG_URI, ResourceNotifier
+
+if TYPE_CHECKING:
+    from mcp_router.catalog.refresh import RefreshResult
 
 log = logging.getLogger(__name__)
 
@@ -28,24 +29,18 @@ def changes(result: RefreshResult) -> tuple[bool, list[str]]:
 
 
 class CatalogRefresher:
-    """Refreshes `router.catalog`; on change, notifies `catalog://models` and per-model URIs."""
+    """Refreshes the router's catalog; on change, notifies `catalog://models` and per-model URIs."""
 
-    def __init__(self, router: Any, notifier: ResourceNotifier, *, cache: CatalogCache | None = None) -> None:
+    def __init__(self, router: Any, notifier: ResourceNotifier) -> None:
         self.router = router
         self.notifier = notifier
-        self._cache = cache
-        self._listings: ListingRefresher | None = None
         self.refreshes = 0
+        self.notifications = 0  # refreshes that announced a change
         self.last: RefreshResult | None = None
 
     async def refresh(self) -> RefreshResult:
         """Fetch, merge and swap in the catalog (no notifications)."""
-        if self._listings is None:
-            # The router's catalog already merges the snapshot, cached live lists and custom
-            # endpoints from the config; fresh lists go on top of it.
-            self._listings = ListingRefresher(self.router.catalog, cache=self._cache)
-        result = await self._listings.refresh(self.router.adapters.values())
-        self.router.set_catalog(result.catalog)
+        result: RefreshResult = await self.router.refresh_catalog()
         self.refreshes += 1
         self.last = result
         return result
@@ -54,6 +49,7 @@ class CatalogRefresher:
         """One refresh; returns the changed model ids. Subscribers hear of any change."""
         changed, ids = changes(await self.refresh())
         if changed:
+            self.notifications += 1
             await self.notifier.resource_updated(CATALOG_URI)
             for model_id in ids:
                 await self.notifier.resource_updated(f"{CATALOG_URI}/{model_id}")

@@ -213,12 +213,6 @@ class RouterTools:
             raise InvalidToolInput(f"`limit` must be between 1 and {MAX_LIST_LIMIT} (got {limit}).")
         health = self._health()
         catalog: Catalog = self.router.catalog
-        # The catalog's query keys health by (provider, native name); the router by model id.
-        by_native = {
-            (ep.provider, ep.native_model): h
-            for (prov, model_id), h in health.items()
-            if (ep := catalog.endpoint(model_id, prov)) is not None
-        }
         try:
             models, total = query_models(
                 catalog,
@@ -232,7 +226,7 @@ class RouterTools:
                 available_only=available_only,
                 sort=sort or "name",
                 limit=limit,
-                health=by_native,
+                health=health,  # both key health by (provider, model id)
             )
         except ValueError as exc:  # unknown capability or sort
             raise InvalidToolInput(f"{exc}.") from exc

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.applications import Starlette
+
+if TYPE_CHECKING:  # HTTP only: stdio start-up does not pay for importing uvicorn
+    import uvicorn
+    from starlette.applications import Starlette
 
 Transport = Literal["stdio", "http", "sse"]
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -101,6 +103,8 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def uvicorn_server(app: Starlette, *, log_level: str = "warning") -> uvicorn.Server:
+    import uvicorn
+
     return uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on"))
 
 
@@ -115,7 +119,9 @@ async def serve(
 ) -> None:
     """Run until the client disconnects (stdio) or the process is stopped (HTTP/SSE)."""
     if transport == "stdio":
-        await server.run_stdio_async()
+        from mcp_router.server.stdio import serve_stdio
+
+        await serve_stdio(server)
         return
     check_binding(host, tokens or {})
     app = http_app(server, host=host, env=env, transport=transport)

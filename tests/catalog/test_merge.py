@@ -231,6 +231,24 @@ async def test_model_that_leaves_the_live_list_is_removed_once_refreshed(snapsho
     assert not unchanged.changed and unchanged.diff.added == () and unchanged.diff.removed == ()
 
 
+@pytest.mark.anyio
+async def test_identical_lists_fetched_later_are_no_change(snapshot: Catalog) -> None:
+    # Each refresh stamps a new fetched_at on live prices; that alone is not a change, or every
+    # refresh interval would notify the catalog's subscribers.
+    clock = iter([T0, T0.replace(hour=13), T0.replace(hour=14)])
+    refresher = CatalogRefresher(snapshot, clock=lambda: next(clock))
+    lister = FakeLister("openrouter", [rm("openrouter", "newvendor/model-x", "1", "2")])
+    assert (await refresher.refresh([lister])).changed
+    again = await refresher.refresh([lister])
+    assert not again.changed and again.diff.price_changes == ()
+    pricing = again.catalog.get("newvendor/model-x").endpoints[0].pricing  # type: ignore[union-attr]
+    assert pricing is not None and pricing.provenance is not None
+    assert pricing.provenance.fetched_at == T0.replace(hour=13)  # the stamp did move
+    lister.models = [rm("openrouter", "newvendor/model-x", "1", "3")]
+    repriced = await refresher.refresh([lister])
+    assert repriced.changed and [pc.model for pc in repriced.diff.price_changes] == ["newvendor/model-x"]
+
+
 def test_unreadable_cache_row_is_ignored(tmp_path: Path) -> None:
     cache = CatalogCache(tmp_path / "c.db")
     cache.save(listing("groq", rm("groq", "llama-3.3-70b-versatile")))

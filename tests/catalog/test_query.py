@@ -104,8 +104,8 @@ def test_sorts_and_limit(catalog: Catalog) -> None:
     assert ids(query_models(catalog, sort="price")) == ["ollama/llama3.2", "a/cheap", "a/big", "b/unpriced"]
     assert ids(query_models(catalog, sort="context"))[:2] == ["a/big", "b/unpriced"]
     health = {
-        ("openai", "big"): {"p50_latency_ms": 900, "tokens_per_s": 50},
-        ("groq", "cheap"): {"p50_latency_ms": 120, "tokens_per_s": 400},
+        ("openai", "a/big"): {"p50_latency_ms": 900, "tokens_per_s": 50},
+        ("groq", "a/cheap"): {"p50_latency_ms": 120, "tokens_per_s": 400},
     }
     assert ids(query_models(catalog, sort="latency", health=health))[:2] == ["a/cheap", "a/big"]
     assert ids(query_models(catalog, sort="throughput", health=health))[:2] == ["a/cheap", "a/big"]
