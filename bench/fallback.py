@@ -13,42 +13,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing as mp
 import statistics
 import tempfile
 import time
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from random import Random
-from typing import Any
+from typing import TYPE_CHECKING
+
+from _common import start_sim, timed_stream
+
+if TYPE_CHECKING:
+    from mcp_router.sim import Simulator
 
 MODEL_ID = "openai/gpt-4o-mini"
 PROMPT = "Give me one short sentence about fallbacks."
 
 
-def _serve(pipe: Any, latency_ms: float) -> None:
-    from mcp_router.sim import Fault, Simulator
+def _configure(sim: Simulator, latency_ms: float) -> None:
+    from mcp_router.sim import Fault
 
-    async def main() -> None:
-        sim = Simulator()
-        sim.set_profile("openrouter", MODEL_ID, latency_ms=latency_ms)
-        sim.always("openai", "gpt-4o-mini", Fault.status(503))
-        sim.always("groq", "llama-3.3-70b-versatile", Fault.hang())
-        async with sim.running():
-            pipe.send(sim.root_url)
-            await asyncio.Event().wait()
-
-    asyncio.run(main())
-
-
-def start_sim(latency_ms: float) -> tuple[mp.Process, str]:
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_serve, args=(child, latency_ms), daemon=True)
-    proc.start()
-    if not parent.poll(60):
-        raise RuntimeError("simulator did not start")
-    return proc, parent.recv()
+    sim.set_profile("openrouter", MODEL_ID, latency_ms=latency_ms)
+    sim.always("openai", "gpt-4o-mini", Fault.status(503))
+    sim.always("groq", "llama-3.3-70b-versatile", Fault.hang())
 
 
 async def run(root: str, rounds: int, attempt_timeout_s: float, latency_ms: float, tmp: Path) -> None:
@@ -123,12 +111,7 @@ async def run(root: str, rounds: int, attempt_timeout_s: float, latency_ms: floa
     raw_headers = {"authorization": f"Bearer {sim_key('openrouter')}"}
 
     async def raw() -> float:
-        t = time.perf_counter()
-        async with raw_client.stream("POST", raw_url, json=raw_body, headers=raw_headers) as resp:
-            resp.raise_for_status()
-            async for _ in resp.aiter_lines():
-                pass
-        return time.perf_counter() - t
+        return await timed_stream(raw_client, raw_url, raw_body, raw_headers)
 
     async def timed(r: Router, req: RouteRequest) -> float:
         t = time.perf_counter()
@@ -189,7 +172,7 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=float, default=20.0)
     ap.add_argument("--attempt-timeout-s", type=float, default=1.0)
     args = ap.parse_args()
-    proc, root = start_sim(args.latency_ms)
+    proc, root = start_sim(partial(_configure, latency_ms=args.latency_ms))
     try:
         with tempfile.TemporaryDirectory() as tmp:
             asyncio.run(run(root, args.rounds, args.attempt_timeout_s, args.latency_ms, Path(tmp)))

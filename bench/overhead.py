@@ -16,41 +16,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing as mp
 import statistics
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from random import Random
-from typing import Any
+from typing import TYPE_CHECKING
+
+from _common import start_sim, timed_stream
+
+if TYPE_CHECKING:
+    from mcp_router.sim import Simulator
 
 MODEL_ID = "openai/gpt-4o-mini"
 NATIVE = "gpt-4o-mini"
 PROMPT = "Give me one short sentence about routers."
 
 
-def _serve(port_pipe: Any, latency_ms: float) -> None:
-    from mcp_router.sim import Simulator
-
-    async def main() -> None:
-        sim = Simulator()
-        if latency_ms:
-            sim.set_profile("openai", NATIVE, latency_ms=latency_ms)
-        async with sim.running():
-            port_pipe.send(sim.root_url)
-            await asyncio.Event().wait()
-
-    asyncio.run(main())
-
-
-def start_sim(latency_ms: float) -> tuple[mp.Process, str]:
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_serve, args=(child, latency_ms), daemon=True)
-    proc.start()
-    if not parent.poll(60):
-        raise RuntimeError("simulator did not start")
-    return proc, parent.recv()
+def _configure(sim: Simulator, latency_ms: float) -> None:
+    if latency_ms:
+        sim.set_profile("openai", NATIVE, latency_ms=latency_ms)
 
 
 def q(values: list[float], p: float) -> float:
@@ -122,12 +108,7 @@ async def run_phase(
     headers = {"authorization": f"Bearer {key}"}
 
     async def direct() -> float:
-        t = time.perf_counter()
-        async with direct_client.stream("POST", f"{base}/chat/completions", json=body, headers=headers) as r:
-            r.raise_for_status()
-            async for _ in r.aiter_lines():
-                pass
-        return time.perf_counter() - t
+        return await timed_stream(direct_client, f"{base}/chat/completions", body, headers)
 
     async def routed() -> float:
         t = time.perf_counter()
@@ -175,7 +156,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for latency in (0.0, 20.0):
-            proc, root = start_sim(latency)
+            proc, root = start_sim(partial(_configure, latency_ms=latency))
             try:
                 one = asyncio.run(run_phase(root, args.rounds, 1, Path(tmp), args.no_meter))
                 _, p99_1 = report(f"latency {latency:g} ms, 1 at a time", one)

@@ -35,8 +35,8 @@ from mcp_router.errors import (
     ServerError,
 )
 from mcp_router.providers.base import RemoteModel
-from mcp_router.providers.http import Classification, HttpAdapter, build_error, iter_sse
-from mcp_router.providers.wire import Wire
+from mcp_router.providers.http import Classification, HttpAdapter, build_error, error_object, iter_sse
+from mcp_router.providers.wire import Wire, positive_int
 from mcp_router.types import (
     Completion,
     CompletionRequest,
@@ -206,12 +206,9 @@ def _merge_usage(start: Usage | None, raw: Any, wire: Wire) -> Usage:
 
 
 def classify(status: int | None, body: Any) -> Classification:
-    if not isinstance(body, dict):
-        return None, ""
-    err = body.get("error")
-    if not isinstance(err, dict):
-        return None, str(body.get("message") or "")
-    message = str(err.get("message") or "")
+    err, message = error_object(body)
+    if err is None:
+        return None, message
     etype = err.get("type")
     if etype == "invalid_request_error":
         return None, message  # status decides; "prompt is too long" is recognised as context
@@ -231,8 +228,8 @@ def models_from_wire(body: Any, provider: str) -> tuple[list[RemoteModel], str |
                 provider=provider,
                 native_id=wire.str_(entry, "id", f"data[{i}]"),
                 name=wire.opt_str(entry, "display_name", f"data[{i}]"),
-                context_length=_positive(entry.get("max_input_tokens")),
-                max_output_tokens=_positive(entry.get("max_tokens")),
+                context_length=positive_int(entry.get("max_input_tokens")),
+                max_output_tokens=positive_int(entry.get("max_tokens")),
                 capabilities=_capabilities(entry.get("capabilities")),
             )
         )
@@ -260,10 +257,6 @@ def _capabilities(raw: Any) -> frozenset[str]:
     return frozenset(caps)
 
 
-def _positive(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
 class AnthropicAdapter(HttpAdapter):
     """Anthropic Messages API."""
 
@@ -274,17 +267,15 @@ class AnthropicAdapter(HttpAdapter):
             headers["x-api-key"] = key
         return headers
 
-    def _classify(self, status: int | None, body: Any) -> Classification:
-        return classify(status, body)
+    _classify = staticmethod(classify)
 
     def _body(self, request: CompletionRequest, model: str, *, stream: bool = False) -> dict[str, Any]:
         return to_wire(request, model, stream=stream, cache_system=self.config.cache_system_prompt)
 
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
-        body, wire = await self._request_json(
-            "POST", f"{self.base_url}/v1/messages", model=model, body=self._body(request, model)
+        return await self._complete_json(
+            f"{self.base_url}/v1/messages", self._body(request, model), model, from_wire
         )
-        return from_wire(body, self.name, status=wire.status or 200, model=model)
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         state = EventState(model=model)
@@ -309,13 +300,7 @@ class AnthropicAdapter(HttpAdapter):
         )
 
     async def list_models(self) -> list[RemoteModel]:
-        models: list[RemoteModel] = []
-        params: dict[str, Any] = {"limit": 1000}
-        for _ in range(100):  # a bound, not an expectation: real lists are one or two pages
-            body, _wire = await self._request_json("GET", f"{self.base_url}/v1/models", params=params)
-            page, cursor = models_from_wire(body, self.name)
-            models.extend(page)
-            if cursor is None:
-                break
-            params = {"limit": 1000, "after_id": cursor}
-        return models
+        # Real lists are one or two pages.
+        return await self._list_pages(
+            f"{self.base_url}/v1/models", {"limit": 1000}, "after_id", models_from_wire
+        )

@@ -34,9 +34,10 @@ from mcp_router.providers.http import (
     HttpAdapter,
     build_error,
     default_error_class,
+    error_object,
     iter_sse,
 )
-from mcp_router.providers.wire import Wire
+from mcp_router.providers.wire import Wire, positive_int
 from mcp_router.types import (
     Completion,
     CompletionRequest,
@@ -185,12 +186,9 @@ def from_wire(body: Any, provider: str, *, status: int = 200, model: str | None 
 
 
 def classify(status: int | None, body: Any) -> Classification:
-    if not isinstance(body, dict):
-        return None, ""
-    err = body.get("error")
-    if not isinstance(err, dict):
-        return None, str(body.get("message") or "")
-    message = str(err.get("message") or "")
+    err, message = error_object(body)
+    if err is None:
+        return None, message
     details = err.get("details")
     for detail in details if isinstance(details, list) else []:
         if isinstance(detail, dict) and detail.get("reason") in ("API_KEY_INVALID", "API_KEY_EXPIRED"):
@@ -219,17 +217,13 @@ def models_from_wire(body: Any, provider: str) -> tuple[list[RemoteModel], str |
                 provider=provider,
                 native_id=model_path(wire.str_(entry, "name", f"models[{i}]")),
                 name=wire.opt_str(entry, "displayName", f"models[{i}]"),
-                context_length=_positive(entry.get("inputTokenLimit")),
-                max_output_tokens=_positive(entry.get("outputTokenLimit")),
+                context_length=positive_int(entry.get("inputTokenLimit")),
+                max_output_tokens=positive_int(entry.get("outputTokenLimit")),
                 capabilities=frozenset(caps),
             )
         )
     token = top.get("nextPageToken")
     return models, token if isinstance(token, str) and token else None
-
-
-def _positive(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 class GeminiAdapter(HttpAdapter):
@@ -240,17 +234,15 @@ class GeminiAdapter(HttpAdapter):
         key = self._key()
         return {"x-goog-api-key": key} if key else {}
 
-    def _classify(self, status: int | None, body: Any) -> Classification:
-        return classify(status, body)
+    _classify = staticmethod(classify)
 
     def _url(self, model: str, method: str) -> str:
         return f"{self.base_url}/{API_VERSION}/models/{model_path(model)}:{method}"
 
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
-        body, wire = await self._request_json(
-            "POST", self._url(model, "generateContent"), model=model, body=to_wire(request)
+        return await self._complete_json(
+            self._url(model, "generateContent"), to_wire(request), model, from_wire
         )
-        return from_wire(body, self.name, status=wire.status or 200, model=model)
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         url = self._url(model, "streamGenerateContent")
@@ -277,15 +269,6 @@ class GeminiAdapter(HttpAdapter):
         yield StreamEnd(finish_reason=finish, usage=usage, model=model_name, response_id=response_id)
 
     async def list_models(self) -> list[RemoteModel]:
-        models: list[RemoteModel] = []
-        params: dict[str, Any] = {"pageSize": 1000}
-        for _ in range(100):  # a bound on a misbehaving cursor, not an expectation
-            body, _wire = await self._request_json(
-                "GET", f"{self.base_url}/{API_VERSION}/models", params=params
-            )
-            page, token = models_from_wire(body, self.name)
-            models.extend(page)
-            if token is None:
-                break
-            params = {"pageSize": 1000, "pageToken": token}
-        return models
+        return await self._list_pages(
+            f"{self.base_url}/{API_VERSION}/models", {"pageSize": 1000}, "pageToken", models_from_wire
+        )

@@ -36,8 +36,10 @@ from mcp_router.errors import (
     RateLimited,
     ServerError,
 )
+from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.wire import Wire
+from mcp_router.types import Completion
 
 # After a stream's terminal event, read at most this much (and wait at most this long) for
 # the rest of the body — normally just the chunked terminator — so the connection goes back
@@ -153,6 +155,17 @@ def default_error_class(status: int | None, message: str) -> type[ProviderError]
     if 400 <= status < 500:
         return ContextTooLong if looks_like_context_overflow(message) else BadRequest
     return MalformedResponse  # 1xx/3xx where a body was expected
+
+
+def error_object(body: Any) -> tuple[dict[str, Any] | None, str]:
+    """The `error` object of a `{"error": {...}}` body and its message; when there is no such
+    object, None and the body's top-level message ("" when there is none)."""
+    if not isinstance(body, dict):
+        return None, ""
+    err = body.get("error")
+    if not isinstance(err, dict):
+        return None, str(body.get("message") or "")
+    return err, str(err.get("message") or "")
 
 
 def build_error(
@@ -344,8 +357,11 @@ async def iter_ndjson(lines: AsyncIterator[str], wire: Wire) -> AsyncIterator[An
 class HttpAdapter:
     """I/O shared by the four protocol adapters: headers, JSON calls, opening streams.
 
-    Subclasses implement `_classify` and `_headers`; mapping stays in pure functions.
+    Subclasses set `_classify` to their protocol's `classify` and may override `_headers`
+    (bearer auth by default); mapping stays in pure functions.
     """
+
+    _classify: Classifier
 
     def __init__(self, config: ProviderConfig, http: httpx2.AsyncClient) -> None:
         self.config = config
@@ -363,10 +379,9 @@ class HttpAdapter:
         return self.config.api_key.get_secret_value() if self.config.api_key else None
 
     def _headers(self) -> dict[str, str]:
-        raise NotImplementedError
-
-    def _classify(self, status: int | None, body: Any) -> Classification:
-        raise NotImplementedError
+        # OpenAI-compatible vendors and hosted Ollama; local Ollama is keyless and gets none.
+        key = self._key()
+        return {"authorization": f"Bearer {key}"} if key else {}
 
     def _all_headers(self) -> dict[str, str]:
         headers = {"content-type": "application/json", "accept": "application/json"}
@@ -397,6 +412,33 @@ class HttpAdapter:
         self._raise_for(response, raw, model)
         wire = Wire(self.name, response.status_code, model)
         return wire.parse(raw), wire
+
+    async def _complete_json(
+        self, url: str, body: dict[str, Any], model: str, from_wire: Callable[..., Completion]
+    ) -> Completion:
+        """POST a non-streaming completion and map the reply with the protocol's `from_wire`."""
+        reply, wire = await self._request_json("POST", url, model=model, body=body)
+        return from_wire(reply, self.name, status=wire.status or 200, model=model)
+
+    async def _list_pages(
+        self,
+        url: str,
+        params: dict[str, Any],
+        cursor_param: str,
+        page: Callable[[Any, str], tuple[list[RemoteModel], str | None]],
+    ) -> list[RemoteModel]:
+        """Follow a cursor-paginated model list: `page` maps one body to models and the next
+        cursor, sent back as `cursor_param` alongside the first request's `params`."""
+        models: list[RemoteModel] = []
+        query = params
+        for _ in range(100):  # a bound on a misbehaving cursor, not an expectation
+            body, _wire = await self._request_json("GET", url, params=query)
+            found, cursor = page(body, self.name)
+            models.extend(found)
+            if cursor is None:
+                break
+            query = {**params, cursor_param: cursor}
+        return models
 
     @asynccontextmanager
     async def _open_stream(

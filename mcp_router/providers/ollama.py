@@ -134,19 +134,12 @@ def models_from_wire(body: Any, provider: str) -> list[RemoteModel]:
 class OllamaAdapter(HttpAdapter):
     """Ollama /api/chat and /api/tags."""
 
-    def _headers(self) -> dict[str, str]:
-        # Local Ollama is keyless; a key is sent only for hosted or proxied instances.
-        key = self._key()
-        return {"authorization": f"Bearer {key}"} if key else {}
-
-    def _classify(self, status: int | None, body: Any) -> Classification:
-        return classify(status, body)
+    _classify = staticmethod(classify)
 
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
-        body, wire = await self._request_json(
-            "POST", f"{self.base_url}/api/chat", model=model, body=to_wire(request, model)
+        return await self._complete_json(
+            f"{self.base_url}/api/chat", to_wire(request, model), model, from_wire
         )
-        return from_wire(body, self.name, status=wire.status or 200, model=model)
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         body = to_wire(request, model, stream=True)

@@ -41,9 +41,10 @@ from mcp_router.providers.http import (
     HttpAdapter,
     build_error,
     default_error_class,
+    error_object,
     iter_sse,
 )
-from mcp_router.providers.wire import Wire
+from mcp_router.providers.wire import Wire, positive_int
 from mcp_router.types import (
     Completion,
     CompletionRequest,
@@ -229,14 +230,11 @@ def stream_end(state: ChunkState, config: ProviderConfig, wire: Wire) -> StreamE
 def classify(status: int | None, body: Any) -> Classification:
     """OpenAI-style error bodies: `{"error": {"message", "type", "code", "param"}}`.
     OpenRouter uses an integer `code` and may nest the upstream text in `metadata.raw`."""
-    if not isinstance(body, dict):
-        return None, ""
-    err = body.get("error")
-    if isinstance(err, str):
-        return None, err
-    if not isinstance(err, dict):
-        return None, str(body.get("message") or "")
-    message = str(err.get("message") or "")
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return None, body["error"]
+    err, message = error_object(body)
+    if err is None:
+        return None, message
     code = err.get("code")
     etype = err.get("type")
     if code == "context_length_exceeded" or etype == "context_length_exceeded":
@@ -294,10 +292,6 @@ def _capabilities(entry: dict[str, Any]) -> frozenset[str]:
     return frozenset(caps)
 
 
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
 def models_from_wire(body: Any, config: ProviderConfig) -> list[RemoteModel]:
     """`GET /models`: OpenAI's `{"data": [{"id", ...}]}`; OpenRouter adds context, limits,
     string per-token prices and supported parameters; Groq adds `context_window`; Together
@@ -316,11 +310,11 @@ def models_from_wire(body: Any, config: ProviderConfig) -> list[RemoteModel]:
                 provider=config.name,
                 native_id=wire.str_(entry, "id", f"data[{i}]"),
                 name=entry.get("name") if isinstance(entry.get("name"), str) else None,
-                context_length=_int_or_none(entry.get("context_length"))
-                or _int_or_none(entry.get("context_window"))
-                or _int_or_none(top.get("context_length")),
-                max_output_tokens=_int_or_none(top.get("max_completion_tokens"))
-                or _int_or_none(entry.get("max_completion_tokens")),
+                context_length=positive_int(entry.get("context_length"))
+                or positive_int(entry.get("context_window"))
+                or positive_int(top.get("context_length")),
+                max_output_tokens=positive_int(top.get("max_completion_tokens"))
+                or positive_int(entry.get("max_completion_tokens")),
                 input_price=_price(pricing.get("prompt")),
                 output_price=_price(pricing.get("completion")),
                 cache_read_price=_price(pricing.get("input_cache_read")),
@@ -337,21 +331,12 @@ def models_from_wire(body: Any, config: ProviderConfig) -> list[RemoteModel]:
 class OpenAIAdapter(HttpAdapter):
     """OpenAI chat completions and every OpenAI-compatible vendor."""
 
-    def _headers(self) -> dict[str, str]:
-        key = self._key()
-        return {"authorization": f"Bearer {key}"} if key else {}
-
-    def _classify(self, status: int | None, body: Any) -> Classification:
-        return classify(status, body)
+    _classify = staticmethod(classify)
 
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
-        body, wire = await self._request_json(
-            "POST",
-            f"{self.base_url}/chat/completions",
-            model=model,
-            body=to_wire(request, model, self.config),
+        return await self._complete_json(
+            f"{self.base_url}/chat/completions", to_wire(request, model, self.config), model, from_wire
         )
-        return from_wire(body, self.name, status=wire.status or 200, model=model)
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         body = to_wire(request, model, self.config, stream=True)

@@ -85,6 +85,11 @@ class Wire:
         return self.obj(value, f"{where}.{key}")
 
 
+def positive_int(value: Any) -> int | None:
+    """A positive integer from a model listing (token limits), or None for anything else."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 def _check_int(wire: Wire, value: Any, where: str) -> int:
     # bool is an int subclass; a `true` token count is a malformed body, not 1.
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -146,16 +146,19 @@ class Executor:
         self,
         cand: Candidate,
         outcome: AttemptOutcome,
-        *,
         started_at_wall: datetime,
-        latency_ms: float,
-        ttft_ms: float | None = None,
+        att: _Attempt | None = None,
+        usage: Usage | None = None,
+        *,
         error: ProviderError | None = None,
         note: str | None = None,
-        usage: Usage | None = None,
-        text: str = "",
     ) -> None:
+        """Record one attempt: a provider call that ran (`att` holds its timings and text) or,
+        without `att`, a candidate skipped before any call."""
         usage = usage or Usage()
+        latency_ms = att.latency_ms if att is not None else 0.0
+        ttft_ms = att.ttft_ms if att is not None else None
+        text = att.text if att is not None else ""
         billed: Decimal | None
         empty_free = False
         if outcome == "skipped":
@@ -206,7 +209,7 @@ class Executor:
         )
 
     def _skip(self, cand: Candidate, why: str) -> None:
-        self._record(cand, "skipped", started_at_wall=self.ctx.clock.now(), latency_ms=0.0, note=why)
+        self._record(cand, "skipped", self.ctx.clock.now(), note=why)
 
     def time_left(self) -> float:
         return self._deadline - anyio.current_time()
@@ -348,12 +351,10 @@ class Executor:
                     self._record(
                         cand,
                         "cancelled",
-                        started_at_wall=started,
-                        latency_ms=att.latency_ms,
-                        ttft_ms=att.ttft_ms,
+                        started,
+                        att,
+                        _usage_for(att, input_estimate),
                         note="cancelled by the caller",
-                        usage=_usage_for(att, input_estimate),
-                        text=att.text,
                     )
                     raise
                 if total_ttft is None and att.first_at is not None:
@@ -367,15 +368,7 @@ class Executor:
                         ttft_ms=att.ttft_ms,
                         output_tokens=usage.output_tokens,
                     )
-                    self._record(
-                        cand,
-                        "ok",
-                        started_at_wall=started,
-                        latency_ms=att.latency_ms,
-                        ttft_ms=att.ttft_ms,
-                        usage=usage,
-                        text=att.text,
-                    )
+                    self._record(cand, "ok", started, att, usage)
                     return ExecResult(
                         status="ok",
                         text=prefix + att.text,
@@ -396,16 +389,7 @@ class Executor:
                         if not att.got_first
                         else f"timeout: call deadline of {self.timeout_s}s passed mid-stream"
                     )
-                    self._record(
-                        cand,
-                        "timeout",
-                        started_at_wall=started,
-                        latency_ms=att.latency_ms,
-                        ttft_ms=att.ttft_ms,
-                        note=note,
-                        usage=usage,
-                        text=att.text,
-                    )
+                    self._record(cand, "timeout", started, att, usage, note=note)
                     if att.got_first:
                         return self._incomplete(prefix + att.text, cand, total_ttft, note, "ProviderTimeout")
                     break
@@ -416,16 +400,7 @@ class Executor:
                     health.release(cand.key)  # the request's fault, not the endpoint's
                 else:
                     health.record_failure(cand.key, retry_after=retry_after)
-                self._record(
-                    cand,
-                    "error",
-                    started_at_wall=started,
-                    latency_ms=att.latency_ms,
-                    ttft_ms=att.ttft_ms,
-                    error=err,
-                    usage=usage,
-                    text=att.text,
-                )
+                self._record(cand, "error", started, att, usage, error=err)
                 if att.got_first:
                     prefix += att.text
                     break  # continue on a prefix-capable fallback

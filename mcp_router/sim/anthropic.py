@@ -15,10 +15,10 @@ from mcp_router.sim.engine import (
     ErrorReply,
     dumps,
     parse_json,
-    plan_chat,
+    refuse,
     request_record,
     send_error,
-    serve_chat,
+    serve_planned,
     sse,
 )
 from mcp_router.sim.http import Conn, Request
@@ -252,9 +252,7 @@ def _authorized(req: Request) -> ErrorReply | None:
 
 
 async def messages(state: SimState, req: Request, conn: Conn) -> None:
-    denied = _authorized(req)
-    if denied is not None:
-        await send_error(conn, denied)
+    if await refuse(conn, _authorized(req)):
         return
     body = parse_json(req)
     if body is None:
@@ -269,23 +267,11 @@ async def messages(state: SimState, req: Request, conn: Conn) -> None:
     if served is None:
         await send_error(conn, _error(404, f"model: {model}"))
         return
-    parsed = _to_chat(body)
-    if isinstance(parsed, ErrorReply):
-        await send_error(conn, parsed)
-        return
-    codec = AnthropicCodec(model)
-    plan = plan_chat(state, served, parsed)
-    limit = int(served.listing.get("context_length", 0) or 0)
-    if limit and plan.input_tokens > limit:
-        await send_error(conn, codec.context_error(plan, limit))
-        return
-    await serve_chat(conn, codec, plan, state.take_fault("anthropic", model))
+    await serve_planned(conn, state, served, _to_chat(body), AnthropicCodec(model))
 
 
 async def count_tokens(state: SimState, req: Request, conn: Conn) -> None:
-    denied = _authorized(req)
-    if denied is not None:
-        await send_error(conn, denied)
+    if await refuse(conn, _authorized(req)):
         return
     body = parse_json(req) or {}
     parsed = _to_chat({"max_tokens": 1, **body})
@@ -296,9 +282,7 @@ async def count_tokens(state: SimState, req: Request, conn: Conn) -> None:
 
 
 async def models(state: SimState, req: Request, conn: Conn) -> None:
-    denied = _authorized(req)
-    if denied is not None:
-        await send_error(conn, denied)
+    if await refuse(conn, _authorized(req)):
         return
     data = [
         {

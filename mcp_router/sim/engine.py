@@ -114,10 +114,22 @@ class Codec(ABC):
         """What a non-stream request gets for `Fault.stream_error_event()`."""
         return self.error(503)
 
+    def fault_error(self, fault: Fault) -> ErrorReply:
+        """The error body for `Fault.status(...)` (a protocol may echo the fault's details)."""
+        return self.error(fault.code, fault.message)
+
 
 async def send_error(conn: Conn, reply: ErrorReply) -> None:
     body = reply.body if isinstance(reply.body, bytes) else dumps(reply.body)
     await conn.send(reply.status, body, headers=reply.headers)
+
+
+async def refuse(conn: Conn, reply: ErrorReply | None) -> bool:
+    """Send `reply` when there is one; True when it was sent and the handler is done."""
+    if reply is None:
+        return False
+    await send_error(conn, reply)
+    return True
 
 
 def request_record(req: Request, body: dict[str, Any] | None) -> SimRequest:
@@ -212,7 +224,7 @@ async def serve_chat(conn: Conn, codec: Codec, plan: ChatPlan, fault: Fault | No
         return
     await _sleep_ms(profile.latency_ms)
     if fault is not None and kind == "status":
-        reply = codec.error(fault.code, fault.message)
+        reply = codec.fault_error(fault)
         reply.headers.update(retry_headers(fault))
         await send_error(conn, reply)
         return
@@ -242,6 +254,28 @@ async def serve_chat(conn: Conn, codec: Codec, plan: ChatPlan, fault: Fault | No
             await conn.send(200, dumps(codec.body(plan)))
         return
     await _stream(conn, codec, plan, fault)
+
+
+async def serve_planned(
+    conn: Conn,
+    state: SimState,
+    served: ServedModel,
+    chat: ChatInput | ErrorReply,
+    codec: Codec,
+    *,
+    implicit_cache: int = 0,
+) -> None:
+    """The tail every chat endpoint shares: refuse a request its protocol rejected or a prompt
+    over the model's listed context, else serve the reply (or the fault this hit draws)."""
+    if isinstance(chat, ErrorReply):
+        await send_error(conn, chat)
+        return
+    plan = plan_chat(state, served, chat, implicit_cache=implicit_cache)
+    limit = int(served.listing.get("context_length", 0) or 0)
+    if limit and plan.input_tokens > limit:
+        await send_error(conn, codec.context_error(plan, limit))
+        return
+    await serve_chat(conn, codec, plan, state.take_fault(served.provider, served.name))
 
 
 async def _stream(conn: Conn, codec: Codec, plan: ChatPlan, fault: Fault | None) -> None:

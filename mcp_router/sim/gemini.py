@@ -18,14 +18,14 @@ from mcp_router.sim.engine import (
     ErrorReply,
     dumps,
     parse_json,
-    plan_chat,
+    refuse,
     request_record,
     send_error,
-    serve_chat,
+    serve_planned,
     sse,
 )
 from mcp_router.sim.http import Conn, Request
-from mcp_router.sim.state import SimState
+from mcp_router.sim.state import Fault, SimState
 
 _STATUS = {
     400: "INVALID_ARGUMENT",
@@ -96,10 +96,13 @@ class GeminiCodec(Codec):
         self.model = model
         self.sse_mode = sse_mode
         self.stream_type = "text/event-stream" if sse_mode else "application/json"
-        self.retry_s: float | None = None  # echoed as RetryInfo in a 429's details
 
     def error(self, status: int, message: str | None = None) -> ErrorReply:
-        return _error(status, message, retry_s=self.retry_s)
+        return _error(status, message)
+
+    def fault_error(self, fault: Fault) -> ErrorReply:
+        # A 429's Retry-After is echoed as RetryInfo in its details, as Google does.
+        return _error(fault.code, fault.message, retry_s=fault.retry_after)
 
     def context_error(self, plan: ChatPlan, limit: int) -> ErrorReply:
         return _error(
@@ -235,9 +238,7 @@ def _authorized(req: Request) -> ErrorReply | None:
 
 async def generate(state: SimState, model: str, method: str, req: Request, conn: Conn) -> None:
     """`POST /v1beta/models/{model}:{method}` for generateContent / streamGenerateContent / countTokens."""
-    denied = _authorized(req)
-    if denied is not None:
-        await send_error(conn, denied)
+    if await refuse(conn, _authorized(req)):
         return
     body = parse_json(req)
     if body is None:
@@ -265,19 +266,8 @@ async def generate(state: SimState, model: str, method: str, req: Request, conn:
         await send_error(conn, _error(404, msg))
         return
     parsed = _to_chat(body, method == "streamGenerateContent")
-    if isinstance(parsed, ErrorReply):
-        await send_error(conn, parsed)
-        return
     codec = GeminiCodec(model, req.query.get("alt") == "sse")
-    plan = plan_chat(state, served, parsed, implicit_cache=1024)
-    limit = int(served.listing.get("context_length", 0) or 0)
-    if limit and plan.input_tokens > limit:
-        await send_error(conn, codec.context_error(plan, limit))
-        return
-    fault = state.take_fault("gemini", model)
-    if fault is not None and fault.kind == "status":
-        codec.retry_s = fault.retry_after
-    await serve_chat(conn, codec, plan, fault)
+    await serve_planned(conn, state, served, parsed, codec, implicit_cache=1024)
 
 
 def _model_entry(name: str, listing: dict[str, Any]) -> dict[str, Any]:
@@ -303,9 +293,7 @@ def _model_entry(name: str, listing: dict[str, Any]) -> dict[str, Any]:
 
 
 async def models(state: SimState, req: Request, conn: Conn, model: str | None = None) -> None:
-    denied = _authorized(req)
-    if denied is not None:
-        await send_error(conn, denied)
+    if await refuse(conn, _authorized(req)):
         return
     if model is not None:
         served = state.get("gemini", model)

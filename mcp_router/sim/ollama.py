@@ -15,10 +15,9 @@ from mcp_router.sim.engine import (
     ErrorReply,
     dumps,
     parse_json,
-    plan_chat,
     request_record,
     send_error,
-    serve_chat,
+    serve_planned,
 )
 from mcp_router.sim.http import Conn, Request
 from mcp_router.sim.state import ServedModel, SimState
@@ -54,9 +53,6 @@ class OllamaCodec(Codec):
 
     def error(self, status: int, message: str | None = None) -> ErrorReply:
         return _error(status, message)
-
-    def overloaded(self) -> ErrorReply:
-        return _error(503)
 
     def context_error(self, plan: ChatPlan, limit: int) -> ErrorReply:
         # Ollama's exact wording (it names no numbers).
@@ -169,17 +165,7 @@ async def chat(state: SimState, req: Request, conn: Conn) -> None:
         raw = str(body.get("model", ""))
         await send_error(conn, _error(404, f'model "{raw}" not found, try pulling it first'))
         return
-    parsed = _to_chat(body)
-    if isinstance(parsed, ErrorReply):
-        await send_error(conn, parsed)
-        return
-    codec = OllamaCodec(str(body.get("model")))
-    plan = plan_chat(state, served, parsed)
-    limit = int(served.listing.get("context_length", 0) or 0)
-    if limit and plan.input_tokens > limit:
-        await send_error(conn, codec.context_error(plan, limit))
-        return
-    await serve_chat(conn, codec, plan, state.take_fault("ollama", model))
+    await serve_planned(conn, state, served, _to_chat(body), OllamaCodec(str(body.get("model"))))
 
 
 def _details(m: ServedModel) -> dict[str, Any]:

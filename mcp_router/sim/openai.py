@@ -19,10 +19,10 @@ from mcp_router.sim.engine import (
     ErrorReply,
     dumps,
     parse_json,
-    plan_chat,
+    refuse,
     request_record,
     send_error,
-    serve_chat,
+    serve_planned,
     sse,
 )
 from mcp_router.sim.http import Conn, Request
@@ -319,9 +319,7 @@ def _to_chat(provider: str, body: dict[str, Any], codec: OpenAICodec) -> ChatInp
 
 
 async def chat(state: SimState, provider: str, req: Request, conn: Conn) -> None:
-    denied = _authorized(provider, req)
-    if denied is not None:
-        await send_error(conn, denied)
+    if await refuse(conn, _authorized(provider, req)):
         return
     body = parse_json(req)
     model = str(body.get("model", "")) if body else ""
@@ -346,12 +344,7 @@ async def chat(state: SimState, provider: str, req: Request, conn: Conn) -> None
     if parsed.max_tokens is not None and served.profile.reasoning_tokens:
         # Reasoning tokens are spent out of the completion budget before any visible text.
         parsed.max_tokens = max(0, parsed.max_tokens - served.profile.reasoning_tokens)
-    plan = plan_chat(state, served, parsed, implicit_cache=1024)
-    limit = int(served.listing.get("context_length", 0) or 0)
-    if limit and plan.input_tokens > limit:
-        await send_error(conn, codec.context_error(plan, limit))
-        return
-    await serve_chat(conn, codec, plan, state.take_fault(provider, model))
+    await serve_planned(conn, state, served, parsed, codec, implicit_cache=1024)
 
 
 def _price_str(value: Any) -> str:
@@ -362,9 +355,7 @@ async def models(state: SimState, provider: str, req: Request, conn: Conn) -> No
     """`GET /models`: OpenAI's list shape, or OpenRouter's richer one with per-token prices."""
     served = state.listing(provider)
     if provider != "openrouter":
-        denied = _authorized(provider, req)
-        if denied is not None:
-            await send_error(conn, denied)
+        if await refuse(conn, _authorized(provider, req)):
             return
         data = [
             {
