@@ -220,3 +220,38 @@ def doctor(timeout: float, as_json: bool) -> None:
     from mcp_router.commands.info import doctor_command, render_doctor
 
     _print(anyio.run(lambda: doctor_command(timeout_s=timeout)), as_json, render_doctor)
+
+
+@main.command()
+@click.argument("prompt", required=False)
+@click.option("--model", default=None, help="Model id, alias, `auto`, or with :floor / :nitro.")
+@click.option("--models", "models", multiple=True, help="Fallback chain: a,b,c (repeatable).")
+@click.option("--sort", type=click.Choice(["price", "latency", "throughput"]), default=None)
+@click.option("--provider-only", "only", multiple=True, help="Only these providers: a,b (repeatable).")
+@click.option("--provider-ignore", "ignore", multiple=True, help="Never these providers (repeatable).")
+@click.option("--provider-order", "order", multiple=True, help="These providers first, in order.")
+@click.option("--max-tokens", type=click.IntRange(min=1), default=None)
+@click.option("--json", "as_json", is_flag=True)
+def plan(
+    prompt: str | None, model: str | None, models: tuple[str, ...], sort: str | None, only: tuple[str, ...],
+    ignore: tuple[str, ...], order: tuple[str, ...], max_tokens: int | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Dry run: the endpoints a request would try, in order, and why others are excluded.
+    Calls no provider (reads stdin when PROMPT is '-')."""
+    import anyio
+    from pydantic import ValidationError
+
+    from mcp_router.commands.plan import plan_command, render_plan
+    from mcp_router.errors import RouterError
+
+    if prompt == "-":
+        import sys
+
+        prompt = sys.stdin.read()
+    args = {"prompt": prompt or "", "model": model, "models": models, "sort": sort, "only": only,
+            "ignore": ignore, "order": order, "max_tokens": max_tokens}  # fmt: skip
+    try:
+        result = anyio.run(lambda: plan_command(None, **args))  # type: ignore[arg-type]
+    except (ValidationError, RouterError) as exc:
+        raise click.BadParameter(str(exc)) from exc
+    _print(result, as_json, render_plan)

@@ -192,6 +192,8 @@ class Router:
         from mcp_router.providers.config import providers_from_env
         from mcp_router.providers.factory import build_adapters
         from mcp_router.providers.http import make_http_client
+        from mcp_router.routing.health_file import FILE_NAME as HEALTH_FILE_NAME
+        from mcp_router.routing.health_file import HealthFile
         from mcp_router.settings import load_settings
 
         env = dict(os.environ) if env is None else env
@@ -205,6 +207,9 @@ class Router:
         # Custom models standalone (no catalog endpoints folded in): merged by _with_extras.
         extra_models = settings.custom_models({})
         clock = SystemClock()
+        # Circuit state goes to $MCP_ROUTER_HOME/health.json on each change, for `doctor`.
+        health_file = HealthFile(home / HEALTH_FILE_NAME, clock)
+        health = HealthTracker(clock, on_state_change=health_file.write)
         store = UsageStore(default_db_path(env))
         meter = MeterWriter(store)
         budgets = None
@@ -219,10 +224,11 @@ class Router:
             meter=meter,
             budgets=budgets,
             clock=clock,
+            health=health,
             policy=settings.routing,
             http=http,
             store=store,
-            closers=[cache],
+            closers=[cache, health_file],
             extra_models=extra_models,
             aliases=settings.aliases,
             refresher=refresher,
@@ -428,15 +434,22 @@ class Router:
             on_progress=on_progress,
         )
         result: ExecResult | None = None
+        escaped: BaseException | None = None
         try:
             result = await execute(ctx, creq, p.candidates, timeout_s=req.timeout_s)
+        except BaseException as exc:
+            escaped = exc  # only to label the metered request below; it propagates unchanged
+            raise
         finally:
             # Shielded: a cancelled caller still gets its attempts metered and its reservation settled.
             with anyio.CancelScope(shield=True):
-                status: RequestStatus = result.status if result is not None else "cancelled"
-                err_class = None if result is None else result.error_class
-                if result is None:
-                    err_class = "Cancelled"
+                status: RequestStatus
+                if result is not None:
+                    status, err_class = result.status, result.error_class
+                elif isinstance(escaped, anyio.get_cancelled_exc_class()):
+                    status, err_class = "cancelled", "Cancelled"
+                else:  # an unexpected error (a bug) is not a cancellation
+                    status, err_class = "error", type(escaped).__name__
                 rec = request_record(status, ctx.records, result, err_class if status != "ok" else None)
                 if reservation is not None:
                     await _maybe_await(reservation.settle(rec.cost_usd))

@@ -16,7 +16,7 @@
     [routing]                           # see mcp_router.routing.policy.RoutingPolicy for every knob
     default_model = "auto"
     auto_tier = "standard"
-    tiers = { standard = ["openai/gpt-4o-mini", "anthropic/claude-haiku-4.5"] }
+    tiers = { standard = ["openai/gpt-4o-mini", "anthropic/claude-haiku-4.5"] }   # merged over the defaults
     max_retries = 2
     first_token_timeout_s = 30
     retry_after_cap_s = 5
@@ -25,8 +25,10 @@
     daily_usd = 5
     monthly_usd = 50
 
-Unknown keys are errors (a typo should not silently disable a budget). `[server]` is a free-form
-table read by the server. Environment variables are described in DESIGN.md.
+Unknown keys are errors (a typo should not silently disable a budget). `[routing] tiers` is merged
+over the default tier table (`routing.policy.DEFAULT_TIERS`): a tier it names is replaced, the
+others keep their defaults (so redefining `standard` does not take `economy` and `premium` away).
+`[server]` is a free-form table read by the server. Environment variables are described in DESIGN.md.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from mcp_router.catalog.models import Endpoint, Model, Pricing, Provenance
 from mcp_router.errors import RouterError
 from mcp_router.metering.budgets import BudgetLimit
 from mcp_router.providers.config import ProviderConfig
-from mcp_router.routing.policy import RoutingPolicy
+from mcp_router.routing.policy import DEFAULT_TIERS, RoutingPolicy
 
 _MILLION = Decimal(1_000_000)
 
@@ -103,6 +105,13 @@ class Settings(BaseModel):
     routing: RoutingPolicy = RoutingPolicy()
     budgets: dict[str, BudgetLimit] = {}
     server: dict[str, Any] = {}
+
+    @field_validator("routing", mode="before")
+    @classmethod
+    def _merge_tiers(cls, v: Any) -> Any:
+        if isinstance(v, Mapping) and isinstance(v.get("tiers"), Mapping):
+            return {**v, "tiers": {**DEFAULT_TIERS, **v["tiers"]}}
+        return v
 
     @field_validator("endpoints")
     @classmethod

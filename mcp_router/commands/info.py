@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mcp_router.server.results import EstimateResult, ListModelsResult
@@ -146,37 +146,108 @@ async def _reachable(router: Any, timeout_s: float) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-async def doctor_command(env: Mapping[str, str] | None = None, *, timeout_s: float = 5.0) -> dict[str, Any]:
-    """Configured and reachable providers, catalog age, database path and size, cooldowns."""
+def _parse_time(value: object) -> datetime | None:
+    """An ISO time or date from a file we wrote; naive values are UTC."""
+    if not isinstance(value, str):
+        return None
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def _seconds(delta: timedelta) -> float:
+    return round(delta.total_seconds(), 1)
+
+
+def catalog_ages(meta: Mapping[str, Any], providers: Sequence[str], now: datetime) -> dict[str, Any]:
+    """Per configured provider: its last live model list (`meta.fetched_at`, from `catalog
+    refresh` or a serving router's refresh, cached in catalog.db), else the bundled snapshot."""
+    built = _parse_time(meta.get("snapshot_date"))
+    fetched = meta.get("fetched_at")
+    fetched = fetched if isinstance(fetched, Mapping) else {}
+    out: dict[str, Any] = {}
+    for name in sorted(providers):
+        live = _parse_time(fetched.get(name))
+        stamp = live or built
+        out[name] = {
+            "source": "live" if live else "snapshot",
+            "as_of": stamp.isoformat() if stamp else None,
+            "age_s": _seconds(now - stamp) if stamp else None,
+        }
+    return out
+
+
+def cooldowns(health: Mapping[str, Any], now: datetime) -> list[dict[str, Any]]:
+    """Endpoints still cooling down, from the state a router persisted in health.json."""
+    out = []
+    for e in health.get("endpoints", []):
+        until = _parse_time(e.get("cooling_down_until")) if isinstance(e, Mapping) else None
+        if until is None or until <= now:
+            continue
+        since = _parse_time(e.get("changed_at"))
+        out.append(
+            {
+                "provider": e.get("provider"),
+                "model": e.get("model"),
+                "until": until.isoformat(),
+                "frees_in_s": _seconds(until - now),
+                "since": since.isoformat() if since else None,
+                "age_s": _seconds(now - since) if since else None,
+                "error_rate": e.get("error_rate"),
+                "p50_latency_ms": e.get("p50_latency_ms"),
+            }
+        )
+    return sorted(out, key=lambda c: c["until"])
+
+
+async def doctor_command(
+    env: Mapping[str, str] | None = None,
+    *,
+    timeout_s: float = 5.0,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> dict[str, Any]:
+    """Configured and reachable providers, catalog age per provider, database path and size, and
+    cooldowns (read from `$MCP_ROUTER_HOME/health.json`, which serving routers keep current)."""
     from mcp_router.metering.paths import default_db_path, default_home
     from mcp_router.router import Router
+    from mcp_router.routing.health_file import FILE_NAME, read_health_file
 
     env = _env(env)
     db = default_db_path(env)
+    home = default_home(env)
     async with Router.from_env(env) as router:
         reach = await _reachable(router, timeout_s)
-        cooling = [
-            {"provider": p, "model": m, "until": h.cooling_down_until.isoformat()}
-            for (p, m), h in router.health.snapshot().items()
-            if h.cooling_down_until is not None
-        ]
         meta = dict(router.catalog.meta)
+        n_models = len(router.catalog)
+        providers = list(router.adapters)
+    at = now()
     built = meta.get("snapshot_date")
-    age = None
-    if isinstance(built, str):
-        try:
-            stamp = datetime.fromisoformat(built.replace("Z", "+00:00"))
-            stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-            age = round((datetime.now(UTC) - stamp).total_seconds() / 86400, 1)
-        except ValueError:
-            age = None
+    stamp = _parse_time(built)
+    health = read_health_file(home / FILE_NAME)
     return {
         "providers": reach,
-        "catalog": {"models": len(router.catalog), "built": built, "age_days": age},
-        "home": str(default_home(env)),
+        "catalog": {
+            "models": n_models,
+            "built": built,
+            "age_days": round((at - stamp).total_seconds() / 86400, 1) if stamp else None,
+            "providers": catalog_ages(meta, providers, at),
+        },
+        "home": str(home),
         "database": {"path": str(db), "bytes": db.stat().st_size if db.exists() else 0},
-        "cooldowns": cooling,
+        "health_file": {"path": str(home / FILE_NAME), "written_at": health.get("written_at")},
+        "cooldowns": cooldowns(health, at),
     }
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if abs(seconds) >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 def render_doctor(report: Mapping[str, Any]) -> str:
@@ -186,11 +257,18 @@ def render_doctor(report: Mapping[str, Any]) -> str:
     ]
     cat = report["catalog"]
     age = f", {cat['age_days']} days old" if cat["age_days"] is not None else ""
-    lines.append(f"catalog: {cat['models']} models (built {cat['built'] or '?'}{age})")
+    lines.append(f"catalog: {cat['models']} models (snapshot {cat['built'] or '?'}{age})")
+    lines += [
+        f"  {name:<12} {'live list' if a['source'] == 'live' else 'snapshot'}, {_age(a['age_s'])} old"
+        for name, a in cat.get("providers", {}).items()
+    ]
     db = report["database"]
     lines.append(f"database: {db['path']} ({db['bytes']:,} bytes)")
-    lines.append(
-        "cooldowns: "
-        + (", ".join(f"{c['model']} via {c['provider']}" for c in report["cooldowns"]) or "none")
-    )
+    cool = report["cooldowns"]
+    lines.append("cooldowns:" + ("" if cool else " none"))
+    lines += [
+        f"  {c['model']} via {c['provider']}: until {c['until']} (frees in {_age(c['frees_in_s'])}, "
+        f"opened {_age(c['age_s'])} ago)"
+        for c in cool
+    ]
     return "\n".join(lines)

@@ -8,15 +8,52 @@ Crash loss: the writer commits in batches, so `kill -9` loses only records not y
 at most `max_queue` (default 10,000; back-pressure enforces it), in steady state about the last
 `flush_interval_s` (0.2 s) of traffic, and nothing `flush()`/`record_durable()` has returned for.
 A committed batch survives kill -9 and, with the default `synchronous=FULL`, a power cut.
+
+Names are loaded on first use (`__getattr__`), so importing one submodule, such as `reports` for
+the server's result types, does not pull in sqlite-utils and the writer.
 """
 
-from mcp_router.metering.billing import bill_attempt
-from mcp_router.metering.budgets import BudgetLimit, Budgets, Reservation
-from mcp_router.metering.paths import default_db_path
-from mcp_router.metering.reports import UsageReport, UsageSummary, summary, usage_report
-from mcp_router.metering.store import UsageStore
-from mcp_router.metering.windows import parse_window
-from mcp_router.metering.writer import MeteringError, MeterWriter
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mcp_router.metering.billing import bill_attempt
+    from mcp_router.metering.budgets import BudgetLimit, Budgets, Reservation
+    from mcp_router.metering.paths import default_db_path
+    from mcp_router.metering.reports import UsageReport, UsageSummary, summary, usage_report
+    from mcp_router.metering.store import UsageStore
+    from mcp_router.metering.windows import parse_window
+    from mcp_router.metering.writer import MeteringError, MeterWriter
+
+_HOMES = {
+    "bill_attempt": "billing",
+    "BudgetLimit": "budgets",
+    "Budgets": "budgets",
+    "Reservation": "budgets",
+    "default_db_path": "paths",
+    "UsageReport": "reports",
+    "UsageSummary": "reports",
+    "summary": "reports",
+    "usage_report": "reports",
+    "UsageStore": "store",
+    "parse_window": "windows",
+    "MeteringError": "writer",
+    "MeterWriter": "writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])
+
 
 __all__ = [
     "BudgetLimit",

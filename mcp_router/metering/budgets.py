@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
@@ -36,8 +37,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from mcp_router.errors import BudgetExceeded
 from mcp_router.metering.billing import from_nano
 from mcp_router.metering.rollup import DAY_MS, iso, to_ms
-from mcp_router.metering.store import UsageStore
 from mcp_router.metering.windows import as_utc, next_month, start_of_day, start_of_month
+
+if TYPE_CHECKING:  # annotations only: settings.py imports BudgetLimit on serve's start-up path
+    from mcp_router.metering.store import UsageStore
 
 DEFAULT_CLIENT_KEY = "*"  # a limit under this key applies to clients without their own entry
 _SHOWN = Decimal("0.000001")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import BaseModel
 
@@ -31,8 +31,10 @@ from mcp_router.metering.rollup import (
     percentile,
     to_ms,
 )
-from mcp_router.metering.store import UsageStore
 from mcp_router.metering.windows import as_utc, parse_window, start_of_day, start_of_week
+
+if TYPE_CHECKING:  # annotations only: the store pulls in sqlite-utils (~100 ms), not needed to import this
+    from mcp_router.metering.store import UsageStore
 
 GroupBy = Literal["model", "provider", "day", "client"]
 GROUP_BYS: tuple[str, ...] = get_args(GroupBy)

@@ -14,6 +14,10 @@ Circuit breaker (closed -> open -> half-open -> closed):
 
 Time comes from an injected `Clock`; cooldowns are kept on the monotonic clock and shown as wall
 time. No module-level state: every router owns its tracker.
+
+`on_state_change(snapshot)`, when given, is called after a circuit opens, reopens, has its
+cooldown extended or closes again (never for an ordinary success or failure), so another process
+(`mcp-router doctor`) can be shown the cooldowns; see `routing/health_file.py`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
@@ -37,6 +42,10 @@ class Clock(Protocol):
     def monotonic(self) -> float:
         """Seconds on a clock that never goes backwards."""
         ...
+
+
+StateChangeHook = Callable[[dict[tuple[str, str], "EndpointHealth"]], None]
+"""Called with `HealthTracker.snapshot()` after a circuit state change."""
 
 
 class SystemClock:
@@ -61,6 +70,7 @@ class EndpointHealth:
     state: CircuitState
     cooling_down_until: datetime | None
     consecutive_failures: int
+    changed_at: datetime | None = None  # when the circuit last changed state (wall time)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -87,6 +97,7 @@ class _Stats:
     cooldown_until: float | None = None  # monotonic
     probe_in_flight: bool = False
     last_failure_at: float | None = None  # monotonic
+    changed_at: datetime | None = None  # wall time of the last circuit state change
 
     def __post_init__(self) -> None:
         self.latency_ms = deque(maxlen=self.window)
@@ -114,6 +125,7 @@ class HealthTracker:
         base_cooldown_s: float = 5.0,
         max_cooldown_s: float = 300.0,
         recent_failure_s: float = 30.0,
+        on_state_change: StateChangeHook | None = None,
     ) -> None:
         self._clock: Clock = clock or SystemClock()
         self._window = window
@@ -122,6 +134,7 @@ class HealthTracker:
         self.max_cooldown_s = max_cooldown_s
         self.recent_failure_s = recent_failure_s
         self._stats: dict[EndpointKey, _Stats] = {}
+        self._on_state_change = on_state_change
 
     @property
     def clock(self) -> Clock:
@@ -154,8 +167,10 @@ class HealthTracker:
         s.push_outcome(False)
         s.consecutive_failures = 0
         s.opened_times = 0
-        s.cooldown_until = None
         s.probe_in_flight = False
+        if s.cooldown_until is not None:
+            s.cooldown_until = None
+            self._changed(s)
 
     def record_failure(self, key: EndpointKey, *, retry_after: float | None = None) -> None:
         s = self._get(key)
@@ -172,7 +187,14 @@ class HealthTracker:
             until = max(until or now, now + cooldown)  # never shorten a cooldown already asked for
         if retry_after is not None and retry_after > 0:
             until = max(until or now, now + retry_after)
-        s.cooldown_until = until
+        if until != s.cooldown_until:
+            s.cooldown_until = until
+            self._changed(s)
+
+    def _changed(self, s: _Stats) -> None:
+        s.changed_at = self._clock.now()
+        if self._on_state_change is not None:
+            self._on_state_change(self.snapshot())
 
     def release(self, key: EndpointKey) -> None:
         """An attempt ended without a verdict on the endpoint (cancelled by the caller)."""
@@ -254,6 +276,7 @@ class HealthTracker:
             state=self.state(key),
             cooling_down_until=self.cooling_until(key),
             consecutive_failures=s.consecutive_failures,
+            changed_at=s.changed_at,
         )
 
     def snapshot(self) -> dict[EndpointKey, EndpointHealth]:

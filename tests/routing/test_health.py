@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
 from routing_helpers import ManualClock
 
 from mcp_router.routing.health import HealthTracker
+from mcp_router.routing.health_file import FILE_NAME, HealthFile, read_health_file
 
 K = ("p", "v/m")
 
@@ -89,3 +94,75 @@ def test_snapshot_shape(health: HealthTracker) -> None:
     d = snap[K].as_dict()
     assert set(d) >= {"p50_latency_ms", "tokens_per_s", "error_rate", "cooling_down_until"}
     assert d["cooling_down_until"] is None
+
+
+def test_state_change_hook_fires_on_circuit_changes_only(clock: ManualClock) -> None:
+    seen: list[dict[tuple[str, str], str]] = []
+    h = HealthTracker(
+        clock,
+        failure_threshold=3,
+        base_cooldown_s=10,
+        on_state_change=lambda snap: seen.append({k: v.state for k, v in snap.items()}),
+    )
+    h.record_success(K, latency_ms=5)
+    h.record_failure(K)
+    h.record_failure(K)
+    assert seen == []  # ordinary calls: nothing to tell anyone
+    h.record_failure(K)  # threshold: open
+    assert seen == [{K: "open"}]
+    assert h.get(K).changed_at == clock.now()
+    h.record_failure(K, retry_after=30)  # extended by Retry-After: a change
+    assert len(seen) == 2
+    clock.advance(30)
+    assert h.try_acquire(K)
+    h.record_success(K, latency_ms=5)  # the probe closes it
+    assert seen[-1] == {K: "closed"} and len(seen) == 3
+    h.record_success(K, latency_ms=5)
+    assert len(seen) == 3
+
+
+def test_health_file_atomic_throttled_and_merged(tmp_path: Path, clock: ManualClock) -> None:
+    path = tmp_path / FILE_NAME
+    other = ("q", "v/other")
+    # Another process's entry, changed long ago, and its stale copy of ours.
+    path.write_text(
+        json.dumps(
+            {
+                "written_at": None,
+                "endpoints": [
+                    {
+                        "provider": "q",
+                        "model": "v/other",
+                        "state": "open",
+                        "changed_at": "2026-01-01T00:00:00+00:00",
+                    },
+                    {
+                        "provider": "p",
+                        "model": "v/m",
+                        "state": "closed",
+                        "changed_at": "2026-01-01T00:00:00+00:00",
+                    },
+                ],
+            }
+        )
+    )
+    hf = HealthFile(path, clock, min_interval_s=60)
+    h = HealthTracker(clock, failure_threshold=1, base_cooldown_s=10, on_state_change=hf.write)
+    h.record_failure(K)
+    data = read_health_file(path)
+    by_key = {(e["provider"], e["model"]): e for e in data["endpoints"]}
+    assert set(by_key) == {K, other}
+    assert by_key[K]["state"] == "open" and by_key[K]["error_rate"] == 1.0
+    assert by_key[K]["cooling_down_until"] == (clock.now() + timedelta(seconds=10)).isoformat()
+    clock.advance(10)
+    assert h.try_acquire(K)
+    h.record_success(K, latency_ms=7)  # within min_interval_s of the last write: held back
+    assert read_health_file(path)["endpoints"][0]["state"] == "open"
+    hf.close()  # the router closes it on exit: what was held back is written
+    assert {(e["provider"], e["model"]): e["state"] for e in read_health_file(path)["endpoints"]} == {
+        K: "closed",
+        other: "open",
+    }
+    assert [p.name for p in tmp_path.iterdir()] == [FILE_NAME]  # no temp files left behind
+    path.write_text("{not json")
+    assert read_health_file(path) == {"written_at": None, "endpoints": []}

@@ -9,6 +9,7 @@ import pytest
 
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.router import Router
+from mcp_router.routing.policy import DEFAULT_TIERS
 from mcp_router.routing.types import RouteRequest
 from mcp_router.settings import ConfigError, load_settings, parse_settings
 from mcp_router.sim import Simulator
@@ -109,3 +110,12 @@ async def test_from_env_routes_bundled_and_custom_models(tmp_path: Path) -> None
             assert router.catalog.resolve("mine").endpoints[-1].provider == "local"
             assert router.catalog.resolve("openai/gpt-4o-mini").id == "openai/gpt-4o-mini"
         assert (tmp_path / "home" / "usage.db").exists()
+
+
+def test_routing_tiers_merge_over_the_defaults() -> None:
+    s = parse_settings('[routing]\ntiers = { standard = ["acme/a"], mine = ["acme/b"] }')
+    assert s.routing.tiers["standard"] == ("acme/a",)
+    assert s.routing.tiers["mine"] == ("acme/b",)
+    assert s.routing.tiers["economy"] == DEFAULT_TIERS["economy"]
+    assert s.routing.tiers["premium"] == DEFAULT_TIERS["premium"]
+    assert parse_settings("[routing]\nmax_retries = 1").routing.tiers == DEFAULT_TIERS

@@ -1,0 +1,133 @@
+"""Circuit state shared with other processes: `$MCP_ROUTER_HOME/health.json`.
+
+The serving process keeps health in memory; `mcp-router doctor` runs in another process and would
+otherwise never see a cooldown. `HealthFile.write` is the tracker's `on_state_change` hook: it
+runs only when a circuit opens, reopens, is extended or closes (not per call), at most once per
+`min_interval_s` (what was held back is written when the interval ends, on the running asyncio
+loop, or at the next change or `close()` without one), and replaces the file
+atomically (temp file + `os.replace`), so a reader sees the old or the new state, never half.
+
+Several routers may share a home (two MCP clients each spawning `serve`): a write merges with the
+file on disk, keeping for each endpoint the entry whose circuit changed last.
+
+    {"written_at": iso, "endpoints": [{"provider", "model", "state", "cooling_down_until",
+     "changed_at", "error_rate", "p50_latency_ms", "consecutive_failures"}]}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from mcp_router.routing.health import Clock, EndpointHealth, EndpointKey
+
+FILE_NAME = "health.json"
+
+_log = structlog.get_logger("mcp_router.health")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def endpoint_entry(h: EndpointHealth) -> dict[str, Any]:
+    return {
+        "provider": h.provider,
+        "model": h.model,
+        "state": h.state,
+        "cooling_down_until": _iso(h.cooling_down_until),
+        "changed_at": _iso(h.changed_at),
+        "error_rate": h.error_rate,
+        "p50_latency_ms": h.p50_latency_ms,
+        "consecutive_failures": h.consecutive_failures,
+    }
+
+
+def read_health_file(path: Path) -> dict[str, Any]:
+    """The file's contents, or an empty state when it is missing or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"written_at": None, "endpoints": []}
+    if not isinstance(data, dict) or not isinstance(data.get("endpoints"), list):
+        return {"written_at": None, "endpoints": []}
+    return data
+
+
+def _merge(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per endpoint, the entry whose circuit changed last (ours on a tie)."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for entry in theirs:
+        if isinstance(entry, dict) and "provider" in entry and "model" in entry:
+            out[(str(entry["provider"]), str(entry["model"]))] = entry
+    for entry in ours:
+        key = (entry["provider"], entry["model"])
+        other = out.get(key)
+        if other is None or (entry["changed_at"] or "") >= str(other.get("changed_at") or ""):
+            out[key] = entry
+    return sorted(out.values(), key=lambda e: (e["provider"], e["model"]))
+
+
+class HealthFile:
+    """Writes circuit state for other processes to read; see the module docstring."""
+
+    def __init__(self, path: Path, clock: Clock, *, min_interval_s: float = 1.0) -> None:
+        self.path = path
+        self._clock = clock
+        self._min_interval_s = min_interval_s
+        self._last_write: float | None = None  # monotonic
+        self._pending: dict[EndpointKey, EndpointHealth] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def write(self, snapshot: Mapping[EndpointKey, EndpointHealth]) -> None:
+        """The `on_state_change` hook: write now, or hold it back when the last write was recent."""
+        self._pending = dict(snapshot)
+        now = self._clock.monotonic()
+        wait = 0.0 if self._last_write is None else self._last_write + self._min_interval_s - now
+        if wait <= 0:
+            self.flush()
+        elif self._timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no asyncio loop (trio, or sync use): the next change or close()
+                return
+            self._timer = loop.call_later(wait, self.flush)
+
+    def flush(self) -> None:
+        """Write the held-back state, if any."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        snapshot, self._pending = self._pending, None
+        if snapshot is None:
+            return
+        self._last_write = self._clock.monotonic()
+        ours = [endpoint_entry(h) for h in snapshot.values()]
+        data = {
+            "written_at": self._clock.now().isoformat(),
+            "endpoints": _merge(ours, read_health_file(self.path)["endpoints"]),
+        }
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".health-", suffix=".tmp", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump(data, f, indent=1)
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            # Advisory data for `doctor`: a full disk must not fail the call that tripped a circuit.
+            _log.warning("health_file_write_failed", path=str(self.path), error=str(exc))
+
+    def close(self) -> None:
+        self.flush()
