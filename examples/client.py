@@ -6,6 +6,7 @@ OPENAI_API_KEY=... python examples/client.py
 
 from __future__ import annotations
 
+import os
 import sys
 
 import anyio
@@ -14,7 +15,11 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 
 async def main() -> None:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_router", "serve"])
+    # The server reads its provider keys from the environment; pass ours on (the SDK otherwise
+    # hands a child process only a few safe variables such as PATH and HOME).
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "mcp_router", "serve"], env=dict(os.environ)
+    )
     async with Client(stdio_client(params, errlog=sys.stderr)) as client:
         models = await client.call_tool(
             "list_models", {"capabilities": ["json_mode"], "sort": "price", "limit": 5}
@@ -31,8 +36,7 @@ async def main() -> None:
             progress_callback=progress,
         )
         if result.is_error:
-            print("error:", result.content[0].text)  # type: ignore[union-attr]
-            return
+            sys.exit(f"error: {result.content[0].text}")  # type: ignore[union-attr]
         answer = result.structured_content or {}
         print(f"\n{answer['model']} via {answer['provider']} (${answer['cost_usd']}):\n{answer['text']}")
 

@@ -3,11 +3,16 @@
 The orchestrating agent (say, a frontier model in Claude Code) keeps the hard reasoning and hands
 a mechanical subtask — here, extracting structured fields — to whichever model is cheapest among
 those that support JSON-schema output, with a hard cost cap and fallbacks.
+
+OPENAI_API_KEY=... GEMINI_API_KEY=... python examples/delegate_cheapest.py
+(`mcp-router catalog refresh` first drops models your providers no longer serve; `serve` also
+refreshes in the background when its cached lists are missing or older than an hour.)
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -61,7 +66,11 @@ async def delegate(client: Client, task: str) -> dict[str, Any]:
 
 
 async def main() -> None:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_router", "serve"])
+    # The server reads its provider keys from the environment; pass ours on (the SDK otherwise
+    # hands a child process only a few safe variables such as PATH and HOME).
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "mcp_router", "serve"], env=dict(os.environ)
+    )
     async with Client(stdio_client(params, errlog=sys.stderr)) as client:
         print(json.dumps(await delegate(client, TICKET), indent=2))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Role = Literal["system", "user", "assistant"]
 FinishReason = Literal["stop", "length", "content_filter", "tool_calls", "error"]
@@ -30,6 +30,19 @@ class ResponseFormat(BaseModel):
     name: str | None = None
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
     strict: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unwrap_chat_completions(cls, data: Any) -> Any:
+        """Also accept OpenAI's Chat Completions shape, `{"type": "json_schema", "json_schema":
+        {"name", "schema", "strict"}}`, which callers copy from OpenAI's docs. Its `description`
+        has no field here (no provider adapter sends one), so it is dropped."""
+        if isinstance(data, dict) and isinstance(data.get("json_schema"), dict):
+            inner = data["json_schema"]
+            outer = {k: v for k, v in data.items() if k != "json_schema"}
+            unwrapped = {k: inner[k] for k in ("name", "schema", "strict") if k in inner}
+            return {**unwrapped, **outer}
+        return data
 
 
 class CompletionRequest(BaseModel):

@@ -20,7 +20,7 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import ToolAnnotations
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from mcp_router import __version__
 from mcp_router.errors import RouterError
@@ -30,10 +30,11 @@ from mcp_router.server.live import CATALOG_URI, USAGE_URI, ResourceNotifier
 from mcp_router.server.pending import PendingRouter
 from mcp_router.server.progress import OnProgress, with_progress
 from mcp_router.server.refresh import CatalogRefresher
-from mcp_router.server.requests import InvalidToolInput
+from mcp_router.server.requests import InvalidToolInput, describe_invalid
 from mcp_router.server.results import EstimateResult, ListModelsResult
 from mcp_router.server.schema import compact, shallow_output
 from mcp_router.server.tools import RouterTools
+from mcp_router.server.transports import ServeConfigError
 from mcp_router.types import Message, ResponseFormat
 
 T = TypeVar("T")
@@ -55,7 +56,25 @@ ModelArg = Annotated[
 ModelsArg = Annotated[list[str] | None, Field(description="Ordered fallback chain.")]
 Sort = Literal["price", "latency", "throughput"] | None
 MaxPriceArg = Annotated[MaxPrice | None, Field(description="USD per 1M tokens.")]
+Stop = list[str] | str | None
 Since = Annotated[str | None, Field(description="ISO time or 24h, 7d.")]
+
+
+PLACEHOLDER_TOKEN_PREFIX = "change-me"
+"""examples/mcp-router.toml ships tokens starting with this; serving with one would hand the
+server to anyone who read the example."""
+
+
+def refuse_placeholder_tokens(tokens: Mapping[str, str]) -> None:
+    """Raise `ServeConfigError` when a configured token is still the example's placeholder."""
+    clients = sorted(c for t, c in tokens.items() if t.strip().lower().startswith(PLACEHOLDER_TOKEN_PREFIX))
+    if clients:
+        raise ServeConfigError(
+            f"The bearer token for client(s) {', '.join(clients)} is the example's placeholder "
+            f'("{PLACEHOLDER_TOKEN_PREFIX}..."): replace it with a long random secret, e.g. the output of '
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, in MCP_ROUTER_TOKENS "
+            "or [server] tokens."
+        )
 
 
 class StaticTokens:
@@ -75,6 +94,23 @@ def _client_of(ctx: Context[Any, Any], default: str) -> str:
     scope = getattr(request, "scope", None)
     user = scope.get("user") if isinstance(scope, dict) else None
     return user.access_token.client_id if isinstance(user, AuthenticatedUser) else default
+
+
+class HouseTool(Tool):
+    """A tool whose argument errors read like the rest of ours.
+
+    The SDK reports arguments its pydantic model rejects as pydantic's own text: the model
+    name, the rejected input echoed back (possibly a 5 MB prompt or a key) and a docs URL.
+    MCPServer has no validation hook, so this checks first and raises a `ToolError` naming
+    each argument and what it accepts; valid arguments run as before."""
+
+    async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+        try:
+            self.fn_metadata.validate_arguments(arguments)
+        except ValidationError as exc:
+            message = describe_invalid(exc, self.fn_metadata.arg_model)
+            raise ToolError(f"Error executing tool {self.name}: {message}") from exc
+        return await super().run(arguments, context, convert_result)
 
 
 def compact_tool(tool: Tool) -> Tool:
@@ -111,6 +147,8 @@ def build_server(
     `[budgets.default]` applies to); `tokens` (token -> client) makes HTTP require a bearer
     token and meters each token as its client; `refresh_interval_s` refreshes the catalog
     live while the server runs (`refresher`/`notifier` let a caller trigger and observe it)."""
+    if tokens:
+        refuse_placeholder_tokens(tokens)
     if refresher is not None:
         notifier = refresher.notifier
     notifier = notifier or ResourceNotifier()
@@ -136,7 +174,7 @@ def build_server(
     def declare(description: str, annotations: ToolAnnotations) -> Callable[[F], F]:
         def register(fn: F) -> F:
             registered.append(
-                compact_tool(Tool.from_function(fn, description=description, annotations=annotations))
+                compact_tool(HouseTool.from_function(fn, description=description, annotations=annotations))
             )
             return fn
 
@@ -166,7 +204,7 @@ def build_server(
         max_tokens: int | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
-        stop: list[str] | None = None,
+        stop: Stop = None,
         seed: int | None = None,
         response_format: ResponseFormat | None = None,
         max_price: MaxPriceArg = None,
@@ -190,19 +228,23 @@ def build_server(
         prompt: Prompt = None,
         messages: Messages = None,
         system: str | None = None,
+        sort: Sort = None,
+        provider: ProviderPreferences | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
         top_p: float | None = None,
-        stop: list[str] | None = None,
+        stop: Stop = None,
         seed: int | None = None,
         response_format: ResponseFormat | None = None,
+        max_price: MaxPriceArg = None,
         max_cost_usd: float | None = None,
         timeout_s: float | None = None,
     ) -> CompareResult:
         args = {
-            "prompt": prompt, "messages": messages, "system": system, "max_tokens": max_tokens,
-            "temperature": temperature, "top_p": top_p, "stop": stop, "seed": seed,
-            "response_format": response_format, "max_cost_usd": max_cost_usd, "timeout_s": timeout_s,
+            "prompt": prompt, "messages": messages, "system": system, "sort": sort, "provider": provider,
+            "max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "stop": stop,
+            "seed": seed, "response_format": response_format, "max_price": max_price,
+            "max_cost_usd": max_cost_usd, "timeout_s": timeout_s,
         }  # fmt: skip
         client = _client_of(ctx, client_id)
         tools = await tools_()

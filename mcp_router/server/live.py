@@ -45,7 +45,10 @@ class ResourceNotifier:
         self, ctx: ServerRequestContext[Any], params: types.SubscribeRequestParams
     ) -> types.EmptyResult:
         sessions = self._legacy.setdefault(str(params.uri), [])
-        if all(s is not ctx.session for s in sessions):
+        # Each request gets a fresh session proxy: compare the connections behind them, as
+        # unsubscribe does, or repeat subscribes from one client would pile up.
+        mine = self._connection_of(ctx.session)
+        if all(self._connection_of(s) is not mine for s in sessions):
             sessions.append(ctx.session)
         return types.EmptyResult()
 

@@ -4,16 +4,24 @@ Each refresh is `Router.refresh_catalog()` (every configured provider's model li
 concurrently, merged over the snapshot, cached, swapped in; calls in flight keep their
 catalog). When the content changed (not merely the fetch times) `catalog://models` and each
 changed model's URI are announced to resource subscribers of both protocol eras.
+
+The first refresh runs at start-up (in the background) when the cached lists are missing or
+older than the interval: otherwise a fresh install could not route to, say, the local Ollama
+models for a whole interval.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Collection, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from mcp_router.errors import RouterError
 from mcp_router.server.live import CATALOG_URI, ResourceNotifier
+from mcp_router.server.pending import PendingRouter
 
 if TYPE_CHECKING:
     from mcp_router.catalog.refresh import RefreshResult
@@ -28,15 +36,40 @@ def changes(result: RefreshResult) -> tuple[bool, list[str]]:
     return bool(diff.changed or ids), sorted(ids)
 
 
+def lists_stale(meta: Mapping[str, Any], providers: Collection[str], max_age_s: float, now: datetime) -> bool:
+    """Whether some configured provider's model list was never fetched, or is older than
+    `max_age_s` (the catalog's `meta["fetched_at"]`: provider -> ISO time)."""
+    fetched = meta.get("fetched_at") or {}
+    for provider in providers:
+        try:
+            at = datetime.fromisoformat(str(fetched[provider]))
+        except (KeyError, ValueError):
+            return True
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        if now - at > timedelta(seconds=max_age_s):
+            return True
+    return False
+
+
 class CatalogRefresher:
     """Refreshes the router's catalog; on change, notifies `catalog://models` and per-model URIs."""
 
-    def __init__(self, router: Any, notifier: ResourceNotifier) -> None:
+    def __init__(
+        self,
+        router: Any,
+        notifier: ResourceNotifier,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.router = router
         self.notifier = notifier
+        self._clock = clock
         self.refreshes = 0
         self.notifications = 0  # refreshes that announced a change
         self.last: RefreshResult | None = None
+        # Set once `run` has done its start-up check (and the refresh, when one was due).
+        self.started = anyio.Event()
 
     async def refresh(self) -> RefreshResult:
         """Fetch, merge and swap in the catalog (no notifications)."""
@@ -55,11 +88,27 @@ class CatalogRefresher:
                 await self.notifier.resource_updated(f"{CATALOG_URI}/{model_id}")
         return ids
 
+    async def due(self, max_age_s: float) -> bool:
+        """Whether the router's cached lists are missing or older than `max_age_s`."""
+        router = await self.router.get() if isinstance(self.router, PendingRouter) else self.router
+        return lists_stale(router.catalog.meta, router.available_providers, max_age_s, self._clock())
+
+    async def _refresh_logged(self) -> None:
+        try:
+            await self.refresh_once()
+        except (OSError, ValueError, RuntimeError, RouterError) as exc:  # try again next time
+            log.warning("catalog refresh failed: %s", type(exc).__name__)
+
     async def run(self, interval_s: float) -> None:
-        """Refresh every `interval_s` until cancelled. Providers that fail keep their last list."""
+        """Refresh now if the cache is missing or stale, then every `interval_s` until
+        cancelled. Providers that fail keep their last list."""
+        try:
+            if await self.due(interval_s):
+                await self._refresh_logged()
+        except RouterError as exc:  # the router never started: tool calls report it
+            log.warning("catalog refresh skipped: %s", type(exc).__name__)
+        finally:
+            self.started.set()
         while True:
             await anyio.sleep(interval_s)
-            try:
-                await self.refresh_once()
-            except (OSError, ValueError, RuntimeError) as exc:  # a cache or merge fault: try next time
-                log.warning("catalog refresh failed: %s", type(exc).__name__)
+            await self._refresh_logged()

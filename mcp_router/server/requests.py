@@ -6,9 +6,10 @@ the argument, what was wrong, and the fix; never the rejected value (it may be h
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from mcp_router.routing.types import MaxPrice, ProviderPreferences, RouteRequest
 from mcp_router.types import Message, ResponseFormat
@@ -56,7 +57,7 @@ def build_messages(
             out = [m if isinstance(m, Message) else Message.model_validate(m) for m in messages]
         except ValidationError as exc:
             raise InvalidToolInput(
-                f"`messages` is malformed ({_describe(exc)}); each message is "
+                f"`messages` is malformed ({'; '.join(_rules(exc, Message))}); each message is "
                 '{"role": "system"|"user"|"assistant", "content": "text"}.'
             ) from exc
         if all(m.role == "system" for m in out):
@@ -72,28 +73,125 @@ def build_messages(
     return out
 
 
-def _describe(exc: ValidationError) -> str:
-    """Field paths and reasons only: the rejected input may be large or sensitive."""
-    parts = []
-    for err in exc.errors(include_url=False, include_input=False):
-        loc = ".".join(str(p) for p in err["loc"]) or "value"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts[:5])
+_EXPECTS: dict[str, str] = {
+    "missing": "is required",
+    "int_parsing": "must be an integer",
+    "int_type": "must be an integer",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "decimal_parsing": "must be a number",
+    "decimal_type": "must be a number",
+    "string_type": "must be a string",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "list_type": "must be a list",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "none_required": "must be null",
+}
+_BOUNDS = {
+    "less_than_equal": ("le", "at most"),
+    "greater_than_equal": ("ge", "at least"),
+    "less_than": ("lt", "less than"),
+    "greater_than": ("gt", "greater than"),
+    "too_short": ("min_length", "at least this many items:"),
+    "too_long": ("max_length", "at most this many items:"),
+    "string_too_short": ("min_length", "at least this many characters:"),
+    "string_too_long": ("max_length", "at most this many characters:"),
+}
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,39}")
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation may hold (through Optional, unions, Annotated, lists)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def _field(models: list[type[BaseModel]], name: str) -> Any:
+    for model in models:
+        for field_name, info in model.model_fields.items():
+            if name in (field_name, info.alias):
+                return info
+    return None
+
+
+def _walk(loc: tuple[int | str, ...], root: type[BaseModel] | None) -> tuple[str, list[type[BaseModel]]]:
+    """`loc` as the caller spells the argument (`messages[0].role`), skipping the union-member
+    tags pydantic inserts, and the models the last named part may hold."""
+    path, models = "", [root] if root is not None else []
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+            continue
+        info = _field(models, part) if models else None
+        if info is None and root is not None:
+            continue  # a union member's tag such as "list[str]", not an argument name
+        path += f".{part}" if path else part
+        models = _models_in(info.annotation) if info is not None else []
+    return path or "arguments", models
+
+
+def _accepted_keys(models: list[type[BaseModel]]) -> str:
+    return ", ".join(info.alias or name for m in models for name, info in m.model_fields.items())
+
+
+def _explain(err: Any, root: type[BaseModel] | None) -> tuple[str, str]:
+    """(argument path, what it accepts) for one pydantic error, never quoting the input."""
+    kind, ctx, loc = err["type"], err.get("ctx") or {}, tuple(err["loc"])
+    if kind == "extra_forbidden":
+        parent, models = _walk(loc[:-1], root)
+        key = str(loc[-1]) if loc else ""
+        name = f"`{key}` " if _KEY.fullmatch(key) else ""
+        takes = _accepted_keys(models)
+        return parent, f"has an unknown key {name}(it takes {takes})" if takes else "has an unknown key"
+    path, _ = _walk(loc, root)
+    if kind in ("literal_error", "enum"):
+        return path, f"must be one of {ctx.get('expected', 'the listed values')}"
+    if kind in _BOUNDS:
+        key, words = _BOUNDS[kind]
+        return path, f"must be {words} {ctx.get(key)}"
+    if kind in _EXPECTS:
+        return path, _EXPECTS[kind]
+    # Anything else: pydantic's own sentence, which names the rule rather than the input.
+    msg = str(err.get("msg", "is invalid"))
+    msg = msg.removeprefix("Value error, ").removeprefix("Input ")
+    return path, msg[:160]
+
+
+def _rules(exc: ValidationError, model: type[BaseModel] | None) -> list[str]:
+    seen: dict[str, str] = {}
+    for err in exc.errors(include_url=False, include_input=False, include_context=True):
+        path, rule = _explain(err, model)
+        if path not in seen:
+            seen[path] = rule
+        elif rule not in seen[path]:  # each member of a union rejected it: name every option
+            seen[path] += " or " + rule.removeprefix("must be ")
+    return [f"`{path}` {rule}" for path, rule in list(seen.items())[:5]]
+
+
+def describe_invalid(exc: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """A rejected call's arguments in the house style: each argument named with what it accepts,
+    then the fix. Never the rejected value (it may be a 5 MB prompt or a secret) nor a URL."""
+    parts = _rules(exc, model)
+    fix = "Correct it" if len(parts) == 1 else "Correct them"
+    return f"{'; '.join(parts)}. {fix} and call again (omit an optional argument to use its default)."
 
 
 def _check_generation(
     max_tokens: int | None, temperature: float | None, top_p: float | None, timeout_s: float | None
 ) -> None:
     if max_tokens is not None and max_tokens < 1:
-        raise InvalidToolInput(
-            f"`max_tokens` must be a positive integer (got {max_tokens}); omit it to use the model's default."
-        )
+        raise InvalidToolInput("`max_tokens` must be a positive integer; omit it to use the model's default.")
     if temperature is not None and not 0 <= temperature <= 2:
-        raise InvalidToolInput(f"`temperature` must be between 0 and 2 (got {temperature}).")
+        raise InvalidToolInput("`temperature` must be between 0 and 2.")
     if top_p is not None and not 0 < top_p <= 1:
-        raise InvalidToolInput(f"`top_p` must be in (0, 1] (got {top_p}).")
+        raise InvalidToolInput("`top_p` must be greater than 0 and at most 1.")
     if timeout_s is not None and not 0 < timeout_s <= 3600:
-        raise InvalidToolInput(f"`timeout_s` must be between 0 and 3600 seconds (got {timeout_s}).")
+        raise InvalidToolInput("`timeout_s` must be more than 0 and at most 3600 seconds; omit it for 120.")
 
 
 def build_route_request(
@@ -123,9 +221,11 @@ def build_route_request(
     if models is not None and not [m for m in models if m.strip()]:
         raise InvalidToolInput("`models` is empty: list model ids in fallback order, or omit it for `auto`.")
     if sort is not None and sort not in ("price", "latency", "throughput"):
-        raise InvalidToolInput(f"`sort` must be one of price, latency, throughput (got {sort!r}).")
+        raise InvalidToolInput(
+            "`sort` must be one of price, latency, throughput; omit it for the default order."
+        )
     if max_cost_usd is not None and max_cost_usd <= 0:
-        raise InvalidToolInput(f"`max_cost_usd` must be positive (got {max_cost_usd}).")
+        raise InvalidToolInput("`max_cost_usd` must be a positive number of USD; omit it for no cap.")
     fields: dict[str, Any] = {
         "messages": msgs,
         "model": model,
@@ -148,7 +248,7 @@ def build_route_request(
     try:
         return RouteRequest.model_validate(fields)
     except ValidationError as exc:
-        raise InvalidToolInput(f"Invalid arguments: {_describe(exc)}.") from exc
+        raise InvalidToolInput(describe_invalid(exc, RouteRequest)) from exc
 
 
 def check_compare_models(models: list[str] | None) -> list[str]:

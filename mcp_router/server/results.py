@@ -6,6 +6,8 @@ USD, as JSON numbers rounded to 1e-9 (exact `Decimal` inside until this boundary
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel
 
 
@@ -18,14 +20,20 @@ class Price(BaseModel):
 
 
 class Health(BaseModel):
+    """Recent figures and the circuit breaker: `open` means cooling down after failures (not
+    routed to until `cooling_down_until`, ISO time), `half_open` means one probe may go."""
+
     p50_latency_ms: float | None = None
     tokens_per_s: float | None = None
     error_rate: float | None = None
+    state: Literal["closed", "open", "half_open"] = "closed"
+    cooling_down_until: str | None = None
 
 
 class EndpointInfo(BaseModel):
     provider: str
     available: bool
+    unavailable_reason: str | None = None
     pricing: Price | None
     health: Health | None = None
 

@@ -11,6 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 _NULL = {"type": "null"}
+# Keywords that constrain only values of one JSON type, so a `type: [...]` union may carry them.
+_TYPED_KEYWORDS: dict[str, set[str]] = {
+    "array": {"items", "minItems", "maxItems", "uniqueItems"},
+    "object": {"properties", "required", "additionalProperties"},
+    "string": {"minLength", "maxLength", "pattern"},
+}
 
 
 def _collapse_nullable(node: dict[str, Any]) -> None:
@@ -28,6 +34,29 @@ def _collapse_nullable(node: dict[str, Any]) -> None:
         node["enum"] = [*node["enum"], None]
 
 
+def _merge_plain_union(node: dict[str, Any]) -> None:
+    """`anyOf: [{type: array, items: X}, {type: string}, {type: null}]` -> `type: [array, string,
+    null], items: X`: equivalent, because `items` constrains arrays only. Left alone unless every
+    member is a plain type and at most one carries keywords, all specific to its own type."""
+    any_of = node.get("anyOf")
+    if not isinstance(any_of, list) or len(any_of) < 2:
+        return
+    if not all(isinstance(m, dict) and isinstance(m.get("type"), str) for m in any_of):
+        return
+    types = [m["type"] for m in any_of]
+    rich = [m for m in any_of if len(m) > 1]
+    if len(set(types)) != len(types) or len(rich) > 1:
+        return
+    extra: dict[str, Any] = {}
+    if rich:
+        extra = {k: v for k, v in rich[0].items() if k != "type"}
+        if not set(extra) <= _TYPED_KEYWORDS.get(rich[0]["type"], set()):
+            return
+    del node["anyOf"]
+    node.update(extra)
+    node["type"] = types
+
+
 def compact(schema: Any, *, _in_properties: bool = False, _is_def: bool = False) -> Any:
     """A copy of `schema` without titles, null defaults and model docstrings (`$defs` descriptions);
     property descriptions stay."""
@@ -41,8 +70,11 @@ def compact(schema: Any, *, _in_properties: bool = False, _is_def: bool = False)
     for key, value in schema.items():
         if key == "title" or (key == "default" and value is None) or (key == "description" and _is_def):
             continue
+        if key == "additionalProperties" and value is True:  # JSON Schema's default anyway
+            continue
         out[key] = compact(value, _in_properties=key in ("properties", "$defs"), _is_def=key == "$defs")
     _collapse_nullable(out)
+    _merge_plain_union(out)
     return out
 
 

@@ -53,14 +53,40 @@ def _unit(endpoint: Endpoint) -> Decimal | None:
     return None if p is None or p.input is None or p.output is None else p.input + p.output
 
 
-def endpoint_available(endpoint: Endpoint, available: Collection[str]) -> bool:
-    """Configured provider, and not missing from its own live model list."""
-    return endpoint.provider in available and endpoint.listed is not False
+def unavailable_reason(
+    model_id: str,
+    endpoint: Endpoint,
+    available: Collection[str],
+    health: Mapping[tuple[str, str], Any] | None = None,
+) -> str | None:
+    """Why the router would not send a call to this endpoint now, or None when it would."""
+    if endpoint.provider not in available:
+        return f"provider {endpoint.provider} is not configured (set its API key)"
+    if endpoint.listed is False:
+        return f"{endpoint.provider} no longer lists this model"
+    h = (health or {}).get((endpoint.provider, model_id))
+    if h is not None and getattr(h, "state", "closed") == "open":
+        until = getattr(h, "cooling_down_until", None)
+        when = f" until {until.isoformat(timespec='seconds')}" if until is not None else ""
+        return f"cooling down{when} after repeated failures"
+    return None
 
 
-def cheapest_endpoint(model: Model, available: Collection[str]) -> Endpoint | None:
+def endpoint_available(
+    endpoint: Endpoint,
+    available: Collection[str],
+    health: Mapping[tuple[str, str], Any] | None = None,
+    model_id: str = "",
+) -> bool:
+    """Configured provider, not missing from its own live model list, circuit not open."""
+    return unavailable_reason(model_id, endpoint, available, health) is None
+
+
+def cheapest_endpoint(
+    model: Model, available: Collection[str], health: Mapping[tuple[str, str], Any] | None = None
+) -> Endpoint | None:
     """The cheapest available endpoint with a known price; else the cheapest known; else any."""
-    usable = [e for e in model.endpoints if endpoint_available(e, available)]
+    usable = [e for e in model.endpoints if endpoint_available(e, available, health, model.id)]
     for pool in (usable, list(model.endpoints)):
         priced = [e for e in pool if _unit(e) is not None]
         if priced:
@@ -71,11 +97,30 @@ def cheapest_endpoint(model: Model, available: Collection[str]) -> Endpoint | No
 def health_of(h: Any) -> Health | None:
     if h is None:
         return None
-    return Health(p50_latency_ms=h.p50_latency_ms, tokens_per_s=h.tokens_per_s, error_rate=h.error_rate)
+    until = getattr(h, "cooling_down_until", None)
+    return Health(
+        p50_latency_ms=h.p50_latency_ms,
+        tokens_per_s=h.tokens_per_s,
+        error_rate=h.error_rate,
+        state=getattr(h, "state", "closed"),
+        cooling_down_until=until.isoformat() if until is not None else None,
+    )
 
 
 def model_info(model: Model, available: Collection[str], health: Mapping[tuple[str, str], Any]) -> ModelInfo:
-    best = cheapest_endpoint(model, available)
+    best = cheapest_endpoint(model, available, health)
+    endpoints = []
+    for e in model.endpoints:
+        reason = unavailable_reason(model.id, e, available, health)
+        endpoints.append(
+            EndpointInfo(
+                provider=e.provider,
+                available=reason is None,
+                unavailable_reason=reason,
+                pricing=price_of(e.pricing),
+                health=health_of(health.get((e.provider, model.id))),
+            )
+        )
     return ModelInfo(
         id=model.id,
         name=model.name,
@@ -83,15 +128,7 @@ def model_info(model: Model, available: Collection[str], health: Mapping[tuple[s
         max_output_tokens=model.max_output_tokens,
         pricing=price_of(best.pricing) if best is not None else None,
         capabilities=sorted(model.capabilities),
-        endpoints=[
-            EndpointInfo(
-                provider=e.provider,
-                available=endpoint_available(e, available),
-                pricing=price_of(e.pricing),
-                health=health_of(health.get((e.provider, model.id))),
-            )
-            for e in model.endpoints
-        ],
+        endpoints=endpoints,
     )
 
 
@@ -104,8 +141,14 @@ def fits_context(model: Model, endpoint: Endpoint | None, input_tokens: int, out
     return not (out is not None and output_tokens > out)
 
 
-def estimate_for(model: Model, available: Collection[str], input_tokens: int, output_tokens: int) -> Estimate:
-    endpoint = cheapest_endpoint(model, available)
+def estimate_for(
+    model: Model,
+    available: Collection[str],
+    input_tokens: int,
+    output_tokens: int,
+    health: Mapping[tuple[str, str], Any] | None = None,
+) -> Estimate:
+    endpoint = cheapest_endpoint(model, available, health)
     parts = input_output_cost(
         endpoint.pricing if endpoint else None, Usage(input_tokens=input_tokens, output_tokens=output_tokens)
     )
@@ -127,6 +170,7 @@ def estimate_cost(
     output_tokens: int = DEFAULT_OUTPUT_TOKENS,
     models: Sequence[str] | None = None,
     limit: int = 20,
+    health: Mapping[tuple[str, str], Any] | None = None,
 ) -> EstimateResult:
     """One estimate per model at its cheapest available endpoint, cheapest first.
 
@@ -137,9 +181,11 @@ def estimate_cost(
         candidates = [m for m in (catalog.get(i) for i in chosen) if m is not None]
     else:
         everything = catalog.models()
-        served = [m for m in everything if any(endpoint_available(e, available) for e in m.endpoints)]
+        served = [
+            m for m in everything if any(endpoint_available(e, available, health, m.id) for e in m.endpoints)
+        ]
         candidates = [m for m in (served or everything) if any(_unit(e) is not None for e in m.endpoints)]
-    estimates = [estimate_for(m, available, input_tokens, output_tokens) for m in candidates]
+    estimates = [estimate_for(m, available, input_tokens, output_tokens, health) for m in candidates]
     estimates.sort(
         key=lambda e: (e.total_cost_usd is None, e.total_cost_usd or 0.0, not e.fits_context, e.model)
     )
@@ -157,7 +203,7 @@ def count_input_tokens(
         raise InvalidToolInput("Pass exactly one of `prompt`, `messages` or `input_tokens`.")
     if input_tokens is not None:
         if input_tokens < 0:
-            raise InvalidToolInput(f"`input_tokens` must be >= 0 (got {input_tokens}).")
+            raise InvalidToolInput("`input_tokens` must be 0 or more.")
         return input_tokens
     return int(estimator(build_messages(prompt, messages, None)))
 
@@ -210,7 +256,9 @@ class RouterTools:
         limit: int = 50,
     ) -> ListModelsResult:
         if not 1 <= limit <= MAX_LIST_LIMIT:
-            raise InvalidToolInput(f"`limit` must be between 1 and {MAX_LIST_LIMIT} (got {limit}).")
+            raise InvalidToolInput(
+                f"`limit` must be between 1 and {MAX_LIST_LIMIT}; omit it for the default."
+            )
         health = self._health()
         catalog: Catalog = self.router.catalog
         try:
@@ -246,9 +294,11 @@ class RouterTools:
         from mcp_router.catalog.tokens import estimate_messages
 
         if output_tokens < 0:
-            raise InvalidToolInput(f"`output_tokens` must be >= 0 (got {output_tokens}).")
+            raise InvalidToolInput("`output_tokens` must be 0 or more; omit it for 500.")
         if not 1 <= limit <= MAX_LIST_LIMIT:
-            raise InvalidToolInput(f"`limit` must be between 1 and {MAX_LIST_LIMIT} (got {limit}).")
+            raise InvalidToolInput(
+                f"`limit` must be between 1 and {MAX_LIST_LIMIT}; omit it for the default."
+            )
         tokens = count_input_tokens(prompt, messages, input_tokens, estimate_messages)
         return estimate_cost(
             self.router.catalog,
@@ -257,6 +307,7 @@ class RouterTools:
             output_tokens=output_tokens,
             models=models,
             limit=limit,
+            health=self._health(),
         )
 
     def usage_report(

@@ -56,3 +56,34 @@ async def test_all_routes_failed_names_each_attempt(router: Any, sim: Any) -> No
         text = result.content[0].text  # type: ignore[union-attr]
         assert "All routes failed" in text and "via openai" in text
         assert (await client.call_tool("list_models", {"limit": 1})).is_error is False
+
+
+SECRET = "sk-live-do-not-echo-" + "9" * 20
+SDK_REJECTED = [
+    ("list_models", {"limit": 1000}, "`limit` must be at most 500"),
+    ("list_models", {"sort": "bogus" + SECRET}, "`sort` must be one of 'price'"),
+    ("usage_report", {"group_by": "week" + SECRET}, "`group_by` must be one of 'model'"),
+    ("complete", {"prompt": "hi", "max_tokens": "abc" + SECRET}, "`max_tokens` must be an integer"),
+    ("complete", {"prompt": "hi", "provider": {"bogus": SECRET}}, "it takes order, only, ignore"),
+    ("complete", {"prompt": "hi", "stop": {"k": SECRET}}, "`stop` must be a list or a string"),
+    ("complete", {"messages": [{"role": SECRET, "content": "x"}]}, "`messages[0].role` must be one of"),
+    ("complete", {"prompt": "hi", "response_format": {"type": SECRET}}, "`response_format.type` must be"),
+    ("complete", {"prompt": "hi", "max_price": {"prompt": SECRET}}, "`max_price.prompt` must be a number"),
+    ("compare", {"prompt": "hi"}, "`models` is required"),
+    ("estimate_cost", {"prompt": "x" * 5_000_000, "limit": "many"}, "`limit` must be an integer"),
+]
+
+
+@pytest.mark.anyio
+async def test_arguments_the_schema_rejects_get_house_style_errors(router: Any) -> None:
+    async with Client(build_server(router)) as client:
+        for tool, args, fix in SDK_REJECTED:
+            result = await client.call_tool(tool, args)
+            assert result.is_error, (tool, args)
+            text = result.content[0].text  # type: ignore[union-attr]
+            assert fix in text, (tool, text)
+            assert "call again" in text
+            for leak in ("pydantic", "validation error", "input_value", "Arguments", SECRET, "xxxxx"):
+                assert leak not in text, (tool, text)
+            assert len(text) < 400
+        assert not (await client.call_tool("list_models", {"limit": 1})).is_error

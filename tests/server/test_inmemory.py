@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -109,3 +110,78 @@ async def test_resources(router: Any, mode: str) -> None:
         assert one["id"] == "openai/gpt-4o-mini" and one["endpoints"]
         summary = json.loads((await client.read_resource("usage://summary")).contents[0].text)  # type: ignore[union-attr]
         assert set(summary) >= {"today", "week"}
+
+
+@pytest.mark.anyio
+async def test_list_models_shows_an_open_circuit_with_its_cooldown(router: Any, sim: Simulator) -> None:
+    sim.script("openai", "gpt-4o-mini", *[Fault.status(500)] * 3)
+    async with Client(build_server(router)) as client:
+        for _ in range(3):  # however the router spreads its retries, three 500s reach openai
+            if sim.hits("openai", "gpt-4o-mini") >= 3:
+                break
+            await client.call_tool(
+                "complete", {"prompt": "hi", "model": "openai/gpt-4o-mini", "provider": {"only": ["openai"]}}
+            )
+        assert sim.hits("openai", "gpt-4o-mini") == 3
+        listed = await client.call_tool("list_models", {"query": "gpt-4o-mini", "available_only": False})
+    model = next(m for m in listed.structured_content["models"] if m["id"] == "openai/gpt-4o-mini")  # type: ignore[index]
+    by_provider = {e["provider"]: e for e in model["endpoints"]}
+    openai = by_provider["openai"]
+    assert openai["health"]["state"] == "open"
+    assert datetime.fromisoformat(openai["health"]["cooling_down_until"]) > datetime.now(UTC)
+    assert openai["available"] is False and "cooling down" in openai["unavailable_reason"]
+
+
+SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "response_format",
+    [
+        {"type": "json_schema", "name": "place", "schema": SCHEMA, "strict": True},
+        {"type": "json_schema", "json_schema": {"name": "place", "schema": SCHEMA, "strict": True}},
+    ],
+    ids=["flattened", "openai-chat-completions"],
+)
+async def test_response_format_in_either_shape(router: Any, sim: Simulator, response_format: Any) -> None:
+    async with Client(build_server(router)) as client:
+        result = await client.call_tool(
+            "complete",
+            {"prompt": "Where?", "model": "openai/gpt-4o-mini", "response_format": response_format},
+        )
+    assert not result.is_error, result.content
+    assert "city" in json.loads(result.structured_content["text"])  # type: ignore[index]
+    sent = sim.requests("openai", "gpt-4o-mini")[-1].body or {}
+    wire = sent["response_format"]
+    assert wire["type"] == "json_schema" and wire["json_schema"]["name"] == "place"
+    assert wire["json_schema"]["schema"]["required"] == ["city"] and wire["json_schema"]["strict"] is True
+
+
+@pytest.mark.anyio
+async def test_stop_as_a_string_and_compare_takes_routing_args(router: Any, sim: Simulator) -> None:
+    async with Client(build_server(router)) as client:
+        one = await client.call_tool(
+            "complete", {"prompt": "hi", "model": "openai/gpt-4o-mini", "stop": "END"}
+        )
+        assert not one.is_error, one.content
+        assert (sim.requests("openai", "gpt-4o-mini")[-1].body or {})["stop"] == ["END"]
+        both = await client.call_tool(
+            "compare",
+            {
+                "prompt": "hi",
+                "models": ["openai/gpt-4o-mini", "anthropic/claude-haiku-4.5"],
+                "stop": "END",
+                "provider": {"only": ["openai"]},
+                "max_price": {"prompt": 100, "completion": 100},
+                "sort": "price",
+            },
+        )
+    assert not both.is_error, both.content
+    results = {r["model"]: r for r in both.structured_content["results"]}  # type: ignore[index]
+    assert results["openai/gpt-4o-mini"]["error"] is None
+    assert results["anthropic/claude-haiku-4.5"]["error"]  # no endpoint at openai
+    assert (
+        sim.hits("anthropic", "claude-haiku-4-5") == 0
+        and sim.hits("openrouter", "anthropic/claude-haiku-4.5") == 0
+    )

@@ -67,7 +67,9 @@ async def test_cancelling_the_call_aborts_and_meters_cancelled(sim: Simulator, t
                     )
 
                 tg.start_soon(call)
-                await started.wait()
+                await started.wait()  # the server is working on the call...
+                while sim.hits("openai", "gpt-4o-mini") == 0:  # ...and the provider has it
+                    await anyio.sleep(0)  # the simulator shares this loop: let it read the request
                 tg.cancel_scope.cancel()
         # The server keeps serving after the cancellation.
         assert not (await c.call_tool("list_models", {"limit": 1})).is_error
@@ -116,10 +118,14 @@ async def test_catalog_change_notifies_legacy_subscribers(router: Any, sim: Simu
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # resources/subscribe is deprecated in the 2026 era
             await client.subscribe_resource("catalog://models")
+            await client.subscribe_resource("catalog://models")  # a repeat must not double up
         assert notifier.legacy_subscribers("catalog://models") == 1
         await _add_model_and_refresh(sim, refresher)
         with anyio.fail_after(5):
             await got.wait()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ping is legacy-era too
+            await client.send_ping()  # a duplicate notification would arrive before the ping's answer
     assert updated == ["catalog://models"]
 
 

@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from mcp_router.server.app import build_server
+from mcp_router.server.transports import ServeConfigError
+
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "manifests"
 
@@ -59,12 +62,23 @@ def test_vscode_manifest_prompts_for_keys() -> None:
 
 
 def test_mcpb_manifest() -> None:
+    import tomllib
+
     data = _load("manifest.json")
     assert data["manifest_version"] == "0.4"
     server = data["server"]
-    assert server["type"] in ("python", "uv")
+    # `uv`: the host installs pyproject.toml's dependencies and runs the project from the
+    # unpacked bundle (${__dirname}); `python` would need them bundled under server/lib.
+    assert server["type"] == "uv"
+    assert (ROOT / server["entry_point"]).is_file()
     config = server["mcp_config"]
-    assert _command_exists(config["command"]) and config["args"][-1] == "serve"
+    assert config["command"] == "uv"
+    assert config["args"][:3] == ["run", "--directory", "${__dirname}"]
+    script, *rest = config["args"][3:]
+    assert rest == ["serve"]
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert script in scripts and _command_exists(script)  # the project's own console script
+    assert not any("PYTHONPATH" in k for k in config["env"])
     user_config = data["user_config"]
     for key in ("openai_api_key", "anthropic_api_key", "gemini_api_key", "openrouter_api_key"):
         assert user_config[key]["sensitive"] is True
@@ -98,5 +112,11 @@ def test_examples_are_valid() -> None:
     assert settings.aliases["fast"] == "meta-llama/llama-3.3-70b-instruct"
     assert set(settings.budgets) == {"default", "*"}
     assert set(settings.server["tokens"]) == {"laptop", "ci"}
+    # Its tokens are placeholders the server refuses to serve with.
+    tokens = {v.get_secret_value() if hasattr(v, "get_secret_value") else str(v): client
+              for client, v in settings.server["tokens"].items()}  # fmt: skip
+    with pytest.raises(ServeConfigError, match="placeholder") as refused:
+        build_server(object(), tokens=tokens)
+    assert "laptop" in str(refused.value) and "PLACEHOLDER-not" not in str(refused.value)
     for script in ("client.py", "delegate_cheapest.py"):
         compile((ROOT / "examples" / script).read_text(), script, "exec")

@@ -135,3 +135,30 @@ async def test_a_router_that_cannot_start_gives_tool_errors(tmp_path: Path) -> N
         result = await client.call_tool("list_models", {})
         assert result.is_error
         assert "could not start" in result.content[0].text  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_serve_refreshes_at_start_when_the_cache_is_missing_or_stale(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    sim.add_model("ollama", "phi-sim:latest", context_length=4096)
+    env = {**sim.env(), "MCP_ROUTER_HOME": str(tmp_path / "home")}
+    async with Router.from_env(env) as router:
+        assert router.catalog.lookup("ollama/phi-sim") is None  # only the live list knows it
+        refresher = CatalogRefresher(router, ResourceNotifier())
+        async with Client(build_server(router, refresher=refresher, refresh_interval_s=3600)) as client:
+            with anyio.fail_after(10):
+                await refresher.started.wait()
+            assert refresher.refreshes == 1
+            result = await client.call_tool("complete", {"prompt": "hi", "model": "ollama/phi-sim"})
+        assert not result.is_error, result.content
+        assert result.structured_content["provider"] == "ollama"  # type: ignore[index]
+    # The next start finds the lists fresh in the cache: no refresh until the interval passes.
+    async with Router.from_env(env) as router:
+        assert router.catalog.lookup("ollama/phi-sim") is not None
+        refresher = CatalogRefresher(router, ResourceNotifier())
+        async with Client(build_server(router, refresher=refresher, refresh_interval_s=3600)):
+            with anyio.fail_after(10):
+                await refresher.started.wait()
+        assert refresher.refreshes == 0
+        assert await refresher.due(0.0)  # but any older than "now" would be refreshed

@@ -36,6 +36,15 @@ def test_compact_keeps_meaning() -> None:
             "sort": {"anyOf": [{"enum": ["a", "b"], "type": "string"}, {"type": "null"}], "default": None},
             "n": {"title": "N", "type": "integer", "default": 5},
             "p": {"anyOf": [{"$ref": "#/$defs/P"}, {"type": "null"}]},
+            "stop": {
+                "anyOf": [
+                    {"type": "array", "items": {"type": "string"}},
+                    {"type": "string"},
+                    {"type": "null"},
+                ]
+            },
+            "lo": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string"}]},
+            "d": {"type": "object", "additionalProperties": True},
         },
         "$defs": {"P": {"title": "P", "description": "a docstring", "type": "object"}},
     }
@@ -45,5 +54,10 @@ def test_compact_keeps_meaning() -> None:
     assert out["properties"]["n"] == {"type": "integer", "default": 5}
     assert out["properties"]["p"] == {"anyOf": [{"$ref": "#/$defs/P"}, {"type": "null"}]}
     assert out["$defs"]["P"] == {"type": "object"}
+    assert out["properties"]["stop"] == {"type": ["array", "string", "null"], "items": {"type": "string"}}
+    assert (
+        out["properties"]["lo"] == schema["properties"]["lo"]
+    )  # a keyword not known to be type-specific: kept
+    assert out["properties"]["d"] == {"type": "object"}
     flat = shallow_output({"type": "object", "properties": {"u": {"$ref": "#/$defs/U"}}, "required": ["u"]})
     assert flat == {"type": "object", "properties": {"u": {"type": "object"}}}
