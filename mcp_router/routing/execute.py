@@ -3,7 +3,12 @@
 Rules (DESIGN.md "Contract details" and issue 4):
 - `timeout_s` is the whole call's deadline. An attempt must produce its first token within
   min(first_token_timeout_s, time left / candidates left); the last candidate gets all the time
-  left. After the first token the attempt may run to the call's deadline.
+  left. After the first token the attempt may run to the call's deadline, as long as it keeps
+  streaming: a gap between events as long as the idle window is a stalled stream, handled like
+  a stream that broke (continuation below). The idle window is `stream_idle_timeout_s`, capped
+  at time left / candidates left while a later candidate could continue the answer (so a stall
+  late in the call still leaves the continuation its share of the time), and never past the
+  call's deadline. (The window is re-armed lazily, so a stall trips after 90-100% of it.)
 - Retryable errors (429, 5xx, 529, connection, provider timeouts) fall back at once while another
   candidate can still be called (a fresh endpoint beats a backoff, as OpenRouter does); the last
   candidate standing is retried up to `max_retries` times with exponential backoff and full
@@ -29,6 +34,8 @@ Rules (DESIGN.md "Contract details" and issue 4):
   text out), because the provider bills those tokens; nothing for a failure before the first
   token. Costs come from the endpoint's prices; an empty answer is free (zero-completion insurance).
 - Caller cancellation cancels the in-flight provider call; the attempt is recorded `cancelled`.
+  Any other exception escaping an adapter is a bug, not a provider verdict: the attempt is
+  recorded `error` with the exception's class and the exception propagates (no fallback on it).
 """
 
 from __future__ import annotations
@@ -50,7 +57,9 @@ from mcp_router.errors import (
     ContextTooLong,
     Overloaded,
     ProviderError,
+    ProviderTimeout,
     RateLimited,
+    redact,
 )
 from mcp_router.metering.billing import bill_attempt
 from mcp_router.metering.records import AttemptOutcome, AttemptRecord, RequestStatus
@@ -111,6 +120,9 @@ class _Attempt:
     latency_ms: float = 0.0
     got_first: bool = False
     first_at: float | None = None  # anyio time of the first token
+    stalled: bool = False  # the idle window (not the call's deadline) ended a started stream
+    chunks: int = 0  # text chunks this attempt streamed
+    idle_s: float = 0.0  # the idle window that ended a stalled stream
 
 
 def _usage_for(att: _Attempt, input_estimate: int) -> Usage:
@@ -152,6 +164,7 @@ class Executor:
         *,
         error: ProviderError | None = None,
         note: str | None = None,
+        error_class: str | None = None,
     ) -> None:
         """Record one attempt: a provider call that ran (`att` holds its timings and text) or,
         without `att`, a candidate skipped before any call."""
@@ -182,7 +195,8 @@ class Executor:
             latency_ms=latency_ms,
             ttft_ms=ttft_ms,
             http_status=error.status if error is not None else None,
-            error_class=error.kind if error is not None else ("Skipped" if outcome == "skipped" else None),
+            error_class=error_class
+            or (error.kind if error is not None else ("Skipped" if outcome == "skipped" else None)),
             error=err_text,
             usage=usage,
             cost_usd=billed,
@@ -225,14 +239,29 @@ class Executor:
             self._last_progress = now
             await cb(self._chunks, prefix + "".join(parts))
 
+    def _idle_deadline(self, now: float, share: int) -> float:
+        """When a started stream that stays silent from `now` counts as stalled."""
+        window = self.ctx.policy.stream_idle_timeout_s
+        if share:
+            window = min(window, (self._deadline - now) / share)
+        return min(self._deadline, now + window)
+
     async def _call(
-        self, att: _Attempt, cand: Candidate, request: CompletionRequest, first_slice: float, prefix: str
+        self,
+        att: _Attempt,
+        cand: Candidate,
+        request: CompletionRequest,
+        first_slice: float,
+        prefix: str,
+        idle_share: int,
     ) -> None:
-        """Fill `att` from one streamed provider call (filled even when the caller is cancelled)."""
+        """Fill `att` from one streamed provider call (filled even when the caller is cancelled).
+        `idle_share`: candidates the time left is shared with for the idle window (0: no later
+        candidate could continue this answer, so only `stream_idle_timeout_s` applies)."""
         adapter = self.ctx.adapters[cand.provider]
         parts: list[str] = []
         report = self.ctx.on_progress is not None
-        t0 = anyio.current_time()
+        t0 = last_event = armed_at = anyio.current_time()
         scope = anyio.CancelScope(deadline=t0 + first_slice)
         try:
             with scope:
@@ -242,16 +271,25 @@ class Executor:
                 exhausted = False  # a generator that finished or raised is already closed
                 try:
                     async for ev in stream:
+                        if att.got_first:  # any sign of life restarts the idle window ...
+                            last_event = anyio.current_time()
+                            # ... lazily: re-arming a deadline reschedules a timer, too dear per
+                            # chunk, so re-arm once a tenth of the window has passed. A stall
+                            # then trips after 90-100% of the window of silence.
+                            if (last_event - armed_at) * 10 >= scope.deadline - armed_at:
+                                armed_at = last_event
+                                scope.deadline = self._idle_deadline(last_event, idle_share)
                         if isinstance(ev, TextDelta):
                             if not ev.text:
                                 continue
                             parts.append(ev.text)
                             self._chunks += 1
+                            att.chunks += 1
                             if not att.got_first:
                                 att.got_first = True
-                                att.first_at = anyio.current_time()
+                                att.first_at = last_event = armed_at = anyio.current_time()
                                 att.ttft_ms = (att.first_at - t0) * 1000.0
-                                scope.deadline = self._deadline  # the rest may use all the time left
+                                scope.deadline = self._idle_deadline(last_event, idle_share)
                                 if report:
                                     await self._progress(prefix, parts, True)
                             elif report:
@@ -273,6 +311,9 @@ class Executor:
             att.latency_ms = (anyio.current_time() - t0) * 1000.0
         if scope.cancelled_caught:
             att.outcome = "timeout"
+            att.stalled = att.got_first and scope.deadline < self._deadline
+            if att.stalled:
+                att.idle_s = scope.deadline - last_event  # the silence that tripped it
         elif att.error is not None:
             att.outcome = "error"
         elif att.end is None:
@@ -343,8 +384,11 @@ class Executor:
                 started = ctx.clock.now()
                 input_estimate = ctx.prompt_tokens + estimate_text_tokens(prefix)
                 att = _Attempt()
+                can_continue = self._viable_after(cands, idx, auth_failed, rejected_protocols, True)
                 try:
-                    await self._call(att, cand, request, first_slice, prefix)
+                    await self._call(
+                        att, cand, request, first_slice, prefix, (n - idx) if can_continue else 0
+                    )
                 except anyio.get_cancelled_exc_class():
                     # The caller gave up: the provider call is already cancelled; meter what it cost.
                     health.release(cand.key)
@@ -355,6 +399,21 @@ class Executor:
                         att,
                         _usage_for(att, input_estimate),
                         note="cancelled by the caller",
+                    )
+                    raise
+                except Exception as exc:
+                    # Not a ProviderError: a bug in an adapter (or ours). Meter the call under the
+                    # exception's own class, pass no verdict on the endpoint, and let it surface.
+                    health.release(cand.key)
+                    kind = type(exc).__name__
+                    self._record(
+                        cand,
+                        "error",
+                        started,
+                        att,
+                        _usage_for(att, input_estimate),
+                        note=f"{kind}: {redact(str(exc))[:200]}",
+                        error_class=kind,
                     )
                     raise
                 if total_ttft is None and att.first_at is not None:
@@ -378,6 +437,15 @@ class Executor:
                         ttft_ms=total_ttft,
                     )
                 err = att.error
+                if att.stalled:
+                    # Silent mid-stream: the endpoint's failure, handled like a broken stream.
+                    health.record_failure(cand.key)
+                    why = f"stream stalled: no data for {att.idle_s:.3f}s after {att.chunks} chunks"
+                    stall = ProviderTimeout(cand.provider, why, model=cand.model.id)
+                    last_error = stall
+                    self._record(cand, "timeout", started, att, usage, error=stall)
+                    prefix += att.text
+                    break  # continue on a prefix-capable fallback
                 if att.outcome == "timeout":
                     if att.got_first:
                         # The call's deadline passed mid-stream: not the endpoint's fault.

@@ -53,6 +53,11 @@ class RoutingPolicy(BaseModel):
     max_retries: int = Field(default=2, ge=0, le=10)
     # An attempt with no first token after min(this, time left / candidates left) is abandoned.
     first_token_timeout_s: float = Field(default=30.0, gt=0)
+    # After the first token, a stream silent for longer than this is a stalled stream: a
+    # mid-stream failure that continues on a prefix-capable fallback (or ends incomplete).
+    # While such a fallback remains, the window is also capped at time left / candidates left,
+    # so a stall late in the call still leaves the continuation its share. See routing/execute.py.
+    stream_idle_timeout_s: float = Field(default=30.0, gt=0)
     # A Retry-After longer than this (or longer than the time left) falls back at once.
     retry_after_cap_s: float = Field(default=5.0, ge=0)
     backoff_base_s: float = Field(default=0.2, ge=0)

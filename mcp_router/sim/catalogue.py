@@ -104,6 +104,11 @@ DEFAULT_MODELS: dict[str, dict[str, tuple[dict[str, Any], ModelProfile]]] = {
         ),
     },
     "openrouter": {
+        # OpenRouter passes upstream list prices through (as per-token strings in its listing).
+        "openai/gpt-4.1-mini": (
+            _m(1047576, 32768, "0.40", "1.60", cache_read_price="0.10", display_name="OpenAI: GPT-4.1 Mini"),
+            ModelProfile(),
+        ),
         "openai/gpt-4o-mini": (
             _m(128000, 16384, "0.15", "0.60", cache_read_price="0.075", display_name="OpenAI: GPT-4o-mini"),
             ModelProfile(),

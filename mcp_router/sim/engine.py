@@ -219,7 +219,7 @@ async def serve_chat(conn: Conn, codec: Codec, plan: ChatPlan, fault: Fault | No
     if kind == "reset":
         await conn.reset()
         return
-    if kind == "hang":
+    if kind == "hang" or (kind == "stall" and not plan.stream):
         await conn.hang()
         return
     await _sleep_ms(profile.latency_ms)
@@ -275,7 +275,11 @@ async def serve_planned(
     if limit and plan.input_tokens > limit:
         await send_error(conn, codec.context_error(plan, limit))
         return
-    await serve_chat(conn, codec, plan, state.take_fault(served.provider, served.name))
+    state.enter()
+    try:
+        await serve_chat(conn, codec, plan, state.take_fault(served.provider, served.name))
+    finally:
+        state.leave()
 
 
 async def _stream(conn: Conn, codec: Codec, plan: ChatPlan, fault: Fault | None) -> None:
@@ -292,6 +296,9 @@ async def _stream(conn: Conn, codec: Codec, plan: ChatPlan, fault: Fault | None)
     for index, piece in enumerate(plan.chunks):
         if fault is not None and kind == "cut_stream" and index >= fault.after_chunks:
             await conn.cut()
+            return
+        if fault is not None and kind == "stall" and index >= fault.after_chunks:
+            await conn.hang()
             return
         if index == error_at:
             await conn.chunk(codec.stream_error(plan))

@@ -136,6 +136,12 @@ class Simulator:
         with self._state.lock:
             return self._state.hits[(provider, _normalize(provider, model))]
 
+    @property
+    def max_in_flight(self) -> int:
+        """The most chat requests served at once since start (or the last `reset`)."""
+        with self._state.lock:
+            return self._state.max_in_flight
+
     def requests(self, provider: str, model: str) -> list[SimRequest]:
         with self._state.lock:
             return list(self._state.requests.get((provider, _normalize(provider, model)), []))

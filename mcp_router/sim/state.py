@@ -16,6 +16,7 @@ FaultKind = Literal[
     "hang",
     "reset",
     "cut_stream",
+    "stall",
     "malformed_json",
     "missing_fields",
     "stream_error_event",
@@ -76,6 +77,12 @@ class Fault:
         return cls("cut_stream", after_chunks=after_chunks)
 
     @classmethod
+    def stall(cls, after_chunks: int) -> Fault:
+        """Stream `after_chunks` text chunks, then go silent with the connection open (a
+        provider stuck mid-answer); a non-streamed request just never gets its body."""
+        return cls("stall", after_chunks=after_chunks)
+
+    @classmethod
     def malformed_json(cls) -> Fault:
         return cls("malformed_json")
 
@@ -126,6 +133,9 @@ class SimState:
     hits: Counter[tuple[str, str]] = field(default_factory=Counter)
     requests: dict[tuple[str, str], list[SimRequest]] = field(default_factory=dict)
     cache_prefixes: set[str] = field(default_factory=set)
+    # Chat requests being served right now, and the most ever at once (concurrency limits).
+    in_flight: int = 0
+    max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, model: ServedModel) -> None:
@@ -146,6 +156,15 @@ class SimState:
         with self.lock:
             self.hits[key] += 1
             self.requests.setdefault(key, []).append(request)
+
+    def enter(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
 
     def take_fault(self, provider: str, name: str) -> Fault | None:
         """The fault this (valid) request draws: the next scripted one, else the standing one."""
@@ -170,3 +189,4 @@ class SimState:
             self.hits.clear()
             self.requests.clear()
             self.cache_prefixes.clear()
+            self.max_in_flight = self.in_flight

@@ -72,3 +72,34 @@ async def test_compare_cancellation_cancels_in_flight_calls(tmp_path: Path) -> N
         for q in reqs:
             rows = await h.attempts(q[0])
             assert [r[3] for r in rows] == ["cancelled"]
+
+
+ALL_ENDPOINTS = (
+    ("openai", "gpt-4o-mini"),
+    ("openrouter", "openai/gpt-4o-mini"),
+    ("anthropic", "claude-haiku-4-5"),
+    ("openrouter", "anthropic/claude-haiku-4.5"),
+    ("groq", "llama-3.3-70b-versatile"),
+    ("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
+    ("openrouter", "meta-llama/llama-3.3-70b-instruct"),
+    ("deepseek", "deepseek-chat"),
+)
+FOUR = [*MODELS, "meta-llama/llama-3.3-70b-instruct"]
+
+
+async def test_compare_respects_the_concurrency_limit(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        for provider, native in ALL_ENDPOINTS:  # slow enough that unlimited calls would overlap
+            h.sim.set_profile(provider, native, latency_ms=150)
+        h.sim.always("deepseek", "deepseek-chat", Fault.status(401))
+        res = await h.router.compare(RouteRequest(messages=MSG), FOUR, concurrency=2)
+        assert 1 <= h.sim.max_in_flight <= 2
+        by = {e.model: e for e in res.results}
+        assert list(by) == FOUR
+        assert [m for m, e in by.items() if e.error is not None] == ["deepseek/deepseek-chat"]
+        assert all(e.text for m, e in by.items() if m != "deepseek/deepseek-chat")
+        assert sum(h.sim.hits(p, n) for p, n in ALL_ENDPOINTS) == 4  # one call per model (401: no retry)
+        # The counter is real: without the limit the same calls overlap beyond two.
+        h.sim.reset()
+        await h.router.compare(RouteRequest(messages=MSG), FOUR[:3], concurrency=8)
+        assert h.sim.max_in_flight == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from mcp_router.errors import AllRoutesFailed
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import ProviderPreferences, RouteRequest
 from mcp_router.sim import Fault
-from mcp_router.types import Message
+from mcp_router.types import Message, TextDelta
 
 pytestmark = pytest.mark.anyio
 
@@ -343,8 +344,8 @@ async def test_retries_stop_when_the_breaker_trips(tmp_path: Path) -> None:
 
 
 def _unknown_at_openrouter_catalog() -> Catalog:
-    """`openai/gpt-4.1-mini` listed at OpenRouter first (the simulated OpenRouter does not serve
-    it: HTTP 400 "not a valid model ID") and at OpenAI direct (served); plus a Groq model."""
+    """`openai/gpt-4.1-mini` listed at OpenRouter first (the tests below take it off the simulated
+    OpenRouter: HTTP 400 "not a valid model ID") and at OpenAI direct (served); plus a Groq model."""
     from routing_helpers import catalog_of, ep, model
 
     return catalog_of(
@@ -364,6 +365,7 @@ async def test_model_unknown_at_openrouter_falls_back_to_openai_direct(tmp_path:
     """An id one endpoint does not serve says nothing about the protocol: OpenRouter's 400 must
     not knock out OpenAI direct, which speaks the same wire protocol."""
     async with harness(tmp_path, catalog=_unknown_at_openrouter_catalog()) as h:
+        h.sim.remove_model("openrouter", "openai/gpt-4.1-mini")
         r = await h.router.complete(order("openrouter", "openai", model="openai/gpt-4.1-mini"))
         assert (r.provider, r.model) == ("openai", "openai/gpt-4.1-mini") and r.text
         assert [(a.provider, a.outcome) for a in r.attempts] == [("openrouter", "error"), ("openai", "ok")]
@@ -376,9 +378,98 @@ async def test_model_unknown_at_openrouter_falls_back_to_openai_direct(tmp_path:
 
 async def test_models_chain_survives_an_unknown_id_at_openrouter(tmp_path: Path) -> None:
     async with harness(tmp_path, catalog=_unknown_at_openrouter_catalog()) as h:
+        h.sim.remove_model("openrouter", "openai/gpt-4.1-mini")
         chain = ["openai/only-at-openrouter", "meta-llama/llama-3.3-70b-instruct"]
         r = await h.router.complete(RouteRequest(messages=MSG, models=chain))
         assert (r.provider, r.model) == ("groq", "meta-llama/llama-3.3-70b-instruct")
         assert [(a.provider, a.outcome) for a in r.attempts] == [("openrouter", "error"), ("groq", "ok")]
         assert h.sim.hits("openrouter", "openai/gpt-4.1-mini") == 1
         assert h.sim.hits("groq", "llama-3.3-70b-versatile") == 1
+
+
+async def test_stream_stall_continues_on_prefix_capable_fallback(tmp_path: Path) -> None:
+    """One token, then silence: the idle window ends the attempt long before the call's
+    deadline, and OpenRouter continues the answer from the partial text."""
+    policy = RoutingPolicy(stream_idle_timeout_s=0.3, first_token_timeout_s=5, backoff_base_s=0.01)
+    async with harness(tmp_path, policy=policy) as h:
+        h.sim.script("openai", "gpt-4o-mini", Fault.stall(after_chunks=2))
+        r = await h.router.complete(order("openai", model=MINI, timeout_s=30))
+        assert [(a.provider, a.outcome) for a in r.attempts] == [("openai", "timeout"), ("openrouter", "ok")]
+        assert r.attempts[0].error is not None and "stream stalled" in r.attempts[0].error
+        assert r.finish_reason == "stop" and r.error is None
+        assert h.sim.hits("openai", "gpt-4o-mini") == 1  # a stall is not retried on the same endpoint
+        (cont,) = h.sim.requests("openrouter", "openai/gpt-4o-mini")
+        last = cont.body["messages"][-1]
+        assert last["role"] == "assistant" and last["content"]
+        assert r.text.startswith(last["content"]) and len(r.text) > len(last["content"])
+        rows = await h.attempts(r.request_id)
+        assert [(row[3], row[4]) for row in rows] == [("timeout", "ProviderTimeout"), ("ok", None)]
+        assert rows[0][5] > 0  # the stalled attempt's partial output is metered (estimated)
+        assert h.router.health.get(("openai", MINI)).as_dict()["error_rate"] > 0  # the endpoint's fault
+
+
+async def test_stream_stall_without_continuation_is_explicitly_incomplete(tmp_path: Path) -> None:
+    policy = RoutingPolicy(stream_idle_timeout_s=0.3, first_token_timeout_s=5)
+    async with harness(tmp_path, policy=policy) as h:
+        h.sim.script("groq", "llama-3.3-70b-versatile", Fault.stall(after_chunks=1))
+        req = RouteRequest(
+            messages=MSG,
+            model="meta-llama/llama-3.3-70b-instruct",
+            provider=ProviderPreferences(order=["groq", "together"], allow_fallbacks=False),
+            timeout_s=30,
+        )
+        r = await h.router.complete(req)
+        assert r.finish_reason == "error" and r.text
+        assert r.error is not None and "stream stalled" in r.error and "no fallback could continue" in r.error
+        assert [(a.provider, a.outcome) for a in r.attempts] == [("groq", "timeout"), ("together", "skipped")]
+        assert h.sim.hits("groq", "llama-3.3-70b-versatile") == 1
+        assert h.sim.hits("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo") == 0
+        (q,) = [q for q in await h.requests() if q[0] == r.request_id]
+        assert (q[1], q[6]) == ("incomplete", "ProviderTimeout")
+
+
+class _BrokenAdapter:
+    """A third-party adapter with a bug: its stream raises something that is no ProviderError."""
+
+    def __init__(self) -> None:
+        from mcp_router.providers.config import ProviderConfig
+
+        self.config = ProviderConfig(name="broken", protocol="openai", base_url="http://127.0.0.1:9/v1")
+        self.calls = 0
+
+    @property
+    def name(self) -> str:
+        return "broken"
+
+    async def complete(self, request: object, model: str) -> object:
+        raise NotImplementedError
+
+    async def stream(self, request: object, model: str) -> AsyncIterator[TextDelta]:
+        self.calls += 1
+        yield TextDelta(text="Hel")
+        raise RuntimeError("adapter bug")
+
+    async def list_models(self) -> list[object]:
+        return []
+
+
+async def test_unexpected_adapter_error_is_metered_as_error_not_cancelled(tmp_path: Path) -> None:
+    from routing_helpers import catalog_of, ep, model
+
+    from mcp_router.metering.store import UsageStore
+    from mcp_router.metering.writer import MeterWriter
+    from mcp_router.router import Router
+
+    broken = _BrokenAdapter()
+    store = UsageStore(tmp_path / "usage.db")
+    meter = MeterWriter(store, flush_interval_s=0.01)
+    cat = catalog_of(model("acme/broken", ep("broken", 1.0, 2.0, native="broken-1")))
+    router = Router(cat, {"broken": broken}, meter=meter, store=store)  # type: ignore[dict-item]
+    async with router:
+        with pytest.raises(RuntimeError, match="adapter bug"):
+            await router.complete(RouteRequest(messages=MSG, model="acme/broken"))
+        await meter.flush()
+        assert broken.calls == 1  # a bug is not a reason to fall back or retry
+        assert store.query("SELECT status, error_class FROM requests") == [("error", "RuntimeError")]
+        assert store.query("SELECT outcome, error_class FROM attempts") == [("error", "RuntimeError")]
+        assert router.health.state(("broken", "acme/broken")) == "closed"  # no verdict on the endpoint
