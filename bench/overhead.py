@@ -64,7 +64,9 @@ def q(values: list[float], p: float) -> float:
 class Bench:
     """One router and one direct client against one simulator, in one event loop."""
 
-    def __init__(self, root: str, tmp: Path, no_meter: bool, simultaneous: bool) -> None:
+    def __init__(
+        self, root: str, tmp: Path, no_meter: bool, simultaneous: bool, parse_direct: bool = True
+    ) -> None:
         from mcp_router.catalog.catalog import Catalog
         from mcp_router.catalog.models import Endpoint, Model, Pricing
         from mcp_router.metering.store import UsageStore
@@ -78,6 +80,7 @@ class Bench:
         from mcp_router.types import Message
 
         self.simultaneous = simultaneous
+        self.parse_direct = parse_direct
         self.base = provider_url(root, "openai")
         key = sim_key("openai")
         env = {"OPENAI_API_KEY": key, "OPENAI_BASE_URL": self.base}
@@ -116,7 +119,11 @@ class Bench:
 
     async def direct(self) -> float:
         return await timed_stream(
-            self.direct_client, f"{self.base}/chat/completions", self.body, self.headers
+            self.direct_client,
+            f"{self.base}/chat/completions",
+            self.body,
+            self.headers,
+            parse=self.parse_direct,
         )
 
     async def routed(self) -> float:
@@ -152,12 +159,19 @@ class Bench:
 
 
 async def run_latency(
-    root: str, tmp: Path, pairs: int, blocks: int, concurrency: int, no_meter: bool, simultaneous: bool
+    root: str,
+    tmp: Path,
+    pairs: int,
+    blocks: int,
+    concurrency: int,
+    no_meter: bool,
+    simultaneous: bool,
+    parse_direct: bool = True,
 ) -> dict[int, dict[str, list[float]]]:
     from mcp_router.logging import configure_logging
 
     configure_logging({})  # as the server runs it: WARNING, so per-attempt events are filtered cheaply
-    bench = Bench(root, tmp, no_meter, simultaneous)
+    bench = Bench(root, tmp, no_meter, simultaneous, parse_direct)
     results: dict[int, dict[str, list[float]]] = {
         c: {"direct": [], "router": [], "added": []} for c in (1, concurrency)
     }
@@ -187,13 +201,19 @@ def main() -> None:
     ap.add_argument("--blocks", type=int, default=6, help="interleaved blocks the pairs are split into")
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--pairing", choices=("simultaneous", "sequential"), default="simultaneous")
+    ap.add_argument(
+        "--raw-direct",
+        action="store_true",
+        help="direct side only reads SSE lines, decoding nothing (a lower bound no real caller reaches)",
+    )
     ap.add_argument("--no-meter", action="store_true", help="diagnostic: drop usage records (not the target)")
     args = ap.parse_args()
     n = args.concurrency
     print(
         f"added = routed minus direct, per {args.pairing} pair; >= {args.pairs} pairs per level in "
         f"{args.blocks} interleaved blocks (>= {MIN_PER_WORKER} per worker per block at {n}); "
-        f"ratio denominator = max(added p99 at 1, {FLOOR_MS} ms)"
+        f"ratio denominator = max(added p99 at 1, {FLOOR_MS} ms); direct side "
+        + ("reads raw lines" if args.raw_direct else "decodes each chunk as a client must")
     )
     with tempfile.TemporaryDirectory() as tmp:
         for latency in (0.0, 20.0):
@@ -208,6 +228,7 @@ def main() -> None:
                         n,
                         args.no_meter,
                         args.pairing == "simultaneous",
+                        not args.raw_direct,
                     )
                 )
             finally:
