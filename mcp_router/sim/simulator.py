@@ -23,7 +23,7 @@ from mcp_router.sim import anthropic, gemini, ollama, openai
 from mcp_router.sim.catalogue import DEFAULT_MODELS, ENV_NAMES, provider_url, sim_key
 from mcp_router.sim.engine import dumps
 from mcp_router.sim.http import Conn, HttpServer, Request
-from mcp_router.sim.state import Fault, ModelProfile, ServedModel, SimRequest, SimState
+from mcp_router.sim.state import Fault, HitWaiter, ModelProfile, ServedModel, SimRequest, SimState
 
 _log = structlog.get_logger("mcp_router.sim")
 
@@ -135,6 +135,31 @@ class Simulator:
         """Chat requests received for this model, failed ones included."""
         with self._state.lock:
             return self._state.hits[(provider, _normalize(provider, model))]
+
+    async def wait_for_hits(self, provider: str, model: str, n: int = 1) -> None:
+        """Return once `hits(provider, model) >= n` (at once if already so). Woken by the hit itself,
+        no polling, and from any thread: works whether the simulator serves via `running()` (this
+        loop) or `in_thread()`. Counts restart at `reset()`. Never times out by itself, so bound it:
+        `with anyio.fail_after(10): await sim.wait_for_hits("openai", "gpt-4o-mini")`."""
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future[None] = loop.create_future()
+
+        def resolve() -> None:
+            if not woken.done():  # the wait may have been cancelled meanwhile
+                woken.set_result(None)
+
+        def wake() -> None:
+            # Called from the serving loop, which may be another thread's (`in_thread()`).
+            with contextlib.suppress(RuntimeError):  # the waiter's loop has closed: nobody waits
+                loop.call_soon_threadsafe(resolve)
+
+        waiter = HitWaiter((provider, _normalize(provider, model)), n, wake)
+        if not self._state.add_hit_waiter(waiter):
+            return
+        try:
+            await woken
+        finally:
+            self._state.drop_hit_waiter(waiter)
 
     @property
     def max_in_flight(self) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -125,6 +126,15 @@ class ServedModel:
     listing: dict[str, Any]
 
 
+@dataclass(eq=False)  # identity: two waiters for the same count are still two waiters
+class HitWaiter:
+    """Someone waiting for `n` hits on `key`; `wake` is called (once, outside the lock) when reached."""
+
+    key: tuple[str, str]
+    n: int
+    wake: Callable[[], None]
+
+
 @dataclass
 class SimState:
     models: dict[str, dict[str, ServedModel]] = field(default_factory=dict)
@@ -136,6 +146,7 @@ class SimState:
     # Chat requests being served right now, and the most ever at once (concurrency limits).
     in_flight: int = 0
     max_in_flight: int = 0
+    hit_waiters: list[HitWaiter] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, model: ServedModel) -> None:
@@ -156,6 +167,27 @@ class SimState:
         with self.lock:
             self.hits[key] += 1
             self.requests.setdefault(key, []).append(request)
+            count = self.hits[key]
+            ready = [w for w in self.hit_waiters if w.key == key and w.n <= count]
+            for waiter in ready:
+                self.hit_waiters.remove(waiter)
+        # Woken outside the lock: a wake-up may run arbitrary scheduling code.
+        for waiter in ready:
+            waiter.wake()
+
+    def add_hit_waiter(self, waiter: HitWaiter) -> bool:
+        """Register `waiter`; False (not registered) if its count is already reached."""
+        with self.lock:
+            if self.hits[waiter.key] >= waiter.n:
+                return False
+            self.hit_waiters.append(waiter)
+            return True
+
+    def drop_hit_waiter(self, waiter: HitWaiter) -> None:
+        """Forget `waiter` (a cancelled wait); a no-op once it has been woken."""
+        with self.lock:
+            if waiter in self.hit_waiters:
+                self.hit_waiters.remove(waiter)
 
     def enter(self) -> None:
         with self.lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -9,7 +10,7 @@ import pytest
 from routing_helpers import harness
 
 from mcp_router.routing.types import RouteRequest
-from mcp_router.sim import Fault
+from mcp_router.sim import Fault, Simulator
 from mcp_router.types import Message
 
 pytestmark = pytest.mark.anyio
@@ -45,6 +46,19 @@ async def test_compare_all_failing_has_no_winner(tmp_path: Path) -> None:
         assert res.cheapest is None and res.fastest is None
 
 
+async def first_hit(sim: Simulator, *endpoints: tuple[str, str]) -> None:
+    """Return once any of `endpoints` (provider, native model) has a hit; the router's weighted
+    pick decides which endpoint of a model goes first."""
+    async with anyio.create_task_group() as tg:
+
+        async def one(provider: str, native: str) -> None:
+            await sim.wait_for_hits(provider, native)
+            tg.cancel_scope.cancel()
+
+        for provider, native in endpoints:
+            tg.start_soon(one, provider, native)
+
+
 async def test_compare_cancellation_cancels_in_flight_calls(tmp_path: Path) -> None:
     async with harness(tmp_path) as h:
         for provider, native in (("openai", "gpt-4o-mini"), ("openrouter", "openai/gpt-4o-mini")):
@@ -58,14 +72,11 @@ async def test_compare_cancellation_cancels_in_flight_calls(tmp_path: Path) -> N
                 await h.router.compare(RouteRequest(messages=MSG, timeout_s=60), models)
 
             tg.start_soon(run)
-            while h.sim.hits("openai", "gpt-4o-mini") + h.sim.hits(
-                "openrouter", "openai/gpt-4o-mini"
-            ) == 0 or (
-                h.sim.hits("anthropic", "claude-haiku-4-5")
-                + h.sim.hits("openrouter", "anthropic/claude-haiku-4.5")
-                == 0
-            ):
-                await anyio.sleep(0.005)
+            with anyio.fail_after(10):  # both models are in flight, each at one of its endpoints
+                await first_hit(h.sim, ("openai", "gpt-4o-mini"), ("openrouter", "openai/gpt-4o-mini"))
+                await first_hit(
+                    h.sim, ("anthropic", "claude-haiku-4-5"), ("openrouter", "anthropic/claude-haiku-4.5")
+                )
             tg.cancel_scope.cancel()
         reqs = await h.requests()
         assert sorted(q[1] for q in reqs) == ["cancelled", "cancelled"]
@@ -99,7 +110,20 @@ async def test_compare_respects_the_concurrency_limit(tmp_path: Path) -> None:
         assert [m for m, e in by.items() if e.error is not None] == ["deepseek/deepseek-chat"]
         assert all(e.text for m, e in by.items() if m != "deepseek/deepseek-chat")
         assert sum(h.sim.hits(p, n) for p, n in ALL_ENDPOINTS) == 4  # one call per model (401: no retry)
-        # The counter is real: without the limit the same calls overlap beyond two.
+        # The counter is real: without the limit the same calls overlap beyond two. Every call hangs
+        # at the provider, so all three are in flight together however slow the machine is.
         h.sim.reset()
-        await h.router.compare(RouteRequest(messages=MSG), FOUR[:3], concurrency=8)
-        assert h.sim.max_in_flight == 3
+        for provider, native in ALL_ENDPOINTS:
+            h.sim.always(provider, native, Fault.hang())
+        async with anyio.create_task_group() as tg:
+            request = RouteRequest(messages=MSG, timeout_s=60)
+            tg.start_soon(partial(h.router.compare, request, FOUR[:3], concurrency=8))
+            with anyio.fail_after(10):
+                await first_hit(h.sim, ("openai", "gpt-4o-mini"), ("openrouter", "openai/gpt-4o-mini"))
+                await first_hit(
+                    h.sim, ("anthropic", "claude-haiku-4-5"), ("openrouter", "anthropic/claude-haiku-4.5")
+                )
+                await first_hit(h.sim, ("deepseek", "deepseek-chat"))
+            # A hit is counted and entered in one step of the simulator, so all three are in flight.
+            assert h.sim.max_in_flight >= 3
+            tg.cancel_scope.cancel()

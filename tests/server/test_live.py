@@ -68,8 +68,7 @@ async def test_cancelling_the_call_aborts_and_meters_cancelled(sim: Simulator, t
 
                 tg.start_soon(call)
                 await started.wait()  # the server is working on the call...
-                while sim.hits("openai", "gpt-4o-mini") == 0:  # ...and the provider has it
-                    await anyio.sleep(0)  # the simulator shares this loop: let it read the request
+                await sim.wait_for_hits("openai", "gpt-4o-mini")  # ...and the provider has it
                 tg.cancel_scope.cancel()
         # The server keeps serving after the cancellation.
         assert not (await c.call_tool("list_models", {"limit": 1})).is_error

@@ -272,6 +272,5 @@ async def test_shutdown_does_not_wait_for_a_hung_request(target: Target) -> None
         sim.always(target.provider, target.model, Fault.hang())
         tg.start_soon(hang_request, client)
         with anyio.fail_after(10):
-            while sim.hits(target.provider, target.model) == 0:
-                await anyio.sleep(0.01)
+            await sim.wait_for_hits(target.provider, target.model)
     assert len(failures) == 1
