@@ -35,7 +35,7 @@ from mcp_router.errors import (
     ServerError,
 )
 from mcp_router.providers.base import RemoteModel
-from mcp_router.providers.http import Classification, HttpAdapter, build_error, error_object, iter_sse
+from mcp_router.providers.http import Classification, HttpAdapter, SSEParser, build_error, error_object
 from mcp_router.providers.wire import Wire, positive_int
 from mcp_router.types import (
     Completion,
@@ -280,15 +280,19 @@ class AnthropicAdapter(HttpAdapter):
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         state = EventState(model=model)
         body = self._body(request, model, stream=True)
-        async with self._open_stream(f"{self.base_url}/v1/messages", body, model) as (lines, wire):
-            async for event in iter_sse(lines):
-                name = event.event
-                data = wire.parse(event.data) if event.data.strip() else {}
-                if name == "message" and isinstance(data, dict) and isinstance(data.get("type"), str):
-                    name = data["type"]  # tolerate servers that omit `event:` lines
-                delta = map_event(name, data, state, wire, self.name)
-                if delta is not None:
-                    yield delta
+        parser = SSEParser()
+        async with self._open_stream(f"{self.base_url}/v1/messages", body, model) as (chunks, wire):
+            async for raw in chunks:  # parser fed inline: no generator step per event
+                for event in parser.feed(raw):
+                    name = event.event
+                    data = wire.parse(event.data) if event.data.strip() else {}
+                    if name == "message" and isinstance(data, dict) and isinstance(data.get("type"), str):
+                        name = data["type"]  # tolerate servers that omit `event:` lines
+                    delta = map_event(name, data, state, wire, self.name)
+                    if delta is not None:
+                        yield delta
+                    if state.stopped:
+                        break
                 if state.stopped:
                     break
         if not state.stopped:

@@ -32,10 +32,10 @@ from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.http import (
     Classification,
     HttpAdapter,
+    SSEParser,
     build_error,
     default_error_class,
     error_object,
-    iter_sse,
 )
 from mcp_router.providers.wire import Wire, positive_int
 from mcp_router.types import (
@@ -249,18 +249,22 @@ class GeminiAdapter(HttpAdapter):
         finish: FinishReason | None = None
         usage: Usage | None = None
         model_name, response_id = model, None
-        async with self._open_stream(url, to_wire(request), model, params={"alt": "sse"}) as (lines, wire):
-            async for event in iter_sse(lines):
-                if not event.data.strip():
-                    continue
-                chunk = read_response(wire.parse(event.data), wire)
-                usage = chunk.usage or usage
-                model_name = chunk.model or model_name
-                response_id = chunk.response_id or response_id
-                if chunk.text:
-                    yield TextDelta(text=chunk.text)
-                if chunk.finish is not None:
-                    finish = chunk.finish
+        parser = SSEParser()
+        async with self._open_stream(url, to_wire(request), model, params={"alt": "sse"}) as (chunks, wire):
+            async for raw in chunks:  # parser fed inline: no generator step per event
+                for event in parser.feed(raw):
+                    if not event.data.strip():
+                        continue
+                    chunk = read_response(wire.parse(event.data), wire)
+                    usage = chunk.usage or usage
+                    model_name = chunk.model or model_name
+                    response_id = chunk.response_id or response_id
+                    if chunk.text:
+                        yield TextDelta(text=chunk.text)
+                    if chunk.finish is not None:
+                        finish = chunk.finish
+                        break
+                if finish is not None:
                     break
         if finish is None:
             raise self._cut(model, "a chunk with finishReason")

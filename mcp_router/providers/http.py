@@ -1,6 +1,6 @@
 """Shared HTTP machinery for every adapter: the client factory, the ONE place where
 low-level transport failures and HTTP error statuses become `ProviderError`s, and the
-SSE / NDJSON line parsers the streaming endpoints need.
+SSE / NDJSON parsers the streaming endpoints need.
 
 Each wire protocol contributes only a *classifier*: a pure function reading its own error
 body shape (OpenAI `{"error": {...}}`, Anthropic `{"type": "error", ...}`, Gemini's
@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 import httpx2
@@ -45,7 +44,7 @@ from mcp_router.types import Completion
 # the rest of the body — normally just the chunked terminator — so the connection goes back
 # to the pool. Beyond either bound the connection is closed instead: a reconnect is cheaper
 # than waiting on a server that keeps talking.
-_DRAIN_MAX_CHARS = 64 * 1024
+_DRAIN_MAX_BYTES = 64 * 1024
 _DRAIN_MAX_SECONDS = 0.25
 
 Classification = tuple[type[ProviderError] | None, str]
@@ -284,44 +283,103 @@ def _reason(exc: Exception) -> str:
 # ---------------------------------------------------------------------------- streams
 
 
-@dataclass(frozen=True)
-class SSEEvent:
+class SSEEvent(NamedTuple):
+    # A tuple, not a dataclass: one is built per streamed chunk, and a tuple is the cheapest.
     event: str  # "message" when the server sent no `event:` line
     data: str
 
 
-async def iter_sse(lines: AsyncIterator[str]) -> AsyncIterator[SSEEvent]:
-    """Server-sent events from decoded lines (WHATWG rules: multi-line `data`, comment lines
-    starting with ':' ignored, an event dispatched on a blank line, an unterminated event at
-    EOF discarded — a cut stream must not look like a complete last event)."""
-    event = ""
-    data: list[str] = []
+class SSEParser:
+    """Server-sent events from raw body chunks, split wherever the network split them.
+
+    WHATWG rules: lines end in LF, CRLF or a lone CR (also across a chunk boundary); multi-line
+    `data` joins with "\n"; comment lines starting with ':' are ignored; an event is dispatched
+    on a blank line; an unterminated event at EOF is never dispatched (a cut stream must not
+    look like a complete last event); a leading BOM is dropped.
+
+    Bytes, not decoded lines: events are split on b"\n\n" and only each field's value is
+    decoded (newline bytes never occur inside a UTF-8 sequence, so this is the same text).
+    Per chunk this is a couple of C-level scans, where a line iterator costs several Python
+    generator steps per line — the parser runs once per streamed token.
+    """
+
+    __slots__ = ("_buf", "_cr", "_started")
+
+    def __init__(self) -> None:
+        self._buf = b""  # the unterminated tail: LF-only line endings already
+        self._cr = False  # the previous chunk ended in CR: a LF starting the next one is its pair
+        self._started = False
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        """The events `chunk` completes, in order."""
+        if self._cr or not self._started or b"\r" in chunk:
+            chunk = self._normalize(chunk)
+        buf = self._buf + chunk if self._buf else chunk
+        if b"\n\n" not in buf:
+            self._buf = buf
+            return []
+        *blocks, self._buf = buf.split(b"\n\n")
+        events = []
+        for block in blocks:
+            # The common shape, one `data:` line (OpenAI, Gemini), without the line loop.
+            if block.startswith(b"data: ") and b"\n" not in block:
+                events.append(SSEEvent("message", block[6:].decode("utf-8", "replace")))
+            elif (event := _sse_block(block)) is not None:
+                events.append(event)
+        return events
+
+    def _normalize(self, chunk: bytes) -> bytes:
+        """LF line endings only, and no BOM (off the per-chunk fast path: rarely needed)."""
+        if self._cr:
+            self._cr = False
+            if chunk.startswith(b"\n"):
+                chunk = chunk[1:]
+        if b"\r" in chunk:
+            self._cr = chunk.endswith(b"\r")
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if not self._started and chunk:
+            self._started = True
+            if chunk.startswith(b"\xef\xbb\xbf"):
+                chunk = chunk[3:]
+        return chunk
+
+
+def _sse_block(block: bytes) -> SSEEvent | None:
+    """One event's lines (LF-separated, no blank line but possibly a leading one)."""
+    name = b""
+    data: list[bytes] = []
     pending = False
-    async for raw_line in lines:
-        line = raw_line.rstrip("\r")
-        if not line:
-            if pending:
-                yield SSEEvent(event or "message", "\n".join(data))
-            event, data, pending = "", [], False
+    for line in block.split(b"\n"):
+        if not line or line.startswith(b":"):
             continue
-        if line.startswith(":"):
-            continue
-        name, sep, value = line.partition(":")
-        if sep and value.startswith(" "):
+        field, sep, value = line.partition(b":")
+        if sep and value.startswith(b" "):
             value = value[1:]
-        if name == "data":
+        if field == b"data":
             data.append(value)
             pending = True
-        elif name == "event":
-            event = value
+        elif field == b"event":
+            name = value
             pending = True
         # id / retry / unknown fields carry nothing adapters need
+    if not pending:
+        return None
+    return SSEEvent(name.decode("utf-8", "replace") or "message", b"\n".join(data).decode("utf-8", "replace"))
 
 
-async def drain_lines(
-    lines: AsyncIterator[str],
+async def iter_sse(chunks: AsyncIterator[bytes]) -> AsyncIterator[SSEEvent]:
+    """`SSEParser` over an async stream of body chunks (adapters on the hot path use the
+    parser directly, saving this generator step per event)."""
+    parser = SSEParser()
+    async for chunk in chunks:
+        for event in parser.feed(chunk):
+            yield event
+
+
+async def drain(
+    chunks: AsyncIterator[bytes],
     *,
-    max_chars: int = _DRAIN_MAX_CHARS,
+    max_bytes: int = _DRAIN_MAX_BYTES,
     max_seconds: float = _DRAIN_MAX_SECONDS,
 ) -> bool:
     """Consume what is left of a finished stream so httpx2 can pool the connection.
@@ -334,21 +392,31 @@ async def drain_lines(
     seen = 0
     with anyio.move_on_after(max_seconds):
         try:
-            async for line in lines:
-                seen += len(line) + 1
-                if seen > max_chars:
+            async for chunk in chunks:
+                seen += len(chunk)
+                if seen > max_bytes:
                     return False
-        except ProviderError:
+        except (ProviderError, httpx2.HTTPError, httpx2.StreamError):
             return False
         return True
     return False
 
 
-async def iter_ndjson(lines: AsyncIterator[str], wire: Wire) -> AsyncIterator[Any]:
-    """One decoded JSON value per non-blank line; a bad line is a `MalformedResponse`."""
-    async for line in lines:
-        if line.strip():
-            yield wire.parse(line)
+async def iter_ndjson(chunks: AsyncIterator[bytes], wire: Wire) -> AsyncIterator[Any]:
+    """One decoded JSON value per non-blank line of raw body chunks; a bad line is a
+    `MalformedResponse`; an unterminated last line is parsed at EOF (NDJSON needs no final
+    newline, and a cut line fails to parse anyway)."""
+    buf = b""
+    async for chunk in chunks:
+        buf += chunk
+        if b"\n" not in chunk:
+            continue
+        *lines, buf = buf.split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield wire.parse(line)
+    if buf.strip():
+        yield wire.parse(buf)
 
 
 # ---------------------------------------------------------------------------- adapter base
@@ -447,8 +515,9 @@ class HttpAdapter:
         body: dict[str, Any],
         model: str,
         params: dict[str, Any] | None = None,
-    ) -> AsyncIterator[tuple[AsyncIterator[str], Wire]]:
-        """POST and yield the response's lines (transport errors mapped while reading)."""
+    ) -> AsyncIterator[tuple[AsyncIterator[bytes], Wire]]:
+        """POST and yield the response body's raw chunks; a transport error while the caller
+        reads them leaves this block as a `ProviderError`."""
         headers = self._all_headers()
         headers["accept"] = "text/event-stream, application/x-ndjson, application/json"
         async with AsyncExitStack() as stack:
@@ -458,18 +527,21 @@ class HttpAdapter:
                 )
                 raw = await response.aread() if response.status_code >= 300 else b""
             self._raise_for(response, raw, model)
-            lines = self._lines(response, model)
-            stack.push_async_callback(lines.aclose)
-            yield lines, Wire(self.name, response.status_code, model)
+            # An identity body is read undecoded: aiter_bytes adds a decoder and a generator
+            # step per chunk that only a compressed body needs (or one already in memory, as a
+            # transport may hand over).
+            identity = response.headers.get("content-encoding", "identity").strip().lower() == "identity"
+            raw_ok = identity and not response.is_stream_consumed
+            chunks = response.aiter_raw() if raw_ok else response.aiter_bytes()
+            stack.push_async_callback(chunks.aclose)
+            # Mapping here, where the caller's block is thrown back in, rather than in a wrapping
+            # generator: that would be one more generator step per chunk.
+            with transport_errors(self.name, model):
+                yield chunks, Wire(self.name, response.status_code, model)
             # Reached only when the adapter left its block normally, i.e. after the terminal
             # event ([DONE], message_stop, the finishing chunk, done: true) or at EOF. On an
             # error or an early close by the consumer the response is simply closed.
-            await drain_lines(lines)
-
-    async def _lines(self, response: httpx2.Response, model: str) -> AsyncGenerator[str, None]:
-        with transport_errors(self.name, model):
-            async for line in response.aiter_lines():
-                yield line
+            await drain(chunks)
 
     def _cut(self, model: str, what: str) -> ConnectionFailed:
         """A stream that ended (cleanly at the TCP level) before its terminal event."""

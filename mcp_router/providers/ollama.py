@@ -144,8 +144,8 @@ class OllamaAdapter(HttpAdapter):
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         body = to_wire(request, model, stream=True)
         final: dict[str, Any] | None = None
-        async with self._open_stream(f"{self.base_url}/api/chat", body, model) as (lines, wire):
-            async for item in iter_ndjson(lines, wire):
+        async with self._open_stream(f"{self.base_url}/api/chat", body, model) as (chunks, wire):
+            async for item in iter_ndjson(chunks, wire):
                 top = wire.obj(item, "line")
                 if "error" in top:
                     raise build_error(self.name, None, top, classify, model=model)

@@ -39,10 +39,10 @@ from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.http import (
     Classification,
     HttpAdapter,
+    SSEParser,
     build_error,
     default_error_class,
     error_object,
-    iter_sse,
 )
 from mcp_router.providers.wire import Wire, positive_int
 from mcp_router.types import (
@@ -189,28 +189,48 @@ class ChunkState:
 
 
 def map_chunk(chunk: Any, state: ChunkState, wire: Wire) -> TextDelta | None:
-    """Fold one decoded chunk into `state`; return its text delta, if any."""
-    top = wire.obj(chunk, "chunk")
+    """Fold one decoded chunk into `state`; return its text delta, if any.
+
+    Runs once per streamed token, so the common shapes are checked inline (`type(x) is dict`)
+    and the `Wire` accessors are called only to reject a bad shape with their error."""
+    top = chunk if type(chunk) is dict else wire.obj(chunk, "chunk")
     if "error" in top:
         # OpenAI/OpenRouter report a failure after the 200 header as an error chunk.
         raise build_error(state.provider, None, top, classify, model=state.model)
-    state.response_id = state.response_id or wire.opt_str(top, "id", "chunk")
-    state.model = wire.opt_str(top, "model", "chunk") or state.model
+    if not state.response_id:
+        state.response_id = wire.opt_str(top, "id", "chunk")
+    model = top.get("model")
+    if model is not None:
+        if type(model) is not str:
+            wire.opt_str(top, "model", "chunk")  # raises
+        if model:
+            state.model = model
     raw_usage = top.get("usage")
     if raw_usage is None and isinstance(top.get("x_groq"), dict):
         raw_usage = top["x_groq"].get("usage")  # Groq's pre-stream_options placement
     if raw_usage is not None:
         state.usage = usage_from_wire(raw_usage, wire)
-    choices = wire.arr(top.get("choices") or [], "chunk.choices")
+    choices = top.get("choices")
     if not choices:
         return None
-    choice = wire.obj(choices[0], "chunk.choices[0]")
-    if choice.get("finish_reason") is not None:
-        state.finish = finish_from_wire(choice["finish_reason"], wire)
+    if type(choices) is not list:
+        wire.arr(choices, "chunk.choices")  # raises
+    choice = choices[0]
+    if type(choice) is not dict:
+        choice = wire.obj(choice, "chunk.choices[0]")
+    finish = choice.get("finish_reason")
+    if finish is not None:
+        state.finish = finish_from_wire(finish, wire)
     delta = choice.get("delta")
     if delta is None:
         return None
-    content = wire.opt_str(wire.obj(delta, "chunk.choices[0].delta"), "content", "delta")
+    if type(delta) is not dict:
+        delta = wire.obj(delta, "chunk.choices[0].delta")
+    content = delta.get("content")
+    if content is None:
+        return None
+    if type(content) is not str:
+        wire.opt_str(delta, "content", "delta")  # raises
     return TextDelta(text=content) if content else None
 
 
@@ -341,16 +361,23 @@ class OpenAIAdapter(HttpAdapter):
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         body = to_wire(request, model, self.config, stream=True)
         state = ChunkState(provider=self.name, model=model)
-        async with self._open_stream(f"{self.base_url}/chat/completions", body, model) as (lines, wire):
-            async for event in iter_sse(lines):
-                if event.data.strip() == "[DONE]":
-                    state.done = True
+        parser = SSEParser()
+        async with self._open_stream(f"{self.base_url}/chat/completions", body, model) as (chunks, wire):
+            # The parser is fed inline rather than through an `iter_sse` generator: one
+            # generator step fewer per streamed token.
+            async for raw in chunks:
+                for event in parser.feed(raw):
+                    data = event.data
+                    if len(data) < 16 and data.strip() == "[DONE]":
+                        state.done = True
+                        break
+                    if event.event == "error":
+                        raise _error_event(self.name, model, data, wire)
+                    delta = map_chunk(wire.parse(data), state, wire)
+                    if delta is not None:
+                        yield delta
+                if state.done:
                     break
-                if event.event == "error":
-                    raise _error_event(self.name, model, event.data, wire)
-                delta = map_chunk(wire.parse(event.data), state, wire)
-                if delta is not None:
-                    yield delta
         if not state.done:
             raise self._cut(model, "data: [DONE]")
         yield stream_end(state, self.config, wire)

@@ -40,6 +40,7 @@ Rules (DESIGN.md "Contract details" and issue 4):
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -74,6 +75,16 @@ ProgressCallback = Callable[[int, str], Awaitable[None]]
 """`on_progress(tokens_so_far, text_so_far)`; tokens are counted as streamed chunks."""
 
 _log = structlog.get_logger("mcp_router.routing")
+
+
+def _event_loop_clock() -> Callable[[], float]:
+    """The clock anyio's deadlines use, as a bound method. `anyio.current_time()` looks the
+    async backend up on every call (~0.8 µs), which per streamed token was a sizeable part of
+    the loop's cost; under asyncio it is the running loop's `time`, bound here once per call."""
+    try:
+        return asyncio.get_running_loop().time
+    except RuntimeError:  # another backend (trio): no asyncio loop in this thread
+        return anyio.current_time
 
 
 def estimate_text_tokens(text: str) -> int:
@@ -261,8 +272,13 @@ class Executor:
         adapter = self.ctx.adapters[cand.provider]
         parts: list[str] = []
         report = self.ctx.on_progress is not None
-        t0 = last_event = armed_at = anyio.current_time()
+        now = _event_loop_clock()
+        base_chunks = self._chunks
+        chunks = 0  # kept in locals in the loop below, which runs once per streamed token
+        got_first = False
+        t0 = last_event = armed_at = now()
         scope = anyio.CancelScope(deadline=t0 + first_slice)
+        deadline = scope.deadline
         try:
             with scope:
                 stream: AsyncIterator[TextDelta | StreamEnd] = adapter.stream(
@@ -271,28 +287,30 @@ class Executor:
                 exhausted = False  # a generator that finished or raised is already closed
                 try:
                     async for ev in stream:
-                        if att.got_first:  # any sign of life restarts the idle window ...
-                            last_event = anyio.current_time()
+                        if got_first:  # any sign of life restarts the idle window ...
+                            last_event = now()
                             # ... lazily: re-arming a deadline reschedules a timer, too dear per
                             # chunk, so re-arm once a tenth of the window has passed. A stall
                             # then trips after 90-100% of the window of silence.
-                            if (last_event - armed_at) * 10 >= scope.deadline - armed_at:
+                            if (last_event - armed_at) * 10 >= deadline - armed_at:
                                 armed_at = last_event
-                                scope.deadline = self._idle_deadline(last_event, idle_share)
+                                scope.deadline = deadline = self._idle_deadline(last_event, idle_share)
                         if isinstance(ev, TextDelta):
-                            if not ev.text:
+                            text = ev.text
+                            if not text:
                                 continue
-                            parts.append(ev.text)
-                            self._chunks += 1
-                            att.chunks += 1
-                            if not att.got_first:
-                                att.got_first = True
-                                att.first_at = last_event = armed_at = anyio.current_time()
+                            parts.append(text)
+                            chunks += 1
+                            if not got_first:
+                                got_first = att.got_first = True
+                                att.first_at = last_event = armed_at = now()
                                 att.ttft_ms = (att.first_at - t0) * 1000.0
-                                scope.deadline = self._idle_deadline(last_event, idle_share)
+                                scope.deadline = deadline = self._idle_deadline(last_event, idle_share)
                                 if report:
+                                    self._chunks = base_chunks + chunks
                                     await self._progress(prefix, parts, True)
                             elif report:
+                                self._chunks = base_chunks + chunks
                                 await self._progress(prefix, parts, False)
                         else:
                             att.end = ev
@@ -308,7 +326,9 @@ class Executor:
                             await aclose()
         finally:
             att.text = "".join(parts)
-            att.latency_ms = (anyio.current_time() - t0) * 1000.0
+            att.chunks = chunks
+            self._chunks = base_chunks + chunks
+            att.latency_ms = (now() - t0) * 1000.0
         if scope.cancelled_caught:
             att.outcome = "timeout"
             att.stalled = att.got_first and scope.deadline < self._deadline
@@ -382,7 +402,7 @@ class Executor:
                 first_slice = left if is_last else min(policy.first_token_timeout_s, left / (n - idx))
                 probe = health.state(cand.key) == "half_open"
                 started = ctx.clock.now()
-                input_estimate = ctx.prompt_tokens + estimate_text_tokens(prefix)
+                input_estimate = ctx.prompt_tokens + (estimate_text_tokens(prefix) if prefix else 0)
                 att = _Attempt()
                 can_continue = self._viable_after(cands, idx, auth_failed, rejected_protocols, True)
                 try:

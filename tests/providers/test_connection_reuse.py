@@ -15,7 +15,7 @@ import pytest
 from mcp_router.errors import ConnectionFailed
 from mcp_router.providers import build_adapters, make_http_client, providers_from_env
 from mcp_router.providers.base import Adapter
-from mcp_router.providers.http import drain_lines
+from mcp_router.providers.http import drain
 from mcp_router.sim import Simulator
 from mcp_router.types import CompletionRequest, Message, StreamEnd, TextDelta
 
@@ -100,7 +100,7 @@ async def test_early_exit_closes_and_next_call_still_works(
     assert counter.connects == 2
 
 
-async def _lines(items: list[str], then: Exception | None = None) -> AsyncIterator[str]:
+async def _chunks(items: list[bytes], then: Exception | None = None) -> AsyncIterator[bytes]:
     for item in items:
         yield item
     if then is not None:
@@ -109,19 +109,19 @@ async def _lines(items: list[str], then: Exception | None = None) -> AsyncIterat
 
 @pytest.mark.anyio
 async def test_drain_reads_to_eof_within_bounds() -> None:
-    assert await drain_lines(_lines(["", ": trailing comment", ""])) is True
+    assert await drain(_chunks([b"\n", b": trailing comment\n\n"])) is True
 
 
 @pytest.mark.anyio
 async def test_drain_gives_up_on_a_server_that_keeps_talking() -> None:
-    consumed: list[str] = []
+    consumed: list[bytes] = []
 
-    async def endless() -> AsyncIterator[str]:
+    async def endless() -> AsyncIterator[bytes]:
         while True:
-            consumed.append("x" * 100)
+            consumed.append(b"x" * 100)
             yield consumed[-1]
 
-    assert await drain_lines(endless(), max_chars=1_000) is False
+    assert await drain(endless(), max_bytes=950) is False
     assert len(consumed) == 10  # stopped at the bound, not at EOF
 
 
@@ -129,4 +129,6 @@ async def test_drain_gives_up_on_a_server_that_keeps_talking() -> None:
 async def test_drain_swallows_a_cut_after_the_terminal_event() -> None:
     """The answer is complete; a broken tail only costs the connection's reuse."""
     cut = ConnectionFailed("openai", "connection broke mid-response")
-    assert await drain_lines(_lines(["", ""], then=cut)) is False
+    assert await drain(_chunks([b"\n", b"\n"], then=cut)) is False
+    # The raw body iterator raises httpx2's own errors: swallowed alike.
+    assert await drain(_chunks([b"\n"], then=httpx2.ReadError("reset"))) is False

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import httpx2
 import pytest
+from pydantic import SecretStr
 
 from mcp_router.errors import MalformedResponse
 from mcp_router.providers import build_adapter
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.http import (
     SSEEvent,
+    SSEParser,
     default_error_class,
     iter_ndjson,
     iter_sse,
@@ -22,6 +26,7 @@ from mcp_router.providers.http import (
     parse_retry_after,
 )
 from mcp_router.providers.wire import Wire
+from mcp_router.types import CompletionRequest, Message, StreamEnd, TextDelta
 
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -49,13 +54,17 @@ def test_status_defaults() -> None:
     assert not looks_like_context_overflow("temperature must be <= 2")
 
 
-async def _lines(*items: str) -> AsyncIterator[str]:
+async def _chunks(*items: bytes) -> AsyncIterator[bytes]:
     for item in items:
         yield item
 
 
-async def _collect_sse(*items: str) -> list[SSEEvent]:
-    return [e async for e in iter_sse(_lines(*items))]
+def _body(*lines: str) -> bytes:
+    return "".join(f"{line}\n" for line in lines).encode()
+
+
+async def _collect_sse(*lines: str) -> list[SSEEvent]:
+    return [e async for e in iter_sse(_chunks(_body(*lines)))]
 
 
 @pytest.mark.anyio
@@ -88,13 +97,38 @@ async def test_sse_unterminated_last_event_is_discarded() -> None:
     assert events == [SSEEvent("message", "one")]
 
 
+def test_sse_parser_is_independent_of_how_the_network_split_the_body() -> None:
+    """Every split of one body, with LF, CRLF and lone-CR line endings, gives the same events."""
+    text = '\ufeff: hi\n\nevent: delta\ndata: {"t": "h\u00e9"}\n\n\ndata: a\ndata: b\n\ndata: [DONE]\n\n'
+    expected = [
+        SSEEvent("delta", '{"t": "h\u00e9"}'),
+        SSEEvent("message", "a\nb"),
+        SSEEvent("message", "[DONE]"),
+    ]
+    for newline in ("\n", "\r\n", "\r"):
+        body = text.replace("\n", newline).encode()
+        for cut in range(len(body) + 1):
+            parser = SSEParser()
+            events = parser.feed(body[:cut]) + parser.feed(body[cut:])
+            assert events == expected, (newline, cut)
+        parser = SSEParser()
+        assert [e for i in range(len(body)) for e in parser.feed(body[i : i + 1])] == expected
+
+
+def test_sse_parser_lone_cr_then_lf_in_the_next_chunk_is_one_line_end() -> None:
+    parser = SSEParser()
+    assert parser.feed(b"data: x\r") == []
+    assert parser.feed(b"\ndata: y\r\n") == []  # one line ending, not a blank line
+    assert parser.feed(b"\r\n") == [SSEEvent("message", "x\ny")]
+
+
 @pytest.mark.anyio
 async def test_ndjson_lines_and_bad_line() -> None:
     wire = Wire("ollama")
-    items = [x async for x in iter_ndjson(_lines('{"a": 1}', "", '{"b": 2}'), wire)]
-    assert items == [{"a": 1}, {"b": 2}]
+    items = [x async for x in iter_ndjson(_chunks(b'{"a": 1}\n', b"\n{", b'"b": 2}\n{"c": 3}'), wire)]
+    assert items == [{"a": 1}, {"b": 2}, {"c": 3}]
     with pytest.raises(MalformedResponse):
-        _ = [x async for x in iter_ndjson(_lines('{"a": 1}', "{oops"), wire)]
+        _ = [x async for x in iter_ndjson(_chunks(b'{"a": 1}\n{oops\n'), wire)]
 
 
 @pytest.mark.anyio
@@ -145,3 +179,45 @@ async def test_model_lists_follow_pagination_cursors() -> None:
         "pageSize=1000",
         "pageSize=1000&pageToken=p2",
     ]
+
+
+def _openai_stream_body(words: list[str]) -> bytes:
+    chunks = [{"id": "r1", "model": "m", "choices": [{"index": 0, "delta": {"content": w}}]} for w in words]
+    chunks.append({"id": "r1", "model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    chunks.append(
+        {"id": "r1", "model": "m", "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}}
+    )
+    return "".join(f"data: {json.dumps(c)}\r\n\r\n" for c in chunks).encode() + b"data: [DONE]\r\n\r\n"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+async def test_streams_read_raw_or_decoded_bodies_in_any_split(encoding: str) -> None:
+    """An identity body is read raw and a gzip one decoded; either way, in 7-byte pieces over
+    the network with CRLF line endings, the adapter reassembles the same answer."""
+    body = _openai_stream_body(["Hel", "lo ", "wörld"])
+    wire_body = gzip.compress(body) if encoding == "gzip" else body
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for i in range(0, len(wire_body), 7):
+            yield wire_body[i : i + 7]
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        headers = {"content-type": "text/event-stream"}
+        if encoding == "gzip":
+            headers["content-encoding"] = "gzip"
+        return httpx2.Response(200, headers=headers, content=pieces())
+
+    config = ProviderConfig(name="openai", protocol="openai", base_url="http://x/v1", api_key=SecretStr("k"))
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler)) as http:
+        adapter = build_adapter(config, http)
+        events = [
+            e
+            async for e in adapter.stream(
+                CompletionRequest(messages=[Message(role="user", content="hi")]), "m"
+            )
+        ]
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Hello wörld"
+    end = events[-1]
+    assert isinstance(end, StreamEnd)
+    assert (end.finish_reason, end.usage.output_tokens, end.response_id) == ("stop", 2, "r1")

@@ -315,8 +315,8 @@ async def test_cancelled_call_is_metered_cancelled(tmp_path: Path) -> None:
                 await h.router.complete(order("openai", model=MINI))
 
             tg.start_soon(call)
-            while h.sim.hits("openai", "gpt-4o-mini") == 0:
-                await anyio.sleep(0.005)
+            with anyio.fail_after(10):
+                await h.sim.wait_for_hits("openai", "gpt-4o-mini")
             tg.cancel_scope.cancel()
         reqs = await h.requests()
         assert [(q[1], q[6]) for q in reqs] == [("cancelled", "Cancelled")]
