@@ -28,7 +28,8 @@
 Unknown keys are errors (a typo should not silently disable a budget). `[routing] tiers` is merged
 over the default tier table (`routing.policy.DEFAULT_TIERS`): a tier it names is replaced, the
 others keep their defaults (so redefining `standard` does not take `economy` and `premium` away).
-`[server]` is a free-form table read by the server. Environment variables are described in DESIGN.md.
+`[server]` holds `tokens = {client = "token"}` for HTTP (see `ServerSettings`; its keys are checked too).
+Environment variables are described in DESIGN.md.
 """
 
 from __future__ import annotations
@@ -97,6 +98,19 @@ class CustomEndpoint(BaseModel):
         )
 
 
+class ServerSettings(BaseModel):
+    """`[server]`: what only the server reads. Tokens are secrets: a repr or log line of the
+    settings shows `**********`, never the token."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tokens: dict[str, SecretStr] = {}  # metering client -> bearer token
+
+    def clients_by_token(self) -> dict[str, str]:
+        """{token: client} for the HTTP transport; empty tokens are left out."""
+        return {t.get_secret_value(): client for client, t in self.tokens.items() if t.get_secret_value()}
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -104,7 +118,7 @@ class Settings(BaseModel):
     aliases: dict[str, str] = {}
     routing: RoutingPolicy = RoutingPolicy()
     budgets: dict[str, BudgetLimit] = {}
-    server: dict[str, Any] = {}
+    server: ServerSettings = ServerSettings()
 
     @field_validator("routing", mode="before")
     @classmethod

@@ -63,10 +63,7 @@ def _build_router(env: Mapping[str, str]) -> object:
 
 
 def _configured_tokens(env: Mapping[str, str]) -> dict[str, str]:
-    """`[server] tokens = {client = "token"}` from the TOML config, when the settings have it."""
+    """`[server] tokens = {client = "token"}` from the TOML config (client -> token)."""
     from mcp_router.settings import load_settings
 
-    tokens = load_settings(env).server.get("tokens") or {}
-    return {
-        str(k): v.get_secret_value() if hasattr(v, "get_secret_value") else str(v) for k, v in tokens.items()
-    }
+    return {client: token.get_secret_value() for client, token in load_settings(env).server.tokens.items()}

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
+import anyio.to_thread
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
@@ -29,7 +31,7 @@ from mcp_router.routing.types import CompareResult, MaxPrice, ProviderPreference
 from mcp_router.server.live import CATALOG_URI, USAGE_URI, ResourceNotifier
 from mcp_router.server.pending import PendingRouter
 from mcp_router.server.progress import OnProgress, with_progress
-from mcp_router.server.refresh import CatalogRefresher
+from mcp_router.server.refresh import LiveCatalogUpdater
 from mcp_router.server.requests import InvalidToolInput, describe_invalid
 from mcp_router.server.results import EstimateResult, ListModelsResult
 from mcp_router.server.schema import compact, shallow_output
@@ -136,7 +138,7 @@ def build_server(
     client_id: str = "default",
     tokens: Mapping[str, str] | None = None,
     notifier: ResourceNotifier | None = None,
-    refresher: CatalogRefresher | None = None,
+    updater: LiveCatalogUpdater | None = None,
     refresh_interval_s: float | None = None,
     heartbeat_s: float = 2.0,
 ) -> MCPServer[Any]:
@@ -146,14 +148,14 @@ def build_server(
     `client_id` names the metering client for stdio/in-memory sessions ("default", the client
     `[budgets.default]` applies to); `tokens` (token -> client) makes HTTP require a bearer
     token and meters each token as its client; `refresh_interval_s` refreshes the catalog
-    live while the server runs (`refresher`/`notifier` let a caller trigger and observe it)."""
+    live while the server runs (`updater`/`notifier` let a caller trigger and observe it)."""
     if tokens:
         refuse_placeholder_tokens(tokens)
-    if refresher is not None:
-        notifier = refresher.notifier
+    if updater is not None:
+        notifier = updater.notifier
     notifier = notifier or ResourceNotifier()
     source = router if isinstance(router, PendingRouter) else PendingRouter(router)
-    live = refresher or CatalogRefresher(source, notifier)
+    live = updater or LiveCatalogUpdater(source, notifier)
 
     async def tools_() -> RouterTools:
         try:
@@ -166,7 +168,7 @@ def build_server(
         async with anyio.create_task_group() as tg:
             if refresh_interval_s:
                 tg.start_soon(live.run, refresh_interval_s)
-            yield {"refresher": live}
+            yield {"updater": live}
             tg.cancel_scope.cancel()
 
     registered: list[Tool] = []
@@ -300,8 +302,13 @@ def build_server(
     ) -> UsageReport:
         tools = await tools_()
         await tools.router.flush_metering()  # a report right after a call includes it
+        report = partial(
+            tools.usage_report, since=since, until=until, group_by=group_by, client=client, limit=limit
+        )
         try:
-            return tools.usage_report(since=since, until=until, group_by=group_by, client=client, limit=limit)
+            # SQLite in a worker thread: the store's lock is shared with the meter's writer and
+            # may be held through a busy timeout; on the loop that would stall every stream.
+            return await anyio.to_thread.run_sync(report)
         except (InvalidToolInput, RouterError) as exc:
             raise ToolError(str(exc)) from exc
 
@@ -348,6 +355,6 @@ def build_server(
     async def usage_resource() -> str:
         tools = await tools_()
         await tools.router.flush_metering()
-        return tools.usage_summary_json()
+        return await anyio.to_thread.run_sync(tools.usage_summary_json)  # SQLite: off the loop
 
     return server

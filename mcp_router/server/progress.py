@@ -17,7 +17,7 @@ import anyio
 
 T = TypeVar("T")
 SendProgress = Callable[[float, float | None, str | None], Awaitable[None]]
-OnProgress = Callable[[int, str], Awaitable[None]]
+OnProgress = Callable[[int, str], Awaitable[None]]  # (chunks streamed so far, text so far)
 
 
 class ProgressReporter:
@@ -38,19 +38,21 @@ class ProgressReporter:
         self._started = clock()
         self._changed = anyio.Event()
         self._seq = 0
-        self._tokens = 0  # streamed chunks so far (summed over models for compare)
+        # Streamed chunks so far (summed over models for compare). The router counts chunks,
+        # not tokens (a chunk may carry several), so the message says chunks.
+        self._chunks = 0
         self.sent = 0
 
-    async def on_progress(self, tokens: int, text: str) -> None:
-        """The router's callback (`tokens` streamed so far): note it; the sender reports it."""
-        self._tokens = max(self._tokens, tokens)
+    async def on_progress(self, chunks: int, text: str) -> None:
+        """The router's callback (`chunks` streamed so far): note it; the sender reports it."""
+        self._chunks = max(self._chunks, chunks)
         self._changed.set()
 
     def message(self) -> str:
         elapsed = self._clock() - self._started
-        if self._tokens == 0:
+        if self._chunks == 0:
             return f"waiting for first token ({elapsed:.1f} s)"
-        return f"streaming: {self._tokens} tokens ({elapsed:.1f} s)"
+        return f"streaming: {self._chunks} chunks ({elapsed:.1f} s)"
 
     async def _emit(self) -> None:
         self._seq += 1
@@ -66,7 +68,7 @@ class ProgressReporter:
                 await self._changed.wait()
             self._changed = anyio.Event()
             await self._emit()
-            # Coalesce bursts of token events into one notification per gap.
+            # Coalesce bursts of chunk events into one notification per gap.
             await anyio.sleep(self._min_gap_s)
 
 

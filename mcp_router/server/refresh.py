@@ -12,12 +12,12 @@ models for a whole interval.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import structlog
 
 from mcp_router.errors import RouterError
 from mcp_router.server.live import CATALOG_URI, ResourceNotifier
@@ -26,7 +26,7 @@ from mcp_router.server.pending import PendingRouter
 if TYPE_CHECKING:
     from mcp_router.catalog.refresh import RefreshResult
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 def changes(result: RefreshResult) -> tuple[bool, list[str]]:
@@ -52,8 +52,10 @@ def lists_stale(meta: Mapping[str, Any], providers: Collection[str], max_age_s: 
     return False
 
 
-class CatalogRefresher:
-    """Refreshes the router's catalog; on change, notifies `catalog://models` and per-model URIs."""
+class LiveCatalogUpdater:
+    """Keeps a running server's catalog current: asks the router to refresh (the router uses
+    `catalog.refresh.CatalogRefresher` for the fetch and merge) and, on change, notifies
+    `catalog://models` and the per-model URIs."""
 
     def __init__(
         self,
@@ -97,7 +99,7 @@ class CatalogRefresher:
         try:
             await self.refresh_once()
         except (OSError, ValueError, RuntimeError, RouterError) as exc:  # try again next time
-            log.warning("catalog refresh failed: %s", type(exc).__name__)
+            log.warning("catalog_refresh_failed", error=type(exc).__name__)
 
     async def run(self, interval_s: float) -> None:
         """Refresh now if the cache is missing or stale, then every `interval_s` until
@@ -106,7 +108,7 @@ class CatalogRefresher:
             if await self.due(interval_s):
                 await self._refresh_logged()
         except RouterError as exc:  # the router never started: tool calls report it
-            log.warning("catalog refresh skipped: %s", type(exc).__name__)
+            log.warning("catalog_refresh_skipped", error=type(exc).__name__)
         finally:
             self.started.set()
         while True:

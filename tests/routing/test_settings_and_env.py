@@ -66,6 +66,7 @@ def test_parse_good_settings() -> None:
             "endpoints.0.models.0.id",
         ),
         ("[routing\n", "not valid TOML"),
+        ('[server]\ntoken = "s3cret-typo"', "server.token"),  # a typo must not silently drop auth
     ],
 )
 def test_bad_settings_name_the_key(text: str, needle: str) -> None:
@@ -73,6 +74,20 @@ def test_bad_settings_name_the_key(text: str, needle: str) -> None:
         parse_settings(text, source="cfg.toml")
     assert needle in str(info.value)
     assert "cfg.toml" in str(info.value)
+
+
+def test_server_tokens_are_secrets(tmp_path: Path) -> None:
+    path = tmp_path / "cfg.toml"
+    path.write_text('[server]\ntokens = { laptop = "tok-laptop-0123456789", ci = "tok-ci-9876543210" }\n')
+    settings = load_settings({"MCP_ROUTER_CONFIG": str(path)})
+    shown = f"{settings!r} {settings!s} {settings.server!r} {settings.model_dump()}"
+    assert "tok-laptop" not in shown and "tok-ci" not in shown
+    assert "laptop" in repr(settings)  # the client names are not secret
+    assert settings.server.clients_by_token() == {
+        "tok-laptop-0123456789": "laptop",
+        "tok-ci-9876543210": "ci",
+    }
+    assert load_settings({}).server.clients_by_token() == {}
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:

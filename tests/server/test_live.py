@@ -17,14 +17,14 @@ from mcp_router.metering.store import UsageStore
 from mcp_router.router import Router
 from mcp_router.server.app import build_server
 from mcp_router.server.live import ResourceNotifier
-from mcp_router.server.refresh import CatalogRefresher
+from mcp_router.server.refresh import LiveCatalogUpdater
 from mcp_router.sim import Simulator
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_progress_notifications_during_a_slow_complete(router: Any, sim: Simulator, mode: str) -> None:
-    # Slow first token, then slow streaming: the heartbeat fires while waiting, tokens after.
+    # Slow first token, then slow streaming: the heartbeat fires while waiting, chunks after.
     sim.set_profile("openai", "gpt-4o-mini", ttft_ms=400, tokens_per_s=60)
     seen: list[tuple[float, str]] = []
 
@@ -40,7 +40,7 @@ async def test_progress_notifications_during_a_slow_complete(router: Any, sim: S
     values = [p for p, _ in seen]
     assert values == sorted(values) and len(set(values)) == len(values)  # strictly increasing
     assert any("waiting for first token" in m for _, m in seen)
-    assert any("streaming" in m for _, m in seen)
+    assert any(m.startswith("streaming: ") and " chunks (" in m for _, m in seen)  # chunks, not tokens
 
 
 @pytest.mark.anyio
@@ -78,18 +78,18 @@ async def test_cancelling_the_call_aborts_and_meters_cancelled(sim: Simulator, t
     assert rows == [("cancelled",)]
 
 
-async def _add_model_and_refresh(sim: Simulator, refresher: CatalogRefresher) -> list[str]:
+async def _add_model_and_refresh(sim: Simulator, updater: LiveCatalogUpdater) -> list[str]:
     sim.add_model("openai", "gpt-sim-fresh", input_price="1.00", output_price="2.00", context_length=8192)
-    return await refresher.refresh_once()
+    return await updater.refresh_once()
 
 
 @pytest.mark.anyio
 async def test_catalog_change_notifies_listen_subscribers(router: Any, sim: Simulator) -> None:
     notifier = ResourceNotifier()
-    refresher = CatalogRefresher(router, notifier)
-    async with Client(build_server(router, refresher=refresher), mode="auto") as client:
+    updater = LiveCatalogUpdater(router, notifier)
+    async with Client(build_server(router, updater=updater), mode="auto") as client:
         async with client.listen(resource_subscriptions=["catalog://models"]) as sub:
-            changed = await _add_model_and_refresh(sim, refresher)
+            changed = await _add_model_and_refresh(sim, updater)
             with anyio.fail_after(5):
                 event = await sub.__anext__()
         assert "openai/gpt-sim-fresh" in changed
@@ -101,7 +101,7 @@ async def test_catalog_change_notifies_listen_subscribers(router: Any, sim: Simu
 @pytest.mark.anyio
 async def test_catalog_change_notifies_legacy_subscribers(router: Any, sim: Simulator) -> None:
     notifier = ResourceNotifier()
-    refresher = CatalogRefresher(router, notifier)
+    updater = LiveCatalogUpdater(router, notifier)
     updated: list[str] = []
     got = anyio.Event()
 
@@ -110,7 +110,7 @@ async def test_catalog_change_notifies_legacy_subscribers(router: Any, sim: Simu
             updated.append(str(message.params.uri))
             got.set()
 
-    server = build_server(router, refresher=refresher)
+    server = build_server(router, updater=updater)
     async with Client(server, mode="legacy", message_handler=handler) as client:
         assert client.server_capabilities.resources is not None
         assert client.server_capabilities.resources.subscribe is True
@@ -119,7 +119,7 @@ async def test_catalog_change_notifies_legacy_subscribers(router: Any, sim: Simu
             await client.subscribe_resource("catalog://models")
             await client.subscribe_resource("catalog://models")  # a repeat must not double up
         assert notifier.legacy_subscribers("catalog://models") == 1
-        await _add_model_and_refresh(sim, refresher)
+        await _add_model_and_refresh(sim, updater)
         with anyio.fail_after(5):
             await got.wait()
         with warnings.catch_warnings():
@@ -130,8 +130,8 @@ async def test_catalog_change_notifies_legacy_subscribers(router: Any, sim: Simu
 
 @pytest.mark.anyio
 async def test_refresh_reports_changed_models_only_once(router: Any, sim: Simulator) -> None:
-    refresher = CatalogRefresher(router, ResourceNotifier())
-    await refresher.refresh_once()  # first refresh: the live lists arrive
-    assert "openai/gpt-sim-fresh" in await _add_model_and_refresh(sim, refresher)
-    assert await refresher.refresh_once() == []  # nothing new the second time
+    updater = LiveCatalogUpdater(router, ResourceNotifier())
+    await updater.refresh_once()  # first refresh: the live lists arrive
+    assert "openai/gpt-sim-fresh" in await _add_model_and_refresh(sim, updater)
+    assert await updater.refresh_once() == []  # nothing new the second time
     assert router.catalog.get("openai/gpt-sim-fresh") is not None

@@ -111,10 +111,11 @@ def test_examples_are_valid() -> None:
     assert settings.endpoints[0].name == "local-vllm"
     assert settings.aliases["fast"] == "meta-llama/llama-3.3-70b-instruct"
     assert set(settings.budgets) == {"default", "*"}
-    assert set(settings.server["tokens"]) == {"laptop", "ci"}
+    assert set(settings.server.tokens) == {"laptop", "ci"}
+    assert "PLACEHOLDER" not in repr(settings) and "PLACEHOLDER" not in str(settings)
     # Its tokens are placeholders the server refuses to serve with.
-    tokens = {v.get_secret_value() if hasattr(v, "get_secret_value") else str(v): client
-              for client, v in settings.server["tokens"].items()}  # fmt: skip
+    tokens = settings.server.clients_by_token()
+    assert set(tokens.values()) == {"laptop", "ci"}
     with pytest.raises(ServeConfigError, match="placeholder") as refused:
         build_server(object(), tokens=tokens)
     assert "laptop" in str(refused.value) and "PLACEHOLDER-not" not in str(refused.value)

@@ -13,13 +13,14 @@ import anyio
 import mcp_types as types
 import pytest
 from mcp.client import Client
+from structlog.testing import capture_logs
 
 from mcp_router.router import Router
 from mcp_router.routing.types import RouteRequest
 from mcp_router.server.app import build_server
 from mcp_router.server.live import ResourceNotifier
 from mcp_router.server.pending import PendingRouter
-from mcp_router.server.refresh import CatalogRefresher
+from mcp_router.server.refresh import LiveCatalogUpdater
 from mcp_router.sim import Simulator
 from mcp_router.types import Message
 
@@ -72,7 +73,7 @@ async def test_refresh_keeps_config_models_and_drops_unlisted(sim: Simulator, tm
 @pytest.mark.anyio
 async def test_unchanged_refresh_does_not_notify(router: Any, sim: Simulator) -> None:
     notifier = ResourceNotifier()
-    refresher = CatalogRefresher(router, notifier)
+    updater = LiveCatalogUpdater(router, notifier)
     updated: list[str] = []
     arrived = anyio.Event()
 
@@ -82,20 +83,20 @@ async def test_unchanged_refresh_does_not_notify(router: Any, sim: Simulator) ->
             if len(updated) == 2:
                 arrived.set()
 
-    async with Client(build_server(router, refresher=refresher), mode="legacy", message_handler=handler) as c:
+    async with Client(build_server(router, updater=updater), mode="legacy", message_handler=handler) as c:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # resources/subscribe is deprecated in the 2026 era
             await c.subscribe_resource("catalog://models")
-        await refresher.refresh_once()  # the live lists arrive: listing flags change
-        assert await refresher.refresh_once() == []  # the same lists again, fetched later
-        assert refresher.notifications == 1
+        await updater.refresh_once()  # the live lists arrive: listing flags change
+        assert await updater.refresh_once() == []  # the same lists again, fetched later
+        assert updater.notifications == 1
         sim.add_model("openai", "gpt-sim-fresh", input_price="1.00", output_price="2.00")
-        assert await refresher.refresh_once() == ["openai/gpt-sim-fresh"]
+        assert await updater.refresh_once() == ["openai/gpt-sim-fresh"]
         with anyio.fail_after(5):
             await arrived.wait()
     # Notifications arrive in order: the unchanged refresh in between sent none.
     assert updated == ["catalog://models", "catalog://models"]
-    assert refresher.refreshes == 3 and refresher.notifications == 2
+    assert updater.refreshes == 3 and updater.notifications == 2
 
 
 @pytest.mark.anyio
@@ -138,6 +139,29 @@ async def test_a_router_that_cannot_start_gives_tool_errors(tmp_path: Path) -> N
 
 
 @pytest.mark.anyio
+async def test_a_corrupt_usage_database_gives_tool_errors(tmp_path: Path) -> None:
+    db = tmp_path / "usage.db"
+    db.write_bytes(b"this is not a SQLite database; " * 64)
+    env = {"MCP_ROUTER_HOME": str(tmp_path / "home"), "MCP_ROUTER_DB": str(db)}
+    pending = PendingRouter()
+    updater = LiveCatalogUpdater(pending, ResourceNotifier())
+    with capture_logs() as logs:
+        server = build_server(pending, updater=updater, refresh_interval_s=3600)
+        async with Client(server) as client:
+            await pending.run(lambda: Router.from_env(env))  # returns: the failure is kept, not raised
+            for name, args in (("list_models", {}), ("usage_report", {})):
+                result = await client.call_tool(name, args)
+                assert result.is_error
+                text = result.content[0].text  # type: ignore[union-attr]
+                assert "The router could not start: DatabaseError" in text and "mcp-router doctor" in text
+            with anyio.fail_after(10):
+                await updater.started.wait()
+    events = {e["event"]: e for e in logs}
+    assert events["router_start_failed"]["error"] == "DatabaseError"
+    assert events["catalog_refresh_skipped"]["error"] == "RouterUnavailable"  # structlog, like the rest
+
+
+@pytest.mark.anyio
 async def test_serve_refreshes_at_start_when_the_cache_is_missing_or_stale(
     sim: Simulator, tmp_path: Path
 ) -> None:
@@ -145,20 +169,20 @@ async def test_serve_refreshes_at_start_when_the_cache_is_missing_or_stale(
     env = {**sim.env(), "MCP_ROUTER_HOME": str(tmp_path / "home")}
     async with Router.from_env(env) as router:
         assert router.catalog.lookup("ollama/phi-sim") is None  # only the live list knows it
-        refresher = CatalogRefresher(router, ResourceNotifier())
-        async with Client(build_server(router, refresher=refresher, refresh_interval_s=3600)) as client:
+        updater = LiveCatalogUpdater(router, ResourceNotifier())
+        async with Client(build_server(router, updater=updater, refresh_interval_s=3600)) as client:
             with anyio.fail_after(10):
-                await refresher.started.wait()
-            assert refresher.refreshes == 1
+                await updater.started.wait()
+            assert updater.refreshes == 1
             result = await client.call_tool("complete", {"prompt": "hi", "model": "ollama/phi-sim"})
         assert not result.is_error, result.content
         assert result.structured_content["provider"] == "ollama"  # type: ignore[index]
     # The next start finds the lists fresh in the cache: no refresh until the interval passes.
     async with Router.from_env(env) as router:
         assert router.catalog.lookup("ollama/phi-sim") is not None
-        refresher = CatalogRefresher(router, ResourceNotifier())
-        async with Client(build_server(router, refresher=refresher, refresh_interval_s=3600)):
+        updater = LiveCatalogUpdater(router, ResourceNotifier())
+        async with Client(build_server(router, updater=updater, refresh_interval_s=3600)):
             with anyio.fail_after(10):
-                await refresher.started.wait()
-        assert refresher.refreshes == 0
-        assert await refresher.due(0.0)  # but any older than "now" would be refreshed
+                await updater.started.wait()
+        assert updater.refreshes == 0
+        assert await updater.due(0.0)  # but any older than "now" would be refreshed
