@@ -40,6 +40,18 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     return _KEY_PATTERN.sub("[redacted]", text)
 
 
+def redact_value(value: Any, secrets: tuple[str, ...]) -> Any:
+    """`value` (a decoded JSON body: dicts, lists, strings) with `secrets` removed from every
+    string in it, keys included."""
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {redact_value(k, secrets): redact_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact_value(v, secrets) for v in value)
+    return value
+
+
 class RouterError(Exception):
     """Base of every error mcp-router raises on purpose."""
 
@@ -70,6 +82,16 @@ class ProviderError(RouterError):
     def kind(self) -> str:
         """The error class name, as recorded in attempts."""
         return type(self).__name__
+
+    def scrub(self, secrets: tuple[str, ...]) -> None:
+        """Remove `secrets` (an adapter's own key, whatever its shape) from the message, the
+        body and the exception text, in place: a provider or proxy may echo the key back."""
+        secrets = tuple(s for s in secrets if s)
+        if not secrets:
+            return
+        self.message = redact(self.message, secrets)
+        self.body = redact_value(self.body, secrets)
+        self.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in self.args)
 
 
 class RateLimited(ProviderError):

@@ -50,8 +50,16 @@ VENDOR_NAMES: dict[str, str] = {
 
 _WORDS = {"gpt": "GPT", "oss": "OSS", "glm": "GLM", "it": "IT", "r1": "R1", "v3": "V3"}
 
-# Rows that are not chat models we can call through chat completions.
-_SKIP_NAME = re.compile(r"(audio|tts|-live|lyria|realtime|^ft:|container)", re.IGNORECASE)
+# Names of models no chat-completions call can use: audio/realtime/live models, fine-tunes
+# and containers, and the families a live list names without saying what they are
+# (OpenAI's, Mistral's, Groq's, Ollama's carry no mode): embeddings, speech, transcription,
+# image and video generation, moderation, rerankers, OCR, legacy text completions.
+_SKIP_NAME = re.compile(
+    r"(audio|tts|-live|lyria|realtime|^ft:|container"
+    r"|embed|whisper|transcri|dall-e|image|sora|flux|moderation|rerank|\bocr\b|turbo-instruct"
+    r"|^(text-)?(davinci|babbage|curie|ada)(-|$))",
+    re.IGNORECASE,
+)
 _TIER_KEY = re.compile(
     r"^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost"
     r"|cache_creation_input_token_cost)_above_(\d+)k_tokens$"
@@ -88,12 +96,18 @@ def native_name(key: str, litellm_provider: str) -> str:
     return key[len(prefix) :] if key.startswith(prefix) else key
 
 
+def chat_model_name(native: str) -> bool:
+    """Whether a model's name allows it to be a chat model. The one name filter for both the
+    snapshot (LiteLLM rows, next to their `mode`) and live lists (which mostly have no mode)."""
+    return not _SKIP_NAME.search(native)
+
+
 def usable(key: str, data: Mapping[str, Any]) -> bool:
     """A chat model of one of our providers, callable through chat completions."""
     if data.get("mode") != "chat" or data.get("litellm_provider") not in PROVIDERS:
         return False
     native = native_name(key, str(data["litellm_provider"]))
-    if _SKIP_NAME.search(native):
+    if not chat_model_name(native):
         return False
     if data["litellm_provider"] == "together_ai" and (
         native.startswith("together-ai-") or native.endswith("-Free")

@@ -3,7 +3,11 @@
 Rules:
 - a live entry matches a snapshot endpoint by (provider, native name), else by canonical id
   or alias; a match updates that endpoint, a model without an endpoint at this provider gains
-  one, and a name matching nothing becomes a new model with an unknown price (never dropped);
+  one, and a chat model matching nothing becomes a new model with an unknown price;
+- a live entry matching nothing that is not a chat model is left out, as the snapshot leaves
+  it out: by what the list says (`RemoteModel.chat`) or, when it says nothing (OpenAI's list
+  mixes embeddings, whisper, dall-e, tts and moderation models in), by the snapshot's name
+  filter — else `complete` would send chat calls to an embedding model;
 - a live price (from providers that publish prices, e.g. OpenRouter) wins over the snapshot; if
   they disagree, the snapshot's figures stay in `Provenance.snapshot_input/_output`;
 - live context/output limits override the snapshot's;
@@ -22,7 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mcp_router.catalog.canonical import canonical_id
 from mcp_router.catalog.catalog import Catalog
-from mcp_router.catalog.litellm import display_name
+from mcp_router.catalog.litellm import chat_model_name, display_name
 from mcp_router.catalog.models import Endpoint, Model, Pricing, Provenance
 from mcp_router.providers.base import RemoteModel
 
@@ -70,6 +74,12 @@ def native_of(provider: str, native: str) -> str:
 def live_model_id(provider: str, native: str) -> str:
     """The canonical id of a live entry that matches nothing in the snapshot."""
     return canonical_id(provider, native_of(provider, native))
+
+
+def live_chat_model(remote: RemoteModel, native: str) -> bool:
+    """Whether a live entry the snapshot does not know (named `native` at its provider) may
+    become a chat model."""
+    return remote.chat if remote.chat is not None else chat_model_name(native)
 
 
 def _first(live: Decimal | None, old: Decimal | None) -> Decimal | None:
@@ -187,6 +197,8 @@ def merge_live(snapshot: Catalog, listings: Mapping[str, ProviderListing]) -> Ca
                 continue
             cid = live_model_id(provider, native)
             known = snapshot.lookup(cid) or snapshot.lookup(f"{provider}/{native}")
+            if known is None and not live_chat_model(remote, native):
+                continue
             model_id = known.id if known is not None else cid
             draft = drafts.setdefault(model_id, _Draft(None, model_id, name=remote.name))
             draft.capabilities |= remote.capabilities

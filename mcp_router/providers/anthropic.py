@@ -280,7 +280,7 @@ class AnthropicAdapter(HttpAdapter):
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         state = EventState(model=model)
         body = self._body(request, model, stream=True)
-        parser = SSEParser()
+        parser = SSEParser(self.name)
         async with self._open_stream(f"{self.base_url}/v1/messages", body, model) as (chunks, wire):
             async for raw in chunks:  # parser fed inline: no generator step per event
                 for event in parser.feed(raw):

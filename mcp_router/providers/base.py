@@ -33,6 +33,10 @@ class RemoteModel(BaseModel):
     cache_read_price: Decimal | None = None
     cache_write_price: Decimal | None = None
     capabilities: frozenset[str] = frozenset()
+    # Whether the list itself says the model answers chat calls (OpenRouter's output
+    # modalities, Together's `type`); None when it does not say (OpenAI, Mistral, Groq,
+    # Ollama...), and the catalog judges by the name.
+    chat: bool | None = None
 
 
 class Adapter(Protocol):

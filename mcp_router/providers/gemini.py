@@ -249,7 +249,7 @@ class GeminiAdapter(HttpAdapter):
         finish: FinishReason | None = None
         usage: Usage | None = None
         model_name, response_id = model, None
-        parser = SSEParser()
+        parser = SSEParser(self.name)
         async with self._open_stream(url, to_wire(request), model, params={"alt": "sse"}) as (chunks, wire):
             async for raw in chunks:  # parser fed inline: no generator step per event
                 for event in parser.feed(raw):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, aclosing, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
@@ -46,6 +46,13 @@ from mcp_router.types import Completion
 # than waiting on a server that keeps talking.
 _DRAIN_MAX_BYTES = 64 * 1024
 _DRAIN_MAX_SECONDS = 0.25
+
+# Bounds on what a provider can make us buffer. One streamed event (an SSE event, an NDJSON
+# line) is a few hundred bytes; 1 MiB without a terminator is a broken or hostile server, and
+# holding it would only grow memory until the read timeout. An error body is read for its
+# message only: the first 64 KiB say everything a classifier needs.
+MAX_EVENT_BYTES = 1024 * 1024
+MAX_ERROR_BODY_BYTES = 64 * 1024
 
 Classification = tuple[type[ProviderError] | None, str]
 """What a protocol read from an error body: an error class when the body decides it (or
@@ -301,12 +308,20 @@ class SSEParser:
     decoded (newline bytes never occur inside a UTF-8 sequence, so this is the same text).
     Per chunk this is a couple of C-level scans, where a line iterator costs several Python
     generator steps per line — the parser runs once per streamed token.
+
+    An unterminated event is kept as a list of chunks and only each new chunk is scanned, so
+    an event split into many chunks costs linear time; one over `max_event_bytes` is a
+    `MalformedResponse`.
     """
 
-    __slots__ = ("_buf", "_cr", "_started")
+    __slots__ = ("_cr", "_lf", "_limit", "_provider", "_size", "_started", "_tail")
 
-    def __init__(self) -> None:
-        self._buf = b""  # the unterminated tail: LF-only line endings already
+    def __init__(self, provider: str = "stream", *, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+        self._provider = provider
+        self._limit = max_event_bytes
+        self._tail: list[bytes] = []  # the unterminated event's chunks: LF-only line endings already
+        self._size = 0  # bytes in `_tail`
+        self._lf = False  # `_tail` ends in LF: a LF starting the next chunk ends the event
         self._cr = False  # the previous chunk ended in CR: a LF starting the next one is its pair
         self._started = False
 
@@ -314,11 +329,34 @@ class SSEParser:
         """The events `chunk` completes, in order."""
         if self._cr or not self._started or b"\r" in chunk:
             chunk = self._normalize(chunk)
-        buf = self._buf + chunk if self._buf else chunk
-        if b"\n\n" not in buf:
-            self._buf = buf
+        if b"\n\n" not in chunk and not (self._lf and chunk[:1] == b"\n"):
+            if chunk:
+                self._tail.append(chunk)
+                self._size += len(chunk)
+                self._lf = chunk[-1] == 10  # b"\n"
+                if self._size > self._limit:
+                    raise self._too_big()
             return []
-        *blocks, self._buf = buf.split(b"\n\n")
+        tail = self._tail
+        if not tail:
+            buf = chunk
+        elif len(tail) == 1:
+            buf = tail[0] + chunk  # the usual case: an event split in two
+        else:
+            buf = b"".join((*tail, chunk))
+        *blocks, rest = buf.split(b"\n\n")
+        if rest:
+            self._tail = [rest]
+            self._size = len(rest)
+            self._lf = rest[-1] == 10
+        elif self._tail:
+            self._tail = []
+            self._size = 0
+            self._lf = False
+        if len(buf) > self._limit and (
+            self._size > self._limit or any(len(block) > self._limit for block in blocks)
+        ):
+            raise self._too_big()
         events = []
         for block in blocks:
             # The common shape, one `data:` line (OpenAI, Gemini), without the line loop.
@@ -327,6 +365,11 @@ class SSEParser:
             elif (event := _sse_block(block)) is not None:
                 events.append(event)
         return events
+
+    def _too_big(self) -> MalformedResponse:
+        return MalformedResponse(
+            self._provider, f"server-sent event larger than {self._limit} bytes", status=200
+        )
 
     def _normalize(self, chunk: bytes) -> bytes:
         """LF line endings only, and no BOM (off the per-chunk fast path: rarely needed)."""
@@ -367,10 +410,10 @@ def _sse_block(block: bytes) -> SSEEvent | None:
     return SSEEvent(name.decode("utf-8", "replace") or "message", b"\n".join(data).decode("utf-8", "replace"))
 
 
-async def iter_sse(chunks: AsyncIterator[bytes]) -> AsyncIterator[SSEEvent]:
+async def iter_sse(chunks: AsyncIterator[bytes], provider: str = "stream") -> AsyncIterator[SSEEvent]:
     """`SSEParser` over an async stream of body chunks (adapters on the hot path use the
     parser directly, saving this generator step per event)."""
-    parser = SSEParser()
+    parser = SSEParser(provider)
     async for chunk in chunks:
         for event in parser.feed(chunk):
             yield event
@@ -402,21 +445,51 @@ async def drain(
     return False
 
 
-async def iter_ndjson(chunks: AsyncIterator[bytes], wire: Wire) -> AsyncIterator[Any]:
+async def iter_ndjson(
+    chunks: AsyncIterator[bytes], wire: Wire, *, max_line_bytes: int = MAX_EVENT_BYTES
+) -> AsyncIterator[Any]:
     """One decoded JSON value per non-blank line of raw body chunks; a bad line is a
     `MalformedResponse`; an unterminated last line is parsed at EOF (NDJSON needs no final
-    newline, and a cut line fails to parse anyway)."""
-    buf = b""
+    newline, and a cut line fails to parse anyway). As in `SSEParser`, an unterminated line
+    is kept as chunks (linear time) and one over `max_line_bytes` is a `MalformedResponse`."""
+    tail: list[bytes] = []
+    size = 0
     async for chunk in chunks:
-        buf += chunk
         if b"\n" not in chunk:
+            tail.append(chunk)
+            size += len(chunk)
+            if size > max_line_bytes:
+                wire.fail(f"NDJSON line larger than {max_line_bytes} bytes")
             continue
-        *lines, buf = buf.split(b"\n")
+        buf = b"".join((*tail, chunk)) if tail else chunk
+        *lines, rest = buf.split(b"\n")
+        tail = [rest] if rest else []
+        size = len(rest)
+        if len(buf) > max_line_bytes and (
+            size > max_line_bytes or any(len(line) > max_line_bytes for line in lines)
+        ):
+            wire.fail(f"NDJSON line larger than {max_line_bytes} bytes")
         for line in lines:
             if line.strip():
                 yield wire.parse(line)
-    if buf.strip():
-        yield wire.parse(buf)
+    last = b"".join(tail)
+    if last.strip():
+        yield wire.parse(last)
+
+
+async def read_error_body(response: httpx2.Response, max_bytes: int = MAX_ERROR_BODY_BYTES) -> bytes:
+    """At most `max_bytes` of a streamed response's (decoded) body: enough for an error
+    message, and a bound on what a misbehaving server or proxy can make us hold. The rest is
+    left unread, so the connection is closed rather than pooled — rare, and cheap."""
+    parts: list[bytes] = []
+    size = 0
+    async with aclosing(response.aiter_bytes()) as chunks:
+        async for chunk in chunks:
+            parts.append(chunk[: max_bytes - size])
+            size += len(parts[-1])
+            if size >= max_bytes:
+                break
+    return b"".join(parts)
 
 
 # ---------------------------------------------------------------------------- adapter base
@@ -457,6 +530,19 @@ class HttpAdapter:
         headers.update(self.config.extra_headers)
         return headers
 
+    @contextmanager
+    def _scrubbed(self) -> Iterator[None]:
+        """Every `ProviderError` leaving the adapter's I/O passes here: this adapter's own key
+        is removed from its message and body, whatever the key's shape (a provider or proxy
+        may echo it in an error; `redact`'s patterns only know the well-known key formats)."""
+        try:
+            yield
+        except ProviderError as exc:
+            key = self._key()
+            if key:
+                exc.scrub((key,))
+            raise
+
     def _raise_for(self, response: httpx2.Response, raw: bytes, model: str | None) -> None:
         if response.status_code >= 300:
             raise error_from_response(
@@ -472,21 +558,26 @@ class HttpAdapter:
         body: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
     ) -> tuple[Any, Wire]:
-        with transport_errors(self.name, model):
-            response = await self.http.request(
-                method, url, json=body, params=params, headers=self._all_headers()
-            )
-            raw = response.content
-        self._raise_for(response, raw, model)
-        wire = Wire(self.name, response.status_code, model)
-        return wire.parse(raw), wire
+        with self._scrubbed():
+            with transport_errors(self.name, model):
+                async with self.http.stream(
+                    method, url, json=body, params=params, headers=self._all_headers()
+                ) as response:
+                    if response.status_code >= 300:
+                        raw = await read_error_body(response)
+                    else:
+                        raw = await response.aread()
+            self._raise_for(response, raw, model)
+            wire = Wire(self.name, response.status_code, model)
+            return wire.parse(raw), wire
 
     async def _complete_json(
         self, url: str, body: dict[str, Any], model: str, from_wire: Callable[..., Completion]
     ) -> Completion:
         """POST a non-streaming completion and map the reply with the protocol's `from_wire`."""
         reply, wire = await self._request_json("POST", url, model=model, body=body)
-        return from_wire(reply, self.name, status=wire.status or 200, model=model)
+        with self._scrubbed():
+            return from_wire(reply, self.name, status=wire.status or 200, model=model)
 
     async def _list_pages(
         self,
@@ -501,7 +592,8 @@ class HttpAdapter:
         query = params
         for _ in range(100):  # a bound on a misbehaving cursor, not an expectation
             body, _wire = await self._request_json("GET", url, params=query)
-            found, cursor = page(body, self.name)
+            with self._scrubbed():
+                found, cursor = page(body, self.name)
             models.extend(found)
             if cursor is None:
                 break
@@ -520,28 +612,30 @@ class HttpAdapter:
         reads them leaves this block as a `ProviderError`."""
         headers = self._all_headers()
         headers["accept"] = "text/event-stream, application/x-ndjson, application/json"
-        async with AsyncExitStack() as stack:
-            with transport_errors(self.name, model):
+        # Scrubbing covers the caller's block too: errors it raises while mapping events
+        # (error events, bad chunks) leave through this generator.
+        with self._scrubbed(), transport_errors(self.name, model):
+            async with AsyncExitStack() as stack:
                 response = await stack.enter_async_context(
                     self.http.stream("POST", url, json=body, params=params, headers=headers)
                 )
-                raw = await response.aread() if response.status_code >= 300 else b""
-            self._raise_for(response, raw, model)
-            # An identity body is read undecoded: aiter_bytes adds a decoder and a generator
-            # step per chunk that only a compressed body needs (or one already in memory, as a
-            # transport may hand over).
-            identity = response.headers.get("content-encoding", "identity").strip().lower() == "identity"
-            raw_ok = identity and not response.is_stream_consumed
-            chunks = response.aiter_raw() if raw_ok else response.aiter_bytes()
-            stack.push_async_callback(chunks.aclose)
-            # Mapping here, where the caller's block is thrown back in, rather than in a wrapping
-            # generator: that would be one more generator step per chunk.
-            with transport_errors(self.name, model):
+                raw = await read_error_body(response) if response.status_code >= 300 else b""
+                self._raise_for(response, raw, model)
+                # An identity body is read undecoded: aiter_bytes adds a decoder and a generator
+                # step per chunk that only a compressed body needs (or one already in memory, as
+                # a transport may hand over).
+                identity = response.headers.get("content-encoding", "identity").strip().lower() == "identity"
+                raw_ok = identity and not response.is_stream_consumed
+                chunks = response.aiter_raw() if raw_ok else response.aiter_bytes()
+                stack.push_async_callback(chunks.aclose)
+                # Transport errors are mapped here, where the caller's block is thrown back in,
+                # rather than in a wrapping generator: that would be one more generator step per
+                # chunk.
                 yield chunks, Wire(self.name, response.status_code, model)
-            # Reached only when the adapter left its block normally, i.e. after the terminal
-            # event ([DONE], message_stop, the finishing chunk, done: true) or at EOF. On an
-            # error or an early close by the consumer the response is simply closed.
-            await drain(chunks)
+                # Reached only when the adapter left its block normally, i.e. after the terminal
+                # event ([DONE], message_stop, the finishing chunk, done: true) or at EOF. On an
+                # error or an early close by the consumer the response is simply closed.
+                await drain(chunks)
 
     def _cut(self, model: str, what: str) -> ConnectionFailed:
         """A stream that ended (cleanly at the TCP level) before its terminal event."""

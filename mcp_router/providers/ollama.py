@@ -165,4 +165,5 @@ class OllamaAdapter(HttpAdapter):
 
     async def list_models(self) -> list[RemoteModel]:
         body, _ = await self._request_json("GET", f"{self.base_url}/api/tags")
-        return models_from_wire(body, self.name)
+        with self._scrubbed():
+            return models_from_wire(body, self.name)

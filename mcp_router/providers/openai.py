@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -185,7 +185,6 @@ class ChunkState:
     usage: Usage | None = None
     response_id: str | None = None
     done: bool = False
-    texts: list[str] = field(default_factory=list)
 
 
 def map_chunk(chunk: Any, state: ChunkState, wire: Wire) -> TextDelta | None:
@@ -312,6 +311,23 @@ def _capabilities(entry: dict[str, Any]) -> frozenset[str]:
     return frozenset(caps)
 
 
+# Together's `type` values for models no chat call can use.
+_NOT_CHAT_TYPES = frozenset({"embedding", "image", "moderation", "rerank", "audio", "transcribe", "video"})
+
+
+def _chat(entry: dict[str, Any]) -> bool | None:
+    """Whether the entry says it is a chat model: OpenRouter's `architecture.output_modalities`
+    (text out, or not), Together's `type`; None when the list does not say (OpenAI's does not)."""
+    arch = entry.get("architecture")
+    outputs = arch.get("output_modalities") if isinstance(arch, dict) else None
+    if isinstance(outputs, list):
+        return "text" in outputs
+    kind = entry.get("type")
+    if kind == "chat":
+        return True
+    return False if isinstance(kind, str) and kind in _NOT_CHAT_TYPES else None
+
+
 def models_from_wire(body: Any, config: ProviderConfig) -> list[RemoteModel]:
     """`GET /models`: OpenAI's `{"data": [{"id", ...}]}`; OpenRouter adds context, limits,
     string per-token prices and supported parameters; Groq adds `context_window`; Together
@@ -340,6 +356,7 @@ def models_from_wire(body: Any, config: ProviderConfig) -> list[RemoteModel]:
                 cache_read_price=_price(pricing.get("input_cache_read")),
                 cache_write_price=_price(pricing.get("input_cache_write")),
                 capabilities=_capabilities(entry),
+                chat=_chat(entry),
             )
         )
     return models
@@ -361,7 +378,7 @@ class OpenAIAdapter(HttpAdapter):
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         body = to_wire(request, model, self.config, stream=True)
         state = ChunkState(provider=self.name, model=model)
-        parser = SSEParser()
+        parser = SSEParser(self.name)
         async with self._open_stream(f"{self.base_url}/chat/completions", body, model) as (chunks, wire):
             # The parser is fed inline rather than through an `iter_sse` generator: one
             # generator step fewer per streamed token.
@@ -384,7 +401,8 @@ class OpenAIAdapter(HttpAdapter):
 
     async def list_models(self) -> list[RemoteModel]:
         body, _ = await self._request_json("GET", f"{self.base_url}/models")
-        return models_from_wire(body, self.config)
+        with self._scrubbed():
+            return models_from_wire(body, self.config)
 
 
 def _error_event(provider: str, model: str, data: str, wire: Wire) -> ProviderError:

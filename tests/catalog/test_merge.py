@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from mcp_router.catalog.catalog import Catalog
+from mcp_router.catalog.litellm import chat_model_name, usable
 from mcp_router.catalog.merge import ProviderListing, diff, merge_live
+from mcp_router.catalog.query import query_models
 from mcp_router.catalog.refresh import CatalogCache, CatalogRefresher
 from mcp_router.errors import AuthFailed
 from mcp_router.providers.base import RemoteModel
@@ -257,3 +259,75 @@ def test_unreadable_cache_row_is_ignored(tmp_path: Path) -> None:
     )
     assert set(cache.load()) == {"groq"}
     cache.close()
+
+
+NON_CHAT_OPENAI = ("text-embedding-3-small", "whisper-1", "dall-e-3", "tts-1", "omni-moderation-latest")
+
+
+def test_non_chat_models_in_a_list_without_modes_do_not_become_chat_models(snapshot: Catalog) -> None:
+    """OpenAI's list mixes embeddings, speech, images and moderation in with chat models and
+    says nothing about which is which: only the chat ones may become models."""
+    merged = merge_live(
+        snapshot,
+        {
+            "openai": listing(
+                "openai", rm("openai", "gpt-4o-mini"), *(rm("openai", n) for n in NON_CHAT_OPENAI)
+            ),
+            "ollama": listing(
+                "ollama", rm("ollama", "nomic-embed-text:latest"), rm("ollama", "llama3.2:latest")
+            ),
+            "mistral": listing(
+                "mistral", rm("mistral", "mistral-embed"), rm("mistral", "mistral-ocr-latest")
+            ),
+        },
+    )
+    for name in NON_CHAT_OPENAI:
+        assert merged.lookup(f"openai/{name}") is None, name
+    assert merged.lookup("ollama/nomic-embed-text") is None
+    assert (
+        merged.lookup("mistralai/mistral-embed") is None
+        and merged.lookup("mistralai/mistral-ocr-latest") is None
+    )
+    assert query_models(merged, query="embedding", limit=500)[1] == 0
+    assert query_models(merged, query="whisper", limit=500)[1] == 0
+    # Chat models in the same lists still arrive, new ones included.
+    assert merged.resolve("ollama/llama3.2").endpoints[0].listed
+    mini = merged.endpoint("openai/gpt-4o-mini", "openai")
+    assert mini is not None and mini.listed
+
+
+def test_a_list_that_says_what_a_model_is_is_believed_over_the_name(snapshot: Catalog) -> None:
+    """OpenRouter states output modalities and Together a `type`: a chat model whose name has
+    `image` in it stays, and a non-chat model with an innocent name goes."""
+    merged = merge_live(
+        snapshot,
+        {
+            "openrouter": listing("openrouter", rm("openrouter", "acme/vision-image-chat", chat=True)),
+            "together": listing("together", rm("together", "acme/plain-name-v1", chat=False)),
+        },
+    )
+    assert merged.get("acme/vision-image-chat") is not None
+    assert merged.get("acme/plain-name-v1") is None
+
+
+def test_the_snapshot_and_live_lists_share_one_name_filter() -> None:
+    chat_row = {"mode": "chat", "litellm_provider": "openai"}
+    for name in (*NON_CHAT_OPENAI, "gpt-4o-realtime-preview", "gpt-image-1", "davinci-002", "ft:gpt-4o:acme"):
+        assert not chat_model_name(name), name
+        assert not usable(name, chat_row), name
+    for name in (
+        "gpt-4o-mini",
+        "o3-mini",
+        "claude-sonnet-4-5",
+        "gemini-2.5-flash",
+        "llama3.2",
+        "mistral-large-latest",
+    ):
+        assert chat_model_name(name) and usable(name, chat_row), name
+
+
+def test_the_name_filter_keeps_every_model_the_snapshot_holds(snapshot: Catalog) -> None:
+    """The filter grew for live lists; the snapshot's chat models all still pass it."""
+    for model in snapshot.models():
+        for ep in model.endpoints:
+            assert chat_model_name(ep.native_model), (model.id, ep.native_model)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mcp_router.catalog.catalog import Catalog
+from mcp_router.catalog.query import query_models
 from mcp_router.catalog.refresh import CatalogCache, CatalogRefresher
 from mcp_router.providers import build_adapters, make_http_client, providers_from_env
 from mcp_router.sim import Simulator
@@ -109,3 +110,28 @@ async def test_price_change_and_failed_refresh_against_the_simulator(sim: Simula
     assert kept.errors["openrouter"].startswith("ConnectionFailed")
     assert not kept.changed
     assert kept.catalog.get("acme/brand-new") is not None
+
+
+@pytest.mark.anyio
+async def test_refresh_leaves_openai_non_chat_models_out(sim: Simulator, tmp_path: Path) -> None:
+    """The simulated OpenAI list, like the real one, also names embedding, speech, image and
+    moderation models: after a refresh none is a model, so no chat call can be routed to it."""
+    non_chat = ("text-embedding-3-small", "whisper-1", "dall-e-3", "tts-1", "omni-moderation-latest")
+    for name in non_chat:
+        sim.add_model("openai", name)
+    sim.add_model("openai", "gpt-9-mini")
+    snapshot = Catalog.load_bundled()
+    env = {k: v for k, v in sim.env().items() if k.startswith("OPENAI")}
+    async with make_http_client() as http:
+        adapters = build_adapters(providers_from_env(env), http)
+        listed = {m.native_id for m in await adapters["openai"].list_models()}
+        assert set(non_chat) <= listed  # the list does carry them
+        refresher = CatalogRefresher(snapshot, cache=CatalogCache(tmp_path / "c.db"), clock=lambda: T0)
+        result = await refresher.refresh(adapters.values())
+    assert result.errors == {}
+    catalog = result.catalog
+    for name in non_chat:
+        assert catalog.lookup(f"openai/{name}") is None, name
+    assert query_models(catalog, query="embedding", available_only=True, limit=500)[1] == 0
+    new = catalog.resolve("openai/gpt-9-mini")
+    assert [(e.provider, e.listed) for e in new.endpoints] == [("openai", True)]

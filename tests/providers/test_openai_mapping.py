@@ -463,3 +463,25 @@ def test_only_endpoint_refusals_are_endpoint_specific() -> None:
     assert isinstance(unknown, ModelNotFound) and unknown.endpoint_specific
     assert isinstance(unsupported, UnsupportedParameter) and unsupported.endpoint_specific
     assert type(listing) is BadRequest and not listing.endpoint_specific
+
+
+def test_model_lists_say_chat_only_where_the_vendor_does() -> None:
+    """OpenRouter's output modalities and Together's `type` say whether an entry is a chat
+    model; OpenAI's list does not (None: the catalog judges by the name)."""
+    openrouter = {
+        "data": [
+            {"id": "a/chat", "architecture": {"output_modalities": ["text", "image"]}},
+            {"id": "a/image-only", "architecture": {"output_modalities": ["image"]}},
+        ]
+    }
+    cfg = ProviderConfig(name="openrouter", protocol="openai", base_url="x", publishes_prices=True)
+    assert [m.chat for m in oa.models_from_wire(openrouter, cfg)] == [True, False]
+    together = [
+        {"id": "meta/llama", "type": "chat"},
+        {"id": "BAAI/bge-large-en-v1.5", "type": "embedding"},
+        {"id": "x/base", "type": "language"},
+        {"id": "x/odd", "type": ["chat"]},
+    ]
+    assert [m.chat for m in oa.models_from_wire(together, GROQ)] == [True, False, None, None]
+    openai = {"data": [{"id": "text-embedding-3-small", "object": "model", "owned_by": "system"}]}
+    assert [m.chat for m in oa.models_from_wire(openai, OPENAI)] == [None]
