@@ -11,6 +11,7 @@ metering and the readable errors.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import time
@@ -27,9 +28,10 @@ import httpx2
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.merge import diff
 from mcp_router.catalog.models import Model
-from mcp_router.errors import AllRoutesFailed, BudgetExceeded, RouterError
+from mcp_router.errors import AllRoutesFailed, RouterError
 from mcp_router.metering.records import AttemptRecord, RequestRecord, RequestStatus
 from mcp_router.providers.base import Adapter
+from mcp_router.routing.costs import BudgetGate, BudgetHook
 from mcp_router.routing.execute import ExecContext, ExecResult, ProgressCallback, execute
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
 from mcp_router.routing.plan import Exclusion, Plan, estimate_prompt_tokens, plan
@@ -39,20 +41,11 @@ from mcp_router.types import CompletionRequest, Usage
 
 if TYPE_CHECKING:
     from mcp_router.catalog.refresh import CatalogRefresher, RefreshResult
+    from mcp_router.settings import Settings
 
 
 class Meter(Protocol):
     async def record(self, rec: RequestRecord) -> None: ...
-
-
-class Reservation(Protocol):
-    def settle(self, actual: Decimal) -> Any: ...
-
-    def release(self) -> Any: ...
-
-
-class BudgetGate(Protocol):
-    async def reserve(self, client: str, estimated_usd: Decimal, *, request_id: str | None = None) -> Any: ...
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -183,8 +176,15 @@ class Router:
     # -- construction ---------------------------------------------------------------------
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, config_path: str | Path | None = None) -> Router:
-        """Everything from the environment (DESIGN.md) and the optional TOML file."""
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        config_path: str | Path | None = None,
+        *,
+        settings: Settings | None = None,
+    ) -> Router:
+        """Everything from the environment (DESIGN.md) and the optional TOML file; `settings`,
+        when the caller already loaded them, instead of reading the file again."""
         from mcp_router.catalog.refresh import CatalogCache, CatalogRefresher
         from mcp_router.metering.paths import default_db_path, default_home
         from mcp_router.metering.store import UsageStore
@@ -197,42 +197,52 @@ class Router:
         from mcp_router.settings import load_settings
 
         env = dict(os.environ) if env is None else env
-        settings = load_settings(env, config_path)
+        if settings is None:
+            settings = load_settings(env, config_path)
         configs = [*providers_from_env(env), *settings.provider_configs(env)]
         home = default_home(env)
         home.mkdir(parents=True, exist_ok=True)
-        cache = CatalogCache(home / "catalog.db")
-        refresher = CatalogRefresher(Catalog.load_bundled(aliases=settings.aliases), cache=cache)
-        catalog = refresher.load_cached()
-        # Custom models standalone (no catalog endpoints folded in): merged by _with_extras.
-        extra_models = settings.custom_models({})
-        clock = SystemClock()
-        # Circuit state goes to $MCP_ROUTER_HOME/health.json on each change, for `doctor`.
-        health_file = HealthFile(home / HEALTH_FILE_NAME, clock)
-        health = HealthTracker(clock, on_state_change=health_file.write)
-        store = UsageStore(default_db_path(env))
-        meter = MeterWriter(store)
-        budgets = None
-        if settings.budgets:
-            from mcp_router.metering.budgets import Budgets
+        opened: list[Any] = []  # closed again, newest first, if a later step fails
+        try:
+            cache = CatalogCache(home / "catalog.db")
+            opened.append(cache)
+            refresher = CatalogRefresher(Catalog.load_bundled(aliases=settings.aliases), cache=cache)
+            catalog = refresher.load_cached()
+            # Custom models standalone (no catalog endpoints folded in): merged by _with_extras.
+            extra_models = settings.custom_models({})
+            clock = SystemClock()
+            # Circuit state goes to $MCP_ROUTER_HOME/health.json on each change, for `doctor`.
+            health_file = HealthFile(home / HEALTH_FILE_NAME, clock)
+            health = HealthTracker(clock, on_state_change=health_file.write)
+            store = UsageStore(default_db_path(env))
+            opened.append(store)
+            meter = MeterWriter(store)
+            budgets = None
+            if settings.budgets:
+                from mcp_router.metering.budgets import Budgets
 
-            budgets = Budgets(store, settings.budgets, clock.now)
-        http = make_http_client()
-        return cls(
-            catalog,
-            build_adapters(configs, http),
-            meter=meter,
-            budgets=budgets,
-            clock=clock,
-            health=health,
-            policy=settings.routing,
-            http=http,
-            store=store,
-            closers=[cache, health_file],
-            extra_models=extra_models,
-            aliases=settings.aliases,
-            refresher=refresher,
-        )
+                budgets = Budgets(store, settings.budgets, clock.now)
+            http = make_http_client()
+            return cls(
+                catalog,
+                build_adapters(configs, http),
+                meter=meter,
+                budgets=budgets,
+                clock=clock,
+                health=health,
+                policy=settings.routing,
+                http=http,
+                store=store,
+                closers=[cache, health_file],
+                extra_models=extra_models,
+                aliases=settings.aliases,
+                refresher=refresher,
+            )
+        except BaseException:
+            for thing in reversed(opened):
+                with contextlib.suppress(Exception):  # the original error is the one to report
+                    thing.close()
+            raise
 
     async def __aenter__(self) -> Router:
         enter = getattr(self._meter, "__aenter__", None)
@@ -246,18 +256,28 @@ class Router:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Close everything even when one step fails (the meter's final flush can raise
+        MeteringError): the HTTP pool, the meter, then the catalog cache, health.json's last
+        write and the store. The first error is re-raised once all are closed."""
+        first: BaseException | None = None
         with anyio.CancelScope(shield=True):
-            try:
-                if self._http is not None:
-                    await self._http.aclose()
-            finally:
-                exit_ = getattr(self._meter, "__aexit__", None)
-                if exit_ is not None:
-                    await exit_(None, None, None)
-                for thing in [*self._closers, self._store]:
-                    close = getattr(thing, "close", None)
-                    if close is not None:
-                        close()
+            steps: list[Any] = []
+            if self._http is not None:
+                steps.append(self._http.aclose)
+            exit_ = getattr(self._meter, "__aexit__", None)
+            if exit_ is not None:
+                steps.append(lambda: exit_(None, None, None))
+            for thing in [*self._closers, self._store]:
+                close = getattr(thing, "close", None)
+                if close is not None:
+                    steps.append(close)
+            for step in steps:
+                try:
+                    await _maybe_await(step())
+                except Exception as exc:  # keep closing; the first failure is raised below
+                    first = first or exc
+        if first is not None:
+            raise first
 
     # -- properties -----------------------------------------------------------------------
 
@@ -343,16 +363,6 @@ class Router:
             prompt_tokens=estimate_prompt_tokens(req.messages) if prompt_tokens is None else prompt_tokens,
         )
 
-    def _estimate_cost(self, req: RouteRequest, p: Plan) -> Decimal:
-        """Prompt + max_tokens (or the default output) at the first candidate's prices."""
-        if not p.candidates:
-            return Decimal(0)
-        pricing = p.candidates[0].endpoint.pricing
-        if pricing is None or pricing.input is None or pricing.output is None:
-            return Decimal(0)
-        out = req.max_tokens or self._policy.default_output_tokens
-        return pricing.input * p.prompt_tokens + pricing.output * out
-
     # -- completion -----------------------------------------------------------------------
 
     async def complete(
@@ -362,7 +372,12 @@ class Router:
         return await self._complete(req, on_progress=on_progress, tool=req.tool)
 
     async def _complete(
-        self, req: RouteRequest, *, on_progress: ProgressCallback | None, tool: str
+        self,
+        req: RouteRequest,
+        *,
+        on_progress: ProgressCallback | None,
+        tool: str,
+        prompt_tokens: int | None = None,
     ) -> RoutedCompletion:
         t0 = time.perf_counter()
         started = self._clock.now()
@@ -370,7 +385,9 @@ class Router:
         requested = (
             req.model if req.model else (",".join(req.models) if req.models else self._policy.default_model)
         )
-        p = self.plan(req)  # UnknownModel propagates: nothing was attempted, nothing to meter
+        p = self.plan(
+            req, prompt_tokens=prompt_tokens
+        )  # UnknownModel propagates: nothing was attempted, nothing to meter
 
         def request_record(
             status: RequestStatus,
@@ -404,16 +421,6 @@ class Router:
             await self._meter.record(request_record("error", (), None, "AllRoutesFailed"))
             raise AllRoutesFailed(no_candidates_message(p), [])
 
-        reservation = None
-        if self._budgets is not None:
-            try:
-                reservation = await _maybe_await(
-                    self._budgets.reserve(req.client, self._estimate_cost(req, p))
-                )
-            except BudgetExceeded:
-                await self._meter.record(request_record("error", (), None, "BudgetExceeded"))
-                raise
-
         creq = CompletionRequest(
             messages=req.messages,
             max_tokens=req.max_tokens,
@@ -432,6 +439,17 @@ class Router:
             request_id=request_id,
             prompt_tokens=p.prompt_tokens,
             on_progress=on_progress,
+            # Each attempt holds its own worst case, under this request's id so that the settled
+            # spend is matched with the stored request (and counted once) when it lands.
+            budget=None
+            if self._budgets is None
+            else BudgetHook(
+                self._budgets,
+                client=req.client,
+                request_id=request_id,
+                max_tokens=req.max_tokens,
+                policy=self._policy,
+            ),
         )
         result: ExecResult | None = None
         escaped: BaseException | None = None
@@ -451,10 +469,10 @@ class Router:
                 else:  # an unexpected error (a bug) is not a cancellation
                     status, err_class = "error", type(escaped).__name__
                 rec = request_record(status, ctx.records, result, err_class if status != "ok" else None)
-                if reservation is not None:
-                    await _maybe_await(reservation.settle(rec.cost_usd))
                 await self._meter.record(rec)
         if result.status == "error":
+            if result.error_class == "BudgetExceeded" and result.budget_error is not None:
+                raise result.budget_error  # no provider was called: the cap stopped it
             raise AllRoutesFailed(
                 failed_message(result, ctx.records, p), list(ctx.infos)
             ) from result.final_error
@@ -491,15 +509,18 @@ class Router:
         entries: list[CompareEntry | None] = [None] * len(names)
         limiter = anyio.CapacityLimiter(max(1, concurrency))
         chunks: dict[int, int] = {}
+        chars: dict[int, int] = {}
+        prompt_tokens = estimate_prompt_tokens(req.messages)  # the same prompt for every model
 
         def progress_for(i: int) -> ProgressCallback | None:
             if on_progress is None:
                 return None
             cb = on_progress
 
-            async def report(tokens: int, text: str) -> None:
-                chunks[i] = tokens
-                await cb(sum(chunks.values()), text)
+            async def report(chunks_so_far: int, chars_so_far: int) -> None:
+                chunks[i] = chunks_so_far
+                chars[i] = chars_so_far
+                await cb(sum(chunks.values()), sum(chars.values()))
 
             return report
 
@@ -507,7 +528,9 @@ class Router:
             async with limiter:
                 sub = req.model_copy(update={"model": name, "models": None})
                 try:
-                    r = await self._complete(sub, on_progress=progress_for(i), tool="compare")
+                    r = await self._complete(
+                        sub, on_progress=progress_for(i), tool="compare", prompt_tokens=prompt_tokens
+                    )
                 except RouterError as exc:
                     entries[i] = CompareEntry(
                         model=name,

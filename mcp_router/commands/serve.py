@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from mcp_router.logging import configure_logging
 from mcp_router.server.transports import DEFAULT_PORT, Transport, check_binding, tokens_from
+
+if TYPE_CHECKING:
+    from mcp_router.settings import Settings
 
 DEFAULT_REFRESH_S = 3600.0
 
@@ -29,17 +33,19 @@ async def run_serve(
 
     The session starts before the router exists: building it (catalog, usage database, HTTP
     pool) runs in a worker thread while the client's `initialize` is answered, and tool calls
-    wait for it. Configuration errors still stop `serve` before it starts (`_configured_tokens`
-    reads the config file)."""
+    wait for it. Configuration errors still stop `serve` before it starts: the config file is
+    read once, here, and the same settings build the router."""
     import anyio
 
     from mcp_router.server.app import build_server
     from mcp_router.server.pending import PendingRouter
     from mcp_router.server.transports import serve
+    from mcp_router.settings import load_settings
 
     env = dict(os.environ if env is None else env)
     configure_logging(env)
-    configured = _configured_tokens(env)
+    settings = load_settings(env)
+    configured = _configured_tokens(settings)
     tokens = tokens_from(env, configured) if transport != "stdio" else {}
     if transport != "stdio":
         check_binding(host, tokens)  # fail before opening the database or the catalog
@@ -51,19 +57,17 @@ async def run_serve(
         refresh_interval_s=refresh_interval(env),
     )
     async with anyio.create_task_group() as tg:
-        tg.start_soon(pending.run, lambda: _build_router(env))
+        tg.start_soon(pending.run, lambda: _build_router(env, settings))
         await serve(server, transport=transport, host=host, port=port, env=env, tokens=tokens)
         tg.cancel_scope.cancel()  # closes the router: meter flushed, pool and database closed
 
 
-def _build_router(env: Mapping[str, str]) -> object:
+def _build_router(env: Mapping[str, str], settings: Settings) -> object:
     from mcp_router.router import Router
 
-    return Router.from_env(env)
+    return Router.from_env(env, settings=settings)
 
 
-def _configured_tokens(env: Mapping[str, str]) -> dict[str, str]:
+def _configured_tokens(settings: Settings) -> dict[str, str]:
     """`[server] tokens = {client = "token"}` from the TOML config (client -> token)."""
-    from mcp_router.settings import load_settings
-
-    return {client: token.get_secret_value() for client, token in load_settings(env).server.tokens.items()}
+    return {client: token.get_secret_value() for client, token in settings.server.tokens.items()}

@@ -13,9 +13,12 @@ Slack (how far spend can go past a cap):
   - spend by *other processes* sharing the database becomes visible when this process refreshes
     its snapshot of the store (every `refresh_s`, default 1 s), so up to that much of their spend.
 Within one process nothing else leaks: settled spend is held in memory under its request id
-until the store shows that request committed (pass `request_id`, as the router does). Without a
-request id a settled amount stays counted in memory until its period ends, which can only
-overstate the spend, never understate it.
+until the store shows that request committed, then dropped (the rollup counts it from then on).
+The router reserves once per *attempt*, each at that candidate's worst-case cost, all under the
+routed request's id (`routing/costs.py`), so a request's attempts sum into one pending entry that
+its stored row retires. Without a request id a settled amount cannot be matched with a stored row:
+it stays counted in memory until its period ends, which overstates the spend (the stored row is
+counted too) — callers other than tests should always pass one.
 
 Use one `Budgets` from one event loop; `settle`/`release` are synchronous and idempotent.
 """

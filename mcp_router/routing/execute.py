@@ -24,7 +24,14 @@ Rules (DESIGN.md "Contract details" and issue 4):
   "not a valid model ID" may be served by OpenAI direct —, `UnsupportedParameter`, any 404):
   they simply fall back to the next candidate.
 - Router-level first-token timeout: outcome `timeout`, next candidate (no same-endpoint retry; the
-  time slice is what keeps fallbacks alive).
+  time slice is what keeps fallbacks alive). "Candidates left" counts only those that would
+  really be called (not ones an earlier AuthFailed/BadRequest/ContextTooLong rules out, nor ones
+  that cannot continue a partial answer, nor open circuits): a candidate with none of those
+  after it is the last and gets all the time left.
+- Budgets (`ExecContext.budget`, see `routing/costs.py`): before every provider call, retries
+  included, the candidate's worst-case cost is held against the client's budget; a refusal skips
+  the candidate (outcome `skipped`, the reason names spend, cap and reset); the hold is settled
+  with the attempt's billed cost when the attempt is recorded.
 - The router always streams. A failure after the first token continues on the next candidate whose
   provider accepts an assistant prefix (`ProviderConfig.supports_assistant_prefix`) with the
   partial text as that prefix; when none is left, or the deadline passes mid-stream, the result is
@@ -40,7 +47,6 @@ Rules (DESIGN.md "Contract details" and issue 4):
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,10 +57,10 @@ import anyio
 import structlog
 
 from mcp_router.catalog.pricing import cost as price_cost
-from mcp_router.catalog.tokens import estimate_tokens
 from mcp_router.errors import (
     AuthFailed,
     BadRequest,
+    BudgetExceeded,
     ContextTooLong,
     Overloaded,
     ProviderError,
@@ -65,31 +71,20 @@ from mcp_router.errors import (
 from mcp_router.metering.billing import bill_attempt
 from mcp_router.metering.records import AttemptOutcome, AttemptRecord, RequestStatus
 from mcp_router.providers.base import Adapter
+from mcp_router.routing.attempt import Attempt, estimate_text_tokens, event_loop_clock, usage_for, with_prefix
+from mcp_router.routing.costs import AttemptBudget, Hold, Refusal
 from mcp_router.routing.health import Clock, HealthTracker
 from mcp_router.routing.plan import Candidate
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import AttemptInfo
-from mcp_router.types import CompletionRequest, FinishReason, Message, StreamEnd, TextDelta, Usage
+from mcp_router.types import CompletionRequest, FinishReason, StreamEnd, TextDelta, Usage
 
-ProgressCallback = Callable[[int, str], Awaitable[None]]
-"""`on_progress(tokens_so_far, text_so_far)`; tokens are counted as streamed chunks."""
+ProgressCallback = Callable[[int, int], Awaitable[None]]
+"""`on_progress(chunks_so_far, chars_so_far)`: streamed text chunks and characters of the answer
+so far (a continued answer's prefix included). Counts, not the text: joining the answer on every
+report cost O(n²) over a long stream, and no caller shows it."""
 
 _log = structlog.get_logger("mcp_router.routing")
-
-
-def _event_loop_clock() -> Callable[[], float]:
-    """The clock anyio's deadlines use, as a bound method. `anyio.current_time()` looks the
-    async backend up on every call (~0.8 µs), which per streamed token was a sizeable part of
-    the loop's cost; under asyncio it is the running loop's `time`, bound here once per call."""
-    try:
-        return asyncio.get_running_loop().time
-    except RuntimeError:  # another backend (trio): no asyncio loop in this thread
-        return anyio.current_time
-
-
-def estimate_text_tokens(text: str) -> int:
-    """Tokens of a partial answer (for billing a cut stream, which has no provider usage)."""
-    return estimate_tokens(text)
 
 
 @dataclass(slots=True)
@@ -104,6 +99,7 @@ class ExecContext:
     request_id: str
     prompt_tokens: int
     on_progress: ProgressCallback | None = None
+    budget: AttemptBudget | None = None  # holds each attempt's worst case against the client's cap
     records: list[AttemptRecord] = field(default_factory=list)  # appended as attempts finish
     infos: list[AttemptInfo] = field(default_factory=list)
 
@@ -119,36 +115,7 @@ class ExecResult:
     error: str | None = None  # why the answer is incomplete, or why every route failed
     error_class: str | None = None
     final_error: ProviderError | None = None  # the error that stopped the call, if one did
-
-
-@dataclass(slots=True)
-class _Attempt:
-    outcome: AttemptOutcome = "ok"
-    text: str = ""
-    end: StreamEnd | None = None
-    error: ProviderError | None = None
-    ttft_ms: float | None = None
-    latency_ms: float = 0.0
-    got_first: bool = False
-    first_at: float | None = None  # anyio time of the first token
-    stalled: bool = False  # the idle window (not the call's deadline) ended a started stream
-    chunks: int = 0  # text chunks this attempt streamed
-    idle_s: float = 0.0  # the idle window that ended a stalled stream
-
-
-def _usage_for(att: _Attempt, input_estimate: int) -> Usage:
-    if att.end is not None:
-        return att.end.usage
-    if att.got_first:
-        return Usage(input_tokens=input_estimate, output_tokens=estimate_text_tokens(att.text))
-    return Usage()
-
-
-def _with_prefix(messages: Sequence[Message], prefix: str) -> list[Message]:
-    msgs = list(messages)
-    if msgs and msgs[-1].role == "assistant":  # the caller prefilled: extend their prefix
-        return [*msgs[:-1], Message(role="assistant", content=msgs[-1].content + prefix)]
-    return [*msgs, Message(role="assistant", content=prefix)]
+    budget_error: BudgetExceeded | None = None  # the last budget refusal, if a candidate had one
 
 
 class Executor:
@@ -162,6 +129,7 @@ class Executor:
         self._deadline = self._start + timeout_s
         self._chunks = 0  # streamed chunks delivered, across continuation attempts
         self._last_progress = -1.0
+        self._held: Hold | None = None  # the budget hold of the attempt in flight
 
     # -- bookkeeping ----------------------------------------------------------------------
 
@@ -170,7 +138,7 @@ class Executor:
         cand: Candidate,
         outcome: AttemptOutcome,
         started_at_wall: datetime,
-        att: _Attempt | None = None,
+        att: Attempt | None = None,
         usage: Usage | None = None,
         *,
         error: ProviderError | None = None,
@@ -213,6 +181,9 @@ class Executor:
             cost_usd=billed,
             empty_free=empty_free,
         )
+        if outcome != "skipped" and self._held is not None:
+            held, self._held = self._held, None
+            held.settle(billed)  # reconcile the worst case held with what this attempt cost
         self.ctx.records.append(rec)
         self.ctx.infos.append(
             AttemptInfo(
@@ -233,22 +204,28 @@ class Executor:
             error_class=rec.error_class,
         )
 
-    def _skip(self, cand: Candidate, why: str) -> None:
-        self._record(cand, "skipped", self.ctx.clock.now(), note=why)
+    def _skip(self, cand: Candidate, why: str, error_class: str | None = None) -> None:
+        self._record(cand, "skipped", self.ctx.clock.now(), note=why, error_class=error_class)
+
+    def release_hold(self) -> None:
+        """Give back a hold no attempt record settled (the loop ended some other way)."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            held.release()
 
     def time_left(self) -> float:
         return self._deadline - anyio.current_time()
 
     # -- one provider call ----------------------------------------------------------------
 
-    async def _progress(self, prefix: str, parts: list[str], force: bool) -> None:
+    async def _progress(self, chars: int, force: bool) -> None:
         cb = self.ctx.on_progress
         if cb is None:
             return
         now = anyio.current_time()
         if force or now - self._last_progress >= self.ctx.policy.progress_interval_s:
             self._last_progress = now
-            await cb(self._chunks, prefix + "".join(parts))
+            await cb(self._chunks, chars)
 
     def _idle_deadline(self, now: float, share: int) -> float:
         """When a started stream that stays silent from `now` counts as stalled."""
@@ -259,7 +236,7 @@ class Executor:
 
     async def _call(
         self,
-        att: _Attempt,
+        att: Attempt,
         cand: Candidate,
         request: CompletionRequest,
         first_slice: float,
@@ -272,9 +249,10 @@ class Executor:
         adapter = self.ctx.adapters[cand.provider]
         parts: list[str] = []
         report = self.ctx.on_progress is not None
-        now = _event_loop_clock()
+        now = event_loop_clock()
         base_chunks = self._chunks
         chunks = 0  # kept in locals in the loop below, which runs once per streamed token
+        chars = len(prefix)
         got_first = False
         t0 = last_event = armed_at = now()
         scope = anyio.CancelScope(deadline=t0 + first_slice)
@@ -301,6 +279,7 @@ class Executor:
                                 continue
                             parts.append(text)
                             chunks += 1
+                            chars += len(text)
                             if not got_first:
                                 got_first = att.got_first = True
                                 att.first_at = last_event = armed_at = now()
@@ -308,10 +287,10 @@ class Executor:
                                 scope.deadline = deadline = self._idle_deadline(last_event, idle_share)
                                 if report:
                                     self._chunks = base_chunks + chunks
-                                    await self._progress(prefix, parts, True)
+                                    await self._progress(chars, True)
                             elif report:
                                 self._chunks = base_chunks + chunks
-                                await self._progress(prefix, parts, False)
+                                await self._progress(chars, False)
                         else:
                             att.end = ev
                     exhausted = True
@@ -355,8 +334,8 @@ class Executor:
         context_refused: int | None = None
         last_error: ProviderError | None = None
         stop_error: ProviderError | None = None
+        budget_error: BudgetExceeded | None = None
         cands = list(candidates)
-        n = len(cands)
         for idx, cand in enumerate(cands):
             adapter = ctx.adapters.get(cand.provider)
             if adapter is None:
@@ -380,14 +359,13 @@ class Executor:
             request = self.request
             if prefix:
                 request = self.request.model_copy(
-                    update={"messages": _with_prefix(self.request.messages, prefix)}
+                    update={"messages": with_prefix(self.request.messages, prefix)}
                 )
             retries = 0
             while True:
                 left = self.time_left()
                 if left <= 0:
                     break
-                is_last = idx == n - 1
                 if retries == 0:
                     grant = health.try_acquire(cand.key)
                     if not grant:
@@ -399,15 +377,31 @@ class Executor:
                             else "cooling down",
                         )
                         break
-                first_slice = left if is_last else min(policy.first_token_timeout_s, left / (n - idx))
+                input_estimate = ctx.prompt_tokens + (estimate_text_tokens(prefix) if prefix else 0)
+                if ctx.budget is not None:
+                    held = await ctx.budget.hold(cand, input_estimate)
+                    if isinstance(held, Refusal):
+                        health.release(cand.key)  # a claimed half-open probe goes unused
+                        budget_error = held.error or budget_error
+                        self._skip(cand, held.reason, "BudgetExceeded" if held.error else None)
+                        break
+                    self._held = held
+                    left = self.time_left()  # the hold may have read the usage database
+                # Share the time left with the candidates that would really be called after this
+                # one; with none, this is the last and gets all of it (DESIGN.md, contract details).
+                later = self._viable_after(
+                    cands, idx, auth_failed, rejected_protocols, bool(prefix), context_refused
+                )
+                first_slice = left if later == 0 else min(policy.first_token_timeout_s, left / (later + 1))
                 probe = health.state(cand.key) == "half_open"
                 started = ctx.clock.now()
-                input_estimate = ctx.prompt_tokens + (estimate_text_tokens(prefix) if prefix else 0)
-                att = _Attempt()
-                can_continue = self._viable_after(cands, idx, auth_failed, rejected_protocols, True)
+                att = Attempt()
+                can_continue = self._viable_after(
+                    cands, idx, auth_failed, rejected_protocols, True, context_refused
+                )
                 try:
                     await self._call(
-                        att, cand, request, first_slice, prefix, (n - idx) if can_continue else 0
+                        att, cand, request, first_slice, prefix, (can_continue + 1) if can_continue else 0
                     )
                 except anyio.get_cancelled_exc_class():
                     # The caller gave up: the provider call is already cancelled; meter what it cost.
@@ -417,7 +411,7 @@ class Executor:
                         "cancelled",
                         started,
                         att,
-                        _usage_for(att, input_estimate),
+                        usage_for(att, input_estimate),
                         note="cancelled by the caller",
                     )
                     raise
@@ -431,14 +425,14 @@ class Executor:
                         "error",
                         started,
                         att,
-                        _usage_for(att, input_estimate),
+                        usage_for(att, input_estimate),
                         note=f"{kind}: {redact(str(exc))[:200]}",
                         error_class=kind,
                     )
                     raise
                 if total_ttft is None and att.first_at is not None:
                     total_ttft = (att.first_at - self._start) * 1000.0
-                usage = _usage_for(att, input_estimate)
+                usage = usage_for(att, input_estimate)
                 if att.outcome == "ok":
                     assert att.end is not None
                     health.record_success(
@@ -507,7 +501,9 @@ class Executor:
                     break
                 if not err.retryable or probe or retries >= policy.max_retries or health.tripped(cand.key):
                     break
-                if self._viable_after(cands, idx, auth_failed, rejected_protocols, bool(prefix)):
+                if self._viable_after(
+                    cands, idx, auth_failed, rejected_protocols, bool(prefix), context_refused
+                ):
                     break  # a fresh endpoint beats a backoff: retries are for the last one standing
                 left = self.time_left()
                 if retry_after is not None:
@@ -535,8 +531,12 @@ class Executor:
                 f"answer cut after {len(prefix)} characters ({why}); no fallback could continue it",
                 last_error.kind if last_error else "ConnectionFailed",
             )
-        res = ExecResult(status="error", ttft_ms=total_ttft)
-        if stop_error is not None:
+        res = ExecResult(status="error", ttft_ms=total_ttft, budget_error=budget_error)
+        if budget_error is not None and all(r.outcome == "skipped" for r in ctx.records):
+            # No provider was called: the budget, not a provider, stopped the call.
+            res.error_class = "BudgetExceeded"
+            res.error = str(budget_error)
+        elif stop_error is not None:
             res.final_error = stop_error
             res.error_class = stop_error.kind
             res.error = f"the request was rejected as invalid: {stop_error}"
@@ -556,18 +556,23 @@ class Executor:
         auth_failed: set[str],
         rejected_protocols: set[str],
         need_prefix: bool,
-    ) -> bool:
-        """Whether a later candidate would actually be called (not skipped, not cooling down)."""
+        context_refused: int | None = None,
+    ) -> int:
+        """How many later candidates would actually be called (not skipped, not cooling down)."""
+        count = 0
         for c in cands[idx + 1 :]:
             adapter = self.ctx.adapters.get(c.provider)
             if adapter is None or c.provider in auth_failed or adapter.config.protocol in rejected_protocols:
                 continue
             if need_prefix and not adapter.config.supports_assistant_prefix:
                 continue
+            ctx_len = c.context_length  # mirrors the skip in `run`: an unknown context is tried
+            if context_refused is not None and ctx_len is not None and ctx_len <= context_refused:
+                continue
             if self.ctx.health.state(c.key) == "open":
                 continue
-            return True
-        return False
+            count += 1
+        return count
 
     def _incomplete(
         self, text: str, cand: Candidate | None, ttft: float | None, why: str, error_class: str
@@ -590,7 +595,11 @@ async def execute(
 ) -> ExecResult:
     """Try `candidates` in order under one deadline. Attempts land in `ctx.records`/`ctx.infos`
     as they finish, so a caller cancelled mid-way still has them for metering."""
-    return await Executor(ctx, request, timeout_s).run(candidates)
+    executor = Executor(ctx, request, timeout_s)
+    try:
+        return await executor.run(candidates)
+    finally:
+        executor.release_hold()
 
 
 __all__ = ["ExecContext", "ExecResult", "Executor", "ProgressCallback", "execute"]

@@ -15,9 +15,11 @@ Circuit breaker (closed -> open -> half-open -> closed):
 Time comes from an injected `Clock`; cooldowns are kept on the monotonic clock and shown as wall
 time. No module-level state: every router owns its tracker.
 
-`on_state_change(snapshot)`, when given, is called after a circuit opens, reopens, has its
+`on_state_change(get_snapshot)`, when given, is called after a circuit opens, reopens, has its
 cooldown extended or closes again (never for an ordinary success or failure), so another process
-(`mcp-router doctor`) can be shown the cooldowns; see `routing/health_file.py`.
+(`mcp-router doctor`) can be shown the cooldowns; see `routing/health_file.py`. It gets the
+tracker's `snapshot` method, not a snapshot: a hook that throttles its writes builds one only
+when it writes.
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ class Clock(Protocol):
         ...
 
 
-StateChangeHook = Callable[[dict[tuple[str, str], "EndpointHealth"]], None]
-"""Called with `HealthTracker.snapshot()` after a circuit state change."""
+Snapshot = dict[tuple[str, str], "EndpointHealth"]
+StateChangeHook = Callable[[Callable[[], Snapshot]], None]
+"""Called with `HealthTracker.snapshot` (call it for the figures) after a circuit state change."""
 
 
 class SystemClock:
@@ -194,7 +197,7 @@ class HealthTracker:
     def _changed(self, s: _Stats) -> None:
         s.changed_at = self._clock.now()
         if self._on_state_change is not None:
-            self._on_state_change(self.snapshot())
+            self._on_state_change(self.snapshot)
 
     def release(self, key: EndpointKey) -> None:
         """An attempt ended without a verdict on the endpoint (cancelled by the caller)."""

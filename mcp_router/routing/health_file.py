@@ -20,7 +20,7 @@ import asyncio
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -84,12 +84,15 @@ class HealthFile:
         self._clock = clock
         self._min_interval_s = min_interval_s
         self._last_write: float | None = None  # monotonic
-        self._pending: dict[EndpointKey, EndpointHealth] | None = None
+        # The tracker's snapshot method while a change waits to be written: called only when
+        # writing, so changes inside one throttle interval build one snapshot, not one each.
+        self._pending: Callable[[], Mapping[EndpointKey, EndpointHealth]] | None = None
         self._timer: asyncio.TimerHandle | None = None
 
-    def write(self, snapshot: Mapping[EndpointKey, EndpointHealth]) -> None:
-        """The `on_state_change` hook: write now, or hold it back when the last write was recent."""
-        self._pending = dict(snapshot)
+    def write(self, snapshot: Callable[[], Mapping[EndpointKey, EndpointHealth]]) -> None:
+        """The `on_state_change` hook: write now, or hold it back when the last write was recent
+        (the state written is then the one at write time)."""
+        self._pending = snapshot
         now = self._clock.monotonic()
         wait = 0.0 if self._last_write is None else self._last_write + self._min_interval_s - now
         if wait <= 0:
@@ -106,11 +109,11 @@ class HealthFile:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        snapshot, self._pending = self._pending, None
-        if snapshot is None:
+        get_snapshot, self._pending = self._pending, None
+        if get_snapshot is None:
             return
         self._last_write = self._clock.monotonic()
-        ours = [endpoint_entry(h) for h in snapshot.values()]
+        ours = [endpoint_entry(h) for h in get_snapshot().values()]
         data = {
             "written_at": self._clock.now().isoformat(),
             "endpoints": _merge(ours, read_health_file(self.path)["endpoints"]),

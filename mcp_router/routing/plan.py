@@ -8,9 +8,10 @@ Filters (an endpoint must pass all): credentials; `provider.only` / `provider.ig
 `json_schema` response format, `json_mode` — or `json_schema`, which implies it — for
 `json_object`); context (estimated prompt + `max_tokens` within the endpoint's context, and
 `max_tokens` within its output limit; an unknown limit passes); `max_price` (USD per million
-tokens; an unknown price never passes); `max_cost_usd` (estimated worst-case cost: prompt at the
-input price plus `max_tokens`, else the output limit, else `worst_case_output_tokens`, at the
-output price; an unknown price never passes); cooling down (circuit open, with the time it frees).
+tokens; an unknown price never passes); `max_cost_usd` (estimated worst-case cost: the prompt
+plus `max_tokens`, else the output limit, else `worst_case_output_tokens`, priced by
+`costs.estimate_cost` — long-context tiers included; an unknown price never passes); cooling
+down (circuit open, with the time it frees).
 
 Order within one model:
 - default (OpenRouter's documented load balancing): endpoints without a failure in the last
@@ -27,10 +28,11 @@ Across models: `model` then `models=[...]`, in order, each model's endpoints in 
 
 `auto` (also when neither `model` nor `models` is given): the models of the policy's quality tier
 (`[routing] tiers`, default tier `standard`) whose endpoints pass every filter, cheapest first by
-the estimated cost of this request (prompt + `max_tokens` or `default_output_tokens`) at each
-model's cheapest passing endpoint; the next cheapest are its fallbacks. Only when the deployment
-serves none of the tier's models (no credentials for any of them) does `auto` widen to every
-available model in the catalog (at most `_AUTO_WIDE_MODELS` of them, cheapest first).
+the estimated cost of this request (prompt + `max_tokens` or `default_output_tokens`, priced by
+`costs.estimate_cost`, tiers included) at each model's cheapest passing endpoint; the next
+cheapest are its fallbacks. Only when the deployment serves none of the tier's models (no
+credentials for any of them) does `auto` widen to every available model in the catalog (at
+most `_AUTO_WIDE_MODELS` of them, cheapest first).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from mcp_router.catalog.canonical import split_variant
 from mcp_router.catalog.models import Endpoint, Model
 from mcp_router.catalog.tokens import estimate_messages
 from mcp_router.errors import UnknownModel
+from mcp_router.routing.costs import estimate_cost, worst_case_output
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import ProviderPreferences, RouteRequest, SortBy
 from mcp_router.types import Message
@@ -233,23 +236,13 @@ class _Filter:
         return None
 
     def worst_case_cost(self, model: Model, endpoint: Endpoint) -> Decimal | None:
-        p = endpoint.pricing
-        if p is None or p.input is None or p.output is None:
-            return None
-        out = (
-            self.request.max_tokens
-            or endpoint.max_output_tokens
-            or model.max_output_tokens
-            or self.policy.worst_case_output_tokens
-        )
-        return p.input * self.prompt_tokens + p.output * out
+        out = worst_case_output(self.request.max_tokens, model, endpoint, self.policy)
+        return estimate_cost(endpoint.pricing, self.prompt_tokens, out)
 
     def expected_cost(self, endpoint: Endpoint) -> Decimal:
-        p = endpoint.pricing
-        if p is None or p.input is None or p.output is None:
-            return _INF
         out = self.request.max_tokens or self.policy.default_output_tokens
-        return p.input * self.prompt_tokens + p.output * out
+        est = estimate_cost(endpoint.pricing, self.prompt_tokens, out)
+        return _INF if est is None else est
 
 
 def _price_key(c: Candidate) -> tuple[Decimal, str]:

@@ -17,7 +17,7 @@ import anyio
 
 T = TypeVar("T")
 SendProgress = Callable[[float, float | None, str | None], Awaitable[None]]
-OnProgress = Callable[[int, str], Awaitable[None]]  # (chunks streamed so far, text so far)
+OnProgress = Callable[[int, int], Awaitable[None]]  # (chunks streamed so far, characters so far)
 
 
 class ProgressReporter:
@@ -43,7 +43,7 @@ class ProgressReporter:
         self._chunks = 0
         self.sent = 0
 
-    async def on_progress(self, chunks: int, text: str) -> None:
+    async def on_progress(self, chunks: int, chars: int) -> None:
         """The router's callback (`chunks` streamed so far): note it; the sender reports it."""
         self._chunks = max(self._chunks, chunks)
         self._changed.set()

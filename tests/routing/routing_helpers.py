@@ -105,11 +105,12 @@ def sim_catalog() -> Catalog:
 
 
 class Harness:
-    def __init__(self, sim: Any, router: Any, store: Any, meter: Any) -> None:
+    def __init__(self, sim: Any, router: Any, store: Any, meter: Any, budgets: Any = None) -> None:
         self.sim = sim
         self.router = router
         self.store = store
         self.meter = meter
+        self.budgets = budgets
 
     async def attempts(self, request_id: str) -> list[tuple[Any, ...]]:
         await self.meter.flush()
@@ -134,6 +135,7 @@ async def harness(
     policy: RoutingPolicy | None = None,
     clock: Any = None,
     budgets: dict[str, Any] | None = None,
+    budget_refresh_s: float = 1.0,
     catalog: Catalog | None = None,
 ) -> AsyncIterator[Harness]:
     sim = Simulator()
@@ -148,7 +150,8 @@ async def harness(
         if budgets:
             from mcp_router.metering.budgets import BudgetLimit, Budgets
 
-            gate = Budgets(store, {k: BudgetLimit(**v) for k, v in budgets.items()}, datetime.now)
+            limits = {k: BudgetLimit(**v) for k, v in budgets.items()}
+            gate = Budgets(store, limits, lambda: datetime.now(UTC), refresh_s=budget_refresh_s)
         router = Router(
             catalog or sim_catalog(),
             adapters,
@@ -162,4 +165,4 @@ async def harness(
             store=store,
         )
         async with router:
-            yield Harness(sim, router, store, meter)
+            yield Harness(sim, router, store, meter, gate)

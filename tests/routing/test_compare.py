@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -127,3 +128,21 @@ async def test_compare_respects_the_concurrency_limit(tmp_path: Path) -> None:
             # A hit is counted and entered in one step of the simulator, so all three are in flight.
             assert h.sim.max_in_flight >= 3
             tg.cancel_scope.cancel()
+
+
+async def test_compare_estimates_the_prompt_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    plan_module = importlib.import_module("mcp_router.routing.plan")  # the package exports `plan()`
+    real = plan_module.estimate_messages
+    calls: list[int] = []
+
+    def counted(messages: Any) -> int:
+        calls.append(1)
+        return real(messages)
+
+    monkeypatch.setattr(plan_module, "estimate_messages", counted)
+    async with harness(tmp_path) as h:
+        res = await h.router.compare(RouteRequest(messages=MSG), MODELS)
+        assert [e.error for e in res.results] == [None, None, None]
+    assert len(calls) == 1  # one prompt, one estimate, however many models

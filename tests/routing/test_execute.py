@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from routing_helpers import harness
+from routing_helpers import catalog_of, ep, harness, model
 
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.errors import AllRoutesFailed
@@ -18,6 +18,7 @@ from mcp_router.types import Message, TextDelta
 pytestmark = pytest.mark.anyio
 
 MINI = "openai/gpt-4o-mini"
+HAIKU = "anthropic/claude-haiku-4.5"
 MSG = [Message(role="user", content="Say something short.")]
 
 
@@ -281,17 +282,17 @@ async def test_empty_answer_is_free(tmp_path: Path) -> None:
         assert h.store.query("SELECT empty_free, cost_nusd FROM attempts") == [(1, 0)]
 
 
-async def test_progress_reports_tokens_and_text(tmp_path: Path) -> None:
-    seen: list[tuple[int, str]] = []
+async def test_progress_reports_chunks_and_chars(tmp_path: Path) -> None:
+    seen: list[tuple[int, int]] = []
 
-    async def on_progress(tokens: int, text: str) -> None:
-        seen.append((tokens, text))
+    async def on_progress(chunks_so_far: int, chars_so_far: int) -> None:
+        seen.append((chunks_so_far, chars_so_far))
 
     async with harness(tmp_path, policy=RoutingPolicy(progress_interval_s=0)) as h:
         r = await h.router.complete(order("openai", model=MINI), on_progress=on_progress)
-        assert seen and seen[0][0] == 1
-        assert seen[-1][1] == r.text
-        assert [t for t, _ in seen] == sorted(t for t, _ in seen)
+        assert seen and seen[0][0] == 1 and 0 < seen[0][1] < len(r.text)
+        assert seen[-1][1] == len(r.text)
+        assert seen == sorted(seen)
 
 
 async def test_deadline_all_hang(tmp_path: Path) -> None:
@@ -346,8 +347,6 @@ async def test_retries_stop_when_the_breaker_trips(tmp_path: Path) -> None:
 def _unknown_at_openrouter_catalog() -> Catalog:
     """`openai/gpt-4.1-mini` listed at OpenRouter first (the tests below take it off the simulated
     OpenRouter: HTTP 400 "not a valid model ID") and at OpenAI direct (served); plus a Groq model."""
-    from routing_helpers import catalog_of, ep, model
-
     return catalog_of(
         model(
             "openai/gpt-4.1-mini",
@@ -454,8 +453,6 @@ class _BrokenAdapter:
 
 
 async def test_unexpected_adapter_error_is_metered_as_error_not_cancelled(tmp_path: Path) -> None:
-    from routing_helpers import catalog_of, ep, model
-
     from mcp_router.metering.store import UsageStore
     from mcp_router.metering.writer import MeterWriter
     from mcp_router.router import Router
@@ -473,3 +470,23 @@ async def test_unexpected_adapter_error_is_metered_as_error_not_cancelled(tmp_pa
         assert store.query("SELECT status, error_class FROM requests") == [("error", "RuntimeError")]
         assert store.query("SELECT outcome, error_class FROM attempts") == [("error", "RuntimeError")]
         assert router.health.state(("broken", "acme/broken")) == "closed"  # no verdict on the endpoint
+
+
+async def test_candidate_after_which_all_are_skipped_gets_all_the_time_left(tmp_path: Path) -> None:
+    # [groq, anthropic, groq]: groq's key is refused (401), so the second groq candidate will be
+    # skipped and anthropic is in fact the last. Its first token comes after 1.3 s: more than
+    # the naive share (time left / 2 candidates ~ 1 s), less than the time left (~2 s).
+    llama70, llama8 = "meta-llama/llama-3.3-70b-instruct", "meta-llama/llama-3.1-8b-instruct"
+    cat = catalog_of(
+        model(llama70, ep("groq", 0.59, 0.79, native="llama-3.3-70b-versatile")),
+        model(HAIKU, ep("anthropic", 1.0, 5.0, native="claude-haiku-4-5")),
+        model(llama8, ep("groq", 0.05, 0.08, native="llama-3.1-8b-instant")),
+    )
+    async with harness(tmp_path, catalog=cat, policy=RoutingPolicy(first_token_timeout_s=30)) as h:
+        h.sim.script("groq", "llama-3.3-70b-versatile", Fault.status(401))
+        h.sim.set_profile("anthropic", "claude-haiku-4-5", ttft_ms=1300)
+        r = await h.router.complete(
+            RouteRequest(messages=MSG, models=[llama70, HAIKU, llama8], timeout_s=2.0)
+        )
+        assert [(a.provider, a.outcome) for a in r.attempts] == [("groq", "error"), ("anthropic", "ok")]
+        assert h.sim.hits("groq", "llama-3.1-8b-instant") == 0

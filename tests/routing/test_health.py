@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from routing_helpers import ManualClock
 
-from mcp_router.routing.health import HealthTracker
+from mcp_router.routing.health import EndpointHealth, HealthTracker
 from mcp_router.routing.health_file import FILE_NAME, HealthFile, read_health_file
 
 K = ("p", "v/m")
@@ -102,7 +103,7 @@ def test_state_change_hook_fires_on_circuit_changes_only(clock: ManualClock) -> 
         clock,
         failure_threshold=3,
         base_cooldown_s=10,
-        on_state_change=lambda snap: seen.append({k: v.state for k, v in snap.items()}),
+        on_state_change=lambda snap: seen.append({k: v.state for k, v in snap().items()}),
     )
     h.record_success(K, latency_ms=5)
     h.record_failure(K)
@@ -166,3 +167,27 @@ def test_health_file_atomic_throttled_and_merged(tmp_path: Path, clock: ManualCl
     assert [p.name for p in tmp_path.iterdir()] == [FILE_NAME]  # no temp files left behind
     path.write_text("{not json")
     assert read_health_file(path) == {"written_at": None, "endpoints": []}
+
+
+def test_throttled_health_file_builds_snapshots_lazily(tmp_path: Path, clock: ManualClock) -> None:
+    hf = HealthFile(tmp_path / FILE_NAME, clock, min_interval_s=60)
+    built: list[int] = []
+
+    def hook(get_snapshot: Callable[[], Mapping[tuple[str, str], EndpointHealth]]) -> None:
+        def counted() -> Mapping[tuple[str, str], EndpointHealth]:
+            built.append(1)
+            return get_snapshot()
+
+        hf.write(counted)
+
+    h = HealthTracker(clock, failure_threshold=1, base_cooldown_s=10, on_state_change=hook)
+    h.record_failure(K)  # first change: written at once
+    assert len(built) == 1
+    for _ in range(5):  # five more changes inside the throttle interval: nothing built
+        h.record_failure(K, retry_after=100)
+        clock.advance(1)
+    assert len(built) == 1
+    hf.close()  # the held-back write builds one snapshot, of the latest state
+    assert len(built) == 2
+    (entry,) = read_health_file(tmp_path / FILE_NAME)["endpoints"]
+    assert entry["consecutive_failures"] == 6

@@ -6,8 +6,9 @@ from collections import Counter
 from random import Random
 
 import pytest
-from routing_helpers import ManualClock, catalog_of, ep, model
+from routing_helpers import ManualClock, catalog_of, ep, model, per_m
 
+from mcp_router.catalog.models import Endpoint, PriceTier, Pricing
 from mcp_router.errors import UnknownModel
 from mcp_router.routing.health import HealthTracker
 from mcp_router.routing.plan import plan
@@ -178,6 +179,38 @@ def test_max_cost_usd_uses_worst_case(health: HealthTracker) -> None:
     assert "unknown" in reasons(p)["b"]
     p = run(cat, req(model="v/m", max_tokens=1000, max_cost_usd=0.02), health)
     assert providers(p) == ["a"]
+
+
+def _tiered(provider: str, inp: float, out: float, above: int, t_in: float, t_out: float) -> Endpoint:
+    pricing = Pricing(
+        input=per_m(inp),
+        output=per_m(out),
+        tiers=(PriceTier(above_tokens=above, input=per_m(t_in), output=per_m(t_out)),),
+    )
+    return Endpoint(provider=provider, native_model="n", pricing=pricing, context_length=2_000_000)
+
+
+def test_max_cost_usd_prices_long_prompts_at_their_tier(health: HealthTracker) -> None:
+    # Gemini 2.5 Pro: $1.25/$10 per M, $2.5/$15 above 200k prompt tokens. A 300k prompt with
+    # 1000 max_tokens bills $0.75 + $0.015 = $0.765 (the base prices would say $0.385).
+    cat = catalog_of(model("google/gemini-2.5-pro", _tiered("a", 1.25, 10, 200_000, 2.5, 15), ctx=2_000_000))
+    r = req(model="google/gemini-2.5-pro", max_tokens=1000, max_cost_usd=0.5)
+    p = run(cat, r, health, prompt_tokens=300_000)
+    assert providers(p) == []
+    assert reasons(p)["a"] == "worst-case cost $0.765000 over max_cost_usd $0.5"
+    assert providers(run(cat, r, health, prompt_tokens=100_000)) == ["a"]  # below the tier: $0.135
+
+
+def test_auto_orders_by_tiered_cost(health: HealthTracker) -> None:
+    # Cheaper at base prices, dearer once the prompt passes its tier's boundary.
+    cat = catalog_of(
+        model("v/tiered", _tiered("a", 1, 1, 200_000, 4, 4), ctx=2_000_000),
+        model("v/flat", ep("b", 2, 2, ctx=2_000_000), ctx=2_000_000),
+    )
+    policy = RoutingPolicy(tiers={"standard": ("v/tiered", "v/flat")})
+    assert run(cat, req(), health, policy=policy).models == ["v/tiered", "v/flat"]  # type: ignore[attr-defined]
+    p = run(cat, req(), health, policy=policy, prompt_tokens=300_000)
+    assert p.models == ["v/flat", "v/tiered"]  # type: ignore[attr-defined]
 
 
 def test_context_and_output_limits(health: HealthTracker) -> None:

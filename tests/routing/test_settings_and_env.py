@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+import anyio
 import pytest
 
 from mcp_router.catalog.catalog import Catalog
+from mcp_router.metering.records import RequestRecord
+from mcp_router.metering.store import UsageStore
+from mcp_router.metering.writer import MeteringError
 from mcp_router.router import Router
+from mcp_router.routing.health import HealthTracker, SystemClock
+from mcp_router.routing.health_file import FILE_NAME, HealthFile, read_health_file
 from mcp_router.routing.policy import DEFAULT_TIERS
 from mcp_router.routing.types import RouteRequest
 from mcp_router.settings import ConfigError, load_settings, parse_settings
@@ -134,3 +142,59 @@ def test_routing_tiers_merge_over_the_defaults() -> None:
     assert s.routing.tiers["economy"] == DEFAULT_TIERS["economy"]
     assert s.routing.tiers["premium"] == DEFAULT_TIERS["premium"]
     assert parse_settings("[routing]\nmax_retries = 1").routing.tiers == DEFAULT_TIERS
+
+
+def _open_files_under(root: Path) -> list[str]:
+    """Paths under `root` this process holds open (Linux /proc): leaks show up here."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # the listing's own descriptor, already closed
+            continue
+        if target.startswith(str(root)):
+            found.append(target)
+    return found
+
+
+def test_from_env_takes_loaded_settings_instead_of_reading_the_file(tmp_path: Path) -> None:
+    env = {"MCP_ROUTER_HOME": str(tmp_path / "home"), "MCP_ROUTER_CONFIG": str(tmp_path / "missing.toml")}
+    with pytest.raises(ConfigError):
+        Router.from_env(env)  # reading the file would fail ...
+    router = Router.from_env(env, settings=parse_settings("[routing]\nmax_retries = 1"))  # ... not read
+    assert router.policy.max_retries == 1
+    anyio.run(router.aclose)
+
+
+def test_from_env_closes_what_it_opened_when_a_later_step_fails(tmp_path: Path) -> None:
+    (tmp_path / "db-is-a-directory").mkdir()
+    env = {"MCP_ROUTER_HOME": str(tmp_path / "home"), "MCP_ROUTER_DB": str(tmp_path / "db-is-a-directory")}
+    with pytest.raises(sqlite3.OperationalError):
+        Router.from_env(env)
+    assert (tmp_path / "home" / "catalog.db").exists()  # the cache was opened first ...
+    assert _open_files_under(tmp_path) == []  # ... and closed again
+
+
+class _FailingMeter:
+    async def record(self, rec: RequestRecord) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        raise MeteringError("3 usage rows could not be written")
+
+
+@pytest.mark.anyio
+async def test_close_finishes_every_step_when_the_meter_fails(tmp_path: Path) -> None:
+    store = UsageStore(tmp_path / "usage.db")
+    clock = SystemClock()
+    health_file = HealthFile(tmp_path / FILE_NAME, clock, min_interval_s=3600)
+    health = HealthTracker(clock, failure_threshold=1, on_state_change=health_file.write)
+    router = Router(Catalog([]), {}, meter=_FailingMeter(), health=health, store=store, closers=[health_file])
+    health.record_failure(("p", "v/m"))  # written at once
+    health.record_failure(("p", "v/m"), retry_after=60)  # held back until close
+    with pytest.raises(MeteringError):
+        await router.aclose()
+    (entry,) = read_health_file(tmp_path / FILE_NAME)["endpoints"]
+    assert entry["consecutive_failures"] == 2  # the final health.json flush still ran
+    with pytest.raises(sqlite3.ProgrammingError):  # and the store was closed
+        store.db.conn.execute("SELECT 1")

@@ -1,0 +1,87 @@
+"""Budgets through the real Router, simulator and Budgets: per-attempt holds, settled once."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from routing_helpers import catalog_of, ep, harness, model
+
+from mcp_router.errors import AllRoutesFailed, BudgetExceeded
+from mcp_router.metering.billing import from_nano
+from mcp_router.routing.types import ProviderPreferences, RouteRequest
+from mcp_router.sim import Fault
+from mcp_router.types import Message
+
+pytestmark = pytest.mark.anyio
+
+MINI = "openai/gpt-4o-mini"
+HAIKU = "anthropic/claude-haiku-4.5"
+MSG = [Message(role="user", content="Say something short.")]
+
+
+async def test_spend_is_counted_once_and_the_ledger_empties(tmp_path: Path) -> None:
+    async with harness(tmp_path, budgets={"default": {"daily_usd": "10"}}, budget_refresh_s=0) as h:
+        req = RouteRequest(messages=MSG, model=MINI, provider=ProviderPreferences(only=["openai"]))
+        h.sim.script("openai", "gpt-4o-mini", Fault.status(503))  # a retried attempt, same request
+        results = [await h.router.complete(req) for _ in range(5)]
+        assert all(r.cost_usd for r in results)
+        await h.router.flush_metering()
+        ((stored_nusd,),) = h.store.query("SELECT SUM(cost_nusd) FROM requests WHERE client = 'default'")
+        day, month = await h.budgets.spent("default")
+        assert day == month == from_nano(stored_nusd) > 0  # not twice: settled under the request id
+        ledger = h.budgets._ledgers["default"]  # white-box: the in-memory ledger must not grow
+        assert ledger.pending == {} and ledger.outstanding == 0
+
+
+async def test_fallback_over_the_cap_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    # Worst cases at 1000 max_tokens: gpt-4o-mini ~$0.0006, claude-haiku ~$0.005; the cap is
+    # $0.002, so the primary may be tried and the fallback may not.
+    async with harness(tmp_path, budgets={"default": {"daily_usd": "0.002"}}) as h:
+        h.sim.script("openai", "gpt-4o-mini", Fault.status(503))
+        req = RouteRequest(
+            messages=MSG,
+            model=MINI,
+            models=[HAIKU],
+            provider=ProviderPreferences(only=["openai", "anthropic"]),
+            max_tokens=1000,
+        )
+        with pytest.raises(AllRoutesFailed) as info:
+            await h.router.complete(req)
+        attempts = info.value.attempts
+        assert [(a.provider, a.outcome) for a in attempts] == [("openai", "error"), ("anthropic", "skipped")]
+        why = attempts[1].error or ""
+        assert "spent $0 of $0.002" in why and "resets at" in why and "budget" in why
+        assert "spent $0 of $0.002" in str(info.value)
+        assert h.sim.hits("openai", "gpt-4o-mini") == 1
+        assert h.sim.hits("anthropic", "claude-haiku-4-5") == 0
+
+
+async def test_reservation_is_the_candidates_worst_case_output(tmp_path: Path) -> None:
+    # No max_tokens: the hold is the endpoint's max output (64000 x $5/M = $0.32), not a
+    # default 500 tokens ($0.0025) nor the policy's 4096 ($0.02), so a $0.1 cap refuses it.
+    cat = catalog_of(
+        model(HAIKU, ep("anthropic", 1.0, 5.0, native="claude-haiku-4-5", ctx=200_000, max_out=64_000))
+    )
+    async with harness(tmp_path, budgets={"default": {"daily_usd": "0.1"}}, catalog=cat) as h:
+        with pytest.raises(BudgetExceeded) as info:
+            await h.router.complete(RouteRequest(messages=MSG, model=HAIKU))
+        assert info.value.cap_usd == Decimal("0.1")
+        assert h.sim.hits("anthropic", "claude-haiku-4-5") == 0
+        (req,) = await h.requests()
+        assert (req[1], req[6]) == ("error", "BudgetExceeded")
+        r = await h.router.complete(RouteRequest(messages=MSG, model=HAIKU, max_tokens=100))
+        assert r.provider == "anthropic"  # a bounded answer fits
+
+
+async def test_unpriced_endpoint_is_refused_under_a_budget_only(tmp_path: Path) -> None:
+    cat = catalog_of(model(MINI, ep("openai", None, None, native="gpt-4o-mini", ctx=128_000)))
+    async with harness(tmp_path, budgets={"alice": {"daily_usd": "5"}}, catalog=cat) as h:
+        with pytest.raises(AllRoutesFailed) as info:
+            await h.router.complete(RouteRequest(messages=MSG, model=MINI, client="alice"))
+        (attempt,) = info.value.attempts
+        assert attempt.outcome == "skipped" and "price unknown" in (attempt.error or "")
+        assert h.sim.hits("openai", "gpt-4o-mini") == 0
+        r = await h.router.complete(RouteRequest(messages=MSG, model=MINI, client="bob"))  # no budget
+        assert r.provider == "openai" and r.cost_usd is None
