@@ -1,6 +1,7 @@
 """Shared HTTP machinery for every adapter: the client factory, the ONE place where
-low-level transport failures and HTTP error statuses become `ProviderError`s, and the
-SSE / NDJSON parsers the streaming endpoints need.
+low-level transport failures and HTTP error statuses become `ProviderError`s, and
+`HttpAdapter`, the I/O base the protocol adapters share. The SSE / NDJSON parsers and the
+bounded body reads live in `providers.streams`.
 
 Each wire protocol contributes only a *classifier*: a pure function reading its own error
 body shape (OpenAI `{"error": {...}}`, Anthropic `{"type": "error", ...}`, Gemini's
@@ -14,12 +15,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import AsyncExitStack, aclosing, asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-import anyio
 import httpx2
 
 from mcp_router.errors import (
@@ -37,22 +37,9 @@ from mcp_router.errors import (
 )
 from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.config import ProviderConfig
+from mcp_router.providers.streams import drain, read_error_body
 from mcp_router.providers.wire import Wire
 from mcp_router.types import Completion
-
-# After a stream's terminal event, read at most this much (and wait at most this long) for
-# the rest of the body — normally just the chunked terminator — so the connection goes back
-# to the pool. Beyond either bound the connection is closed instead: a reconnect is cheaper
-# than waiting on a server that keeps talking.
-_DRAIN_MAX_BYTES = 64 * 1024
-_DRAIN_MAX_SECONDS = 0.25
-
-# Bounds on what a provider can make us buffer. One streamed event (an SSE event, an NDJSON
-# line) is a few hundred bytes; 1 MiB without a terminator is a broken or hostile server, and
-# holding it would only grow memory until the read timeout. An error body is read for its
-# message only: the first 64 KiB say everything a classifier needs.
-MAX_EVENT_BYTES = 1024 * 1024
-MAX_ERROR_BODY_BYTES = 64 * 1024
 
 Classification = tuple[type[ProviderError] | None, str]
 """What a protocol read from an error body: an error class when the body decides it (or
@@ -285,211 +272,6 @@ def _reason(exc: Exception) -> str:
     text = str(exc).split("\n")[0][:160]
     # Keep the OS-level reason ("Connection refused", "peer closed connection") but never a URL.
     return re.sub(r"\w+://\S+", "<url>", text) or type(exc).__name__
-
-
-# ---------------------------------------------------------------------------- streams
-
-
-class SSEEvent(NamedTuple):
-    # A tuple, not a dataclass: one is built per streamed chunk, and a tuple is the cheapest.
-    event: str  # "message" when the server sent no `event:` line
-    data: str
-
-
-class SSEParser:
-    """Server-sent events from raw body chunks, split wherever the network split them.
-
-    WHATWG rules: lines end in LF, CRLF or a lone CR (also across a chunk boundary); multi-line
-    `data` joins with "\n"; comment lines starting with ':' are ignored; an event is dispatched
-    on a blank line; an unterminated event at EOF is never dispatched (a cut stream must not
-    look like a complete last event); a leading BOM is dropped.
-
-    Bytes, not decoded lines: events are split on b"\n\n" and only each field's value is
-    decoded (newline bytes never occur inside a UTF-8 sequence, so this is the same text).
-    Per chunk this is a couple of C-level scans, where a line iterator costs several Python
-    generator steps per line — the parser runs once per streamed token.
-
-    An unterminated event is kept as a list of chunks and only each new chunk is scanned, so
-    an event split into many chunks costs linear time; one over `max_event_bytes` is a
-    `MalformedResponse`.
-    """
-
-    __slots__ = ("_cr", "_lf", "_limit", "_provider", "_size", "_started", "_tail")
-
-    def __init__(self, provider: str = "stream", *, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
-        self._provider = provider
-        self._limit = max_event_bytes
-        self._tail: list[bytes] = []  # the unterminated event's chunks: LF-only line endings already
-        self._size = 0  # bytes in `_tail`
-        self._lf = False  # `_tail` ends in LF: a LF starting the next chunk ends the event
-        self._cr = False  # the previous chunk ended in CR: a LF starting the next one is its pair
-        self._started = False
-
-    def feed(self, chunk: bytes) -> list[SSEEvent]:
-        """The events `chunk` completes, in order."""
-        if self._cr or not self._started or b"\r" in chunk:
-            chunk = self._normalize(chunk)
-        if b"\n\n" not in chunk and not (self._lf and chunk[:1] == b"\n"):
-            if chunk:
-                self._tail.append(chunk)
-                self._size += len(chunk)
-                self._lf = chunk[-1] == 10  # b"\n"
-                if self._size > self._limit:
-                    raise self._too_big()
-            return []
-        tail = self._tail
-        if not tail:
-            buf = chunk
-        elif len(tail) == 1:
-            buf = tail[0] + chunk  # the usual case: an event split in two
-        else:
-            buf = b"".join((*tail, chunk))
-        *blocks, rest = buf.split(b"\n\n")
-        if rest:
-            self._tail = [rest]
-            self._size = len(rest)
-            self._lf = rest[-1] == 10
-        elif self._tail:
-            self._tail = []
-            self._size = 0
-            self._lf = False
-        if len(buf) > self._limit and (
-            self._size > self._limit or any(len(block) > self._limit for block in blocks)
-        ):
-            raise self._too_big()
-        events = []
-        for block in blocks:
-            # The common shape, one `data:` line (OpenAI, Gemini), without the line loop.
-            if block.startswith(b"data: ") and b"\n" not in block:
-                events.append(SSEEvent("message", block[6:].decode("utf-8", "replace")))
-            elif (event := _sse_block(block)) is not None:
-                events.append(event)
-        return events
-
-    def _too_big(self) -> MalformedResponse:
-        return MalformedResponse(
-            self._provider, f"server-sent event larger than {self._limit} bytes", status=200
-        )
-
-    def _normalize(self, chunk: bytes) -> bytes:
-        """LF line endings only, and no BOM (off the per-chunk fast path: rarely needed)."""
-        if self._cr:
-            self._cr = False
-            if chunk.startswith(b"\n"):
-                chunk = chunk[1:]
-        if b"\r" in chunk:
-            self._cr = chunk.endswith(b"\r")
-            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        if not self._started and chunk:
-            self._started = True
-            if chunk.startswith(b"\xef\xbb\xbf"):
-                chunk = chunk[3:]
-        return chunk
-
-
-def _sse_block(block: bytes) -> SSEEvent | None:
-    """One event's lines (LF-separated, no blank line but possibly a leading one)."""
-    name = b""
-    data: list[bytes] = []
-    pending = False
-    for line in block.split(b"\n"):
-        if not line or line.startswith(b":"):
-            continue
-        field, sep, value = line.partition(b":")
-        if sep and value.startswith(b" "):
-            value = value[1:]
-        if field == b"data":
-            data.append(value)
-            pending = True
-        elif field == b"event":
-            name = value
-            pending = True
-        # id / retry / unknown fields carry nothing adapters need
-    if not pending:
-        return None
-    return SSEEvent(name.decode("utf-8", "replace") or "message", b"\n".join(data).decode("utf-8", "replace"))
-
-
-async def iter_sse(chunks: AsyncIterator[bytes], provider: str = "stream") -> AsyncIterator[SSEEvent]:
-    """`SSEParser` over an async stream of body chunks (adapters on the hot path use the
-    parser directly, saving this generator step per event)."""
-    parser = SSEParser(provider)
-    async for chunk in chunks:
-        for event in parser.feed(chunk):
-            yield event
-
-
-async def drain(
-    chunks: AsyncIterator[bytes],
-    *,
-    max_bytes: int = _DRAIN_MAX_BYTES,
-    max_seconds: float = _DRAIN_MAX_SECONDS,
-) -> bool:
-    """Consume what is left of a finished stream so httpx2 can pool the connection.
-
-    httpx2 returns a streamed connection to the pool only when the body was read to its end;
-    stopping at the terminal event leaves the chunked terminator unread and the connection is
-    closed (one TCP + TLS handshake per call). Returns whether EOF was reached. A transport
-    error here is swallowed: the answer is already complete, only the reuse is lost.
-    """
-    seen = 0
-    with anyio.move_on_after(max_seconds):
-        try:
-            async for chunk in chunks:
-                seen += len(chunk)
-                if seen > max_bytes:
-                    return False
-        except (ProviderError, httpx2.HTTPError, httpx2.StreamError):
-            return False
-        return True
-    return False
-
-
-async def iter_ndjson(
-    chunks: AsyncIterator[bytes], wire: Wire, *, max_line_bytes: int = MAX_EVENT_BYTES
-) -> AsyncIterator[Any]:
-    """One decoded JSON value per non-blank line of raw body chunks; a bad line is a
-    `MalformedResponse`; an unterminated last line is parsed at EOF (NDJSON needs no final
-    newline, and a cut line fails to parse anyway). As in `SSEParser`, an unterminated line
-    is kept as chunks (linear time) and one over `max_line_bytes` is a `MalformedResponse`."""
-    tail: list[bytes] = []
-    size = 0
-    async for chunk in chunks:
-        if b"\n" not in chunk:
-            tail.append(chunk)
-            size += len(chunk)
-            if size > max_line_bytes:
-                wire.fail(f"NDJSON line larger than {max_line_bytes} bytes")
-            continue
-        buf = b"".join((*tail, chunk)) if tail else chunk
-        *lines, rest = buf.split(b"\n")
-        tail = [rest] if rest else []
-        size = len(rest)
-        if len(buf) > max_line_bytes and (
-            size > max_line_bytes or any(len(line) > max_line_bytes for line in lines)
-        ):
-            wire.fail(f"NDJSON line larger than {max_line_bytes} bytes")
-        for line in lines:
-            if line.strip():
-                yield wire.parse(line)
-    last = b"".join(tail)
-    if last.strip():
-        yield wire.parse(last)
-
-
-async def read_error_body(response: httpx2.Response, max_bytes: int = MAX_ERROR_BODY_BYTES) -> bytes:
-    """At most `max_bytes` of a streamed response's (decoded) body: enough for an error
-    message, and a bound on what a misbehaving server or proxy can make us hold. The rest is
-    left unread, so the connection is closed rather than pooled — rare, and cheap."""
-    parts: list[bytes] = []
-    size = 0
-    async with aclosing(response.aiter_bytes()) as chunks:
-        async for chunk in chunks:
-            parts.append(chunk[: max_bytes - size])
-            size += len(parts[-1])
-            if size >= max_bytes:
-                break
-    return b"".join(parts)
 
 
 # ---------------------------------------------------------------------------- adapter base

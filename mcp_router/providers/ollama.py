@@ -19,7 +19,8 @@ from typing import Any
 
 from mcp_router.errors import ModelNotFound
 from mcp_router.providers.base import RemoteModel
-from mcp_router.providers.http import Classification, HttpAdapter, build_error, iter_ndjson
+from mcp_router.providers.http import Classification, HttpAdapter, build_error
+from mcp_router.providers.streams import iter_ndjson
 from mcp_router.providers.wire import Wire
 from mcp_router.types import (
     Completion,

@@ -39,11 +39,11 @@ from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.http import (
     Classification,
     HttpAdapter,
-    SSEParser,
     build_error,
     default_error_class,
     error_object,
 )
+from mcp_router.providers.streams import SSEParser
 from mcp_router.providers.wire import Wire, positive_int
 from mcp_router.types import (
     Completion,

@@ -1,16 +1,25 @@
-"""One provider attempt's state and the small pure helpers the attempt loop uses."""
+"""One provider attempt's state and the pure helpers the attempt loop uses around it: the
+usage an attempt is billed for, the continuation prompt, the attempt's metering record and its
+line in the tool result."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TypedDict, Unpack
 
 import anyio
 
+from mcp_router.catalog.pricing import cost as price_cost
 from mcp_router.catalog.tokens import estimate_tokens
 from mcp_router.errors import ProviderError
-from mcp_router.metering.records import AttemptOutcome
+from mcp_router.metering.billing import bill_attempt
+from mcp_router.metering.records import AttemptOutcome, AttemptRecord
+from mcp_router.routing.plan import Candidate
+from mcp_router.routing.types import AttemptInfo
 from mcp_router.types import Message, StreamEnd, Usage
 
 
@@ -57,3 +66,70 @@ def with_prefix(messages: Sequence[Message], prefix: str) -> list[Message]:
     if msgs and msgs[-1].role == "assistant":  # the caller prefilled: extend their prefix
         return [*msgs[:-1], Message(role="assistant", content=msgs[-1].content + prefix)]
     return [*msgs, Message(role="assistant", content=prefix)]
+
+
+class Why(TypedDict, total=False):
+    """Why an attempt did not simply succeed, for its record."""
+
+    error: ProviderError | None  # the provider's verdict
+    note: str | None  # a reason in words, used instead of the error's own message
+    error_class: str | None  # the class to record when it is not the error's
+
+
+def attempt_record(
+    request_id: str,
+    number: int,
+    cand: Candidate,
+    outcome: AttemptOutcome,
+    started_at_wall: datetime,
+    att: Attempt | None = None,
+    usage: Usage | None = None,
+    **why: Unpack[Why],
+) -> AttemptRecord:
+    """The metering record of one attempt: a provider call that ran (`att` holds its timings and
+    text) or, without `att`, a candidate skipped before any call. Its cost is what the attempt is
+    billed: the endpoint's prices on `usage`, nothing when no token reached the model, and an
+    empty `ok` answer free (zero-completion insurance)."""
+    usage = usage or Usage()
+    error, note = why.get("error"), why.get("note")
+    text = att.text if att is not None else ""
+    billed: Decimal | None
+    empty_free = False
+    if outcome == "skipped":
+        billed = Decimal(0)
+    else:
+        raw = price_cost(cand.endpoint.pricing, usage)
+        if usage.input_tokens == 0 and usage.output_tokens == 0:
+            raw = Decimal(0)  # nothing reached the model: nothing to bill, price known or not
+        if outcome == "ok":
+            billed, empty_free = bill_attempt(raw, usage.output_tokens, text, False)
+        else:
+            billed = raw
+    return AttemptRecord(
+        request_id=request_id,
+        number=number,
+        provider=cand.provider,
+        model=cand.model.id,
+        outcome=outcome,
+        started_at=started_at_wall,
+        latency_ms=att.latency_ms if att is not None else 0.0,
+        ttft_ms=att.ttft_ms if att is not None else None,
+        http_status=error.status if error is not None else None,
+        error_class=why.get("error_class")
+        or (error.kind if error is not None else ("Skipped" if outcome == "skipped" else None)),
+        error=note or (f"{error.kind}: {error.message}" if error is not None else None),
+        usage=usage,
+        cost_usd=billed,
+        empty_free=empty_free,
+    )
+
+
+def attempt_info(rec: AttemptRecord) -> AttemptInfo:
+    """An attempt as the tool result lists it."""
+    return AttemptInfo(
+        model=rec.model,
+        provider=rec.provider,
+        outcome=rec.outcome,
+        error=rec.error,
+        latency_ms=round(rec.latency_ms, 3),
+    )

@@ -43,6 +43,10 @@ Rules (DESIGN.md "Contract details" and issue 4):
 - Caller cancellation cancels the in-flight provider call; the attempt is recorded `cancelled`.
   Any other exception escaping an adapter is a bug, not a provider verdict: the attempt is
   recorded `error` with the exception's class and the exception propagates (no fallback on it).
+
+Where things live: this module runs the loop and the streamed call (`Executor`);
+`routing/fallback.py` keeps what earlier failures rule out and does the time-slice and backoff
+arithmetic; `routing/attempt.py` holds one attempt's state, its usage and its metering record.
 """
 
 from __future__ import annotations
@@ -50,15 +54,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from random import Random
+from typing import Unpack
 
 import anyio
 import structlog
 
-from mcp_router.catalog.pricing import cost as price_cost
 from mcp_router.errors import (
-    AuthFailed,
     BadRequest,
     BudgetExceeded,
     ContextTooLong,
@@ -68,12 +70,21 @@ from mcp_router.errors import (
     RateLimited,
     redact,
 )
-from mcp_router.metering.billing import bill_attempt
 from mcp_router.metering.records import AttemptOutcome, AttemptRecord, RequestStatus
 from mcp_router.providers.base import Adapter
-from mcp_router.routing.attempt import Attempt, estimate_text_tokens, event_loop_clock, usage_for, with_prefix
+from mcp_router.routing.attempt import (
+    Attempt,
+    Why,
+    attempt_info,
+    attempt_record,
+    estimate_text_tokens,
+    event_loop_clock,
+    usage_for,
+    with_prefix,
+)
 from mcp_router.routing.costs import AttemptBudget, Hold, Refusal
-from mcp_router.routing.health import Clock, HealthTracker
+from mcp_router.routing.fallback import RuledOut, backoff, first_token_slice
+from mcp_router.routing.health import Clock, HealthTracker, cooling_reason
 from mcp_router.routing.plan import Candidate
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import AttemptInfo
@@ -140,67 +151,24 @@ class Executor:
         started_at_wall: datetime,
         att: Attempt | None = None,
         usage: Usage | None = None,
-        *,
-        error: ProviderError | None = None,
-        note: str | None = None,
-        error_class: str | None = None,
+        **why: Unpack[Why],
     ) -> None:
-        """Record one attempt: a provider call that ran (`att` holds its timings and text) or,
-        without `att`, a candidate skipped before any call."""
-        usage = usage or Usage()
-        latency_ms = att.latency_ms if att is not None else 0.0
-        ttft_ms = att.ttft_ms if att is not None else None
-        text = att.text if att is not None else ""
-        billed: Decimal | None
-        empty_free = False
-        if outcome == "skipped":
-            billed = Decimal(0)
-        else:
-            raw = price_cost(cand.endpoint.pricing, usage)
-            if usage.input_tokens == 0 and usage.output_tokens == 0:
-                raw = Decimal(0)  # nothing reached the model: nothing to bill, price known or not
-            if outcome == "ok":
-                billed, empty_free = bill_attempt(raw, usage.output_tokens, text, False)
-            else:
-                billed = raw
-        err_text = note or (f"{error.kind}: {error.message}" if error is not None else None)
-        rec = AttemptRecord(
-            request_id=self.ctx.request_id,
-            number=len(self.ctx.records) + 1,
-            provider=cand.provider,
-            model=cand.model.id,
-            outcome=outcome,
-            started_at=started_at_wall,
-            latency_ms=latency_ms,
-            ttft_ms=ttft_ms,
-            http_status=error.status if error is not None else None,
-            error_class=error_class
-            or (error.kind if error is not None else ("Skipped" if outcome == "skipped" else None)),
-            error=err_text,
-            usage=usage,
-            cost_usd=billed,
-            empty_free=empty_free,
-        )
+        """Record one attempt (see `attempt_record`), settling its budget hold with its cost."""
+        n = len(self.ctx.records) + 1
+        rec = attempt_record(self.ctx.request_id, n, cand, outcome, started_at_wall, att, usage, **why)
         if outcome != "skipped" and self._held is not None:
             held, self._held = self._held, None
-            held.settle(billed)  # reconcile the worst case held with what this attempt cost
+            held.settle(rec.cost_usd)  # reconcile the worst case held with what this attempt cost
         self.ctx.records.append(rec)
-        self.ctx.infos.append(
-            AttemptInfo(
-                model=cand.model.id,
-                provider=cand.provider,
-                outcome=outcome,
-                error=err_text,
-                latency_ms=round(latency_ms, 3),
-            )
-        )
+        info = attempt_info(rec)
+        self.ctx.infos.append(info)
         _log.info(
             "attempt",
             request_id=self.ctx.request_id,
             provider=cand.provider,
             model=cand.model.id,
             outcome=outcome,
-            latency_ms=round(latency_ms, 3),
+            latency_ms=info.latency_ms,
             error_class=rec.error_class,
         )
 
@@ -327,35 +295,20 @@ class Executor:
         ctx = self.ctx
         policy = ctx.policy
         health = ctx.health
+        adapters = ctx.adapters
         prefix = ""  # text already produced by attempts cut after their first token
         total_ttft: float | None = None
-        rejected_protocols: set[str] = set()
-        auth_failed: set[str] = set()
-        context_refused: int | None = None
+        ruled = RuledOut()
         last_error: ProviderError | None = None
-        stop_error: ProviderError | None = None
         budget_error: BudgetExceeded | None = None
         cands = list(candidates)
         for idx, cand in enumerate(cands):
-            adapter = ctx.adapters.get(cand.provider)
-            if adapter is None:
-                self._skip(cand, "no adapter for provider")
+            adapter = adapters.get(cand.provider)
+            why_skip = ruled.skip_reason(cand, adapter, bool(prefix))
+            if why_skip is not None or adapter is None:
+                self._skip(cand, why_skip or "no adapter for provider")
                 continue
             protocol = adapter.config.protocol
-            if cand.provider in auth_failed:
-                self._skip(cand, f"AuthFailed earlier on provider {cand.provider}")
-                continue
-            if protocol in rejected_protocols:
-                self._skip(cand, f"BadRequest earlier on a {protocol} provider")
-                continue
-            if context_refused is not None:
-                ctx_len = cand.context_length
-                if ctx_len is not None and ctx_len <= context_refused:
-                    self._skip(cand, f"context {ctx_len} not larger than one that refused the prompt")
-                    continue
-            if prefix and not adapter.config.supports_assistant_prefix:
-                self._skip(cand, "cannot continue a partial answer (no assistant prefix support)")
-                continue
             request = self.request
             if prefix:
                 request = self.request.model_copy(
@@ -366,17 +319,9 @@ class Executor:
                 left = self.time_left()
                 if left <= 0:
                     break
-                if retries == 0:
-                    grant = health.try_acquire(cand.key)
-                    if not grant:
-                        until = health.cooling_until(cand.key)
-                        self._skip(
-                            cand,
-                            f"cooling down until {until.isoformat(timespec='seconds')}"
-                            if until
-                            else "cooling down",
-                        )
-                        break
+                if retries == 0 and not health.try_acquire(cand.key):
+                    self._skip(cand, cooling_reason(health.cooling_until(cand.key)))
+                    break
                 input_estimate = ctx.prompt_tokens + (estimate_text_tokens(prefix) if prefix else 0)
                 if ctx.budget is not None:
                     held = await ctx.budget.hold(cand, input_estimate)
@@ -389,16 +334,12 @@ class Executor:
                     left = self.time_left()  # the hold may have read the usage database
                 # Share the time left with the candidates that would really be called after this
                 # one; with none, this is the last and gets all of it (DESIGN.md, contract details).
-                later = self._viable_after(
-                    cands, idx, auth_failed, rejected_protocols, bool(prefix), context_refused
-                )
-                first_slice = left if later == 0 else min(policy.first_token_timeout_s, left / (later + 1))
+                later = ruled.viable_after(cands, idx, adapters, health, bool(prefix))
+                first_slice = first_token_slice(left, later, policy)
                 probe = health.state(cand.key) == "half_open"
                 started = ctx.clock.now()
                 att = Attempt()
-                can_continue = self._viable_after(
-                    cands, idx, auth_failed, rejected_protocols, True, context_refused
-                )
+                can_continue = ruled.viable_after(cands, idx, adapters, health, True)
                 try:
                     await self._call(
                         att, cand, request, first_slice, prefix, (can_continue + 1) if can_continue else 0
@@ -486,41 +427,18 @@ class Executor:
                 if att.got_first:
                     prefix += att.text
                     break  # continue on a prefix-capable fallback
-                if isinstance(err, AuthFailed):
-                    auth_failed.add(cand.provider)
-                    break
-                if isinstance(err, ContextTooLong):
-                    ctx_len = cand.context_length or 0
-                    context_refused = max(context_refused or 0, ctx_len)
-                    break
-                if isinstance(err, BadRequest):
-                    if err.endpoint_specific or err.status == 404:
-                        break
-                    rejected_protocols.add(protocol)
-                    stop_error = err
+                if ruled.learn(cand, protocol, err):
                     break
                 if not err.retryable or probe or retries >= policy.max_retries or health.tripped(cand.key):
                     break
-                if self._viable_after(
-                    cands, idx, auth_failed, rejected_protocols, bool(prefix), context_refused
-                ):
+                if ruled.viable_after(cands, idx, adapters, health, bool(prefix)):
                     break  # a fresh endpoint beats a backoff: retries are for the last one standing
-                left = self.time_left()
-                if retry_after is not None:
-                    if retry_after > policy.retry_after_cap_s or retry_after >= left:
-                        break  # the provider wants longer than we will wait: fall back now
-                    wait = retry_after
-                else:
-                    wait = ctx.rng.uniform(0, min(policy.backoff_cap_s, policy.backoff_base_s * (2**retries)))
-                    if wait >= left:
-                        break
+                wait = backoff(retry_after, retries, self.time_left(), policy, ctx.rng)
+                if wait is None:
+                    break
                 retries += 1
                 await anyio.sleep(wait)
-            if stop_error is not None and not any(
-                ctx.adapters.get(c.provider) is not None
-                and ctx.adapters[c.provider].config.protocol not in rejected_protocols
-                for c in cands[idx + 1 :]
-            ):
+            if ruled.stop_error is not None and not ruled.protocol_left(cands, idx, adapters):
                 break
         if prefix:
             why = f"{last_error.kind}: {last_error.message}" if last_error else "stream broke"
@@ -536,7 +454,7 @@ class Executor:
             # No provider was called: the budget, not a provider, stopped the call.
             res.error_class = "BudgetExceeded"
             res.error = str(budget_error)
-        elif stop_error is not None:
+        elif (stop_error := ruled.stop_error) is not None:
             res.final_error = stop_error
             res.error_class = stop_error.kind
             res.error = f"the request was rejected as invalid: {stop_error}"
@@ -548,31 +466,6 @@ class Executor:
             res.final_error = last_error
             res.error_class = last_error.kind if last_error else None
         return res
-
-    def _viable_after(
-        self,
-        cands: Sequence[Candidate],
-        idx: int,
-        auth_failed: set[str],
-        rejected_protocols: set[str],
-        need_prefix: bool,
-        context_refused: int | None = None,
-    ) -> int:
-        """How many later candidates would actually be called (not skipped, not cooling down)."""
-        count = 0
-        for c in cands[idx + 1 :]:
-            adapter = self.ctx.adapters.get(c.provider)
-            if adapter is None or c.provider in auth_failed or adapter.config.protocol in rejected_protocols:
-                continue
-            if need_prefix and not adapter.config.supports_assistant_prefix:
-                continue
-            ctx_len = c.context_length  # mirrors the skip in `run`: an unknown context is tried
-            if context_refused is not None and ctx_len is not None and ctx_len <= context_refused:
-                continue
-            if self.ctx.health.state(c.key) == "open":
-                continue
-            count += 1
-        return count
 
     def _incomplete(
         self, text: str, cand: Candidate | None, ttft: float | None, why: str, error_class: str

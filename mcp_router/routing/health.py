@@ -36,6 +36,11 @@ EndpointKey = tuple[str, str]  # (provider, canonical model id)
 CircuitState = Literal["closed", "open", "half_open"]
 
 
+def cooling_reason(until: datetime | None) -> str:
+    """Why an endpoint whose circuit is open is not called: a plan exclusion, an attempt skip."""
+    return "cooling down" if until is None else f"cooling down until {until.isoformat(timespec='seconds')}"
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """Wall-clock time, timezone-aware UTC."""

@@ -50,6 +50,7 @@ from mcp_router.catalog.models import Endpoint, Model
 from mcp_router.catalog.tokens import estimate_messages
 from mcp_router.errors import UnknownModel
 from mcp_router.routing.costs import estimate_cost, worst_case_output
+from mcp_router.routing.health import cooling_reason
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import ProviderPreferences, RouteRequest, SortBy
 from mcp_router.types import Message
@@ -136,6 +137,22 @@ def unit_price(endpoint: Endpoint) -> Decimal | None:
     return p.input + p.output
 
 
+def size_reason(
+    model: Model, endpoint: Endpoint | None, prompt_tokens: int, max_tokens: int | None
+) -> str | None:
+    """Why a request this size does not fit the endpoint (the model's limits where the endpoint
+    states none, or without an endpoint), or None when it fits: prompt + `max_tokens` within the
+    context, and `max_tokens` within the output limit. An unknown limit fits."""
+    ctx = (endpoint.context_length if endpoint else None) or model.context_length
+    if ctx is not None and prompt_tokens + (max_tokens or 0) > ctx:
+        extra = f" + {max_tokens} max_tokens" if max_tokens else ""
+        return f"context {ctx} too small for ~{prompt_tokens} prompt tokens{extra}"
+    out_limit = (endpoint.max_output_tokens if endpoint else None) or model.max_output_tokens
+    if max_tokens is not None and out_limit is not None and max_tokens > out_limit:
+        return f"max_tokens {max_tokens} over output limit {out_limit}"
+    return None
+
+
 def required_capabilities(request: RouteRequest) -> tuple[str, ...]:
     rf = request.response_format
     if rf is None or rf.type == "text":
@@ -192,7 +209,7 @@ class _Filter:
         for cap in self.caps:
             if not _has_capability(model, cap):
                 return f"lacks capability {cap}", None
-        r = self._size_reason(model, endpoint)
+        r = size_reason(model, endpoint, self.prompt_tokens, self.request.max_tokens)
         if r:
             return r, None
         r = self._price_reason(model, endpoint)
@@ -200,19 +217,7 @@ class _Filter:
             return r, None
         until = self.health.cooling_until((provider, model.id))
         if until is not None:
-            return f"cooling down until {until.isoformat(timespec='seconds')}", until
-        return None
-
-    def _size_reason(self, model: Model, endpoint: Endpoint) -> str | None:
-        max_tokens = self.request.max_tokens
-        ctx = endpoint.context_length or model.context_length
-        need = self.prompt_tokens + (max_tokens or 0)
-        if ctx is not None and need > ctx:
-            extra = f" + {max_tokens} max_tokens" if max_tokens else ""
-            return f"context {ctx} too small for ~{self.prompt_tokens} prompt tokens{extra}"
-        out_limit = endpoint.max_output_tokens or model.max_output_tokens
-        if max_tokens is not None and out_limit is not None and max_tokens > out_limit:
-            return f"max_tokens {max_tokens} over output limit {out_limit}"
+            return cooling_reason(until), until
         return None
 
     def _price_reason(self, model: Model, endpoint: Endpoint) -> str | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from mcp_router.catalog.catalog import Catalog
@@ -15,6 +14,8 @@ from mcp_router.catalog.models import Endpoint, Model, Pricing
 from mcp_router.catalog.pricing import input_output_cost, per_million, usd
 from mcp_router.catalog.query import query_models
 from mcp_router.metering.reports import UsageReport, summary, usage_report
+from mcp_router.routing.costs import estimate_cost as estimate_request_cost
+from mcp_router.routing.plan import Candidate, cheapest_known, size_reason, unit_price
 from mcp_router.routing.types import CompareResult, RoutedCompletion
 from mcp_router.server.progress import OnProgress
 from mcp_router.server.requests import (
@@ -46,11 +47,6 @@ def price_of(pricing: Pricing | None) -> Price | None:
         output=per_million(pricing.output),
         cached_input=per_million(pricing.cache_read),
     )
-
-
-def _unit(endpoint: Endpoint) -> Decimal | None:
-    p = endpoint.pricing
-    return None if p is None or p.input is None or p.output is None else p.input + p.output
 
 
 def unavailable_reason(
@@ -87,10 +83,10 @@ def cheapest_endpoint(
 ) -> Endpoint | None:
     """The cheapest available endpoint with a known price; else the cheapest known; else any."""
     usable = [e for e in model.endpoints if endpoint_available(e, available, health, model.id)]
-    for pool in (usable, list(model.endpoints)):
-        priced = [e for e in pool if _unit(e) is not None]
-        if priced:
-            return min(priced, key=lambda e: (_unit(e), e.provider))
+    for pool in (usable, model.endpoints):
+        best = cheapest_known(Candidate(model, e) for e in pool)  # ties: by provider name
+        if best is not None:
+            return best.endpoint
     return usable[0] if usable else (model.endpoints[0] if model.endpoints else None)
 
 
@@ -132,15 +128,6 @@ def model_info(model: Model, available: Collection[str], health: Mapping[tuple[s
     )
 
 
-def fits_context(model: Model, endpoint: Endpoint | None, input_tokens: int, output_tokens: int) -> bool:
-    """Input plus output fit the context, and the output fits the output limit (unknown = fits)."""
-    ctx = (endpoint.context_length if endpoint else None) or model.context_length
-    out = (endpoint.max_output_tokens if endpoint else None) or model.max_output_tokens
-    if ctx is not None and input_tokens + output_tokens > ctx:
-        return False
-    return not (out is not None and output_tokens > out)
-
-
 def estimate_for(
     model: Model,
     available: Collection[str],
@@ -148,17 +135,20 @@ def estimate_for(
     output_tokens: int,
     health: Mapping[tuple[str, str], Any] | None = None,
 ) -> Estimate:
+    """`model` at its cheapest available endpoint; `fits_context`: input + output fit the
+    context and the output fits the output limit, as the planner's size filter decides it."""
     endpoint = cheapest_endpoint(model, available, health)
-    parts = input_output_cost(
-        endpoint.pricing if endpoint else None, Usage(input_tokens=input_tokens, output_tokens=output_tokens)
-    )
+    pricing = endpoint.pricing if endpoint else None
+    total = estimate_request_cost(pricing, input_tokens, output_tokens)
+    # The input/output split is for display; the total is the one estimate routing uses.
+    parts = input_output_cost(pricing, Usage(input_tokens=input_tokens, output_tokens=output_tokens))
     return Estimate(
         model=model.id,
         provider=endpoint.provider if endpoint else None,
         input_cost_usd=usd(parts[0]) if parts else None,
         output_cost_usd=usd(parts[1]) if parts else None,
-        total_cost_usd=usd(parts[0] + parts[1]) if parts else None,
-        fits_context=fits_context(model, endpoint, input_tokens, output_tokens),
+        total_cost_usd=usd(total),
+        fits_context=size_reason(model, endpoint, input_tokens, output_tokens) is None,
     )
 
 
@@ -184,7 +174,8 @@ def estimate_cost(
         served = [
             m for m in everything if any(endpoint_available(e, available, health, m.id) for e in m.endpoints)
         ]
-        candidates = [m for m in (served or everything) if any(_unit(e) is not None for e in m.endpoints)]
+        priced = (m for m in (served or everything) if any(unit_price(e) is not None for e in m.endpoints))
+        candidates = list(priced)
     estimates = [estimate_for(m, available, input_tokens, output_tokens, health) for m in candidates]
     estimates.sort(
         key=lambda e: (e.total_cost_usd is None, e.total_cost_usd or 0.0, not e.fits_context, e.model)

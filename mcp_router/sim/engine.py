@@ -249,7 +249,7 @@ async def serve_chat(conn: Conn, codec: Codec, plan: ChatPlan, fault: Fault | No
         elif kind == "missing_fields":
             await conn.send(200, dumps(codec.missing_body(plan)))
         elif kind == "cut_stream":
-            await conn.send_partial(200, dumps(codec.body(plan)))
+            await conn.send(200, dumps(codec.body(plan)), partial=True)
         else:
             await conn.send(200, dumps(codec.body(plan)))
         return

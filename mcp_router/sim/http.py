@@ -89,21 +89,15 @@ class Conn:
         body: bytes,
         content_type: str = "application/json",
         headers: dict[str, str] | None = None,
+        *,
+        partial: bool = False,
     ) -> None:
+        """One whole response. `partial`: announce the full length, send half the body, then
+        close — a body cut mid-way."""
         head = {"content-type": content_type, "content-length": str(len(body)), **(headers or {})}
-        await self._write(self._head(status, head) + body)
-
-    async def send_partial(
-        self,
-        status: int,
-        body: bytes,
-        content_type: str = "application/json",
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        """Announce the full length, send half the body, then close: a body cut mid-way."""
-        head = {"content-type": content_type, "content-length": str(len(body)), **(headers or {})}
-        await self._write(self._head(status, head) + body[: max(1, len(body) // 2)])
-        await self.cut()
+        await self._write(self._head(status, head) + (body[: max(1, len(body) // 2)] if partial else body))
+        if partial:
+            await self.cut()
 
     async def start_stream(
         self, status: int, content_type: str, headers: dict[str, str] | None = None

@@ -21,7 +21,7 @@ from mcp_router.errors import (
 from mcp_router.providers import build_adapter
 from mcp_router.providers.base import Adapter
 from mcp_router.providers.config import ProviderConfig
-from mcp_router.providers.http import MAX_ERROR_BODY_BYTES, MAX_EVENT_BYTES, SSEParser, iter_ndjson
+from mcp_router.providers.streams import MAX_ERROR_BODY_BYTES, MAX_EVENT_BYTES, SSEParser, iter_ndjson
 from mcp_router.providers.wire import Wire
 from mcp_router.types import CompletionRequest, Message, TextDelta
 

@@ -15,7 +15,7 @@ import pytest
 from mcp_router.errors import ConnectionFailed
 from mcp_router.providers import build_adapters, make_http_client, providers_from_env
 from mcp_router.providers.base import Adapter
-from mcp_router.providers.http import drain
+from mcp_router.providers.streams import drain
 from mcp_router.sim import Simulator
 from mcp_router.types import CompletionRequest, Message, StreamEnd, TextDelta
 

@@ -16,15 +16,12 @@ from mcp_router.errors import MalformedResponse
 from mcp_router.providers import build_adapter
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.http import (
-    SSEEvent,
-    SSEParser,
     default_error_class,
-    iter_ndjson,
-    iter_sse,
     looks_like_context_overflow,
     make_http_client,
     parse_retry_after,
 )
+from mcp_router.providers.streams import SSEEvent, SSEParser, iter_ndjson, iter_sse
 from mcp_router.providers.wire import Wire
 from mcp_router.types import CompletionRequest, Message, StreamEnd, TextDelta
 
