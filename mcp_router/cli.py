@@ -161,6 +161,12 @@ def models(
     except InvalidToolInput as exc:
         raise click.BadParameter(str(exc)) from exc
     _print(result, as_json, render_models)
+    if not show_all and not result.total:
+        click.echo(
+            "No configured provider serves a matching model: `--all` searches the whole catalog; "
+            "`mcp-router doctor` shows which providers are configured.",
+            err=True,
+        )
 
 
 @main.command()

@@ -35,6 +35,19 @@ def test_models_and_estimate(sim_env: dict[str, str]) -> None:
     assert bad.exit_code == 2 and "list_models" in bad.output
 
 
+def test_models_without_a_serving_provider_points_to_all(tmp_path: Path) -> None:
+    from mcp_router.providers.config import KNOWN_PROVIDERS
+
+    keyless = {v: "" for p in KNOWN_PROVIDERS for v in (*p.key_env, p.base_url_env)}
+    keyless["MCP_ROUTER_HOME"] = str(tmp_path)
+    runner = CliRunner()
+    none = runner.invoke(main, ["models", "-q", "claude-sonnet", "--provider", "anthropic"], env=keyless)
+    assert none.exit_code == 0, none.output
+    assert "`--all` searches the whole catalog" in none.stderr
+    every = runner.invoke(main, ["models", "-q", "claude-sonnet", "--all", "--json"], env=keyless)
+    assert json.loads(every.stdout)["total"] > 0 and "--all" not in every.stderr
+
+
 def test_doctor_and_catalog_refresh(sim_env: dict[str, str]) -> None:
     runner = CliRunner()
     out = runner.invoke(main, ["doctor", "--json"], env=sim_env)
