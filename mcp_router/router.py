@@ -182,9 +182,11 @@ class Router:
         config_path: str | Path | None = None,
         *,
         settings: Settings | None = None,
+        clock: Clock | None = None,
     ) -> Router:
         """Everything from the environment (DESIGN.md) and the optional TOML file; `settings`,
-        when the caller already loaded them, instead of reading the file again."""
+        when the caller already loaded them, instead of reading the file again; `clock` for
+        tests (the system clock otherwise)."""
         from mcp_router.catalog.refresh import CatalogCache, CatalogRefresher
         from mcp_router.metering.paths import default_db_path, default_home
         from mcp_router.metering.store import UsageStore
@@ -193,7 +195,7 @@ class Router:
         from mcp_router.providers.factory import build_adapters
         from mcp_router.providers.http import make_http_client
         from mcp_router.routing.health_file import FILE_NAME as HEALTH_FILE_NAME
-        from mcp_router.routing.health_file import HealthFile
+        from mcp_router.routing.health_file import HealthFile, restore_health
         from mcp_router.settings import load_settings
 
         env = dict(os.environ) if env is None else env
@@ -210,8 +212,9 @@ class Router:
             catalog = refresher.load_cached()
             # Custom models standalone (no catalog endpoints folded in): merged by _with_extras.
             extra_models = settings.custom_models({})
-            clock = SystemClock()
-            # Circuit state goes to $MCP_ROUTER_HOME/health.json on each change, for `doctor`.
+            clock = clock or SystemClock()
+            # Circuit state goes to $MCP_ROUTER_HOME/health.json on each change, for `doctor`,
+            # and comes back from it below: a restarted server keeps skipping a cooling endpoint.
             health_file = HealthFile(home / HEALTH_FILE_NAME, clock)
             health = HealthTracker(clock, on_state_change=health_file.write)
             store = UsageStore(default_db_path(env))
@@ -223,7 +226,7 @@ class Router:
 
                 budgets = Budgets(store, settings.budgets, clock.now)
             http = make_http_client()
-            return cls(
+            router = cls(
                 catalog,
                 build_adapters(configs, http),
                 meter=meter,
@@ -238,6 +241,17 @@ class Router:
                 aliases=settings.aliases,
                 refresher=refresher,
             )
+            # Only endpoints this router can call (the file is shared by routers configured
+            # otherwise), checked against its catalog with the config's custom models.
+            restore_health(
+                health,
+                health_file.path,
+                lambda key: (
+                    key[0] in router.available_providers
+                    and router.catalog.endpoint(key[1], key[0]) is not None
+                ),
+            )
+            return router
         except BaseException:
             for thing in reversed(opened):
                 with contextlib.suppress(Exception):  # the original error is the one to report

@@ -19,7 +19,8 @@ time. No module-level state: every router owns its tracker.
 cooldown extended or closes again (never for an ordinary success or failure), so another process
 (`mcp-router doctor`) can be shown the cooldowns; see `routing/health_file.py`. It gets the
 tracker's `snapshot` method, not a snapshot: a hook that throttles its writes builds one only
-when it writes.
+when it writes. `restore` re-opens a circuit another (earlier) router recorded, so a restarted
+server does not re-learn a cooldown with failed calls.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class EndpointHealth:
     cooling_down_until: datetime | None
     consecutive_failures: int
     changed_at: datetime | None = None  # when the circuit last changed state (wall time)
+    cooldowns: int = 0  # times opened since the last success: the next cooldown is base * 2**this
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -204,6 +206,30 @@ class HealthTracker:
         if self._on_state_change is not None:
             self._on_state_change(self.snapshot)
 
+    def restore(
+        self,
+        key: EndpointKey,
+        *,
+        until: datetime,
+        consecutive_failures: int = 0,
+        cooldowns: int = 0,
+        changed_at: datetime | None = None,
+    ) -> bool:
+        """Open `key`'s circuit until `until` (wall time), as an earlier router left it, keeping
+        its failure and backoff counts so the next cooldown doubles from there. False (nothing
+        changed) when `until` has passed. Not a state change for `on_state_change`: the state
+        comes from the file that hook writes."""
+        left = (until - self._clock.now()).total_seconds()
+        if left <= 0:
+            return False
+        s = self._get(key)
+        mono_until = self._clock.monotonic() + left
+        s.cooldown_until = max(s.cooldown_until or mono_until, mono_until)
+        s.consecutive_failures = max(s.consecutive_failures, consecutive_failures)
+        s.opened_times = max(s.opened_times, cooldowns)
+        s.changed_at = changed_at or s.changed_at
+        return True
+
     def release(self, key: EndpointKey) -> None:
         """An attempt ended without a verdict on the endpoint (cancelled by the caller)."""
         s = self._stats.get(key)
@@ -285,6 +311,7 @@ class HealthTracker:
             cooling_down_until=self.cooling_until(key),
             consecutive_failures=s.consecutive_failures,
             changed_at=s.changed_at,
+            cooldowns=s.opened_times,
         )
 
     def snapshot(self) -> dict[EndpointKey, EndpointHealth]:

@@ -10,8 +10,12 @@ atomically (temp file + `os.replace`), so a reader sees the old or the new state
 Several routers may share a home (two MCP clients each spawning `serve`): a write merges with the
 file on disk, keeping for each endpoint the entry whose circuit changed last.
 
+A new router reads the file back at start (`restore_health`): circuits still open there are
+opened in its tracker until the same wall time, so a restarted server (an MCP client starts a
+stdio server per session) and `mcp-router plan` skip an endpoint that is cooling down.
+
     {"written_at": iso, "endpoints": [{"provider", "model", "state", "cooling_down_until",
-     "changed_at", "error_rate", "p50_latency_ms", "consecutive_failures"}]}
+     "changed_at", "error_rate", "p50_latency_ms", "consecutive_failures", "cooldowns"}]}
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import Any
 
 import structlog
 
-from mcp_router.routing.health import Clock, EndpointHealth, EndpointKey
+from mcp_router.routing.health import Clock, EndpointHealth, EndpointKey, HealthTracker
 
 FILE_NAME = "health.json"
 
@@ -48,6 +52,7 @@ def endpoint_entry(h: EndpointHealth) -> dict[str, Any]:
         "error_rate": h.error_rate,
         "p50_latency_ms": h.p50_latency_ms,
         "consecutive_failures": h.consecutive_failures,
+        "cooldowns": h.cooldowns,
     }
 
 
@@ -71,9 +76,72 @@ def _merge(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> list[dic
     for entry in ours:
         key = (entry["provider"], entry["model"])
         other = out.get(key)
-        if other is None or (entry["changed_at"] or "") >= str(other.get("changed_at") or ""):
+        if other is None:
             out[key] = entry
+            continue
+        ours_at, theirs_at = entry["changed_at"] or "", str(other.get("changed_at") or "")
+        if ours_at > theirs_at:
+            out[key] = entry
+        elif ours_at == theirs_at:
+            # The same change: a circuit restored at start-up has no figures of its own yet, and
+            # must not blank the ones the router that saw the failures wrote.
+            figures = {f: other.get(f) for f in _FIGURES if entry.get(f) is None}
+            out[key] = entry | {f: v for f, v in figures.items() if v is not None}
     return sorted(out.values(), key=lambda e: (e["provider"], e["model"]))
+
+
+_FIGURES = ("error_rate", "p50_latency_ms")
+
+
+def _when(value: object) -> datetime | None:
+    """A timezone-aware datetime from the file, or None."""
+    if not isinstance(value, str):
+        return None
+    parsed = datetime.fromisoformat(value)  # ValueError on junk: the caller skips the entry
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def restore_health(tracker: HealthTracker, path: Path, known: Callable[[EndpointKey], bool]) -> int:
+    """Re-open in `tracker` every circuit `path` shows cooling down past now, for endpoints
+    `known` accepts (the file is shared with routers configured otherwise). Returns how many.
+    Never raises: a missing file is a first start; an unreadable one is logged and ignored
+    (advisory state must not stop the server)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return 0
+    except (OSError, ValueError) as exc:
+        _log.warning("health_file_unreadable", path=str(path), error=str(exc))
+        return 0
+    entries = data.get("endpoints") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        _log.warning("health_file_unreadable", path=str(path), error="no endpoints list")
+        return 0
+    restored = skipped = 0
+    for entry in entries:
+        try:
+            key = (str(entry["provider"]), str(entry["model"]))
+            until = _when(entry.get("cooling_down_until"))
+            changed_at = _when(entry.get("changed_at"))
+        except (TypeError, KeyError, ValueError, AttributeError):
+            skipped += 1
+            continue
+        if until is None or not known(key):
+            continue
+        restored += tracker.restore(
+            key,
+            until=until,
+            consecutive_failures=_count(entry.get("consecutive_failures")),
+            cooldowns=_count(entry.get("cooldowns")),
+            changed_at=changed_at,
+        )
+    if skipped:
+        _log.warning("health_file_entries_skipped", path=str(path), skipped=skipped)
+    return restored
 
 
 class HealthFile:

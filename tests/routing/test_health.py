@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from routing_helpers import ManualClock
+from structlog.testing import capture_logs
 
 from mcp_router.routing.health import EndpointHealth, HealthTracker
-from mcp_router.routing.health_file import FILE_NAME, HealthFile, read_health_file
+from mcp_router.routing.health_file import FILE_NAME, HealthFile, read_health_file, restore_health
 
 K = ("p", "v/m")
 
@@ -191,3 +192,64 @@ def test_throttled_health_file_builds_snapshots_lazily(tmp_path: Path, clock: Ma
     assert len(built) == 2
     (entry,) = read_health_file(tmp_path / FILE_NAME)["endpoints"]
     assert entry["consecutive_failures"] == 6
+
+
+def test_restore_reopens_until_the_same_wall_time_and_keeps_the_backoff(clock: ManualClock) -> None:
+    fired: list[int] = []
+    h = HealthTracker(
+        clock, base_cooldown_s=10, max_cooldown_s=600, on_state_change=lambda _: fired.append(1)
+    )
+    until = clock.now() + timedelta(seconds=90)
+    since = clock.now() - timedelta(seconds=30)
+    assert h.restore(K, until=until, consecutive_failures=4, cooldowns=2, changed_at=since)
+    assert fired == []  # the state came from the file; nothing new to write
+    got = h.get(K)
+    assert (got.state, got.cooling_down_until, got.changed_at) == ("open", until, since)
+    assert (got.consecutive_failures, got.cooldowns) == (4, 2)
+    assert not h.try_acquire(K) and h.tripped(K)
+    clock.advance(90)
+    assert h.try_acquire(K)  # the probe
+    h.record_failure(K)  # opened twice before: 10 * 2**2
+    assert (h.cooling_until(K) - clock.now()).total_seconds() == pytest.approx(40)
+    assert not h.restore(("p", "v/other"), until=clock.now())  # already over: nothing to restore
+    assert ("p", "v/other") not in h.snapshot()
+
+
+def test_restore_never_shortens_a_cooldown(health: HealthTracker, clock: ManualClock) -> None:
+    health.record_failure(K, retry_after=100)
+    assert health.restore(K, until=clock.now() + timedelta(seconds=20))
+    assert (health.cooling_until(K) - clock.now()).total_seconds() == pytest.approx(100)
+
+
+def test_restore_health_reads_open_circuits_back(tmp_path: Path, clock: ManualClock) -> None:
+    path = tmp_path / FILE_NAME
+    hf = HealthFile(path, clock)
+    first = HealthTracker(clock, failure_threshold=1, base_cooldown_s=10, on_state_change=hf.write)
+    first.record_failure(K)
+    first.record_failure(("p", "v/gone"), retry_after=50)  # an endpoint the next router lacks
+    first.record_failure(("p", "v/short"))  # 10 s: over before the next router starts
+    clock.advance(3)
+    first.record_failure(K, retry_after=600)
+    clock.advance(8)
+    data = json.loads(path.read_text())
+    data["endpoints"].append({"provider": "p", "model": "v/bad", "cooling_down_until": "soon"})
+    data["endpoints"].append("junk")
+    path.write_text(json.dumps(data))
+
+    # Wired like from_env: the hook from the start, restore() itself writes nothing.
+    second = HealthTracker(clock, base_cooldown_s=10, on_state_change=HealthFile(path, clock).write)
+    with capture_logs() as logs:
+        n = restore_health(second, path, known=lambda key: key != ("p", "v/gone"))
+    assert n == 1 and set(second.snapshot()) == {K}
+    assert second.cooling_until(K) == first.cooling_until(K)
+    assert (second.get(K).cooldowns, second.get(K).consecutive_failures) == (2, 2)
+    assert [e["event"] for e in logs] == ["health_file_entries_skipped"]
+
+    # The restored circuit written back by the second router keeps the first one's figures.
+    second.record_failure(("p", "v/new"), retry_after=9)
+    by_key = {(e["provider"], e["model"]): e for e in read_health_file(path)["endpoints"]}
+    assert by_key[K]["error_rate"] == 1.0 and by_key[K]["state"] == "open"
+
+    with capture_logs() as logs:
+        assert restore_health(second, tmp_path / "missing.json", known=lambda _: True) == 0
+    assert logs == []  # no file yet: a first start, nothing to say

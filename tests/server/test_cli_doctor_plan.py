@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anyio
 import pytest
 from click.testing import CliRunner
+from structlog.testing import capture_logs
 
 from mcp_router.cli import main
 from mcp_router.errors import AllRoutesFailed
@@ -34,6 +36,32 @@ def sim_env(sim: Simulator, tmp_path: Path) -> dict[str, str]:
     config = tmp_path / "router.toml"
     config.write_text("[routing]\nbackoff_base_s = 0\n")  # retries without waiting
     return {**sim.env(), "MCP_ROUTER_HOME": str(tmp_path / "home"), "MCP_ROUTER_CONFIG": str(config)}
+
+
+class HeldClock:
+    """Real time taken once and then moved only by hand: two routers see the same instant."""
+
+    def __init__(self) -> None:
+        self._wall = datetime.now(UTC)
+        self._mono = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._wall
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    def advance(self, seconds: float) -> None:
+        self._wall += timedelta(seconds=seconds)
+        self._mono += seconds
+
+
+def _only_openai() -> RouteRequest:
+    return RouteRequest(
+        messages=[Message(role="user", content="hi")],
+        model=MODEL,
+        provider=ProviderPreferences(only=["openai"]),
+    )
 
 
 def _total_hits(sim: Simulator) -> int:
@@ -127,3 +155,83 @@ def test_plan_lists_candidates_and_exclusions_without_calling_anyone(
     bad = runner.invoke(main, ["plan", "hi", "--model", "nosuch/model"], env=sim_env)
     assert bad.exit_code == 2 and "list_models" in bad.output
     assert _total_hits(sim) == 0
+
+
+def test_a_new_router_restores_a_cooldown_from_health_json(sim: Simulator, sim_env: dict[str, str]) -> None:
+    # Two 500s and a 429 with Retry-After 600: the circuit opens and cannot expire during the test.
+    sim.script(
+        "openai", "gpt-4o-mini", Fault.status(500), Fault.status(500), Fault.status(429, retry_after=600)
+    )
+    clock = HeldClock()
+    key = ("openai", MODEL)
+
+    async def fail_then_restart() -> datetime:
+        async with Router.from_env(sim_env, clock=clock) as first:
+            with pytest.raises(AllRoutesFailed):
+                await first.complete(_only_openai())
+            until = first.health.cooling_until(key)
+        assert until is not None
+        clock.advance(5)  # the client restarts the server a little later
+        async with Router.from_env(sim_env, clock=clock) as second:
+            (cooling,) = [e for e in second.plan(_only_openai()).exclusions if e.provider == "openai"]
+            assert (cooling.reason, cooling.until) == (
+                f"cooling down until {until.isoformat(timespec='seconds')}",
+                until,
+            )
+            restored = second.health.get(key)
+            assert (restored.state, restored.consecutive_failures, restored.cooldowns) == ("open", 3, 1)
+            with pytest.raises(AllRoutesFailed):  # skipped, not called: no re-learning with failures
+                await second.complete(_only_openai())
+        return until
+
+    until = anyio.run(fail_then_restart)
+    assert sim.hits("openai", "gpt-4o-mini") == 3
+
+    out = CliRunner().invoke(
+        main, ["plan", "hi", "--model", MODEL, "--provider-only", "openai", "--json"], env=sim_env
+    )
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.output)
+    assert result["candidates"] == []
+    (excl,) = [e for e in result["exclusions"] if e["provider"] == "openai"]
+    assert excl["reason"].startswith("cooling down until")
+    # Its own process and the system clock: the same wall time, up to clock reads microseconds apart.
+    assert abs((datetime.fromisoformat(excl["until"]) - until).total_seconds()) < 1
+    assert sim.hits("openai", "gpt-4o-mini") == 3
+
+
+def _write_health(sim_env: dict[str, str], until: datetime, provider: str = "openai") -> None:
+    home = Path(sim_env["MCP_ROUTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    since = until - timedelta(seconds=600)
+    entry = {"provider": provider, "model": MODEL, "state": "open", "cooling_down_until": until.isoformat(),
+             "changed_at": since.isoformat(), "consecutive_failures": 3}  # fmt: skip
+    (home / "health.json").write_text(json.dumps({"written_at": None, "endpoints": [entry]}))
+
+
+def test_expired_and_unknown_health_entries_are_ignored(sim_env: dict[str, str]) -> None:
+    clock = HeldClock()
+    _write_health(sim_env, clock.now() - timedelta(seconds=1))
+
+    async def plan_once() -> None:
+        async with Router.from_env(sim_env, clock=clock) as router:
+            assert router.health.snapshot() == {}
+            assert [c.endpoint.provider for c in router.plan(_only_openai()).candidates] == ["openai"]
+
+    anyio.run(plan_once)
+    _write_health(sim_env, clock.now() + timedelta(seconds=600), provider="nosuch")
+    anyio.run(plan_once)
+
+
+def test_a_corrupt_health_json_does_not_stop_start_up(sim_env: dict[str, str]) -> None:
+    home = Path(sim_env["MCP_ROUTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "health.json").write_text('{"endpoints": [')
+
+    async def plan_once() -> list[str]:
+        async with Router.from_env(sim_env, clock=HeldClock()) as router:
+            return [c.endpoint.provider for c in router.plan(_only_openai()).candidates]
+
+    with capture_logs() as logs:
+        assert anyio.run(plan_once) == ["openai"]
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["health_file_unreadable"]
