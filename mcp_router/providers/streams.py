@@ -59,7 +59,7 @@ class SSEParser:
     `MalformedResponse`.
     """
 
-    __slots__ = ("_cr", "_lf", "_limit", "_provider", "_size", "_started", "_tail")
+    __slots__ = ("_bom", "_cr", "_lf", "_limit", "_provider", "_size", "_started", "_tail")
 
     def __init__(self, provider: str = "stream", *, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         self._provider = provider
@@ -69,6 +69,7 @@ class SSEParser:
         self._lf = False  # `_tail` ends in LF: a LF starting the next chunk ends the event
         self._cr = False  # the previous chunk ended in CR: a LF starting the next one is its pair
         self._started = False
+        self._bom = b""  # the first bytes while they may still be a split byte-order mark
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """The events `chunk` completes, in order."""
@@ -79,7 +80,7 @@ class SSEParser:
                 self._tail.append(chunk)
                 self._size += len(chunk)
                 self._lf = chunk[-1] == 10  # b"\n"
-                if self._size > self._limit:
+                if self._size - self._lf > self._limit:  # a pending line end is not content
                     raise self._too_big()
             return []
         tail = self._tail
@@ -99,7 +100,7 @@ class SSEParser:
             self._size = 0
             self._lf = False
         if len(buf) > self._limit and (
-            self._size > self._limit or any(len(block) > self._limit for block in blocks)
+            self._size - self._lf > self._limit or any(len(block) > self._limit for block in blocks)
         ):
             raise self._too_big()
         events = []
@@ -118,6 +119,14 @@ class SSEParser:
 
     def _normalize(self, chunk: bytes) -> bytes:
         """LF line endings only, and no BOM (off the per-chunk fast path: rarely needed)."""
+        if not self._started and chunk:
+            chunk, self._bom = self._bom + chunk, b""
+            if len(chunk) < 3 and _BOM.startswith(chunk):
+                self._bom = chunk  # a BOM split across chunks: decide when more bytes come
+                return b""
+            self._started = True
+            if chunk.startswith(_BOM):
+                chunk = chunk[3:]
         if self._cr:
             self._cr = False
             if chunk.startswith(b"\n"):
@@ -125,11 +134,10 @@ class SSEParser:
         if b"\r" in chunk:
             self._cr = chunk.endswith(b"\r")
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        if not self._started and chunk:
-            self._started = True
-            if chunk.startswith(b"\xef\xbb\xbf"):
-                chunk = chunk[3:]
         return chunk
+
+
+_BOM = b"\xef\xbb\xbf"
 
 
 def _sse_block(block: bytes) -> SSEEvent | None:

@@ -324,7 +324,13 @@ class Executor:
                     break
                 input_estimate = ctx.prompt_tokens + (estimate_text_tokens(prefix) if prefix else 0)
                 if ctx.budget is not None:
-                    held = await ctx.budget.hold(cand, input_estimate)
+                    try:
+                        held = await ctx.budget.hold(cand, input_estimate)
+                    except BaseException:
+                        # Cancelled (or failed) while holding: a claimed half-open probe must not
+                        # stay "in flight" forever, or the endpoint is never tried again.
+                        health.release(cand.key)
+                        raise
                     if isinstance(held, Refusal):
                         health.release(cand.key)  # a claimed half-open probe goes unused
                         budget_error = held.error or budget_error
@@ -332,6 +338,10 @@ class Executor:
                         break
                     self._held = held
                     left = self.time_left()  # the hold may have read the usage database
+                    if left <= 0:  # the deadline passed while holding: no call, no verdict
+                        self.release_hold()
+                        health.release(cand.key)
+                        break
                 # Share the time left with the candidates that would really be called after this
                 # one; with none, this is the last and gets all of it (DESIGN.md, contract details).
                 later = ruled.viable_after(cands, idx, adapters, health, bool(prefix))

@@ -92,6 +92,7 @@ class RuledOut:
 def first_token_slice(left: float, later: int, policy: RoutingPolicy) -> float:
     """The time an attempt gets for its first token, sharing `left` with the `later` candidates
     that would really be called after it; with none, it is the last and gets all of it."""
+    left = max(left, 0.0)
     return left if later == 0 else min(policy.first_token_timeout_s, left / (later + 1))
 
 

@@ -238,3 +238,32 @@ async def test_the_configured_key_is_scrubbed_from_every_error(
     assert exc.provider == "my-proxy"
     _assert_no_key(exc)
     assert "Incorrect API key provided: [redacted]" in exc.message
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        [b"EV\n\n"],
+        [b"EV", b"\n\n"],
+        [b"EV\n", b"\n"],
+        [b"EV\r\n", b"\r\n"],
+    ],
+    ids=["whole", "blank-line-apart", "lf-split", "crlf-split"],
+)
+def test_event_exactly_at_the_cap_is_accepted_however_it_is_split(pieces: list[bytes]) -> None:
+    data = b"data: " + b"x" * 94  # 100 bytes of event content
+    parser = SSEParser("p", max_event_bytes=100)
+    events = [e for piece in pieces for e in parser.feed(piece.replace(b"EV", data))]
+    assert [e.data for e in events] == ["x" * 94]
+    with pytest.raises(MalformedResponse):  # one byte more is over, split or not
+        over = SSEParser("p", max_event_bytes=100)
+        for piece in pieces:
+            over.feed(piece.replace(b"EV", data + b"x"))
+
+
+@pytest.mark.parametrize("split", [1, 2, 3])
+def test_byte_order_mark_split_across_chunks_is_dropped(split: int) -> None:
+    body = b"\xef\xbb\xbfdata: first\n\ndata: second\n\n"
+    parser = SSEParser("p")
+    events = parser.feed(body[:split]) + parser.feed(body[split:])
+    assert [e.data for e in events] == ["first", "second"]

@@ -85,3 +85,51 @@ async def test_unpriced_endpoint_is_refused_under_a_budget_only(tmp_path: Path) 
         assert h.sim.hits("openai", "gpt-4o-mini") == 0
         r = await h.router.complete(RouteRequest(messages=MSG, model=MINI, client="bob"))  # no budget
         assert r.provider == "openai" and r.cost_usd is None
+
+
+async def test_cancel_while_holding_budget_frees_the_half_open_probe(tmp_path: Path) -> None:
+    import anyio
+    from routing_helpers import ManualClock
+
+    clock = ManualClock()
+    async with harness(tmp_path, clock=clock, budgets={"default": {"daily_usd": "10"}}) as h:
+        key, health = ("openai", MINI), h.router.health
+        for _ in range(health.failure_threshold):
+            health.record_failure(key)
+        clock.advance(10_000)  # the cooldown is over: the next call is the recovery probe
+        assert health.state(key) == "half_open"
+        req = RouteRequest(messages=MSG, model=MINI, provider=ProviderPreferences(only=["openai"]))
+        async with anyio.create_task_group() as tg:
+            await h.budgets._lock.acquire()  # white-box: the real Budgets blocks the hold
+            try:
+                tg.start_soon(h.router.complete, req)
+                await anyio.wait_all_tasks_blocked()  # the call now waits on the budget lock
+                tg.cancel_scope.cancel()
+            finally:
+                h.budgets._lock.release()
+        assert h.sim.hits("openai", "gpt-4o-mini") == 0
+        ok = await h.router.complete(req)  # the probe was given back, so the endpoint is tried
+        assert ok.provider == "openai" and health.state(key) == "closed"
+
+
+async def test_deadline_passing_during_the_hold_charges_no_endpoint(tmp_path: Path) -> None:
+    import anyio
+
+    async with harness(tmp_path, budgets={"default": {"daily_usd": "10"}}) as h:
+        req = RouteRequest(
+            messages=MSG, model=MINI, provider=ProviderPreferences(only=["openai"]), timeout_s=0.05
+        )
+        async with anyio.create_task_group() as tg:
+            await h.budgets._lock.acquire()  # white-box: the hold outlasts the call's deadline
+
+            async def call() -> None:
+                with pytest.raises(AllRoutesFailed, match="deadline"):
+                    await h.router.complete(req)
+
+            tg.start_soon(call)
+            await anyio.wait_all_tasks_blocked()
+            await anyio.sleep(0.1)  # let the 0.05 s deadline pass while the hold waits
+            h.budgets._lock.release()
+        assert h.sim.hits("openai", "gpt-4o-mini") == 0
+        snap = h.router.health.get(("openai", MINI))
+        assert snap is None or not snap.error_rate  # a call never made is no failure
