@@ -42,7 +42,8 @@ def _configure(sim: Simulator, latency_ms: float) -> None:
 async def run(root: str, rounds: int, attempt_timeout_s: float, latency_ms: float, tmp: Path) -> None:
     from mcp_router.catalog.catalog import Catalog
     from mcp_router.catalog.models import Endpoint, Model, Pricing
-    from mcp_router.logging import configure_logging
+    from mcp_router.core import Message
+    from mcp_router.log import configure_logging
     from mcp_router.metering.store import UsageStore
     from mcp_router.metering.writer import MeterWriter
     from mcp_router.providers.config import providers_from_env
@@ -53,7 +54,6 @@ async def run(root: str, rounds: int, attempt_timeout_s: float, latency_ms: floa
     from mcp_router.routing.policy import RoutingPolicy
     from mcp_router.routing.types import ProviderPreferences, RouteRequest
     from mcp_router.sim.catalogue import provider_url, sim_key
-    from mcp_router.types import Message
 
     configure_logging({})
     env = {}

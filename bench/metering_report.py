@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from mcp_router.core import Usage
 from mcp_router.metering.records import AttemptRecord, RequestRecord
 from mcp_router.metering.reports import usage_report
 from mcp_router.metering.store import UsageStore
-from mcp_router.types import Usage
 
 NOW = datetime(2025, 6, 30, 17, 23, tzinfo=UTC)
 PAIRS = [

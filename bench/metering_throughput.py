@@ -21,10 +21,10 @@ from pathlib import Path
 
 import anyio
 
+from mcp_router.core import Usage
 from mcp_router.metering.records import AttemptRecord, RequestRecord
 from mcp_router.metering.store import UsageStore
 from mcp_router.metering.writer import MeterWriter
-from mcp_router.types import Usage
 
 
 def make(n: int) -> list[RequestRecord]:

@@ -72,6 +72,7 @@ class Bench:
     ) -> None:
         from mcp_router.catalog.catalog import Catalog
         from mcp_router.catalog.models import Endpoint, Model, Pricing
+        from mcp_router.core import Message
         from mcp_router.metering.store import UsageStore
         from mcp_router.metering.writer import MeterWriter
         from mcp_router.providers.config import providers_from_env
@@ -80,7 +81,6 @@ class Bench:
         from mcp_router.router import Router
         from mcp_router.routing.types import RouteRequest
         from mcp_router.sim.catalogue import provider_url, sim_key
-        from mcp_router.types import Message
 
         self.simultaneous = simultaneous
         self.parse_direct = parse_direct
@@ -171,7 +171,7 @@ async def run_latency(
     simultaneous: bool,
     parse_direct: bool = True,
 ) -> dict[int, dict[str, list[float]]]:
-    from mcp_router.logging import configure_logging
+    from mcp_router.log import configure_logging
 
     configure_logging({})  # as the server runs it: WARNING, so per-attempt events are filtered cheaply
     bench = Bench(root, tmp, no_meter, simultaneous, parse_direct)

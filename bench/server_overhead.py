@@ -23,11 +23,11 @@ import httpx2
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from mcp_router.logging import configure_logging
+from mcp_router.core import Message
+from mcp_router.log import configure_logging
 from mcp_router.router import Router
 from mcp_router.routing.types import RouteRequest
 from mcp_router.sim import Simulator
-from mcp_router.types import Message
 
 PROMPT = "Say hello."
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import quicktok
 
 from mcp_router.catalog.tokens import estimate_messages, estimate_tokens
-from mcp_router.types import Message
+from mcp_router.core import Message
 
 CORPUS = Path(__file__).parent / "corpus"
 

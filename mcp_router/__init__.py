@@ -23,10 +23,10 @@ _EXPORTS = {
     "ProviderError": "mcp_router.errors",
     "RouterError": "mcp_router.errors",
     "UnknownModel": "mcp_router.errors",
-    "Completion": "mcp_router.types",
-    "CompletionRequest": "mcp_router.types",
-    "Message": "mcp_router.types",
-    "Usage": "mcp_router.types",
+    "Completion": "mcp_router.core",
+    "CompletionRequest": "mcp_router.core",
+    "Message": "mcp_router.core",
+    "Usage": "mcp_router.core",
     "RouteRequest": "mcp_router.routing.types",
     "RoutedCompletion": "mcp_router.routing.types",
     "Router": "mcp_router.router",
@@ -49,10 +49,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from mcp_router.core import Completion, CompletionRequest, Message, Usage
     from mcp_router.errors import AllRoutesFailed, BudgetExceeded, ProviderError, RouterError, UnknownModel
     from mcp_router.router import Router
     from mcp_router.routing.types import RoutedCompletion, RouteRequest
-    from mcp_router.types import Completion, CompletionRequest, Message, Usage
 
 
 def __getattr__(name: str) -> Any:

@@ -21,7 +21,7 @@ def main() -> None:
     # corrupt `--json` output and the stdio MCP channel). Not reached for --help/--version.
     import os
 
-    from mcp_router.logging import configure_logging
+    from mcp_router.log import configure_logging
 
     configure_logging(os.environ)
 

@@ -28,6 +28,7 @@ import httpx2
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.merge import diff
 from mcp_router.catalog.models import Model
+from mcp_router.core import CompletionRequest, Usage
 from mcp_router.errors import AllRoutesFailed, RouterError
 from mcp_router.metering.records import AttemptRecord, RequestRecord, RequestStatus
 from mcp_router.providers.base import Adapter
@@ -37,7 +38,6 @@ from mcp_router.routing.health import Clock, HealthTracker, SystemClock
 from mcp_router.routing.plan import Exclusion, Plan, estimate_prompt_tokens, plan
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import CompareEntry, CompareResult, RoutedCompletion, RouteRequest
-from mcp_router.types import CompletionRequest, Usage
 
 if TYPE_CHECKING:
     from mcp_router.catalog.refresh import CatalogRefresher, RefreshResult

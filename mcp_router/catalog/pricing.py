@@ -16,7 +16,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from mcp_router.catalog.models import PriceTier, Pricing
-from mcp_router.types import Usage
+from mcp_router.core import Usage
 
 MILLION = Decimal(1_000_000)
 _NANO = Decimal("0.000000001")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from mcp_router.types import Message
+from mcp_router.core import Message
 
 # OpenAI's chat format: ~3 tokens per message (role and separators) and 3 priming the reply.
 PER_MESSAGE_TOKENS = 3

@@ -14,7 +14,7 @@ from mcp_router.server.results import EstimateResult, ListModelsResult
 
 def _env(env: Mapping[str, str] | None) -> dict[str, str]:
     """The environment, with logging sent to stderr so `--json` output stays clean."""
-    from mcp_router.logging import configure_logging
+    from mcp_router.log import configure_logging
 
     out = dict(os.environ if env is None else env)
     configure_logging(out)

@@ -29,9 +29,9 @@ async def plan_command(
 ) -> dict[str, Any]:
     """`Router.plan` for one request built from the arguments. Raises UnknownModel for an
     unknown model and pydantic's ValidationError for invalid arguments."""
+    from mcp_router.core import Message
     from mcp_router.router import Router
     from mcp_router.routing.types import ProviderPreferences, RouteRequest
-    from mcp_router.types import Message
 
     prefs = None
     if only or ignore or order:

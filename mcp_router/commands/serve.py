@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from mcp_router.logging import configure_logging
+from mcp_router.log import configure_logging
 from mcp_router.server.transports import DEFAULT_PORT, Transport, check_binding, tokens_from
 
 if TYPE_CHECKING:

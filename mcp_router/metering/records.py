@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from mcp_router.types import Usage
+from mcp_router.core import Usage
 
 AttemptOutcome = Literal["ok", "error", "timeout", "cancelled", "skipped"]
 RequestStatus = Literal["ok", "error", "incomplete", "cancelled"]

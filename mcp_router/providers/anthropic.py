@@ -25,6 +25,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from mcp_router.core import (
+    Completion,
+    CompletionRequest,
+    FinishReason,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
 from mcp_router.errors import (
     AuthFailed,
     ContextTooLong,
@@ -38,15 +47,6 @@ from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.http import Classification, HttpAdapter, build_error, error_object
 from mcp_router.providers.streams import SSEParser
 from mcp_router.providers.wire import Wire, positive_int
-from mcp_router.types import (
-    Completion,
-    CompletionRequest,
-    FinishReason,
-    StreamEnd,
-    StreamEvent,
-    TextDelta,
-    Usage,
-)
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096

@@ -13,8 +13,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from mcp_router.core import Completion, CompletionRequest, StreamEvent
 from mcp_router.providers.config import ProviderConfig
-from mcp_router.types import Completion, CompletionRequest, StreamEvent
 
 
 class RemoteModel(BaseModel):

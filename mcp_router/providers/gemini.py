@@ -19,6 +19,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from mcp_router.core import (
+    Completion,
+    CompletionRequest,
+    FinishReason,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
 from mcp_router.errors import (
     AuthFailed,
     ModelNotFound,
@@ -38,15 +47,6 @@ from mcp_router.providers.http import (
 )
 from mcp_router.providers.streams import SSEParser
 from mcp_router.providers.wire import Wire, positive_int
-from mcp_router.types import (
-    Completion,
-    CompletionRequest,
-    FinishReason,
-    StreamEnd,
-    StreamEvent,
-    TextDelta,
-    Usage,
-)
 
 API_VERSION = "v1beta"
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx2
 
+from mcp_router.core import Completion
 from mcp_router.errors import (
     AuthFailed,
     BadRequest,
@@ -39,7 +40,6 @@ from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.streams import drain, read_error_body
 from mcp_router.providers.wire import Wire
-from mcp_router.types import Completion
 
 Classification = tuple[type[ProviderError] | None, str]
 """What a protocol read from an error body: an error class when the body decides it (or

@@ -17,12 +17,7 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-from mcp_router.errors import ModelNotFound
-from mcp_router.providers.base import RemoteModel
-from mcp_router.providers.http import Classification, HttpAdapter, build_error
-from mcp_router.providers.streams import iter_ndjson
-from mcp_router.providers.wire import Wire
-from mcp_router.types import (
+from mcp_router.core import (
     Completion,
     CompletionRequest,
     FinishReason,
@@ -31,6 +26,11 @@ from mcp_router.types import (
     TextDelta,
     Usage,
 )
+from mcp_router.errors import ModelNotFound
+from mcp_router.providers.base import RemoteModel
+from mcp_router.providers.http import Classification, HttpAdapter, build_error
+from mcp_router.providers.streams import iter_ndjson
+from mcp_router.providers.wire import Wire
 
 _FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
 _NOT_FOUND = re.compile(r"\bmodel\b.*\bnot found\b", re.IGNORECASE)

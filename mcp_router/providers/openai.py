@@ -25,6 +25,15 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from mcp_router.core import (
+    Completion,
+    CompletionRequest,
+    FinishReason,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
 from mcp_router.errors import (
     BadRequest,
     ContextTooLong,
@@ -45,15 +54,6 @@ from mcp_router.providers.http import (
 )
 from mcp_router.providers.streams import SSEParser
 from mcp_router.providers.wire import Wire, positive_int
-from mcp_router.types import (
-    Completion,
-    CompletionRequest,
-    FinishReason,
-    StreamEnd,
-    StreamEvent,
-    TextDelta,
-    Usage,
-)
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",

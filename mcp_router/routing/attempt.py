@@ -15,12 +15,12 @@ import anyio
 
 from mcp_router.catalog.pricing import cost as price_cost
 from mcp_router.catalog.tokens import estimate_tokens
+from mcp_router.core import Message, StreamEnd, Usage
 from mcp_router.errors import ProviderError
 from mcp_router.metering.billing import bill_attempt
 from mcp_router.metering.records import AttemptOutcome, AttemptRecord
 from mcp_router.routing.plan import Candidate
 from mcp_router.routing.types import AttemptInfo
-from mcp_router.types import Message, StreamEnd, Usage
 
 
 def event_loop_clock() -> Callable[[], float]:

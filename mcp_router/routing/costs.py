@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mcp_router.catalog.models import Endpoint, Model, Pricing
 from mcp_router.catalog.pricing import cost
+from mcp_router.core import Usage
 from mcp_router.errors import BudgetExceeded
-from mcp_router.types import Usage
 
 if TYPE_CHECKING:
     from mcp_router.routing.plan import Candidate

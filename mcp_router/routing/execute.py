@@ -60,6 +60,7 @@ from typing import Unpack
 import anyio
 import structlog
 
+from mcp_router.core import CompletionRequest, FinishReason, StreamEnd, TextDelta, Usage
 from mcp_router.errors import (
     BadRequest,
     BudgetExceeded,
@@ -88,7 +89,6 @@ from mcp_router.routing.health import Clock, HealthTracker, cooling_reason
 from mcp_router.routing.plan import Candidate
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import AttemptInfo
-from mcp_router.types import CompletionRequest, FinishReason, StreamEnd, TextDelta, Usage
 
 ProgressCallback = Callable[[int, int], Awaitable[None]]
 """`on_progress(chunks_so_far, chars_so_far)`: streamed text chunks and characters of the answer

@@ -48,12 +48,12 @@ from typing import Protocol
 from mcp_router.catalog.canonical import split_variant
 from mcp_router.catalog.models import Endpoint, Model
 from mcp_router.catalog.tokens import estimate_messages
+from mcp_router.core import Message
 from mcp_router.errors import UnknownModel
 from mcp_router.routing.costs import estimate_cost, worst_case_output
 from mcp_router.routing.health import cooling_reason
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import ProviderPreferences, RouteRequest, SortBy
-from mcp_router.types import Message
 
 AUTO = "auto"
 _MILLION = Decimal(1_000_000)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mcp_router.types import FinishReason, Message, ResponseFormat, Usage
+from mcp_router.core import FinishReason, Message, ResponseFormat, Usage
 
 SortBy = Literal["price", "latency", "throughput"]
 

@@ -25,6 +25,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field, ValidationError
 
 from mcp_router import __version__
+from mcp_router.core import Message, ResponseFormat
 from mcp_router.errors import RouterError
 from mcp_router.metering.reports import UsageReport
 from mcp_router.routing.types import CompareResult, MaxPrice, ProviderPreferences, RoutedCompletion
@@ -37,7 +38,6 @@ from mcp_router.server.results import EstimateResult, ListModelsResult
 from mcp_router.server.schema import compact, shallow_output
 from mcp_router.server.tools import RouterTools
 from mcp_router.server.transports import ServeConfigError
-from mcp_router.types import Message, ResponseFormat
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])

@@ -11,8 +11,8 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
+from mcp_router.core import Message, ResponseFormat
 from mcp_router.routing.types import MaxPrice, ProviderPreferences, RouteRequest
-from mcp_router.types import Message, ResponseFormat
 
 MAX_PROMPT_BYTES = 1_000_000
 """Upper bound on the prompt (all message contents together), in UTF-8 bytes."""

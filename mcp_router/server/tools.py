@@ -13,6 +13,7 @@ from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.models import Endpoint, Model, Pricing
 from mcp_router.catalog.pricing import input_output_cost, per_million, usd
 from mcp_router.catalog.query import query_models
+from mcp_router.core import Message, Usage
 from mcp_router.metering.reports import UsageReport, summary, usage_report
 from mcp_router.routing.costs import estimate_cost as estimate_request_cost
 from mcp_router.routing.plan import Candidate, cheapest_known, size_reason, unit_price
@@ -33,7 +34,6 @@ from mcp_router.server.results import (
     ModelInfo,
     Price,
 )
-from mcp_router.types import Message, Usage
 
 DEFAULT_OUTPUT_TOKENS = 500
 MAX_LIST_LIMIT = 500

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.models import PriceTier, Pricing
 from mcp_router.catalog.pricing import cost, effective_pricing, input_output_cost, per_million, usd
-from mcp_router.types import Usage
+from mcp_router.core import Usage
 
 M = Decimal(1_000_000)
 

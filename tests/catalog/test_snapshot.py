@@ -9,7 +9,7 @@ from mcp_router.catalog.litellm import build_models, build_snapshot, capabilitie
 from mcp_router.catalog.models import Model
 from mcp_router.catalog.pricing import cost
 from mcp_router.catalog.snapshot import read_bundled
-from mcp_router.types import Usage
+from mcp_router.core import Usage
 
 ROWS = {
     "sample_spec": {"mode": "one of: chat, embedding"},

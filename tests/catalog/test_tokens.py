@@ -12,7 +12,7 @@ from mcp_router.catalog.tokens import (
     estimate_tokens,
     split_pieces,
 )
-from mcp_router.types import Message
+from mcp_router.core import Message
 
 CORPUS = Path(__file__).resolve().parents[2] / "bench" / "corpus"
 # Real o200k_base counts of each corpus file (quicktok-v1 0.4.0, exact tiktoken-compatible BPE).

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from mcp_router.core import Usage
 from mcp_router.metering.records import AttemptOutcome, AttemptRecord, RequestRecord, RequestStatus
-from mcp_router.types import Usage
 
 T0 = datetime(2025, 3, 12, 10, 30, tzinfo=UTC)  # a Wednesday
 

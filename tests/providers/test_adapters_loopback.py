@@ -12,6 +12,7 @@ import httpx2
 import pytest
 from pydantic import SecretStr
 
+from mcp_router.core import CompletionRequest, Message, StreamEnd, TextDelta
 from mcp_router.errors import (
     AuthFailed,
     BadRequest,
@@ -27,7 +28,6 @@ from mcp_router.errors import (
 from mcp_router.providers import Adapter, build_adapter, build_adapters, make_http_client, providers_from_env
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.sim import Fault, Simulator
-from mcp_router.types import CompletionRequest, Message, StreamEnd, TextDelta
 
 MODELS = {
     "openai": "gpt-4o-mini",

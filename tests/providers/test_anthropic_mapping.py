@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from mcp_router.core import CompletionRequest, Message, ResponseFormat
 from mcp_router.errors import (
     AuthFailed,
     BadRequest,
@@ -20,7 +21,6 @@ from mcp_router.errors import (
 from mcp_router.providers import anthropic as an
 from mcp_router.providers.http import error_from_response
 from mcp_router.providers.wire import Wire
-from mcp_router.types import CompletionRequest, Message, ResponseFormat
 
 
 def _request(**kw: Any) -> CompletionRequest:

@@ -10,6 +10,7 @@ import httpx2
 import pytest
 from pydantic import SecretStr
 
+from mcp_router.core import CompletionRequest, Message, TextDelta
 from mcp_router.errors import (
     AuthFailed,
     MalformedResponse,
@@ -23,7 +24,6 @@ from mcp_router.providers.base import Adapter
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.streams import MAX_ERROR_BODY_BYTES, MAX_EVENT_BYTES, SSEParser, iter_ndjson
 from mcp_router.providers.wire import Wire
-from mcp_router.types import CompletionRequest, Message, TextDelta
 
 MiB = 1024 * 1024
 REQUEST = CompletionRequest(messages=[Message(role="user", content="hi")])

@@ -12,12 +12,12 @@ from typing import Any
 import httpx2
 import pytest
 
+from mcp_router.core import CompletionRequest, Message, StreamEnd, TextDelta
 from mcp_router.errors import ConnectionFailed
 from mcp_router.providers import build_adapters, make_http_client, providers_from_env
 from mcp_router.providers.base import Adapter
 from mcp_router.providers.streams import drain
 from mcp_router.sim import Simulator
-from mcp_router.types import CompletionRequest, Message, StreamEnd, TextDelta
 
 MODELS = {
     "openai": "gpt-4o-mini",  # data: [DONE]

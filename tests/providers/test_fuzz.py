@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
+from mcp_router.core import CompletionRequest, Message
 from mcp_router.errors import MalformedResponse, ProviderError
 from mcp_router.providers import anthropic as an
 from mcp_router.providers import build_adapter
@@ -29,7 +30,6 @@ from mcp_router.providers import openai as oa
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.http import error_from_response, parse_retry_after, retry_delay_from_body
 from mcp_router.providers.wire import Wire
-from mcp_router.types import CompletionRequest, Message
 
 FIELDS = [
     # OpenAI / OpenRouter

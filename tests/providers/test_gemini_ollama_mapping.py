@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from mcp_router.core import CompletionRequest, Message, ResponseFormat
 from mcp_router.errors import (
     AuthFailed,
     BadRequest,
@@ -22,7 +23,6 @@ from mcp_router.providers import gemini as gm
 from mcp_router.providers import ollama as ol
 from mcp_router.providers.http import error_from_response
 from mcp_router.providers.wire import Wire
-from mcp_router.types import CompletionRequest, Message, ResponseFormat
 
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 

@@ -12,6 +12,7 @@ import httpx2
 import pytest
 from pydantic import SecretStr
 
+from mcp_router.core import CompletionRequest, Message, StreamEnd, TextDelta
 from mcp_router.errors import MalformedResponse
 from mcp_router.providers import build_adapter
 from mcp_router.providers.config import ProviderConfig
@@ -23,7 +24,6 @@ from mcp_router.providers.http import (
 )
 from mcp_router.providers.streams import SSEEvent, SSEParser, iter_ndjson, iter_sse
 from mcp_router.providers.wire import Wire
-from mcp_router.types import CompletionRequest, Message, StreamEnd, TextDelta
 
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 

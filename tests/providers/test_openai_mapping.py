@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from mcp_router.core import CompletionRequest, Message, ResponseFormat, TextDelta
 from mcp_router.errors import (
     AuthFailed,
     BadRequest,
@@ -23,7 +24,6 @@ from mcp_router.providers import openai as oa
 from mcp_router.providers.config import ProviderConfig, providers_from_env
 from mcp_router.providers.http import build_error, error_from_response
 from mcp_router.providers.wire import Wire
-from mcp_router.types import CompletionRequest, Message, ResponseFormat, TextDelta
 
 OPENAI = ProviderConfig(
     name="openai",

@@ -16,6 +16,7 @@ from structlog.testing import capture_logs
 
 from mcp_router.catalog import Catalog
 from mcp_router.catalog.refresh import CatalogRefresher
+from mcp_router.core import CompletionRequest, Message, ResponseFormat, StreamEnd, TextDelta
 from mcp_router.errors import AuthFailed, BadRequest, ProviderError, ServerError
 from mcp_router.providers import anthropic as an
 from mcp_router.providers import build_adapter, build_adapters, make_http_client, providers_from_env
@@ -23,7 +24,6 @@ from mcp_router.providers import openai as oa
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.http import error_from_response
 from mcp_router.sim import Fault, Simulator
-from mcp_router.types import CompletionRequest, Message, ResponseFormat, StreamEnd, TextDelta
 
 pytestmark = pytest.mark.anyio
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from routing_helpers import catalog_of, ep, harness, model
 
+from mcp_router.core import Message
 from mcp_router.errors import AllRoutesFailed, BudgetExceeded
 from mcp_router.metering.billing import from_nano
 from mcp_router.routing.types import ProviderPreferences, RouteRequest
 from mcp_router.sim import Fault
-from mcp_router.types import Message
 
 pytestmark = pytest.mark.anyio
 

@@ -10,9 +10,9 @@ import anyio
 import pytest
 from routing_helpers import harness
 
+from mcp_router.core import Message
 from mcp_router.routing.types import RouteRequest
 from mcp_router.sim import Fault, Simulator
-from mcp_router.types import Message
 
 pytestmark = pytest.mark.anyio
 

@@ -9,11 +9,11 @@ import pytest
 from routing_helpers import catalog_of, ep, harness, model
 
 from mcp_router.catalog.catalog import Catalog
+from mcp_router.core import Message, TextDelta
 from mcp_router.errors import AllRoutesFailed
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import ProviderPreferences, RouteRequest
 from mcp_router.sim import Fault
-from mcp_router.types import Message, TextDelta
 
 pytestmark = pytest.mark.anyio
 

@@ -9,12 +9,12 @@ import pytest
 from routing_helpers import ManualClock, catalog_of, ep, model, per_m
 
 from mcp_router.catalog.models import Endpoint, PriceTier, Pricing
+from mcp_router.core import Message, ResponseFormat
 from mcp_router.errors import UnknownModel
 from mcp_router.routing.health import HealthTracker
 from mcp_router.routing.plan import plan
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import MaxPrice, ProviderPreferences, RouteRequest
-from mcp_router.types import Message, ResponseFormat
 
 MSG = [Message(role="user", content="hello")]
 ALL = {"a", "b", "c", "d", "ollama"}

@@ -11,6 +11,7 @@ import anyio
 import pytest
 
 from mcp_router.catalog.catalog import Catalog
+from mcp_router.core import Message
 from mcp_router.metering.records import RequestRecord
 from mcp_router.metering.store import UsageStore
 from mcp_router.metering.writer import MeteringError
@@ -21,7 +22,6 @@ from mcp_router.routing.policy import DEFAULT_TIERS
 from mcp_router.routing.types import RouteRequest
 from mcp_router.settings import ConfigError, load_settings, parse_settings
 from mcp_router.sim import Simulator
-from mcp_router.types import Message
 
 GOOD = """
 [[endpoints]]

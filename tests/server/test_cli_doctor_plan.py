@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from structlog.testing import capture_logs
 
 from mcp_router.cli import main
+from mcp_router.core import Message
 from mcp_router.errors import AllRoutesFailed
 from mcp_router.router import Router
 from mcp_router.routing.types import ProviderPreferences, RouteRequest
 from mcp_router.sim import Fault, Simulator
-from mcp_router.types import Message
 
 MODEL = "openai/gpt-4o-mini"
 HAIKU = "anthropic/claude-haiku-4.5"

@@ -15,6 +15,7 @@ import pytest
 from mcp.client import Client
 from structlog.testing import capture_logs
 
+from mcp_router.core import Message
 from mcp_router.router import Router
 from mcp_router.routing.types import RouteRequest
 from mcp_router.server.app import build_server
@@ -22,7 +23,6 @@ from mcp_router.server.live import ResourceNotifier
 from mcp_router.server.pending import PendingRouter
 from mcp_router.server.refresh import LiveCatalogUpdater
 from mcp_router.sim import Simulator
-from mcp_router.types import Message
 
 CONFIG = """
 [[endpoints]]
