@@ -67,7 +67,13 @@ async def run(burst: int) -> None:
         raise ServerError(call.provider, "upstream down", status=503)
 
     price = Pricing(input=Decimal("0.000001"), output=Decimal("0.000002"))
-    catalog = Catalog([Model(id="acme/m", name="m", endpoints=(Endpoint(provider="acme", native_model="m", pricing=price),))])
+    catalog = Catalog(
+        [
+            Model(
+                id="acme/m", name="m", endpoints=(Endpoint(provider="acme", native_model="m", pricing=price),)
+            )
+        ]
+    )
     clock = ManualClock()
     health = HealthTracker(clock)
     adapter = FakeAdapter("acme", handler)

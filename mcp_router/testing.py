@@ -30,7 +30,15 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from mcp_router.core import Completion, CompletionRequest, FinishReason, StreamEnd, StreamEvent, TextDelta, Usage
+from mcp_router.core import (
+    Completion,
+    CompletionRequest,
+    FinishReason,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
 from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.config import Protocol, ProviderConfig
 
