@@ -36,12 +36,13 @@ from mcp_router.core import CompletionRequest, Usage
 from mcp_router.errors import AllRoutesFailed, RouterError
 from mcp_router.metering.records import AttemptRecord, RequestRecord, RequestStatus
 from mcp_router.providers.base import Adapter
+from mcp_router.routing.compare import compare
 from mcp_router.routing.costs import BudgetGate, BudgetHook
 from mcp_router.routing.execute import ExecContext, ExecResult, ProgressCallback, execute
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
 from mcp_router.routing.plan import Exclusion, Plan, estimate_prompt_tokens, plan
 from mcp_router.routing.policy import RoutingPolicy
-from mcp_router.routing.types import CompareEntry, CompareResult, RoutedCompletion, RouteRequest
+from mcp_router.routing.types import CompareResult, RoutedCompletion, RouteRequest
 
 if TYPE_CHECKING:
     from mcp_router.catalog.refresh import CatalogRefresher, RefreshResult
@@ -453,63 +454,15 @@ class Router:
 
         A model that fails yields an entry with `error`; cancelling the caller cancels every
         call in flight (each is metered as cancelled)."""
-        names = list(dict.fromkeys(models))
-        entries: list[CompareEntry | None] = [None] * len(names)
-        limiter = anyio.CapacityLimiter(max(1, concurrency))
-        chunks: dict[int, int] = {}
-        chars: dict[int, int] = {}
         prompt_tokens = estimate_prompt_tokens(req.messages)  # the same prompt for every model
 
-        def progress_for(i: int) -> ProgressCallback | None:
-            if on_progress is None:
-                return None
-            cb = on_progress
+        async def one(name: str, progress: ProgressCallback | None) -> RoutedCompletion:
+            sub = req.model_copy(update={"model": name, "models": None})
+            return await self._complete(
+                sub, on_progress=progress, tool="compare", prompt_tokens=prompt_tokens
+            )
 
-            async def report(chunks_so_far: int, chars_so_far: int) -> None:
-                chunks[i] = chunks_so_far
-                chars[i] = chars_so_far
-                await cb(sum(chunks.values()), sum(chars.values()))
-
-            return report
-
-        async def one(i: int, name: str) -> None:
-            async with limiter:
-                sub = req.model_copy(update={"model": name, "models": None})
-                try:
-                    r = await self._complete(
-                        sub, on_progress=progress_for(i), tool="compare", prompt_tokens=prompt_tokens
-                    )
-                except RouterError as exc:
-                    entries[i] = CompareEntry(
-                        model=name,
-                        provider=None,
-                        text=None,
-                        usage=None,
-                        cost_usd=None,
-                        latency_ms=None,
-                        error=str(exc),
-                    )
-                    return
-                entries[i] = CompareEntry(
-                    model=r.model,
-                    provider=r.provider,
-                    text=r.text,
-                    usage=r.usage,
-                    cost_usd=r.cost_usd,
-                    latency_ms=r.latency_ms,
-                    error=r.error,
-                )
-
-        async with anyio.create_task_group() as tg:
-            for i, name in enumerate(names):
-                tg.start_soon(one, i, name)
-        results = [e for e in entries if e is not None]
-        ok = [e for e in results if e.error is None]
-        priced = [e for e in ok if e.cost_usd is not None]
-        timed = [e for e in ok if e.latency_ms is not None]
-        cheapest = min(priced, key=lambda e: e.cost_usd or 0.0).model if priced else None
-        fastest = min(timed, key=lambda e: e.latency_ms or 0.0).model if timed else None
-        return CompareResult(results=results, cheapest=cheapest, fastest=fastest)
+        return await compare(models, one, concurrency=concurrency, on_progress=on_progress)
 
     # -- the library API behind the MCP tools and the CLI ----------------------------------
 
