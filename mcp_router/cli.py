@@ -148,8 +148,8 @@ def models(
     """Search the model catalog (the list_models tool)."""
     import anyio
 
+    from mcp_router.api.arguments import InvalidArguments
     from mcp_router.commands.info import models_command, render_models
-    from mcp_router.server.requests import InvalidToolInput
 
     query_args = {
         "query": query, "provider": provider, "capabilities": list(capabilities) or None,
@@ -158,7 +158,7 @@ def models(
     }  # fmt: skip
     try:
         result = anyio.run(lambda: models_command(None, **query_args))
-    except InvalidToolInput as exc:
+    except InvalidArguments as exc:
         raise click.BadParameter(str(exc)) from exc
     _print(result, as_json, render_models)
     if not show_all and not result.total:
@@ -183,9 +183,9 @@ def estimate(
     """Estimate a prompt's cost per model, cheapest first (reads stdin when PROMPT is '-')."""
     import anyio
 
+    from mcp_router.api.arguments import InvalidArguments
     from mcp_router.commands.info import estimate_command, render_estimate
     from mcp_router.errors import RouterError
-    from mcp_router.server.requests import InvalidToolInput
 
     if prompt == "-":
         import sys
@@ -195,7 +195,7 @@ def estimate(
             "models": list(models) or None, "limit": limit}  # fmt: skip
     try:
         result = anyio.run(lambda: estimate_command(None, **args))
-    except (InvalidToolInput, RouterError) as exc:
+    except (InvalidArguments, RouterError) as exc:
         raise click.BadParameter(str(exc)) from exc
     _print(result, as_json, render_estimate)
 

@@ -34,13 +34,14 @@ from mcp_router.core import (
     Completion,
     CompletionRequest,
     FinishReason,
+    RemoteModel,
     StreamEnd,
     StreamEvent,
     TextDelta,
     Usage,
 )
-from mcp_router.providers.base import RemoteModel
-from mcp_router.providers.config import Protocol, ProviderConfig
+from mcp_router.providers.config import ProviderConfig
+from mcp_router.registry import WireProtocol
 
 Item = str | TextDelta | StreamEnd | BaseException
 Script = Iterable[Item] | AsyncIterable[Item]
@@ -134,7 +135,7 @@ class FakeAdapter:
 
     provider: str
     handler: Handler = field(default=lambda call: reply())
-    protocol: Protocol = "openai"
+    protocol: WireProtocol = "openai"
     supports_assistant_prefix: bool = False
     models: list[RemoteModel] = field(default_factory=list)  # what `list_models` returns
     calls: list[FakeCall] = field(default_factory=list, init=False)

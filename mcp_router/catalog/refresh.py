@@ -20,8 +20,8 @@ from sqlite_utils import Database
 
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.merge import CatalogDiff, ProviderListing, diff, merge_live
+from mcp_router.core import RemoteModel
 from mcp_router.errors import RouterError
-from mcp_router.providers.base import RemoteModel
 
 log = structlog.get_logger(__name__)
 
