@@ -6,20 +6,185 @@ server speak only these.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Role = Literal["system", "user", "assistant"]
 FinishReason = Literal["stop", "length", "content_filter", "tool_calls", "error"]
 
 
+# ---------------------------------------------------------------------------- content parts
+# OpenAI chat content parts (OpenRouter's shapes, README "Images and files"). A `url` /
+# `file_data` is an http(s) URL, a data URL (base64, with its media type), or a local file as a
+# `file://` URL or an absolute path; the router reads local files (under allowed roots) before
+# any adapter sees the request, so adapters meet only the first two.
+
+
+class CacheControl(BaseModel):
+    """Anthropic's cache breakpoint on a part, passed through where the wire knows it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["ephemeral"] = "ephemeral"
+    ttl: Literal["5m", "1h"] | None = None
+
+
+class TextPart(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["text"] = "text"
+    text: str
+    cache_control: CacheControl | None = None
+
+
+class ImageURL(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(min_length=1)
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImagePart(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["image_url"] = "image_url"
+    image_url: ImageURL
+    cache_control: CacheControl | None = None
+
+    @field_validator("image_url", mode="before")
+    @classmethod
+    def _bare_url(cls, value: Any) -> Any:
+        # Some clients send `"image_url": "https://..."` (Ollama's OpenAI layer accepts it).
+        return {"url": value} if isinstance(value, str) else value
+
+    @property
+    def url(self) -> str:
+        return self.image_url.url
+
+
+class FileData(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    filename: str | None = None
+    file_data: str = Field(min_length=1)
+
+
+class FilePart(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["file"] = "file"
+    file: FileData
+    cache_control: CacheControl | None = None
+
+    @property
+    def url(self) -> str:
+        return self.file.file_data
+
+
+ContentPart = Annotated[TextPart | ImagePart | FilePart, Field(discriminator="type")]
+MediaPart = ImagePart | FilePart
+Source = Literal["data", "remote", "local"]
+
+_DATA_URL = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*?);base64,", re.IGNORECASE)
+
+
+def source_of(url: str) -> Source:
+    """Where a part's bytes are: inline (`data:`), at an http(s) URL, or in a local file."""
+    head = url[:8].lower()
+    if head.startswith("data:"):
+        return "data"
+    if head.startswith(("https://", "http://")):
+        return "remote"
+    return "local"
+
+
+@dataclass(frozen=True, slots=True)
+class DataURL:
+    """A base64 data URL taken apart; `data` is the base64 text, not decoded."""
+
+    media_type: str
+    data: str
+
+    @property
+    def size(self) -> int:
+        """Decoded bytes (from the base64 length, without decoding)."""
+        pad = len(self.data) - len(self.data.rstrip("="))
+        return max(0, len(self.data) * 3 // 4 - pad)
+
+    def decode(self) -> bytes:
+        """The bytes; raises ValueError on text that is not base64."""
+        try:
+            return base64.b64decode(self.data, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("not valid base64") from exc
+
+
+def parse_data_url(url: str) -> DataURL | None:
+    """`data:<type>;base64,<data>` -> DataURL, or None for anything else (including a data URL
+    that is not base64: every provider wants base64)."""
+    match = _DATA_URL.match(url)
+    if match is None:
+        return None
+    media_type = (match.group("type") or "application/octet-stream").lower()
+    return DataURL(media_type, url[match.end() :].strip())
+
+
+def data_url(media_type: str, raw: bytes) -> str:
+    return f"data:{media_type};base64,{base64.b64encode(raw).decode('ascii')}"
+
+
+def describe_source(url: str) -> str:
+    """A part's source for an error message: never the bytes of a data URL."""
+    if source_of(url) == "data":
+        parsed = parse_data_url(url)
+        return f"a data URL ({parsed.media_type}, {parsed.size} bytes)" if parsed else "a data URL"
+    return url if len(url) <= 200 else url[:199] + "…"
+
+
 class Message(BaseModel):
+    """One chat turn. `content` is a string or a list of content parts; only user turns may
+    carry images and files (as in OpenAI's API, where system and assistant parts are text)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     role: Role
-    content: str
+    content: str | list[ContentPart]
+
+    @model_validator(mode="after")
+    def _media_only_from_users(self) -> Message:
+        if self.role != "user" and any(not isinstance(p, TextPart) for p in self.parts):
+            raise ValueError(f"only user messages may carry images and files, not {self.role}")
+        return self
+
+    @property
+    def text(self) -> str:
+        """The message's text: the string, or its text parts joined."""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(p.text for p in self.content if isinstance(p, TextPart))
+
+    @property
+    def parts(self) -> list[TextPart | ImagePart | FilePart]:
+        """The content as parts (a string is one text part)."""
+        return [TextPart(text=self.content)] if isinstance(self.content, str) else list(self.content)
+
+    @property
+    def media(self) -> list[MediaPart]:
+        """The images and files, in order."""
+        if isinstance(self.content, str):
+            return []
+        return [p for p in self.content if not isinstance(p, TextPart)]
+
+
+def has_media(messages: Any) -> bool:
+    """Whether any message carries an image or a file (the fast path skips all media work)."""
+    return any(not isinstance(m.content, str) and m.media for m in messages)
 
 
 class ResponseFormat(BaseModel):
@@ -61,7 +226,7 @@ class CompletionRequest(BaseModel):
 
     @property
     def system(self) -> str | None:
-        parts = [m.content for m in self.messages if m.role == "system"]
+        parts = [m.text for m in self.messages if m.role == "system"]
         return "\n\n".join(parts) if parts else None
 
 

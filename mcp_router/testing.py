@@ -60,7 +60,7 @@ class FakeCall:
     def prefix(self) -> str | None:
         """The assistant prefix a continuation sends (the trailing assistant message), if any."""
         last = self.request.messages[-1] if self.request.messages else None
-        return last.content if last is not None and last.role == "assistant" else None
+        return last.text if last is not None and last.role == "assistant" else None
 
 
 Handler = Callable[[FakeCall], Script | Awaitable[Script]]

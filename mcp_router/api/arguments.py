@@ -64,7 +64,7 @@ def build_messages(
             raise InvalidArguments("`messages` has no user or assistant turn: add a user message.")
     if system:
         out = [Message(role="system", content=system), *out]
-    size = sum(len(m.content.encode("utf-8", "surrogatepass")) for m in out)
+    size = sum(len(m.text.encode("utf-8", "surrogatepass")) for m in out)
     if size > MAX_PROMPT_BYTES:
         raise InvalidArguments(
             f"The prompt is {_size_mb(size)}; the limit is {_size_mb(MAX_PROMPT_BYTES)}. "

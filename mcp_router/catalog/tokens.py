@@ -91,5 +91,5 @@ def estimate_messages(messages: Iterable[Message]) -> int:
     """Prompt tokens of a chat: each message's text plus its overhead, plus reply priming."""
     total = REPLY_PRIMING_TOKENS
     for message in messages:
-        total += PER_MESSAGE_TOKENS + estimate_tokens(message.role) + estimate_tokens(message.content)
+        total += PER_MESSAGE_TOKENS + estimate_tokens(message.role) + estimate_tokens(message.text)
     return total

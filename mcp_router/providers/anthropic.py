@@ -84,7 +84,7 @@ def to_wire(
     messages = [{"role": m.role, "content": m.content} for m in turns]
     if messages and messages[-1]["role"] == "assistant":
         # A prefill is continued; the API rejects one that ends in whitespace.
-        messages[-1]["content"] = messages[-1]["content"].rstrip()
+        messages[-1]["content"] = turns[-1].text.rstrip()
     body: dict[str, Any] = {
         "model": model,
         "max_tokens": request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS,

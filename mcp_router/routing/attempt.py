@@ -85,7 +85,7 @@ def usage_for(att: Attempt, input_estimate: int) -> Usage:
 def with_prefix(messages: Sequence[Message], prefix: str) -> list[Message]:
     msgs = list(messages)
     if msgs and msgs[-1].role == "assistant":  # the caller prefilled: extend their prefix
-        return [*msgs[:-1], Message(role="assistant", content=msgs[-1].content + prefix)]
+        return [*msgs[:-1], Message(role="assistant", content=msgs[-1].text + prefix)]
     return [*msgs, Message(role="assistant", content=prefix)]
 
 
