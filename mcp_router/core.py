@@ -182,6 +182,68 @@ class Message(BaseModel):
         return [p for p in self.content if not isinstance(p, TextPart)]
 
 
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+)
+
+
+def sniff(raw: bytes) -> str | None:
+    """The media type from the content's first bytes (png, jpeg, gif, webp, pdf), or None."""
+    for magic, media_type in _MAGIC:
+        if raw.startswith(magic):
+            return media_type
+    if raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def image_size(raw: bytes) -> tuple[int, int] | None:
+    """(width, height) from a png, gif, webp or jpeg header, or None when it cannot be read."""
+    kind = sniff(raw)
+    if kind == "image/png" and len(raw) >= 24:
+        return int.from_bytes(raw[16:20], "big"), int.from_bytes(raw[20:24], "big")
+    if kind == "image/gif" and len(raw) >= 10:
+        return int.from_bytes(raw[6:8], "little"), int.from_bytes(raw[8:10], "little")
+    if kind == "image/webp" and len(raw) >= 30:
+        return _webp_size(raw)
+    if kind == "image/jpeg":
+        return _jpeg_size(raw)
+    return None
+
+
+def _webp_size(raw: bytes) -> tuple[int, int] | None:
+    chunk = raw[12:16]
+    if chunk == b"VP8X":
+        return 1 + int.from_bytes(raw[24:27], "little"), 1 + int.from_bytes(raw[27:30], "little")
+    if chunk == b"VP8L":
+        bits = int.from_bytes(raw[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if chunk == b"VP8 ":
+        return int.from_bytes(raw[26:28], "little") & 0x3FFF, int.from_bytes(raw[28:30], "little") & 0x3FFF
+    return None
+
+
+def _jpeg_size(raw: bytes) -> tuple[int, int] | None:
+    """Walk the JPEG segments to the first start-of-frame marker (SOF0-SOF15 but DHT, JPG, DAC)."""
+    i = 2
+    while i + 9 < len(raw):
+        if raw[i] != 0xFF:
+            return None
+        marker = raw[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        length = int.from_bytes(raw[i + 2 : i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return int.from_bytes(raw[i + 7 : i + 9], "big"), int.from_bytes(raw[i + 5 : i + 7], "big")
+        i += 2 + length
+    return None
+
+
 def has_media(messages: Any) -> bool:
     """Whether any message carries an image or a file (the fast path skips all media work)."""
     return any(not isinstance(m.content, str) and m.media for m in messages)
@@ -223,6 +285,8 @@ class CompletionRequest(BaseModel):
     stop: list[str] | None = None
     seed: int | None = None
     response_format: ResponseFormat | None = None
+    # Remote parts the router fetched for wires that take only bytes: URL -> data URL.
+    fetched: dict[str, str] = Field(default_factory=dict)
 
     @property
     def system(self) -> str | None:

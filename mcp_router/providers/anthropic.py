@@ -21,7 +21,7 @@ are below every model's cacheable minimum (1024-4096 tokens), where the marker d
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,10 +29,14 @@ from mcp_router.core import (
     Completion,
     CompletionRequest,
     FinishReason,
+    ImagePart,
+    MediaPart,
+    Message,
     RemoteModel,
     StreamEnd,
     StreamEvent,
     TextDelta,
+    TextPart,
     Usage,
 )
 from mcp_router.errors import (
@@ -44,6 +48,7 @@ from mcp_router.errors import (
     RateLimited,
     ServerError,
 )
+from mcp_router.providers import media
 from mcp_router.providers.http import Classification, HttpAdapter, build_error, error_object
 from mcp_router.providers.streams import SSEParser
 from mcp_router.providers.wire import Wire, positive_int
@@ -73,15 +78,62 @@ _ERROR_TYPES: dict[str, type[ProviderError]] = {
 }
 
 
-def to_wire(
-    request: CompletionRequest, model: str, *, stream: bool = False, cache_system: bool = False
-) -> dict[str, Any]:
-    system = request.system
+def _source(part: MediaPart, fetched: Mapping[str, str], provider: str) -> dict[str, Any]:
+    sent = media.payload(part, fetched, url_ok=True, provider=provider)
+    if isinstance(sent, str):
+        return {"type": "url", "url": sent}
+    return {"type": "base64", "media_type": sent.media_type, "data": sent.data}
+
+
+def _block(part: TextPart | MediaPart, fetched: Mapping[str, str], provider: str) -> dict[str, Any]:
+    """A content part as a content block; a part's `cache_control` is passed through."""
+    block: dict[str, Any]
+    if isinstance(part, TextPart):
+        block = {"type": "text", "text": part.text}
+    elif isinstance(part, ImagePart):
+        block = {"type": "image", "source": _source(part, fetched, provider)}
+    else:
+        block = {"type": "document", "source": _source(part, fetched, provider)}
+        if part.file.filename:
+            block["title"] = part.file.filename
+    if part.cache_control is not None:
+        block["cache_control"] = part.cache_control.model_dump(exclude_none=True)
+    return block
+
+
+def _content(message: Message, fetched: Mapping[str, str], provider: str) -> str | list[dict[str, Any]]:
+    if isinstance(message.content, str):
+        return message.content
+    return [_block(p, fetched, provider) for p in message.content]
+
+
+def _system(request: CompletionRequest, cache_system: bool) -> str | list[dict[str, Any]] | None:
+    """The `system` field: one string, or text blocks when a system part carries
+    `cache_control` (kept where the caller put the breakpoint) or the opt-in cache marks it."""
     fmt = request.response_format
-    if fmt is not None and fmt.type == "json_object":
+    json_object = fmt is not None and fmt.type == "json_object"
+    parts = [p for m in request.messages if m.role == "system" for p in m.parts]
+    if any(p.cache_control is not None for p in parts):
+        blocks = [_block(p, {}, "anthropic") for p in parts if isinstance(p, TextPart) and p.text]
+        return blocks + ([{"type": "text", "text": JSON_INSTRUCTION}] if json_object else [])
+    system = request.system
+    if json_object:
         system = f"{system}\n\n{JSON_INSTRUCTION}" if system else JSON_INSTRUCTION
+    if system and cache_system and len(system) >= CACHE_MIN_CHARS:
+        return [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}]
+    return system or None
+
+
+def to_wire(
+    request: CompletionRequest,
+    model: str,
+    *,
+    stream: bool = False,
+    cache_system: bool = False,
+    provider: str = "anthropic",
+) -> dict[str, Any]:
     turns = [m for m in request.messages if m.role != "system"]
-    messages = [{"role": m.role, "content": m.content} for m in turns]
+    messages = [{"role": m.role, "content": _content(m, request.fetched, provider)} for m in turns]
     if messages and messages[-1]["role"] == "assistant":
         # A prefill is continued; the API rejects one that ends in whitespace.
         messages[-1]["content"] = turns[-1].text.rstrip()
@@ -90,9 +142,8 @@ def to_wire(
         "max_tokens": request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS,
         "messages": messages,
     }
-    if system and cache_system and len(system) >= CACHE_MIN_CHARS:
-        body["system"] = [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}]
-    elif system:
+    system = _system(request, cache_system)
+    if system:
         body["system"] = system
     if request.temperature is not None:
         body["temperature"] = request.temperature
@@ -100,6 +151,7 @@ def to_wire(
         body["top_p"] = request.top_p
     if request.stop:
         body["stop_sequences"] = list(request.stop)
+    fmt = request.response_format
     if fmt is not None and fmt.type == "json_schema":
         body["output_config"] = {"format": {"type": "json_schema", "schema": fmt.json_schema or {}}}
     if stream:
@@ -246,6 +298,7 @@ def models_from_wire(body: Any, provider: str) -> tuple[list[RemoteModel], str |
 # Models API `capabilities` entries (`{"supported": bool}`) -> our vocabulary.
 _CAPABILITIES = {
     "image_input": "vision",
+    "pdf_input": "pdf",
     "structured_outputs": "json_schema",
     "thinking": "reasoning",
 }
@@ -276,7 +329,9 @@ class AnthropicAdapter(HttpAdapter):
     _classify = staticmethod(classify)
 
     def _body(self, request: CompletionRequest, model: str, *, stream: bool = False) -> dict[str, Any]:
-        return to_wire(request, model, stream=stream, cache_system=self.config.cache_system_prompt)
+        return to_wire(
+            request, model, stream=stream, cache_system=self.config.cache_system_prompt, provider=self.name
+        )
 
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
         return await self._complete_json(

@@ -15,7 +15,7 @@ reason `content_filter` and empty text, like a refusal on the other providers.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +23,12 @@ from mcp_router.core import (
     Completion,
     CompletionRequest,
     FinishReason,
+    MediaPart,
     RemoteModel,
     StreamEnd,
     StreamEvent,
     TextDelta,
+    TextPart,
     Usage,
 )
 from mcp_router.errors import (
@@ -38,6 +40,7 @@ from mcp_router.errors import (
     RateLimited,
     ServerError,
 )
+from mcp_router.providers import media
 from mcp_router.providers.http import (
     Classification,
     HttpAdapter,
@@ -78,9 +81,28 @@ def model_path(model: str) -> str:
     return model.removeprefix("models/")
 
 
-def to_wire(request: CompletionRequest) -> dict[str, Any]:
+def _part(
+    part: TextPart | MediaPart, model: str, fetched: Mapping[str, str], provider: str
+) -> dict[str, Any]:
+    """A content part as a Part (REST JSON casing, as the rest of the body): text, `inlineData`
+    (base64 bytes) or `fileData` (a URL Google fetches, with its required `mimeType`)."""
+    if isinstance(part, TextPart):
+        return {"text": part.text}
+    fact = media.fact(part)
+    sent = media.payload(
+        part, fetched, url_ok=media.takes_url("gemini", provider, model, fact), provider=provider
+    )
+    if isinstance(sent, str):
+        return {"fileData": {"mimeType": fact.media_type, "fileUri": sent}}
+    return {"inlineData": {"mimeType": sent.media_type, "data": sent.data}}
+
+
+def to_wire(request: CompletionRequest, model: str = "", provider: str = "gemini") -> dict[str, Any]:
     contents = [
-        {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
+        {
+            "role": "model" if m.role == "assistant" else "user",
+            "parts": [_part(p, model, request.fetched, provider) for p in m.parts],
+        }
         for m in request.messages
         if m.role != "system"
     ]
@@ -241,7 +263,7 @@ class GeminiAdapter(HttpAdapter):
 
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
         return await self._complete_json(
-            self._url(model, "generateContent"), to_wire(request), model, from_wire
+            self._url(model, "generateContent"), to_wire(request, model, self.name), model, from_wire
         )
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
@@ -250,7 +272,8 @@ class GeminiAdapter(HttpAdapter):
         usage: Usage | None = None
         model_name, response_id = model, None
         parser = SSEParser(self.name)
-        async with self._open_stream(url, to_wire(request), model, params={"alt": "sse"}) as (chunks, wire):
+        body = to_wire(request, model, self.name)
+        async with self._open_stream(url, body, model, params={"alt": "sse"}) as (chunks, wire):
             async for raw in chunks:  # parser fed inline: no generator step per event
                 for event in parser.feed(raw):
                     if not event.data.strip():

@@ -13,21 +13,26 @@ so absent counts are 0 rather than a malformed response.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from typing import Any
+
+import anyio
 
 from mcp_router.core import (
     Completion,
     CompletionRequest,
+    FilePart,
     FinishReason,
+    Message,
     RemoteModel,
     StreamEnd,
     StreamEvent,
     TextDelta,
     Usage,
 )
-from mcp_router.errors import ModelNotFound
+from mcp_router.errors import BadRequest, ModelNotFound, ProviderError
+from mcp_router.providers import media
 from mcp_router.providers.http import Classification, HttpAdapter, build_error
 from mcp_router.providers.streams import iter_ndjson
 from mcp_router.providers.wire import Wire
@@ -36,10 +41,27 @@ _FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
 _NOT_FOUND = re.compile(r"\bmodel\b.*\bnot found\b", re.IGNORECASE)
 
 
-def to_wire(request: CompletionRequest, model: str, *, stream: bool = False) -> dict[str, Any]:
+def _message(message: Message, fetched: Mapping[str, str], provider: str) -> dict[str, Any]:
+    """Text parts joined into `content`; images as base64 strings in `images` (no URLs)."""
+    out: dict[str, Any] = {"role": message.role, "content": message.text}
+    images = []
+    for part in message.media:
+        if isinstance(part, FilePart):
+            raise BadRequest(provider, "ollama takes no documents (images only)", endpoint_specific=True)
+        sent = media.payload(part, fetched, url_ok=False, provider=provider)
+        assert not isinstance(sent, str)  # url_ok=False: always bytes
+        images.append(sent.data)
+    if images:
+        out["images"] = images
+    return out
+
+
+def to_wire(
+    request: CompletionRequest, model: str, *, stream: bool = False, provider: str = "ollama"
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": model,
-        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "messages": [_message(m, request.fetched, provider) for m in request.messages],
         "stream": stream,
     }
     options: dict[str, Any] = {}
@@ -132,6 +154,17 @@ def models_from_wire(body: Any, provider: str) -> list[RemoteModel]:
     return models
 
 
+_SHOW_CONCURRENCY = 4
+# `/api/show` `capabilities` entries -> our vocabulary (Ollama >= 0.6 lists them per model).
+_SHOW_CAPABILITIES = {"vision": "vision"}
+
+
+def capabilities_from_show(body: Any) -> frozenset[str]:
+    raw = body.get("capabilities") if isinstance(body, dict) else None
+    names = [c for c in raw if isinstance(c, str)] if isinstance(raw, list) else []
+    return frozenset(_SHOW_CAPABILITIES[c] for c in names if c in _SHOW_CAPABILITIES)
+
+
 class OllamaAdapter(HttpAdapter):
     """Ollama /api/chat and /api/tags."""
 
@@ -139,11 +172,11 @@ class OllamaAdapter(HttpAdapter):
 
     async def complete(self, request: CompletionRequest, model: str) -> Completion:
         return await self._complete_json(
-            f"{self.base_url}/api/chat", to_wire(request, model), model, from_wire
+            f"{self.base_url}/api/chat", to_wire(request, model, provider=self.name), model, from_wire
         )
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
-        body = to_wire(request, model, stream=True)
+        body = to_wire(request, model, stream=True, provider=self.name)
         final: dict[str, Any] | None = None
         async with self._open_stream(f"{self.base_url}/api/chat", body, model) as (chunks, wire):
             async for item in iter_ndjson(chunks, wire):
@@ -165,6 +198,28 @@ class OllamaAdapter(HttpAdapter):
         )
 
     async def list_models(self) -> list[RemoteModel]:
+        """`/api/tags`, then `/api/show` per model for what the tag list lacks: whether it
+        takes images (a failed show leaves that model without the capability)."""
         body, _ = await self._request_json("GET", f"{self.base_url}/api/tags")
         with self._scrubbed():
-            return models_from_wire(body, self.name)
+            models = models_from_wire(body, self.name)
+        caps: dict[str, frozenset[str]] = {}
+        limit = anyio.Semaphore(_SHOW_CONCURRENCY)
+
+        async def show(name: str) -> None:
+            async with limit:
+                try:
+                    info, _ = await self._request_json(
+                        "POST", f"{self.base_url}/api/show", body={"model": name}
+                    )
+                except ProviderError:
+                    return
+            caps[name] = capabilities_from_show(info)
+
+        async with anyio.create_task_group() as tg:
+            for m in models:
+                tg.start_soon(show, m.native_id)
+        return [
+            m.model_copy(update={"capabilities": m.capabilities | caps.get(m.native_id, frozenset())})
+            for m in models
+        ]

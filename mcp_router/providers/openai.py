@@ -20,7 +20,7 @@ is a refused request, not a bad key, so it maps to BadRequest.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -28,12 +28,17 @@ from typing import Any
 from mcp_router.core import (
     Completion,
     CompletionRequest,
+    FilePart,
     FinishReason,
+    ImagePart,
+    MediaPart,
+    Message,
     RemoteModel,
     ResponseFormat,
     StreamEnd,
     StreamEvent,
     TextDelta,
+    TextPart,
     Usage,
 )
 from mcp_router.errors import (
@@ -45,6 +50,7 @@ from mcp_router.errors import (
     ServerError,
     UnsupportedParameter,
 )
+from mcp_router.providers import media
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.http import (
     Classification,
@@ -91,7 +97,9 @@ def to_wire(
     router only does that for vendors whose config says they continue such a prefix."""
     body: dict[str, Any] = {
         "model": model,
-        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "messages": [
+            {"role": m.role, "content": _content(m, request.fetched, model, config)} for m in request.messages
+        ],
     }
     if request.max_tokens is not None:
         body[config.max_tokens_field] = request.max_tokens
@@ -112,6 +120,50 @@ def to_wire(
         if config.stream_usage:
             body["stream_options"] = {"include_usage": True}
     return body
+
+
+def _content(
+    message: Message, fetched: Mapping[str, str], model: str, config: ProviderConfig
+) -> str | list[dict[str, Any]]:
+    """A string stays a string; parts become chat content parts. `cache_control` goes only to
+    OpenRouter, which documents it on parts (for Anthropic and Gemini upstreams)."""
+    if isinstance(message.content, str):
+        return message.content
+    out: list[dict[str, Any]] = []
+    for part in message.content:
+        if isinstance(part, TextPart):
+            wire: dict[str, Any] = {"type": "text", "text": part.text}
+        elif isinstance(part, ImagePart):
+            wire = {"type": "image_url", "image_url": _image_url(part, fetched, model, config)}
+        else:
+            wire = {"type": "file", "file": _file(part, fetched, model, config)}
+        if part.cache_control is not None and config.name == "openrouter":
+            wire["cache_control"] = part.cache_control.model_dump(exclude_none=True)
+        out.append(wire)
+    return out
+
+
+def _wire_url(part: MediaPart, fetched: Mapping[str, str], model: str, config: ProviderConfig) -> str:
+    url_ok = media.takes_url("openai", config.name, model, media.fact(part))
+    sent = media.payload(part, fetched, url_ok=url_ok, provider=config.name)
+    return sent if isinstance(sent, str) else f"data:{sent.media_type};base64,{sent.data}"
+
+
+def _image_url(
+    part: ImagePart, fetched: Mapping[str, str], model: str, config: ProviderConfig
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"url": _wire_url(part, fetched, model, config)}
+    if part.image_url.detail is not None:
+        out["detail"] = part.image_url.detail
+    return out
+
+
+def _file(part: FilePart, fetched: Mapping[str, str], model: str, config: ProviderConfig) -> dict[str, Any]:
+    # OpenAI wants a filename with inline file data.
+    return {
+        "filename": part.file.filename or "document.pdf",
+        "file_data": _wire_url(part, fetched, model, config),
+    }
 
 
 def _response_format(fmt: ResponseFormat | None) -> dict[str, Any] | None:
@@ -317,6 +369,8 @@ def _capabilities(entry: dict[str, Any]) -> frozenset[str]:
     modalities = arch.get("input_modalities") if isinstance(arch, dict) else None
     if isinstance(modalities, list) and "image" in modalities:
         caps.add("vision")
+    if isinstance(modalities, list) and "file" in modalities:
+        caps.add("pdf")  # OpenRouter's `file` input modality: documents (PDF) as file parts
     pricing = entry.get("pricing")
     if isinstance(pricing, dict) and _price(pricing.get("input_cache_read")) is not None:
         caps.add("prompt_caching")

@@ -413,6 +413,7 @@ def test_openrouter_models_map_prices_limits_and_capabilities() -> None:
         "json_mode",
         "json_schema",
         "vision",
+        "pdf",  # the `file` input modality
         "prompt_caching",
     }
     assert auto.input_price is None and auto.max_output_tokens is None
