@@ -9,7 +9,7 @@ so far is closed again here and the original error propagates.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,6 +46,7 @@ def build_router(
     *,
     settings: Settings | None = None,
     clock: Clock | None = None,
+    file_roots: Sequence[str | Path] = (),
 ) -> Router:
     """A Router over the providers the environment configures (see `Router.from_env`)."""
     from mcp_router.router import Router
@@ -84,6 +85,7 @@ def build_router(
             extra_models=settings.custom_models({}),  # merged over the catalog by the Router
             aliases=settings.aliases,
             refresher=refresher,
+            files=settings.files.access(file_roots),
         )
         # Only endpoints this router can call (the file is shared by routers configured
         # otherwise), checked against its catalog with the config's custom models.

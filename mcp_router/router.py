@@ -32,8 +32,9 @@ from mcp_router.api.results import EstimateResult, ListModelsResult, ModelInfo
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.merge import diff
 from mcp_router.catalog.models import Model
-from mcp_router.core import CompletionRequest, Usage
+from mcp_router.core import CompletionRequest, Usage, has_media
 from mcp_router.errors import AllRoutesFailed, RouterError
+from mcp_router.files import FileAccess, RemoteFetcher, localize
 from mcp_router.metering.records import AttemptRecord, RequestRecord, RequestStatus
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.compare import compare
@@ -158,6 +159,8 @@ class Router:
         extra_models: Sequence[Model] = (),
         aliases: Mapping[str, str] | None = None,
         refresher: CatalogRefresher | None = None,
+        files: FileAccess | None = None,
+        fetcher: RemoteFetcher | None = None,
     ) -> None:
         # Models from the config file's custom endpoints, and its aliases: re-applied to every
         # catalog swapped in by set_catalog (a live refresh knows nothing of them).
@@ -181,6 +184,9 @@ class Router:
         self._ids = Random()  # seeded from os.urandom once; ids need uniqueness, not secrecy
         self._store = store  # owned: closed last by aclose
         self._resources = resources or AsyncExitStack()  # what the builder opened for this router
+        # Local files in messages: none readable unless the builder or the server allows roots.
+        self._files = files or FileAccess()
+        self._fetcher = fetcher  # made on the first remote fetch when not injected
 
     # -- construction ---------------------------------------------------------------------
 
@@ -192,12 +198,15 @@ class Router:
         *,
         settings: Settings | None = None,
         clock: Clock | None = None,
+        file_roots: Sequence[str | Path] = (),
     ) -> Router:
         """Everything from the environment (README "Configuration") and the optional TOML file;
-        `settings`, when the caller already loaded them; `clock` for tests. See `bootstrap.py`."""
+        `settings`, when the caller already loaded them; `clock` for tests; `file_roots`, folders
+        local files may be read from besides `[files] roots` (the server passes its own folder
+        over stdio). See `bootstrap.py`."""
         from mcp_router.bootstrap import build_router
 
-        return build_router(env, config_path, settings=settings, clock=clock)
+        return build_router(env, config_path, settings=settings, clock=clock, file_roots=file_roots)
 
     async def __aenter__(self) -> Router:
         enter = getattr(self._meter, "__aenter__", None)
@@ -275,6 +284,11 @@ class Router:
         return Catalog(by_id.values(), meta=catalog.meta, aliases=self._aliases)
 
     @property
+    def files(self) -> FileAccess:
+        """Where local files in messages may be read from, and the size and fetch rules."""
+        return self._files
+
+    @property
     def health(self) -> HealthTracker:
         return self._health
 
@@ -337,6 +351,8 @@ class Router:
     ) -> RoutedCompletion:
         t0 = time.perf_counter()
         started = self._clock.now()
+        if has_media(req.messages):  # local files read, data URLs checked (FileRefused)
+            req = req.model_copy(update={"messages": await localize(req.messages, self._files)})
         request_id = f"{self._ids.getrandbits(128):032x}"  # uuid4-sized, without a syscall per call
         requested = (
             req.model if req.model else (",".join(req.models) if req.models else self._policy.default_model)
@@ -462,6 +478,8 @@ class Router:
 
         A model that fails yields an entry with `error`; cancelling the caller cancels every
         call in flight (each is metered as cancelled)."""
+        if has_media(req.messages):  # read local files once for every model
+            req = req.model_copy(update={"messages": await localize(req.messages, self._files)})
         prompt_tokens = estimate_prompt_tokens(req.messages)  # the same prompt for every model
 
         async def one(name: str, progress: ProgressCallback | None) -> RoutedCompletion:

@@ -28,6 +28,9 @@
 Unknown keys are errors (a typo should not silently disable a budget). `[routing] tiers` is merged
 over the default tier table (`routing.policy.DEFAULT_TIERS`): a tier it names is replaced, the
 others keep their defaults (so redefining `standard` does not take `economy` and `premium` away).
+`[files]` says where local files in messages may be read from and whether remote ones are fetched
+(`roots = ["/data/docs"]`, `fetch_remote = false`, `max_part_mb = 20`, `max_request_mb = 50`,
+`fetch_timeout_s = 10`; see `mcp_router.files`).
 `[server]` holds `tokens = {client = "token"}` for HTTP (see `ServerSettings`; its keys are checked too).
 Environment variables are described in DESIGN.md.
 """
@@ -36,7 +39,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from mcp_router.catalog.models import Endpoint, Model, Pricing, Provenance
 from mcp_router.errors import RouterError
+from mcp_router.files import MB, FileAccess
 from mcp_router.metering.budgets import BudgetLimit
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.routing.policy import DEFAULT_TIERS, RoutingPolicy
@@ -111,8 +115,41 @@ class ServerSettings(BaseModel):
         return {t.get_secret_value(): client for client, t in self.tokens.items() if t.get_secret_value()}
 
 
+class FilesSettings(BaseModel):
+    """`[files]`: local files and remote media in messages (see `mcp_router.files`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    roots: list[Path] = []  # folders local files may be read from (absolute; `~` allowed)
+    fetch_remote: bool = False  # fetch remote URLs for providers that take only bytes
+    max_part_mb: float = Field(default=20, gt=0)
+    max_request_mb: float = Field(default=50, gt=0)
+    fetch_timeout_s: float = Field(default=10, gt=0, le=300)
+
+    @field_validator("roots")
+    @classmethod
+    def _absolute(cls, roots: list[Path]) -> list[Path]:
+        out = [r.expanduser() for r in roots]
+        relative = [str(r) for r in out if not r.is_absolute()]
+        if relative:
+            raise ValueError(f"roots must be absolute paths: {', '.join(relative)}")
+        return out
+
+    def access(self, extra_roots: Sequence[str | Path] = ()) -> FileAccess:
+        """The router's file rules; `extra_roots` come from the server (its folder over stdio)."""
+        return FileAccess(
+            roots=tuple(self.roots),
+            fetch_remote=self.fetch_remote,
+            max_part_bytes=int(self.max_part_mb * MB),
+            max_request_bytes=int(self.max_request_mb * MB),
+            fetch_timeout_s=self.fetch_timeout_s,
+        ).with_roots(*extra_roots)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    files: FilesSettings = FilesSettings()
 
     endpoints: list[CustomEndpoint] = []
     aliases: dict[str, str] = {}

@@ -16,6 +16,7 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "registry": set(),
     "log": set(),
+    "files": BASE,
     "catalog": BASE,
     "providers": BASE,
     "metering": BASE | {"catalog"},

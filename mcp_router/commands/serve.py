@@ -58,15 +58,18 @@ async def run_serve(
         refresh_interval_s=refresh_interval(env),
     )
     async with anyio.create_task_group() as tg:
-        tg.start_soon(pending.run, lambda: _build_router(env, settings))
+        # Over stdio the client started the server in its own folder: local files there may be
+        # read; over HTTP only the configured `[files] roots`.
+        roots = [os.getcwd()] if transport == "stdio" else []
+        tg.start_soon(pending.run, lambda: _build_router(env, settings, roots))
         await serve(server, transport=transport, host=host, port=port, env=env, tokens=tokens)
         tg.cancel_scope.cancel()  # closes the router: meter flushed, pool and database closed
 
 
-def _build_router(env: Mapping[str, str], settings: Settings) -> Router:
+def _build_router(env: Mapping[str, str], settings: Settings, file_roots: list[str]) -> Router:
     from mcp_router.router import Router
 
-    return Router.from_env(env, settings=settings)
+    return Router.from_env(env, settings=settings, file_roots=file_roots)
 
 
 def _configured_tokens(settings: Settings) -> dict[str, str]:

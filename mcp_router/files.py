@@ -1,0 +1,338 @@
+"""Images and files in messages, made safe before any provider call (README "Images and files").
+
+Local files (an absolute path or a `file://` URL in `image_url.url` / `file.file_data`):
+- are read only when their real path (symlinks followed) lies under an allowed root: the
+  `[files] roots` of the config, plus, over stdio, the server's working directory (the server
+  wiring passes it; over HTTP there is none unless configured);
+- are limited in size per part and per request (`[files] max_part_mb`, `max_request_mb`);
+- get their media type from their first bytes, never from the name: images must be PNG, JPEG,
+  GIF or WebP, files PDF, or UTF-8 text, which becomes a text part every model can read.
+Data URLs from the caller pass the same size limits and are relabelled with the type their
+bytes show (a PNG sent as `image/jpeg` is refused by some providers).
+
+Remote URLs are left to providers that fetch them. For a wire that takes only bytes (Ollama,
+some Gemini paths) the router fetches the URL only with `[files] fetch_remote = true`: http(s)
+only, every address the host resolves to must be public (no loopback, private, link-local,
+reserved or multicast address), the connection goes to the address that was checked (so a
+second DNS answer cannot point it elsewhere), redirects are re-checked hop by hop (at most 3),
+and size and time are bounded.
+
+Every refusal is a `FileRefused` naming the path or URL and the rule; file bytes never appear
+in an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+import anyio
+import anyio.to_thread
+import httpx2
+
+from mcp_router.core import (
+    FilePart,
+    ImagePart,
+    MediaPart,
+    Message,
+    TextPart,
+    data_url,
+    describe_source,
+    has_media,
+    parse_data_url,
+    sniff,
+    source_of,
+)
+from mcp_router.errors import RouterError
+
+MB = 1024 * 1024
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+_SNIFF_BYTES = 16  # enough base64 for every magic number we know (12 bytes)
+_MAX_REDIRECTS = 3
+
+
+class FileRefused(RouterError):
+    """A part's file or URL may not be used; the message names it and the rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileAccess:
+    """Where local files may be read from and how much may be read or fetched."""
+
+    roots: tuple[Path, ...] = ()
+    fetch_remote: bool = False
+    max_part_bytes: int = 20 * MB
+    max_request_bytes: int = 50 * MB
+    fetch_timeout_s: float = 10.0
+
+    def with_roots(self, *roots: str | Path) -> FileAccess:
+        extra = tuple(Path(r) for r in roots if Path(r) not in self.roots)
+        return replace(self, roots=self.roots + extra)
+
+    def _roots_text(self) -> str:
+        if not self.roots:
+            return "none configured: set [files] roots in the config (over stdio the server's folder)"
+        return "allowed roots: " + ", ".join(str(r) for r in self.roots)
+
+
+# ---------------------------------------------------------------------------- local files
+
+
+def local_path(ref: str) -> Path:
+    """The path a `file://` URL or an absolute path names; refuses anything else."""
+    if ref[:7].lower() == "file://":
+        parts = urlsplit(ref)
+        if parts.netloc not in ("", "localhost"):
+            raise FileRefused(f"{ref}: a file:// URL must name a local file (no host)")
+        return Path(url2pathname(unquote(parts.path)))
+    path = Path(ref)
+    if not path.is_absolute():
+        raise FileRefused(
+            f"{describe_source(ref)}: not an https URL, a data URL or an absolute path; "
+            "give local files as absolute paths or file:// URLs"
+        )
+    return path
+
+
+def _under_roots(path: Path, access: FileAccess) -> Path:
+    """The real path when it lies under an allowed root; FileRefused otherwise."""
+    try:
+        real = path.resolve(strict=True)
+    except FileNotFoundError:
+        raise FileRefused(f"{path}: no such file") from None
+    except (OSError, RuntimeError) as exc:  # permission, symlink loop
+        raise FileRefused(f"{path}: cannot be read ({type(exc).__name__})") from None
+    for root in access.roots:
+        try:
+            if real.is_relative_to(root.resolve()):
+                return real
+        except OSError:
+            continue
+    raise FileRefused(f"{path}: outside the folders local files may be read from ({access._roots_text()})")
+
+
+def _read(path: Path, access: FileAccess) -> bytes:
+    real = _under_roots(path, access)
+    if not real.is_file():
+        raise FileRefused(f"{path}: not a regular file")
+    size = real.stat().st_size
+    if size > access.max_part_bytes:
+        raise FileRefused(f"{path}: {size} bytes, over the per-part limit of {access.max_part_bytes} bytes")
+    try:
+        raw = real.read_bytes()
+    except OSError as exc:
+        raise FileRefused(f"{path}: cannot be read ({type(exc).__name__})") from None
+    if len(raw) > access.max_part_bytes:  # it grew since stat
+        raise FileRefused(f"{path}: over the per-part limit of {access.max_part_bytes} bytes")
+    return raw
+
+
+# ---------------------------------------------------------------------------- parts
+
+
+def typed_part(part: MediaPart, raw: bytes, where: str) -> MediaPart | TextPart:
+    """The part with its bytes as a data URL of the sniffed type (a text file as a text part)."""
+    kind = sniff(raw)
+    if isinstance(part, ImagePart):
+        if kind not in IMAGE_TYPES:
+            raise FileRefused(f"{where}: not a PNG, JPEG, GIF or WebP image (by its content)")
+        return part.model_copy(
+            update={"image_url": part.image_url.model_copy(update={"url": data_url(kind, raw)})}
+        )
+    if kind == "application/pdf":
+        return part.model_copy(
+            update={"file": part.file.model_copy(update={"file_data": data_url(kind, raw)})}
+        )
+    text = _text(raw)
+    if text is None:
+        raise FileRefused(f"{where}: not a PDF or a UTF-8 text file (by its content)")
+    name = part.file.filename or Path(where).name
+    return TextPart(text=f"<file name={name!r}>\n{text}\n</file>", cache_control=part.cache_control)
+
+
+def _text(raw: bytes) -> str | None:
+    if b"\x00" in raw[:4096]:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _checked_inline(part: MediaPart, access: FileAccess) -> tuple[MediaPart | TextPart, int]:
+    """A caller's data URL: size checked, relabelled with its sniffed type (decoded in full
+    only when it must become text)."""
+    url = part.url
+    parsed = parse_data_url(url)
+    if parsed is None:
+        raise FileRefused(f"{describe_source(url)}: a data URL must be base64 (data:<type>;base64,...)")
+    if parsed.size > access.max_part_bytes:
+        raise FileRefused(f"{describe_source(url)}: over the per-part limit of {access.max_part_bytes} bytes")
+    try:
+        head = parsed.decode() if isinstance(part, FilePart) else _head(parsed.data)
+    except ValueError:
+        raise FileRefused(f"{describe_source(url)}: its data is not valid base64") from None
+    kind = sniff(head)
+    if isinstance(part, ImagePart) and kind == parsed.media_type:
+        return part, parsed.size
+    if isinstance(part, FilePart) and kind == "application/pdf" == parsed.media_type:
+        return part, parsed.size
+    raw = head if isinstance(part, FilePart) else parsed.decode()
+    return typed_part(part, raw, describe_source(url)), parsed.size
+
+
+def _head(data: str) -> bytes:
+    return base64.b64decode(data[:_SNIFF_BYTES], validate=True)
+
+
+async def localize(messages: Sequence[Message], access: FileAccess) -> list[Message]:
+    """The messages with every local file read into its part (see the module docstring) and
+    every data URL checked. Remote URLs are left as they are. Raises FileRefused."""
+    if not has_media(messages):
+        return list(messages)
+    out: list[Message] = []
+    total = 0
+    for message in messages:
+        if not message.media:
+            out.append(message)
+            continue
+        parts: list[TextPart | ImagePart | FilePart] = []
+        for part in message.parts:
+            if isinstance(part, TextPart) or source_of(part.url) == "remote":
+                parts.append(part)
+                continue
+            new, size = await _resolve(part, access)
+            total += size
+            if total > access.max_request_bytes:
+                raise FileRefused(
+                    f"{describe_source(part.url)}: the request's files pass the per-request limit of "
+                    f"{access.max_request_bytes} bytes"
+                )
+            parts.append(new)
+        out.append(message.model_copy(update={"content": parts}))
+    return out
+
+
+async def _resolve(part: MediaPart, access: FileAccess) -> tuple[MediaPart | TextPart, int]:
+    if source_of(part.url) == "data":
+        return _checked_inline(part, access)
+    path = local_path(part.url)
+    raw = await anyio.to_thread.run_sync(_read, path, access)
+    return typed_part(part, raw, str(path)), len(raw)
+
+
+# ---------------------------------------------------------------------------- remote fetch
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def system_resolve(host: str, port: int) -> list[str]:
+    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def public_address(address: str) -> bool:
+    """Whether a fetch may connect to this address: a global unicast one only."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+@dataclass
+class RemoteFetcher:
+    """Fetches remote parts for wires that take only bytes, under `FileAccess`'s rules."""
+
+    access: FileAccess
+    client: httpx2.AsyncClient
+    resolve: Resolver = field(default=system_resolve)
+
+    async def fetch(self, part: MediaPart) -> str:
+        """The part's URL fetched into a data URL of its sniffed type. Raises FileRefused."""
+        url = part.url
+        if not self.access.fetch_remote:
+            raise FileRefused(f"{url}: remote files are not fetched ([files] fetch_remote is false)")
+        try:
+            with anyio.fail_after(self.access.fetch_timeout_s):
+                raw = await self._get(url)
+        except TimeoutError:
+            raise FileRefused(f"{url}: not fetched within {self.access.fetch_timeout_s} s") from None
+        except httpx2.HTTPError as exc:
+            raise FileRefused(f"{url}: could not be fetched ({type(exc).__name__})") from None
+        kind = sniff(raw)
+        wanted = IMAGE_TYPES if isinstance(part, ImagePart) else ("application/pdf",)
+        if kind is None or kind not in wanted:
+            what = "a PNG, JPEG, GIF or WebP image" if isinstance(part, ImagePart) else "a PDF"
+            raise FileRefused(f"{url}: the fetched content is not {what}")
+        return data_url(kind, raw)
+
+    async def _get(self, url: str) -> bytes:
+        for _ in range(_MAX_REDIRECTS + 1):
+            target, headers, extensions = await self._pinned(url)
+            async with self.client.stream("GET", target, headers=headers, extensions=extensions) as resp:
+                if resp.is_redirect and "location" in resp.headers:
+                    url = str(httpx2.URL(url).join(resp.headers["location"]))
+                    continue
+                if resp.status_code != 200:
+                    raise FileRefused(f"{url}: the server answered HTTP {resp.status_code}")
+                return await self._body(url, resp)
+        raise FileRefused(f"{url}: more than {_MAX_REDIRECTS} redirects")
+
+    async def _pinned(self, url: str) -> tuple[str, dict[str, str], dict[str, object]]:
+        """The URL rewritten to a checked public address, with the Host header and TLS name."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FileRefused(f"{url}: only http(s) URLs are fetched")
+        host = parts.hostname
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            addresses = [host] if _is_ip(host) else await self.resolve(host, port)
+        except OSError:
+            raise FileRefused(f"{url}: the host does not resolve") from None
+        if not addresses or not all(public_address(a) for a in addresses):
+            raise FileRefused(
+                f"{url}: resolves to a loopback, private, link-local or reserved address; "
+                "the router fetches only from public addresses"
+            )
+        ip = addresses[0]
+        netloc = f"[{ip}]" if ":" in ip else ip
+        if parts.port is not None:
+            netloc += f":{port}"
+        target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+        headers = {"host": parts.netloc.rsplit("@", 1)[-1]}
+        extensions: dict[str, object] = {"sni_hostname": host} if parts.scheme == "https" else {}
+        return target, headers, extensions
+
+    async def _body(self, url: str, resp: httpx2.Response) -> bytes:
+        limit = self.access.max_part_bytes
+        declared = resp.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise FileRefused(f"{url}: {declared} bytes, over the per-part limit of {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise FileRefused(f"{url}: over the per-part limit of {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def make_fetch_client() -> httpx2.AsyncClient:
+    """A client for remote fetches: no redirects of its own (each hop is checked), no proxy
+    from the environment (a proxy would connect wherever the checked name now points)."""
+    return httpx2.AsyncClient(follow_redirects=False, trust_env=False, timeout=httpx2.Timeout(10.0))
