@@ -272,6 +272,23 @@ class RemoteFetcher:
             raise FileRefused(f"{url}: the fetched content is not {what}")
         return data_url(kind, raw)
 
+    async def fetch_all(self, parts: Sequence[MediaPart]) -> tuple[dict[str, str], dict[str, str]]:
+        """Each distinct URL fetched once, concurrently: ({url: data URL}, {url: why not})."""
+        unique = {p.url: p for p in parts}
+        fetched: dict[str, str] = {}
+        failed: dict[str, str] = {}
+
+        async def one(url: str, part: MediaPart) -> None:
+            try:
+                fetched[url] = await self.fetch(part)
+            except FileRefused as exc:
+                failed[url] = str(exc)
+
+        async with anyio.create_task_group() as tg:
+            for url, part in unique.items():
+                tg.start_soon(one, url, part)
+        return fetched, failed
+
     async def _get(self, url: str) -> bytes:
         for _ in range(_MAX_REDIRECTS + 1):
             target, headers, extensions = await self._pinned(url)

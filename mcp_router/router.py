@@ -34,7 +34,7 @@ from mcp_router.catalog.merge import diff
 from mcp_router.catalog.models import Model
 from mcp_router.core import CompletionRequest, Usage, has_media
 from mcp_router.errors import AllRoutesFailed, RouterError
-from mcp_router.files import FileAccess, RemoteFetcher, localize
+from mcp_router.files import FileAccess, RemoteFetcher, localize, make_fetch_client
 from mcp_router.metering.records import AttemptRecord, RequestRecord, RequestStatus
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.compare import compare
@@ -42,7 +42,15 @@ from mcp_router.routing.costs import BudgetGate, BudgetHook
 from mcp_router.routing.delivery import CompletionStream, streamed
 from mcp_router.routing.execute import ExecContext, ExecResult, Failure, ProgressCallback, execute
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
-from mcp_router.routing.plan import Exclusion, ExclusionKind, Plan, estimate_prompt_tokens, plan
+from mcp_router.routing.plan import (
+    Exclusion,
+    ExclusionKind,
+    Plan,
+    bytes_needed,
+    estimate_prompt_tokens,
+    plan,
+    without,
+)
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.streaming import DeltaCallback
 from mcp_router.routing.types import CompareResult, RoutedCompletion, RouteRequest
@@ -320,6 +328,7 @@ class Router:
             policy=self._policy,
             rng=self._rng,
             prompt_tokens=estimate_prompt_tokens(req.messages) if prompt_tokens is None else prompt_tokens,
+            fetch_remote=self._files.fetch_remote,
         )
 
     # -- completion -----------------------------------------------------------------------
@@ -389,11 +398,15 @@ class Router:
                 tag=req.tag,
             )
 
+        fetched: dict[str, str] = {}
+        if self._files.fetch_remote and has_media(req.messages):
+            p, fetched = await self._fetch_for(p, req)
         if not p.candidates:
             await self._meter.record(request_record("error", (), None, "AllRoutesFailed"))
             raise AllRoutesFailed(no_candidates_message(p), [])
 
         creq = CompletionRequest(
+            fetched=fetched,
             messages=req.messages,
             max_tokens=req.max_tokens,
             temperature=req.temperature,
@@ -463,6 +476,21 @@ class Router:
             request_id=request_id,
             error=result.error if result.status == "incomplete" else None,
         )
+
+    async def _fetch_for(self, p: Plan, req: RouteRequest) -> tuple[Plan, dict[str, str]]:
+        """Fetch the remote parts that candidates on byte-only wires need (once per URL); a
+        candidate whose part could not be fetched leaves the plan with the reason."""
+        needs = {c.key: bytes_needed(c, req.messages) for c in p.candidates}
+        if not any(needs.values()):
+            return p, {}
+        if self._fetcher is None:
+            self._fetcher = RemoteFetcher(self._files, make_fetch_client())
+            self._resources.push_async_callback(self._fetcher.client.aclose)
+        fetched, failed = await self._fetcher.fetch_all([part for parts in needs.values() for part in parts])
+        dropped = {
+            key: failed[part.url] for key, parts in needs.items() for part in parts if part.url in failed
+        }
+        return without(p, dropped), fetched
 
     # -- compare --------------------------------------------------------------------------
 

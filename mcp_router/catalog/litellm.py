@@ -162,6 +162,8 @@ def capabilities(data: Mapping[str, Any], provider: str) -> set[str]:
         caps.add("json_mode")
     if data.get("supports_vision"):
         caps.add("vision")
+    if data.get("supports_pdf_input"):
+        caps.add("pdf")
     if data.get("supports_reasoning"):
         caps.add("reasoning")
     if data.get("supports_prompt_caching") or data.get("cache_read_input_token_cost") is not None:

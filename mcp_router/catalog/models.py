@@ -11,7 +11,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-CAPABILITIES = ("tools", "json_mode", "json_schema", "vision", "reasoning", "prompt_caching")
+# `vision`: takes images; `pdf`: takes PDF documents (file parts).
+CAPABILITIES = ("tools", "json_mode", "json_schema", "vision", "pdf", "reasoning", "prompt_caching")
 
 
 class PriceTier(BaseModel):

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from mcp_router.core import DataURL, FilePart, ImagePart, MediaPart, parse_data_url, source_of
 from mcp_router.errors import BadRequest
 
-Kind = Literal["image", "pdf"]
+Kind = Literal["image", "pdf", "text"]  # text: a text file, read into the prompt as text
 PDF = "application/pdf"
 
 IMAGE_TYPES: dict[str, frozenset[str]] = {
@@ -76,9 +76,12 @@ def fact(part: MediaPart) -> MediaFact:
     else:
         media_type = guess_type(url)
     if isinstance(part, FilePart):
-        # Files are PDFs: local text files become text parts before planning, and a remote
-        # file can only be told apart by fetching it.
-        return MediaFact("pdf", source, PDF if source == "remote" else media_type, size)
+        # Files are PDFs, or text files the router reads into the prompt; a remote file can
+        # only be told apart by fetching it, so it counts as a PDF.
+        if source == "remote":
+            return MediaFact("pdf", source, PDF, size)
+        kind: Kind = "text" if media_type is not None and media_type.startswith("text/") else "pdf"
+        return MediaFact(kind, source, media_type, size)
     return MediaFact("image", source, media_type, size)
 
 
@@ -94,21 +97,35 @@ def takes_url(protocol: str, provider: str, native_model: str, f: MediaFact) -> 
     return False
 
 
-def refusal(protocol: str, f: MediaFact) -> str | None:
-    """Why this wire refuses the part whatever the model (its type or size), or None."""
+def refusal(protocol: str, f: MediaFact, who: str | None = None) -> str | None:
+    """Why this wire (provider `who`) refuses the part whatever the model, or None."""
+    who = who or protocol
+    if f.kind == "text":
+        return None
     if f.kind == "pdf":
         if protocol == "ollama":
-            return "ollama takes no documents (images only)"
+            return f"{who} takes no documents (images only)"
         if f.media_type is not None and f.media_type != PDF:
-            return f"{protocol} takes PDF documents, not {f.media_type}"
+            return f"{who} takes PDF documents, not {f.media_type}"
         return None
     accepted = IMAGE_TYPES.get(protocol, IMAGE_TYPES["openai"])
     if f.media_type is not None and f.media_type not in accepted:
-        return f"{protocol} does not take {f.media_type} images"
+        return f"{who} does not take {f.media_type} images"
     limit = IMAGE_MAX_BYTES.get(protocol)
     if limit is not None and f.size is not None and f.size > limit:
-        return f"{protocol} takes images up to {limit // (1024 * 1024)} MB; this one is {f.size} bytes"
+        return f"{who} takes images up to {limit // (1024 * 1024)} MB; this one is {f.size} bytes"
     return None
+
+
+def bytes_only_reason(protocol: str, provider: str, native_model: str, f: MediaFact) -> str | None:
+    """Why a remote part cannot go to this endpoint unless the router fetches it, or None."""
+    if f.source != "remote" or takes_url(protocol, provider, native_model, f):
+        return None
+    noun = "image" if f.kind == "image" else "document"
+    return (
+        f"{provider} takes this {noun} only as bytes: set [files] fetch_remote = true, "
+        "or pass a local file or a data URL"
+    )
 
 
 def payload(part: MediaPart, fetched: Mapping[str, str], *, url_ok: bool, provider: str) -> str | DataURL:

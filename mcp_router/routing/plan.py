@@ -6,12 +6,14 @@ it calls no one. Every endpoint it drops is listed as an `Exclusion` with the re
 Filters (an endpoint must pass all): credentials; `provider.only` / `provider.ignore` /
 `provider.order` with `allow_fallbacks=false`; capabilities the request needs (`json_schema` for a
 `json_schema` response format, `json_mode` — or `json_schema`, which implies it — for
-`json_object`); context (estimated prompt + `max_tokens` within the endpoint's context, and
-`max_tokens` within its output limit; an unknown limit passes); `max_price` (USD per million
-tokens; an unknown price never passes); `max_cost_usd` (estimated worst-case cost: the prompt
-plus `max_tokens`, else the output limit, else `worst_case_output_tokens`, priced by
-`costs.estimate_cost` — long-context tiers included; an unknown price never passes); cooling
-down (circuit open, with the time it frees).
+`json_object`; `vision` for images, `pdf` for PDF documents); the images and documents the
+endpoint's wire takes (type, size; a remote URL for a wire that takes only bytes, unless the
+router fetches it: `[files] fetch_remote`; see `providers/media.py`); context (estimated prompt +
+`max_tokens` within the endpoint's context, and `max_tokens` within its output limit; an unknown
+limit passes); `max_price` (USD per million tokens; an unknown price never passes); `max_cost_usd`
+(estimated worst-case cost: the prompt plus `max_tokens`, else the output limit, else
+`worst_case_output_tokens`, priced by `costs.estimate_cost` — long-context tiers included; an
+unknown price never passes); cooling down (circuit open, with the time it frees).
 
 Order within one model:
 - default (OpenRouter's documented load balancing): endpoints without a failure in the last
@@ -38,8 +40,8 @@ most `_AUTO_WIDE_MODELS` of them, cheapest first).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -49,8 +51,11 @@ from typing import Protocol
 from mcp_router.catalog.canonical import split_variant
 from mcp_router.catalog.models import Endpoint, Model
 from mcp_router.catalog.tokens import estimate_messages
-from mcp_router.core import Message
+from mcp_router.core import MediaPart, Message, has_media
 from mcp_router.errors import UnknownModel
+from mcp_router.providers import media
+from mcp_router.providers.media import MediaFact
+from mcp_router.registry import BY_NAME
 from mcp_router.routing.costs import estimate_cost, worst_case_output
 from mcp_router.routing.health import cooling_reason
 from mcp_router.routing.policy import RoutingPolicy
@@ -101,7 +106,7 @@ class ExclusionKind(Enum):
 
     CREDENTIALS = "credentials"  # no key for the provider: configuring one brings it in
     PREFERENCES = "preferences"  # provider.only / ignore / order with allow_fallbacks=false
-    CAPABILITY = "capability"  # lacks what the response format needs
+    CAPABILITY = "capability"  # lacks what the response format or the images/documents need
     SIZE = "size"  # the prompt and max_tokens do not fit its context or output limit
     PRICE = "price"  # over max_price / max_cost_usd, or unpriced under one
     COOLING = "cooling"  # its circuit is open: `until` says when it frees
@@ -180,10 +185,49 @@ def size_reason(
 
 
 def required_capabilities(request: RouteRequest) -> tuple[str, ...]:
+    """What the response format and the request's images and documents need of a model."""
     rf = request.response_format
-    if rf is None or rf.type == "text":
-        return ()
-    return ("json_schema",) if rf.type == "json_schema" else ("json_mode",)
+    caps: tuple[str, ...] = ()
+    if rf is not None and rf.type != "text":
+        caps = ("json_schema",) if rf.type == "json_schema" else ("json_mode",)
+    return caps + media_capabilities(media_facts(request.messages))
+
+
+def media_facts(messages: Sequence[Message]) -> list[MediaFact]:
+    """One fact per distinct image or document of the request (in order)."""
+    if not has_media(messages):
+        return []
+    return list(dict.fromkeys(media.fact(p) for m in messages for p in m.media))
+
+
+def media_capabilities(facts: Sequence[MediaFact]) -> tuple[str, ...]:
+    """`vision` for images, `pdf` for documents (a text file is read into the prompt)."""
+    caps = []
+    if any(f.kind == "image" for f in facts):
+        caps.append("vision")
+    if any(f.kind == "pdf" and f.media_type in (None, media.PDF) for f in facts):
+        caps.append("pdf")
+    return tuple(caps)
+
+
+_WHY = {"vision": " (the request has images)", "pdf": " (the request has PDF documents)"}
+
+
+def protocol_of(provider: str) -> str:
+    """A provider's wire protocol; custom endpoints speak OpenAI's."""
+    spec = BY_NAME.get(provider)
+    return spec.protocol if spec is not None else "openai"
+
+
+def bytes_needed(cand: Candidate, messages: Sequence[Message]) -> list[MediaPart]:
+    """The remote parts this candidate's wire takes only as bytes (the router fetches them)."""
+    if not has_media(messages):
+        return []
+    protocol, ep = protocol_of(cand.provider), cand.endpoint
+    parts = [p for m in messages for p in m.media]
+    return [
+        p for p in parts if media.bytes_only_reason(protocol, ep.provider, ep.native_model, media.fact(p))
+    ]
 
 
 def _has_capability(model: Model, cap: str) -> bool:
@@ -205,6 +249,7 @@ class _Filter:
         health: HealthView,
         policy: RoutingPolicy,
         prompt_tokens: int,
+        fetch_remote: bool = False,
     ) -> None:
         self.request = request
         self.available = available
@@ -212,6 +257,8 @@ class _Filter:
         self.policy = policy
         self.prompt_tokens = prompt_tokens
         self.prefs = request.provider or ProviderPreferences()
+        self.facts = media_facts(request.messages)
+        self.fetch_remote = fetch_remote
         self.caps = required_capabilities(request)
 
     def credentials_reason(self, endpoint: Endpoint) -> str | None:
@@ -229,7 +276,10 @@ class _Filter:
             return Unfit(ExclusionKind.PREFERENCES, r)
         for cap in self.caps:
             if not _has_capability(model, cap):
-                return Unfit(ExclusionKind.CAPABILITY, f"lacks capability {cap}")
+                return Unfit(ExclusionKind.CAPABILITY, f"lacks capability {cap}{_WHY.get(cap, '')}")
+        r = self._input_reason(endpoint)
+        if r:
+            return Unfit(ExclusionKind.CAPABILITY, r)
         r = size_reason(model, endpoint, self.prompt_tokens, self.request.max_tokens)
         if r:
             return Unfit(ExclusionKind.SIZE, r)
@@ -239,6 +289,17 @@ class _Filter:
         until = self.health.cooling_until((endpoint.provider, model.id))
         if until is not None:
             return Unfit(ExclusionKind.COOLING, cooling_reason(until), until)
+        return None
+
+    def _input_reason(self, endpoint: Endpoint) -> str | None:
+        """Why this endpoint's wire cannot take one of the request's images or documents."""
+        protocol = protocol_of(endpoint.provider) if self.facts else ""
+        for f in self.facts:
+            r = media.refusal(protocol, f, endpoint.provider)
+            if r is None and not self.fetch_remote:
+                r = media.bytes_only_reason(protocol, endpoint.provider, endpoint.native_model, f)
+            if r:
+                return r
         return None
 
     def _preference_reason(self, provider: str) -> str | None:
@@ -418,11 +479,13 @@ def plan(
     policy: RoutingPolicy,
     rng: Random,
     prompt_tokens: int | None = None,
+    fetch_remote: bool = False,
 ) -> Plan:
-    """Ordered candidates and the reason for every exclusion. Raises UnknownModel."""
+    """Ordered candidates and the reason for every exclusion. Raises UnknownModel.
+    `fetch_remote`: the router fetches remote parts for wires that take only bytes."""
     if prompt_tokens is None:
         prompt_tokens = estimate_prompt_tokens(request.messages)
-    flt = _Filter(request, available, health, policy, prompt_tokens)
+    flt = _Filter(request, available, health, policy, prompt_tokens, fetch_remote)
     exclusions: list[Exclusion] = []
     candidates: list[Candidate] = []
     chain: list[str] = []
@@ -448,6 +511,19 @@ def plan(
         model = catalog.resolve(base)
         add(model, _survivors(model, flt, exclusions), _VARIANT_SORT.get(variant or "", request.sort))
     return Plan(candidates, exclusions, prompt_tokens, chain)
+
+
+def without(p: Plan, dropped: Mapping[tuple[str, str], str]) -> Plan:
+    """The plan less the candidates in `dropped` (key -> reason), each listed as excluded."""
+    if not dropped:
+        return p
+    kept = [c for c in p.candidates if c.key not in dropped]
+    gone = [
+        Exclusion.of(c.model.id, c.provider, Unfit(ExclusionKind.CAPABILITY, dropped[c.key]))
+        for c in p.candidates
+        if c.key in dropped
+    ]
+    return replace(p, candidates=kept, exclusions=[*p.exclusions, *gone])
 
 
 def cheapest_known(cands: Iterable[Candidate]) -> Candidate | None:

@@ -229,5 +229,7 @@ def test_refusals_by_type_and_size() -> None:
     assert refusal("anthropic", big) is not None and "5 MB" in str(refusal("anthropic", big))
     assert refusal("openai", big) is None
     assert refusal("ollama", fact(part(document(PDF_URL)))) == "ollama takes no documents (images only)"
+    zipped = fact(part(document(data_url("application/zip", b"PK"))))
+    assert refusal("anthropic", zipped) == "anthropic takes PDF documents, not application/zip"
     text = fact(part(document(data_url("text/csv", b"a,b"))))
-    assert refusal("anthropic", text) == "anthropic takes PDF documents, not text/csv"
+    assert text.kind == "text" and refusal("ollama", text) is None  # read into the prompt
