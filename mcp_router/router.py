@@ -46,12 +46,12 @@ from mcp_router.routing.plan import (
     Exclusion,
     ExclusionKind,
     Plan,
-    bytes_needed,
     estimate_prompt_tokens,
     plan,
     without,
 )
 from mcp_router.routing.policy import RoutingPolicy
+from mcp_router.routing.requirements import bytes_needed
 from mcp_router.routing.streaming import DeltaCallback
 from mcp_router.routing.types import CompareResult, RoutedCompletion, RouteRequest
 
@@ -480,7 +480,7 @@ class Router:
     async def _fetch_for(self, p: Plan, req: RouteRequest) -> tuple[Plan, dict[str, str]]:
         """Fetch the remote parts that candidates on byte-only wires need (once per URL); a
         candidate whose part could not be fetched leaves the plan with the reason."""
-        needs = {c.key: bytes_needed(c, req.messages) for c in p.candidates}
+        needs = {c.key: bytes_needed(c.provider, c.endpoint.native_model, req.messages) for c in p.candidates}
         if not any(needs.values()):
             return p, {}
         if self._fetcher is None:

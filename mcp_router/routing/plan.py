@@ -51,14 +51,12 @@ from typing import Protocol
 from mcp_router.catalog.canonical import split_variant
 from mcp_router.catalog.models import Endpoint, Model
 from mcp_router.catalog.tokens import estimate_messages
-from mcp_router.core import MediaPart, Message, has_media
+from mcp_router.core import Message
 from mcp_router.errors import UnknownModel
-from mcp_router.providers import media
-from mcp_router.providers.media import MediaFact
-from mcp_router.registry import BY_NAME
 from mcp_router.routing.costs import estimate_cost, worst_case_output
 from mcp_router.routing.health import cooling_reason
 from mcp_router.routing.policy import RoutingPolicy
+from mcp_router.routing.requirements import WHY, WireTokens, input_reason, media_capabilities, media_facts
 from mcp_router.routing.types import ProviderPreferences, RouteRequest, SortBy
 
 AUTO = "auto"
@@ -193,43 +191,6 @@ def required_capabilities(request: RouteRequest) -> tuple[str, ...]:
     return caps + media_capabilities(media_facts(request.messages))
 
 
-def media_facts(messages: Sequence[Message]) -> list[MediaFact]:
-    """One fact per distinct image or document of the request (in order)."""
-    if not has_media(messages):
-        return []
-    return list(dict.fromkeys(media.fact(p) for m in messages for p in m.media))
-
-
-def media_capabilities(facts: Sequence[MediaFact]) -> tuple[str, ...]:
-    """`vision` for images, `pdf` for documents (a text file is read into the prompt)."""
-    caps = []
-    if any(f.kind == "image" for f in facts):
-        caps.append("vision")
-    if any(f.kind == "pdf" and f.media_type in (None, media.PDF) for f in facts):
-        caps.append("pdf")
-    return tuple(caps)
-
-
-_WHY = {"vision": " (the request has images)", "pdf": " (the request has PDF documents)"}
-
-
-def protocol_of(provider: str) -> str:
-    """A provider's wire protocol; custom endpoints speak OpenAI's."""
-    spec = BY_NAME.get(provider)
-    return spec.protocol if spec is not None else "openai"
-
-
-def bytes_needed(cand: Candidate, messages: Sequence[Message]) -> list[MediaPart]:
-    """The remote parts this candidate's wire takes only as bytes (the router fetches them)."""
-    if not has_media(messages):
-        return []
-    protocol, ep = protocol_of(cand.provider), cand.endpoint
-    parts = [p for m in messages for p in m.media]
-    return [
-        p for p in parts if media.bytes_only_reason(protocol, ep.provider, ep.native_model, media.fact(p))
-    ]
-
-
 def _has_capability(model: Model, cap: str) -> bool:
     # A model that enforces a schema can certainly return a bare JSON object.
     return cap in model.capabilities or (cap == "json_mode" and "json_schema" in model.capabilities)
@@ -259,7 +220,12 @@ class _Filter:
         self.prefs = request.provider or ProviderPreferences()
         self.facts = media_facts(request.messages)
         self.fetch_remote = fetch_remote
+        self.tokens = WireTokens(request.messages, prompt_tokens)
         self.caps = required_capabilities(request)
+
+    def tokens_for(self, endpoint: Endpoint) -> int:
+        """The prompt's tokens at this endpoint (its wire's rule for images and documents)."""
+        return self.tokens.at(endpoint)
 
     def credentials_reason(self, endpoint: Endpoint) -> str | None:
         if endpoint.provider not in self.available:
@@ -276,11 +242,11 @@ class _Filter:
             return Unfit(ExclusionKind.PREFERENCES, r)
         for cap in self.caps:
             if not _has_capability(model, cap):
-                return Unfit(ExclusionKind.CAPABILITY, f"lacks capability {cap}{_WHY.get(cap, '')}")
-        r = self._input_reason(endpoint)
+                return Unfit(ExclusionKind.CAPABILITY, f"lacks capability {cap}{WHY.get(cap, '')}")
+        r = input_reason(self.facts, endpoint, self.fetch_remote)
         if r:
             return Unfit(ExclusionKind.CAPABILITY, r)
-        r = size_reason(model, endpoint, self.prompt_tokens, self.request.max_tokens)
+        r = size_reason(model, endpoint, self.tokens_for(endpoint), self.request.max_tokens)
         if r:
             return Unfit(ExclusionKind.SIZE, r)
         r = self._price_reason(model, endpoint)
@@ -289,17 +255,6 @@ class _Filter:
         until = self.health.cooling_until((endpoint.provider, model.id))
         if until is not None:
             return Unfit(ExclusionKind.COOLING, cooling_reason(until), until)
-        return None
-
-    def _input_reason(self, endpoint: Endpoint) -> str | None:
-        """Why this endpoint's wire cannot take one of the request's images or documents."""
-        protocol = protocol_of(endpoint.provider) if self.facts else ""
-        for f in self.facts:
-            r = media.refusal(protocol, f, endpoint.provider)
-            if r is None and not self.fetch_remote:
-                r = media.bytes_only_reason(protocol, endpoint.provider, endpoint.native_model, f)
-            if r:
-                return r
         return None
 
     def _preference_reason(self, provider: str) -> str | None:
@@ -334,11 +289,11 @@ class _Filter:
 
     def worst_case_cost(self, model: Model, endpoint: Endpoint) -> Decimal | None:
         out = worst_case_output(self.request.max_tokens, model, endpoint, self.policy)
-        return estimate_cost(endpoint.pricing, self.prompt_tokens, out)
+        return estimate_cost(endpoint.pricing, self.tokens_for(endpoint), out)
 
     def expected_cost(self, endpoint: Endpoint) -> Decimal:
         out = self.request.max_tokens or self.policy.default_output_tokens
-        est = estimate_cost(endpoint.pricing, self.prompt_tokens, out)
+        est = estimate_cost(endpoint.pricing, self.tokens_for(endpoint), out)
         return _INF if est is None else est
 
 

@@ -182,9 +182,9 @@ def openai_image_tokens(width: int | None, height: int | None, detail: str | Non
 
 
 def anthropic_image_tokens(width: int | None, height: int | None) -> int:
-    """Anthropic: width * height / 750, after scaling the long edge to at most 1568 px."""
+    """Anthropic: width * height / 750, after resizing into a 1568 px long edge and ~1.2 MP."""
     w, h = (width or 1092), (height or 1092)
-    scale = min(1.0, 1568 / max(w, h))
+    scale = min(1.0, 1568 / max(w, h), math.sqrt(1_200_000 / (w * h)))
     return max(1, math.ceil(w * scale * h * scale / 750))
 
 

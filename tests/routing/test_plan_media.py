@@ -10,8 +10,9 @@ from routing_helpers import ManualClock, catalog_of, ep, model
 
 from mcp_router.core import Message, data_url
 from mcp_router.routing.health import HealthTracker
-from mcp_router.routing.plan import ExclusionKind, Plan, bytes_needed, plan, without
+from mcp_router.routing.plan import ExclusionKind, Plan, plan, without
 from mcp_router.routing.policy import RoutingPolicy
+from mcp_router.routing.requirements import bytes_needed
 from mcp_router.routing.types import RouteRequest
 from mcp_router.sim.media import pdf, png
 
@@ -110,7 +111,10 @@ def test_remote_urls_on_byte_only_wires_need_fetch_remote() -> None:
     assert why(p)["t/old-gem"].startswith("gemini takes this image only as bytes")
     fetching = run(ask(image(REMOTE)), models, fetch_remote=True)
     assert kept(fetching) == ["t/local", "t/old-gem", "t/gem", "t/seeing", "t/seeing"]
-    needs = {c.model.id: [p.url for p in bytes_needed(c, ask(image(REMOTE)))] for c in fetching.candidates}
+    needs = {
+        c.model.id: [p.url for p in bytes_needed(c.provider, c.endpoint.native_model, ask(image(REMOTE)))]
+        for c in fetching.candidates
+    }
     assert needs == {"t/local": [REMOTE], "t/old-gem": [REMOTE], "t/gem": [], "t/seeing": []}
     inline = run(ask(image(PNG_URL)), models)
     assert kept(inline)[:2] == ["t/local", "t/old-gem"]
@@ -122,3 +126,22 @@ def test_without_moves_candidates_to_the_exclusions_with_the_reason() -> None:
     assert kept(dropped) == ["t/seeing", "t/seeing"]
     assert why(dropped) == {"t/local": "https://example.com/cat.png: the server answered HTTP 404"}
     assert without(p, {}) is p
+
+
+def test_each_endpoint_counts_the_image_by_its_own_wire() -> None:
+    tight = catalog_of(
+        model("t/claude", ep("anthropic", 1, 1, native="claude", ctx=1200), caps=("vision",)),
+        model("t/gemini", ep("gemini", 1, 1, native="gemini-2.5-flash", ctx=1200), caps=("vision",)),
+    )
+    messages = ask(image(data_url("image/png", png(1000, 1000))))  # anthropic 1334, gemini 1032
+    p = plan(
+        RouteRequest(messages=messages, models=["t/claude", "t/gemini"]),
+        tight,
+        available=ALL,
+        health=HealthTracker(ManualClock()),
+        policy=RoutingPolicy(),
+        rng=Random(1),
+    )
+    assert kept(p) == ["t/gemini"]
+    assert why(p)["t/claude"].startswith("context 1200 too small for ~13")
+    assert p.prompt_tokens > 1334  # holds and metering estimates take the largest rule
