@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mcp_router.sim import parts
 from mcp_router.sim import text as simtext
 from mcp_router.sim.catalogue import sim_key
 from mcp_router.sim.engine import (
@@ -22,6 +23,7 @@ from mcp_router.sim.engine import (
     sse,
 )
 from mcp_router.sim.http import Conn, Request
+from mcp_router.sim.media import Seen
 from mcp_router.sim.state import SimState
 
 _TYPES = {
@@ -200,6 +202,14 @@ def _to_chat(body: dict[str, Any]) -> ChatInput | ErrorReply:
     if messages[0][0] != "user":
         return _error(400, 'messages: first message must use the "user" role')
     text = lambda blocks: "".join(str(b.get("text", "")) for b in blocks if b.get("type") == "text")  # noqa: E731
+    turns: list[tuple[str, str]] = []
+    seen: list[Seen] = []
+    for i, (role, blocks) in enumerate(messages):
+        read = parts.anthropic_blocks(blocks, i)
+        if isinstance(read, parts.Problem):
+            return _error(read.status, read.message)
+        turns.append((role, read.text))
+        seen += read.seen
     prefix, prefix_tokens = _cache_prefix(system_blocks, messages)
     stops = [s for s in body.get("stop_sequences") or [] if isinstance(s, str)]
     schema = _output_schema(body)
@@ -207,7 +217,7 @@ def _to_chat(body: dict[str, Any]) -> ChatInput | ErrorReply:
         return schema
     return ChatInput(
         system=text(system_blocks),
-        messages=[(role, text(blocks)) for role, blocks in messages],
+        messages=turns,
         max_tokens=max_tokens,
         stops=stops,
         stream=bool(body.get("stream")),
@@ -215,6 +225,8 @@ def _to_chat(body: dict[str, Any]) -> ChatInput | ErrorReply:
         schema=schema,
         cache_prefix=prefix or None,
         cache_prefix_tokens=prefix_tokens,
+        media=seen,
+        media_tokens=parts.anthropic_tokens(seen),
     )
 
 
@@ -278,7 +290,8 @@ async def count_tokens(state: SimState, req: Request, conn: Conn) -> None:
     if isinstance(parsed, ErrorReply):
         await send_error(conn, parsed)
         return
-    await conn.send(200, dumps({"input_tokens": simtext.prompt_tokens(parsed.system, parsed.messages)}))
+    tokens = simtext.prompt_tokens(parsed.system, parsed.messages) + parsed.media_tokens
+    await conn.send(200, dumps({"input_tokens": tokens}))
 
 
 async def models(state: SimState, req: Request, conn: Conn) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from mcp_router.sim import text as simtext
 from mcp_router.sim.http import Conn, Request
+from mcp_router.sim.media import Seen
 from mcp_router.sim.state import Fault, ServedModel, SimRequest, SimState
 
 
@@ -39,6 +40,9 @@ class ChatInput:
     # Explicit cache breakpoint (Anthropic cache_control): digest and token count of the prefix.
     cache_prefix: str | None = None
     cache_prefix_tokens: int = 0
+    # Images and documents, and their input tokens by the protocol's own rule.
+    media: list[Seen] = field(default_factory=list)
+    media_tokens: int = 0
 
 
 @dataclass
@@ -159,9 +163,9 @@ def plan_chat(state: SimState, served: ServedModel, chat: ChatInput, *, implicit
     elif profile.reply is not None:
         chunks = simtext.fixed_chunks(profile.reply)
     else:
-        chunks = simtext.reply_chunks(seed, served.name)
+        chunks = simtext.reply_chunks(seed, served.name, [s.label for s in chat.media])
     limited = simtext.apply_limits(chunks, chat.max_tokens, chat.stops)
-    total = simtext.prompt_tokens(chat.system, chat.messages)
+    total = simtext.prompt_tokens(chat.system, chat.messages) + chat.media_tokens
     plan = ChatPlan(
         provider=served.provider,
         model=served.name,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mcp_router.sim import parts
 from mcp_router.sim import text as simtext
 from mcp_router.sim.catalogue import sim_key
 from mcp_router.sim.engine import (
@@ -25,6 +26,7 @@ from mcp_router.sim.engine import (
     sse,
 )
 from mcp_router.sim.http import Conn, Request
+from mcp_router.sim.media import Seen
 from mcp_router.sim.state import Fault, SimState
 
 _STATUS = {
@@ -185,20 +187,25 @@ def _text(parts: Any) -> str:
     return "".join(str(p.get("text", "")) for p in parts if isinstance(p, dict) and not p.get("thought"))
 
 
-def _to_chat(body: dict[str, Any], stream: bool) -> ChatInput | ErrorReply:
+def _to_chat(body: dict[str, Any], stream: bool, model: str = "") -> ChatInput | ErrorReply:
     contents = body.get("contents")
     if isinstance(contents, dict):
         contents = [contents]
     if not isinstance(contents, list) or not contents:
         return _error(400, "* GenerateContentRequest.contents: contents is not specified")
     messages: list[tuple[str, str]] = []
-    for content in contents:
+    seen: list[Seen] = []
+    for i, content in enumerate(contents):
         if not isinstance(content, dict):
             return _error(400, "Invalid JSON payload received. Unknown name in 'contents'.")
         role = content.get("role") or "user"
         if role not in ("user", "model"):
             return _error(400, "Please use a valid role: user, model.")
-        messages.append(("assistant" if role == "model" else "user", _text(content.get("parts"))))
+        read = parts.gemini_parts(content.get("parts"), i, model)
+        if isinstance(read, parts.Problem):
+            return _error(read.status, read.message)
+        messages.append(("assistant" if role == "model" else "user", read.text))
+        seen += read.seen
     system_instruction = body.get("systemInstruction") or body.get("system_instruction") or {}
     config = body.get("generationConfig") or body.get("generation_config") or {}
     max_tokens = config.get("maxOutputTokens", config.get("max_output_tokens"))
@@ -214,6 +221,8 @@ def _to_chat(body: dict[str, Any], stream: bool) -> ChatInput | ErrorReply:
         json_mode=json_mode,
         schema=schema if json_mode and isinstance(schema, dict) else None,
         stream=stream,
+        media=seen,
+        media_tokens=parts.gemini_tokens(seen),
     )
 
 
@@ -246,11 +255,11 @@ async def generate(state: SimState, model: str, method: str, req: Request, conn:
         return
     if method == "countTokens":
         inner = body.get("generateContentRequest", body)
-        parsed_count = _to_chat(inner, False)
+        parsed_count = _to_chat(inner, False, model)
         if isinstance(parsed_count, ErrorReply):
             await send_error(conn, parsed_count)
             return
-        total = simtext.prompt_tokens(parsed_count.system, parsed_count.messages)
+        total = simtext.prompt_tokens(parsed_count.system, parsed_count.messages) + parsed_count.media_tokens
         await conn.send(200, dumps({"totalTokens": total}))
         return
     if method not in ("generateContent", "streamGenerateContent"):
@@ -265,7 +274,7 @@ async def generate(state: SimState, model: str, method: str, req: Request, conn:
         )
         await send_error(conn, _error(404, msg))
         return
-    parsed = _to_chat(body, method == "streamGenerateContent")
+    parsed = _to_chat(body, method == "streamGenerateContent", served.name)
     codec = GeminiCodec(model, req.query.get("alt") == "sse")
     await serve_planned(conn, state, served, parsed, codec, implicit_cache=1024)
 

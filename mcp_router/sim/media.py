@@ -119,6 +119,7 @@ class Seen:
     height: int | None = None
     pages: int = 1
     url: bool = False  # passed by URL
+    detail: str | None = None  # OpenAI's image detail
 
     @property
     def label(self) -> str:
@@ -127,7 +128,7 @@ class Seen:
         return f"{self.media_type}{shape}{pages}{' url' if self.url else ''}"
 
 
-def seen_bytes(kind: Kind, media_type: str, raw: bytes) -> Seen:
+def seen_bytes(kind: Kind, media_type: str, raw: bytes, detail: str | None = None) -> Seen:
     size = dims(raw) if kind == "image" else None
     return Seen(
         kind,
@@ -136,6 +137,7 @@ def seen_bytes(kind: Kind, media_type: str, raw: bytes) -> Seen:
         size[0] if size else None,
         size[1] if size else None,
         pdf_pages(raw) if kind == "pdf" else 1,
+        detail=detail,
     )
 
 

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from mcp_router.sim import media, parts
 from mcp_router.sim.engine import (
     ChatInput,
     ChatPlan,
@@ -20,6 +21,7 @@ from mcp_router.sim.engine import (
     serve_planned,
 )
 from mcp_router.sim.http import Conn, Request
+from mcp_router.sim.media import Seen
 from mcp_router.sim.state import ServedModel, SimState
 
 _MESSAGES = {
@@ -118,7 +120,9 @@ class OllamaCodec(Codec):
         return self._line({"model": self.model, "created_at": _now(), "done": False})
 
 
-def _to_chat(body: dict[str, Any]) -> ChatInput | ErrorReply:
+def _to_chat(
+    body: dict[str, Any], modalities: frozenset[str] = frozenset({"text"})
+) -> ChatInput | ErrorReply:
     raw = body.get("messages")
     if raw is None:
         raw = []
@@ -126,9 +130,14 @@ def _to_chat(body: dict[str, Any]) -> ChatInput | ErrorReply:
         return _error(400, "json: cannot unmarshal messages")
     system_parts: list[str] = []
     messages: list[tuple[str, str]] = []
+    seen: list[Seen] = []
     for m in raw:
         if not isinstance(m, dict):
             return _error(400, "json: cannot unmarshal message")
+        images = parts.ollama_images(m.get("images"), modalities)
+        if isinstance(images, parts.Problem):
+            return _error(images.status, images.message)
+        seen += images
         role, content = str(m.get("role", "user")), str(m.get("content") or "")
         if role == "system":
             system_parts.append(content)
@@ -147,6 +156,8 @@ def _to_chat(body: dict[str, Any]) -> ChatInput | ErrorReply:
         json_mode=fmt == "json" or isinstance(fmt, dict),
         schema=fmt if isinstance(fmt, dict) else None,
         stream=body.get("stream", True) is not False,
+        media=seen,
+        media_tokens=media.OLLAMA_IMAGE_TOKENS * len(seen),
     )
 
 
@@ -165,7 +176,8 @@ async def chat(state: SimState, req: Request, conn: Conn) -> None:
         raw = str(body.get("model", ""))
         await send_error(conn, _error(404, f'model "{raw}" not found, try pulling it first'))
         return
-    await serve_planned(conn, state, served, _to_chat(body), OllamaCodec(str(body.get("model"))))
+    chat_input = _to_chat(body, media.input_modalities(served.name, served.listing))
+    await serve_planned(conn, state, served, chat_input, OllamaCodec(str(body.get("model"))))
 
 
 def _details(m: ServedModel) -> dict[str, Any]:
@@ -213,7 +225,8 @@ async def show(state: SimState, req: Request, conn: Conn) -> None:
         "template": "{{ .Prompt }}",
         "details": details,
         "model_info": info,
-        "capabilities": ["completion", "tools"],
+        "capabilities": ["completion", "tools"]
+        + (["vision"] if "image" in media.input_modalities(served.name, served.listing) else []),
         "modified_at": served.listing.get("modified_at", "2025-09-30T12:00:00.000000000Z"),
     }
     await conn.send(200, dumps(out))

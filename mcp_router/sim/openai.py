@@ -11,6 +11,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from mcp_router.sim import media, parts
 from mcp_router.sim.catalogue import OPENROUTER_UPSTREAM, sim_key
 from mcp_router.sim.engine import (
     ChatInput,
@@ -26,9 +27,11 @@ from mcp_router.sim.engine import (
     sse,
 )
 from mcp_router.sim.http import Conn, Request
+from mcp_router.sim.media import Seen
 from mcp_router.sim.state import SimState
 
 _REASONING_MODEL = re.compile(r"^(openai/)?o\d")
+_MODALITY_ORDER = ["text", "image", "file", "audio", "video"]
 _FINISH = {"stop": "stop", "stop_sequence": "stop", "length": "length", "content_filter": "content_filter"}
 
 
@@ -250,21 +253,37 @@ def _authorized(provider: str, req: Request) -> ErrorReply | None:
     return _auth_error(provider, bool(auth))
 
 
-def _content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""
-
-
 def _bad(codec: OpenAICodec, message: str, param: str | None = None, code: str | None = None) -> ErrorReply:
     if codec.openrouter:
         return ErrorReply(400, {"error": {"code": 400, "message": message}})
     return ErrorReply(400, _oai_error(400, message, "invalid_request_error", code, param))
 
 
-def _to_chat(provider: str, body: dict[str, Any], codec: OpenAICodec) -> ChatInput | ErrorReply:
+def _read_messages(
+    messages: list[Any], codec: OpenAICodec, modalities: frozenset[str]
+) -> tuple[list[str], list[tuple[str, str]], list[Seen]] | ErrorReply:
+    """The system text, the turns' text and the images and documents, or the API's refusal."""
+    system_parts: list[str] = []
+    turns: list[tuple[str, str]] = []
+    seen: list[Seen] = []
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or "role" not in message:
+            return _bad(codec, "Invalid value for 'messages': each message needs a 'role'.", "messages")
+        role = str(message["role"])
+        read = parts.openai_content(message.get("content"), i, role, modalities, codec.openrouter)
+        if isinstance(read, parts.Problem):
+            return _bad(codec, read.message, read.param, read.code)
+        seen += read.seen
+        if role in ("system", "developer"):
+            system_parts.append(read.text)
+        else:
+            turns.append((role, read.text))
+    return system_parts, turns, seen
+
+
+def _to_chat(
+    provider: str, body: dict[str, Any], codec: OpenAICodec, modalities: frozenset[str] = frozenset({"text"})
+) -> ChatInput | ErrorReply:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return _bad(codec, "[] is too short - 'messages'", "messages", "empty_array")
@@ -286,16 +305,10 @@ def _to_chat(provider: str, body: dict[str, Any], codec: OpenAICodec) -> ChatInp
                     param,
                     "unsupported_parameter",
                 )
-    system_parts: list[str] = []
-    turns: list[tuple[str, str]] = []
-    for message in messages:
-        if not isinstance(message, dict) or "role" not in message:
-            return _bad(codec, "Invalid value for 'messages': each message needs a 'role'.", "messages")
-        role, text = str(message["role"]), _content_text(message.get("content"))
-        if role in ("system", "developer"):
-            system_parts.append(text)
-        else:
-            turns.append((role, text))
+    read = _read_messages(messages, codec, modalities)
+    if isinstance(read, ErrorReply):
+        return read
+    system_parts, turns, seen = read
     stop = body.get("stop")
     stops = [stop] if isinstance(stop, str) else [s for s in (stop or []) if isinstance(s, str)]
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
@@ -315,6 +328,8 @@ def _to_chat(provider: str, body: dict[str, Any], codec: OpenAICodec) -> ChatInp
         json_mode=fmt_type in ("json_object", "json_schema"),
         schema=schema,
         stream=bool(body.get("stream")),
+        media=seen,
+        media_tokens=parts.openai_tokens(seen, codec.model),
     )
 
 
@@ -337,7 +352,7 @@ async def chat(state: SimState, provider: str, req: Request, conn: Conn) -> None
         unknown = _bad(codec, f"{model} is not a valid model ID") if codec.openrouter else codec.error(404)
         await send_error(conn, unknown)
         return
-    parsed = _to_chat(provider, body, codec)
+    parsed = _to_chat(provider, body, codec, media.input_modalities(served.name, served.listing))
     if isinstance(parsed, ErrorReply):
         await send_error(conn, parsed)
         return
@@ -393,7 +408,9 @@ async def models(state: SimState, provider: str, req: Request, conn: Conn) -> No
                 "context_length": ctx,
                 "architecture": {
                     "modality": "text->text",
-                    "input_modalities": lst.get("input_modalities", ["text"]),
+                    "input_modalities": sorted(
+                        media.input_modalities(m.name, lst), key=_MODALITY_ORDER.index
+                    ),
                     "output_modalities": ["text"],
                     "tokenizer": "Other",
                     "instruct_type": None,

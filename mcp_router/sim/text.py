@@ -45,13 +45,17 @@ def _digest(*parts: str) -> bytes:
     return hashlib.sha256("\x00".join(parts).encode()).digest()
 
 
-def reply_chunks(seed_text: str, model: str) -> list[str]:
-    """A deterministic sentence as streamed chunks: 'Simulated reply from M: w1 w2 ... wn.'"""
-    digest = _digest(model, seed_text)
+def reply_chunks(seed_text: str, model: str, saw: Sequence[str] = ()) -> list[str]:
+    """A deterministic sentence as streamed chunks: 'Simulated reply from M: w1 w2 ... wn.'; with
+    images or documents, 'Simulated reply from M [saw image/png 2x3; application/pdf 1p]: ...'."""
+    digest = _digest(model, seed_text, *saw)
     count = 8 + digest[0] % 17
     words = [_WORDS[b % len(_WORDS)] for b in (digest[1:] + _digest(seed_text, model))[:count]]
     words[-1] += "."
     head = ["Simulated", " reply", " from", f" {model}:"]
+    if saw:
+        head[-1] = f" {model}"
+        head.append(f" [saw {'; '.join(saw)}]:")
     return head + [f" {w}" for w in words]
 
 
