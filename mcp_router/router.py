@@ -369,15 +369,7 @@ class Router:
             await self._meter.record(request_record("error", (), None, "AllRoutesFailed"))
             raise AllRoutesFailed(no_candidates_message(p), [])
 
-        creq = CompletionRequest(
-            messages=req.messages,
-            max_tokens=req.max_tokens,
-            temperature=req.temperature,
-            top_p=req.top_p,
-            stop=req.stop,
-            seed=req.seed,
-            response_format=req.response_format,
-        )
+        creq = CompletionRequest(messages=req.messages, **req.sampling())
         ctx = ExecContext(
             adapters=self._adapters,
             health=self._health,
