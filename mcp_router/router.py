@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
@@ -36,12 +36,15 @@ from mcp_router.core import CompletionRequest, Usage
 from mcp_router.errors import AllRoutesFailed, RouterError
 from mcp_router.metering.records import AttemptRecord, RequestRecord, RequestStatus
 from mcp_router.providers.base import Adapter
+from mcp_router.routing.compare import compare
 from mcp_router.routing.costs import BudgetGate, BudgetHook
-from mcp_router.routing.execute import ExecContext, ExecResult, ProgressCallback, execute
+from mcp_router.routing.delivery import CompletionStream, streamed
+from mcp_router.routing.execute import ExecContext, ExecResult, Failure, ProgressCallback, execute
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
-from mcp_router.routing.plan import Exclusion, Plan, estimate_prompt_tokens, plan
+from mcp_router.routing.plan import Exclusion, ExclusionKind, Plan, estimate_prompt_tokens, plan
 from mcp_router.routing.policy import RoutingPolicy
-from mcp_router.routing.types import CompareEntry, CompareResult, RoutedCompletion, RouteRequest
+from mcp_router.routing.streaming import DeltaCallback
+from mcp_router.routing.types import CompareResult, RoutedCompletion, RouteRequest
 
 if TYPE_CHECKING:
     from mcp_router.catalog.refresh import CatalogRefresher, RefreshResult
@@ -79,9 +82,7 @@ def no_candidates_message(p: Plan) -> str:
             "or choose another model with list_models."
         )
     cooling = [e for e in p.exclusions if e.until is not None]
-    if cooling and len(cooling) == len(
-        [e for e in p.exclusions if not e.reason.startswith("no credentials")]
-    ):
+    if cooling and len(cooling) == sum(e.kind is not ExclusionKind.CREDENTIALS for e in p.exclusions):
         frees = "; ".join(
             f"{e.model} via {e.provider} frees at {e.until.isoformat(timespec='seconds')}"  # type: ignore[union-attr]
             for e in sorted(cooling, key=lambda e: e.until)  # type: ignore[arg-type, return-value]
@@ -98,11 +99,7 @@ def no_candidates_message(p: Plan) -> str:
 
 
 def failed_message(result: ExecResult, records: Sequence[AttemptRecord], p: Plan) -> str:
-    if (
-        result.final_error is not None
-        and result.error
-        and result.error.startswith("the request was rejected")
-    ):
+    if result.failure is Failure.REJECTED:
         head = (
             f"The request was rejected as invalid ({result.final_error}); "
             "other providers would reject it too. Fix the request."
@@ -314,10 +311,20 @@ class Router:
     # -- completion -----------------------------------------------------------------------
 
     async def complete(
-        self, req: RouteRequest, *, on_progress: ProgressCallback | None = None
+        self,
+        req: RouteRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        on_delta: DeltaCallback | None = None,
     ) -> RoutedCompletion:
-        """Route one completion. Raises UnknownModel, BudgetExceeded or AllRoutesFailed."""
-        return await self._complete(req, on_progress=on_progress, tool=req.tool)
+        """Route one completion. Raises UnknownModel, BudgetExceeded or AllRoutesFailed.
+        `on_delta(text)` receives the answer as it streams (see `stream` for an iterator)."""
+        return await self._complete(req, on_progress=on_progress, on_delta=on_delta, tool=req.tool)
+
+    def stream(self, req: RouteRequest) -> AbstractAsyncContextManager[CompletionStream]:
+        """`async with router.stream(req) as events: async for event in events: ...` — the
+        answer's `TextDelta`s as they arrive, then the `RoutedCompletion` (routing/delivery.py)."""
+        return streamed(lambda deliver: self.complete(req, on_delta=deliver))
 
     async def _complete(
         self,
@@ -326,6 +333,7 @@ class Router:
         on_progress: ProgressCallback | None,
         tool: str,
         prompt_tokens: int | None = None,
+        on_delta: DeltaCallback | None = None,
     ) -> RoutedCompletion:
         t0 = time.perf_counter()
         started = self._clock.now()
@@ -379,6 +387,7 @@ class Router:
             request_id=request_id,
             prompt_tokens=p.prompt_tokens,
             on_progress=on_progress,
+            on_delta=on_delta,
             # Each attempt holds its own worst case, under this request's id so that the settled
             # spend is matched with the stored request (and counted once) when it lands.
             budget=None
@@ -445,63 +454,15 @@ class Router:
 
         A model that fails yields an entry with `error`; cancelling the caller cancels every
         call in flight (each is metered as cancelled)."""
-        names = list(dict.fromkeys(models))
-        entries: list[CompareEntry | None] = [None] * len(names)
-        limiter = anyio.CapacityLimiter(max(1, concurrency))
-        chunks: dict[int, int] = {}
-        chars: dict[int, int] = {}
         prompt_tokens = estimate_prompt_tokens(req.messages)  # the same prompt for every model
 
-        def progress_for(i: int) -> ProgressCallback | None:
-            if on_progress is None:
-                return None
-            cb = on_progress
+        async def one(name: str, progress: ProgressCallback | None) -> RoutedCompletion:
+            sub = req.model_copy(update={"model": name, "models": None})
+            return await self._complete(
+                sub, on_progress=progress, tool="compare", prompt_tokens=prompt_tokens
+            )
 
-            async def report(chunks_so_far: int, chars_so_far: int) -> None:
-                chunks[i] = chunks_so_far
-                chars[i] = chars_so_far
-                await cb(sum(chunks.values()), sum(chars.values()))
-
-            return report
-
-        async def one(i: int, name: str) -> None:
-            async with limiter:
-                sub = req.model_copy(update={"model": name, "models": None})
-                try:
-                    r = await self._complete(
-                        sub, on_progress=progress_for(i), tool="compare", prompt_tokens=prompt_tokens
-                    )
-                except RouterError as exc:
-                    entries[i] = CompareEntry(
-                        model=name,
-                        provider=None,
-                        text=None,
-                        usage=None,
-                        cost_usd=None,
-                        latency_ms=None,
-                        error=str(exc),
-                    )
-                    return
-                entries[i] = CompareEntry(
-                    model=r.model,
-                    provider=r.provider,
-                    text=r.text,
-                    usage=r.usage,
-                    cost_usd=r.cost_usd,
-                    latency_ms=r.latency_ms,
-                    error=r.error,
-                )
-
-        async with anyio.create_task_group() as tg:
-            for i, name in enumerate(names):
-                tg.start_soon(one, i, name)
-        results = [e for e in entries if e is not None]
-        ok = [e for e in results if e.error is None]
-        priced = [e for e in ok if e.cost_usd is not None]
-        timed = [e for e in ok if e.latency_ms is not None]
-        cheapest = min(priced, key=lambda e: e.cost_usd or 0.0).model if priced else None
-        fastest = min(timed, key=lambda e: e.latency_ms or 0.0).model if timed else None
-        return CompareResult(results=results, cheapest=cheapest, fastest=fastest)
+        return await compare(models, one, concurrency=concurrency, on_progress=on_progress)
 
     # -- the library API behind the MCP tools and the CLI ----------------------------------
 
