@@ -1,4 +1,4 @@
-"""Every use of the MCP SDK's internals, in one place (docs/architecture.md, "The MCP layer").
+"""Every use of the MCP SDK's internals, in one place (docs/architecture.md, "Rooms").
 
 The rest of `server/` uses the SDK's public surface: `MCPServer(tools=..., middleware=...)`,
 `@server.resource`, `@server.prompt`, `@server.completion`, `Context`. What the SDK offers no
