@@ -62,6 +62,18 @@ class StaticTokens:
         return None if client is None else AccessToken(token=token, client_id=client, scopes=[])
 
 
+def _bearer_auth(tokens: Mapping[str, str] | None) -> dict[str, Any]:
+    """MCPServer's auth arguments: resource-server-only auth, so the SDK's bearer middleware
+    answers 401 without a valid token (issuer_url is required by the settings model but serves
+    no route here). Nothing without tokens."""
+    if not tokens:
+        return {}
+    return {
+        "token_verifier": StaticTokens(tokens),
+        "auth": AuthSettings(issuer_url="http://127.0.0.1", resource_server_url=None),  # type: ignore[arg-type]
+    }
+
+
 def build_server(
     router: Router | PendingRouter,
     *,
@@ -99,14 +111,6 @@ def build_server(
             yield {"updater": live}
             tg.cancel_scope.cancel()
 
-    auth: dict[str, Any] = {}
-    if tokens:
-        # Resource-server-only auth: the SDK's bearer middleware answers 401 without a valid
-        # token; issuer_url is required by the settings model but serves no route here.
-        auth = {
-            "token_verifier": StaticTokens(tokens),
-            "auth": AuthSettings(issuer_url="http://127.0.0.1", resource_server_url=None),  # type: ignore[arg-type]
-        }
     server: MCPServer[Any] = MCPServer(
         "mcp-router",
         version=__version__,
@@ -115,7 +119,7 @@ def build_server(
         subscriptions=notifier.bus,
         tools=RouterTools(state).declared(),
         middleware=[callers],
-        **auth,
+        **_bearer_auth(tokens),
     )
     notifier.install(server)
     RouterResources(state).register(server)

@@ -122,3 +122,22 @@ def test_admins_come_from_the_environment_or_the_config() -> None:
     assert admins_from({}, settings.server.admins) == {"laptop"}
     assert admins_from({"MCP_ROUTER_ADMINS": " ops, ci ,"}, settings.server.admins) == {"ops", "ci"}
     assert admins_from({"MCP_ROUTER_ADMINS": ""}, ()) == frozenset()
+
+
+@pytest.mark.anyio
+async def test_concurrent_calls_from_two_tokens_are_metered_apart(router: Any, env: dict[str, str]) -> None:
+    async with serving(router, env, admins=["ops"]) as url:
+
+        async def burst(token: str) -> None:
+            async with as_client(url, token, "legacy") as client, anyio.create_task_group() as tg:
+                for _ in range(8):
+                    tg.start_soon(
+                        client.call_tool, "complete", {"prompt": "hi", "model": "openai/gpt-4o-mini"}
+                    )
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(burst, "tok-laptop-0123456789")
+            tg.start_soon(burst, "tok-ci-0123456789")
+        async with as_client(url, "tok-ops-0123456789", "legacy") as ops:
+            rows = (await _report(ops, group_by="client"))["rows"]
+    assert {r["key"]: r["requests"] for r in rows} == {"laptop": 8, "ci": 8}
