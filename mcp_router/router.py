@@ -312,15 +312,7 @@ class Router:
         self, ctx: ExecContext, req: RouteRequest, p: Plan, receipt: Receipt
     ) -> tuple[ExecResult, RequestRecord]:
         """Run the attempts and meter the request whatever happens (cancellation included)."""
-        creq = CompletionRequest(
-            messages=req.messages,
-            max_tokens=req.max_tokens,
-            temperature=req.temperature,
-            top_p=req.top_p,
-            stop=req.stop,
-            seed=req.seed,
-            response_format=req.response_format,
-        )
+        creq = CompletionRequest(messages=req.messages, **req.sampling())
         result: ExecResult | None = None
         escaped: BaseException | None = None
         try:

@@ -28,7 +28,8 @@
 Unknown keys are errors (a typo should not silently disable a budget). `[routing] tiers` is merged
 over the default tier table (`routing.policy.DEFAULT_TIERS`): a tier it names is replaced, the
 others keep their defaults (so redefining `standard` does not take `economy` and `premium` away).
-`[server]` holds `tokens = {client = "token"}` for HTTP (see `ServerSettings`; its keys are checked too).
+`[server]` holds `tokens = {client = "token"}` for HTTP and `admins = ["client"]` (see `ServerSettings`;
+its keys are checked too).
 Environment variables are described in DESIGN.md.
 """
 
@@ -105,6 +106,7 @@ class ServerSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     tokens: dict[str, SecretStr] = {}  # metering client -> bearer token
+    admins: list[str] = []  # clients whose tokens may read every client's usage
 
     def clients_by_token(self) -> dict[str, str]:
         """{token: client} for the HTTP transport; empty tokens are left out."""
