@@ -112,6 +112,13 @@ def failed_message(result: ExecResult, records: Sequence[AttemptRecord], p: Plan
     msg = head + ". Attempts: " + ("; ".join(lines) if lines else "none")
     if p.exclusions:
         msg += f". Excluded: {_exclusions_text(p.exclusions)}"
+    failed = [r for r in records if r.outcome != "ok"]
+    if failed and all(r.error_class == "AuthFailed" for r in failed):
+        # A rejected key does not heal by waiting: name the variable to fix.
+        from mcp_router.providers.config import key_env_of
+
+        names = sorted({key_env_of(r.provider) or f"the {r.provider} key" for r in failed})
+        return msg + f". Check {', '.join(names)} (`mcp-router doctor` tests each key)."
     return msg + ". Retry later, add fallbacks with `models`, or check `mcp-router doctor`."
 
 

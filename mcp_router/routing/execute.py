@@ -58,7 +58,6 @@ from random import Random
 from typing import Unpack
 
 import anyio
-import structlog
 
 from mcp_router.core import CompletionRequest, FinishReason, StreamEnd, TextDelta, Usage
 from mcp_router.errors import (
@@ -71,6 +70,7 @@ from mcp_router.errors import (
     RateLimited,
     redact,
 )
+from mcp_router.log import get_logger
 from mcp_router.metering.records import AttemptOutcome, AttemptRecord, RequestStatus
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.attempt import (
@@ -95,7 +95,7 @@ ProgressCallback = Callable[[int, int], Awaitable[None]]
 so far (a continued answer's prefix included). Counts, not the text: joining the answer on every
 report cost O(n²) over a long stream, and no caller shows it."""
 
-_log = structlog.get_logger("mcp_router.routing")
+_log = get_logger("mcp_router.routing")
 
 
 @dataclass(slots=True)

@@ -13,11 +13,11 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-import structlog
 
 from mcp_router.errors import RouterError
+from mcp_router.log import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class RouterUnavailable(RouterError):
