@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from mcp_router.commands.info import money
+from mcp_router.commands.info import money, plural
 from mcp_router.routing.types import AttemptInfo, RoutedCompletion
 
 CLIENT = "cli"
@@ -58,16 +58,12 @@ async def ask_command(
         return await router.complete(req)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def fallbacks_text(attempts: Sequence[AttemptInfo]) -> str:
     failed = [a for a in attempts if a.outcome not in ("ok", "skipped")]
     if not failed:
         return "no fallback"
     taken = "; ".join(f"{a.model} via {a.provider} {a.error or a.outcome}"[:90] for a in failed)
-    return f"{_plural(len(failed), 'fallback')} after {taken}"
+    return f"{plural(len(failed), 'fallback')} after {taken}"
 
 
 def receipt(result: RoutedCompletion) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from mcp_router.commands.info import money, render_estimate, render_models, table
+from mcp_router.commands.info import money, plural, render_estimate, render_models, table
 from mcp_router.providers.config import KNOWN_PROVIDERS
 from mcp_router.server.results import EstimateResult, ListModelsResult
 
@@ -27,6 +27,13 @@ PRIMARY = "openai/gpt-4o-mini"
 FALLBACK = "anthropic/claude-haiku-4.5"
 COMPARED = ["openai/gpt-4.1-mini", "anthropic/claude-haiku-4.5", "google/gemini-2.5-flash"]
 PROMPT = "In one sentence: why do agents need a model router?"
+NEXT_STEPS = (
+    "Next steps with real providers:",
+    '  1. set a key, e.g. `export OPENAI_API_KEY=sk-...` (README "Configuration" lists them all)',
+    "  2. `mcp-router doctor` checks each key with one cheap request",
+    '  3. `mcp-router ask "hello"` from here, or add `uvx mcp-llm-router serve` to your MCP client '
+    '(README "Client setup")',
+)
 
 
 def child_env(base: Mapping[str, str], sim_env: Mapping[str, str], home: str) -> dict[str, str]:
@@ -92,7 +99,7 @@ async def _session(env: dict[str, str], echo: Echo) -> None:
         echo(table(["model", "provider", "outcome", "error", "ms"], rows))
         echo(f"answer from {done['model']} via {done['provider']}: {done['text']!r}")
         cost = money(done["cost_usd"])
-        echo(f"cost ${cost}, {done['latency_ms']:.0f} ms, {len(ticks)} progress notifications\n")
+        echo(f"cost ${cost}, {done['latency_ms']:.0f} ms, {plural(len(ticks), 'progress notification')}\n")
 
         echo(f"== compare(models={COMPARED})")
         cmp = _structured(
@@ -122,7 +129,7 @@ async def _session(env: dict[str, str], echo: Echo) -> None:
         ]  # fmt: skip
         echo(table(["model", "requests", "errors", "in", "out", "cost $"], rows))
         echo(
-            f"total: {totals['requests']} requests, {totals['attempts']} attempts "
+            f"total: {plural(totals['requests'], 'request')}, {plural(totals['attempts'], 'attempt')} "
             f"({totals['failed_attempts']} failed), ${money(totals['cost_usd'])}"
         )
 
@@ -136,8 +143,14 @@ def run_demo(echo: Echo = print, *, env: Mapping[str, str] | None = None) -> int
     with sim.in_thread(), tempfile.TemporaryDirectory(prefix="mcp-router-demo-") as home:
         sim.always("openai", "gpt-4o-mini", Fault.status(503))  # the primary is down
         child = child_env(os.environ if env is None else env, sim.env(), home)
-        echo(f"simulated providers on {sim.root_url}; data in {home}\n")
+        echo(
+            f"Every provider in this demo is simulated on {sim.root_url} (no keys, no network, "
+            f"no cost); its data goes to {home}, deleted afterwards.\n"
+        )
         anyio.run(_session, child, echo)
-        echo(f"\nsimulator saw {sim.hits('openai', 'gpt-4o-mini')} requests to the failing primary")
-    echo(f"demo finished in {time.perf_counter() - started:.1f} s")
+        hits = sim.hits("openai", "gpt-4o-mini")
+        echo(f"\nthe failing primary received {plural(hits, 'request')}")
+    echo(f"demo finished in {time.perf_counter() - started:.1f} s\n")
+    for line in NEXT_STEPS:
+        echo(line)
     return 0

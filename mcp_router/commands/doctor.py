@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mcp_router.commands.info import _env
+from mcp_router.commands.info import _env, plural
 
 
 def _parse_time(value: object) -> datetime | None:
@@ -188,7 +188,7 @@ def render_doctor(report: Mapping[str, Any]) -> str:
     ]
     cat = report["catalog"]
     age = f", {cat['age_days']} days old" if cat["age_days"] is not None else ""
-    lines.append(f"catalog: {cat['models']} models (snapshot {cat['built'] or '?'}{age})")
+    lines.append(f"catalog: {plural(cat['models'], 'model')} (snapshot {cat['built'] or '?'}{age})")
     lines += [
         f"  {name:<12} {'live list' if a['source'] == 'live' else 'snapshot'}, {_age(a['age_s'])} old"
         for name, a in cat.get("providers", {}).items()

@@ -20,6 +20,11 @@ def _env(env: Mapping[str, str] | None) -> dict[str, str]:
     return out
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 request`, `2 requests` (`many` for irregular plurals)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
 def money(value: float | None) -> str:
     """USD with 4 significant digits (at least 2 decimals, at most 9, the rounding of every
     figure we report): `0.000003`, `0.0001235`, `0.25`, `15.00`; `?` when unknown."""
@@ -57,7 +62,7 @@ def render_models(result: ListModelsResult) -> str:
         for m in result.models
     ]
     body = table(["model", "context", "in $/M", "out $/M", "available via"], rows)
-    return f"{body}\n{len(result.models)} of {result.total} models"
+    return f"{body}\n{len(result.models)} of {plural(result.total, 'model')}"
 
 
 def render_estimate(result: EstimateResult) -> str:
@@ -115,7 +120,8 @@ async def refresh_command(env: Mapping[str, str] | None = None) -> dict[str, Any
 
 def render_refresh(summary: Mapping[str, Any]) -> str:
     lines = [
-        f"catalog: {summary['models']} models; refreshed {', '.join(summary['refreshed']) or 'no provider'}",
+        f"catalog: {plural(summary['models'], 'model')}; "
+        f"refreshed {', '.join(summary['refreshed']) or 'no provider'}",
         f"added {len(summary['added'])}, removed {len(summary['removed'])}, "
         f"repriced {len(summary['repriced'])}",
     ]

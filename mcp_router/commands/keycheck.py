@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import anyio
 
+from mcp_router.commands.info import plural
 from mcp_router.errors import AuthFailed, ConnectionFailed, ProviderError, ProviderTimeout
 from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.config import KNOWN_PROVIDERS, ProviderConfig, key_env_of
@@ -85,7 +86,7 @@ async def check_provider(adapter: CheckedAdapter, timeout_s: float) -> str:
                 return await _openrouter_key(adapter)
             models = await adapter.list_models()
         n = len(models)
-        return f"ok ({'reachable' if keyless else 'key accepted'}, {n} model{'s' if n != 1 else ''})"
+        return f"ok ({'reachable' if keyless else 'key accepted'}, {plural(n, 'model')})"
     except AuthFailed as exc:
         status = f"HTTP {exc.status}" if exc.status else "refused"
         return f"key rejected ({status}): check {_key_var(name)}"

@@ -80,6 +80,7 @@ def ask(
     import anyio
 
     from mcp_router.commands.ask import ask_command, failure_lines, join_prompt, receipt
+    from mcp_router.commands.info import plural
     from mcp_router.errors import AllRoutesFailed
 
     arg, piped = _stdin_prompt(prompt)
@@ -98,7 +99,7 @@ def ask(
     except AllRoutesFailed as exc:
         if not exc.attempts:
             raise CliError(cli_words(str(exc)), RUNTIME) from exc
-        head = f"every route failed ({len(exc.attempts)} attempt{'s' if len(exc.attempts) != 1 else ''}):"
+        head = f"every route failed ({plural(len(exc.attempts), 'attempt')}):"
         raise CliError("\n".join([head, *failure_lines(exc.attempts)]), RUNTIME) from exc
     click.echo(result.model_dump_json(indent=2) if as_json else result.text)
     click.echo(receipt(result), err=True)
