@@ -6,6 +6,7 @@ server speak only these.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -119,3 +120,25 @@ class StreamEnd(BaseModel):
 
 
 StreamEvent = TextDelta | StreamEnd
+
+
+class RemoteModel(BaseModel):
+    """One entry of a provider's live model list, mapped to common fields.
+    Prices are USD per token; None means the provider did not say."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    native_id: str
+    name: str | None = None
+    context_length: int | None = None
+    max_output_tokens: int | None = None
+    input_price: Decimal | None = None
+    output_price: Decimal | None = None
+    cache_read_price: Decimal | None = None
+    cache_write_price: Decimal | None = None
+    capabilities: frozenset[str] = frozenset()
+    # Whether the list itself says the model answers chat calls (OpenRouter's output
+    # modalities, Together's `type`); None when it does not say (OpenAI, Mistral, Groq,
+    # Ollama...), and the catalog judges by the name.
+    chat: bool | None = None

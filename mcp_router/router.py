@@ -11,20 +11,24 @@ metering and the readable errors.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import os
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from random import Random
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
+import anyio.to_thread
 import httpx2
 
+from mcp_router.api import views
+from mcp_router.api.arguments import InvalidArguments
+from mcp_router.api.results import EstimateResult, ListModelsResult, ModelInfo
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.merge import diff
 from mcp_router.catalog.models import Model
@@ -32,15 +36,18 @@ from mcp_router.core import CompletionRequest, Usage
 from mcp_router.errors import AllRoutesFailed, RouterError
 from mcp_router.metering.records import AttemptRecord, RequestRecord, RequestStatus
 from mcp_router.providers.base import Adapter
+from mcp_router.routing.compare import compare
 from mcp_router.routing.costs import BudgetGate, BudgetHook
 from mcp_router.routing.execute import ExecContext, ExecResult, ProgressCallback, execute
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
 from mcp_router.routing.plan import Exclusion, Plan, estimate_prompt_tokens, plan
 from mcp_router.routing.policy import RoutingPolicy
-from mcp_router.routing.types import CompareEntry, CompareResult, RoutedCompletion, RouteRequest
+from mcp_router.routing.types import CompareResult, RoutedCompletion, RouteRequest
 
 if TYPE_CHECKING:
     from mcp_router.catalog.refresh import CatalogRefresher, RefreshResult
+    from mcp_router.metering.reports import UsageReport, UsageSummary
+    from mcp_router.metering.store import UsageStore
     from mcp_router.settings import Settings
 
 
@@ -135,6 +142,14 @@ def _usd(value: Decimal | None) -> float | None:
     return None if value is None else float(value.quantize(Decimal("0.000000001")))
 
 
+def owning(*clients: httpx2.AsyncClient) -> AsyncExitStack:
+    """A `resources` stack that closes these HTTP clients with the router."""
+    stack = AsyncExitStack()
+    for client in clients:
+        stack.push_async_callback(client.aclose)
+    return stack
+
+
 class Router:
     """Routes completions over the catalog's endpoints; meters every attempt."""
 
@@ -149,9 +164,8 @@ class Router:
         clock: Clock | None = None,
         policy: RoutingPolicy | None = None,
         rng: Random | None = None,
-        http: httpx2.AsyncClient | None = None,
-        store: Any = None,
-        closers: Sequence[Any] = (),
+        store: UsageStore | None = None,
+        resources: AsyncExitStack | None = None,
         extra_models: Sequence[Model] = (),
         aliases: Mapping[str, str] | None = None,
         refresher: CatalogRefresher | None = None,
@@ -176,9 +190,8 @@ class Router:
         self._policy = policy or RoutingPolicy()
         self._rng = rng or Random()
         self._ids = Random()  # seeded from os.urandom once; ids need uniqueness, not secrecy
-        self._http = http
-        self._store = store
-        self._closers = list(closers)  # extra things from_env opened (closed after the meter)
+        self._store = store  # owned: closed last by aclose
+        self._resources = resources or AsyncExitStack()  # what the builder opened for this router
 
     # -- construction ---------------------------------------------------------------------
 
@@ -191,79 +204,11 @@ class Router:
         settings: Settings | None = None,
         clock: Clock | None = None,
     ) -> Router:
-        """Everything from the environment (DESIGN.md) and the optional TOML file; `settings`,
-        when the caller already loaded them, instead of reading the file again; `clock` for
-        tests (the system clock otherwise)."""
-        from mcp_router.catalog.refresh import CatalogCache, CatalogRefresher
-        from mcp_router.metering.paths import default_db_path, default_home
-        from mcp_router.metering.store import UsageStore
-        from mcp_router.metering.writer import MeterWriter
-        from mcp_router.providers.config import providers_from_env
-        from mcp_router.providers.factory import build_adapters
-        from mcp_router.providers.http import make_http_client
-        from mcp_router.routing.health_file import FILE_NAME as HEALTH_FILE_NAME
-        from mcp_router.routing.health_file import HealthFile, restore_health
-        from mcp_router.settings import load_settings
+        """Everything from the environment (README "Configuration") and the optional TOML file;
+        `settings`, when the caller already loaded them; `clock` for tests. See `bootstrap.py`."""
+        from mcp_router.bootstrap import build_router
 
-        env = dict(os.environ) if env is None else env
-        if settings is None:
-            settings = load_settings(env, config_path)
-        configs = [*providers_from_env(env), *settings.provider_configs(env)]
-        home = default_home(env)
-        home.mkdir(parents=True, exist_ok=True)
-        opened: list[Any] = []  # closed again, newest first, if a later step fails
-        try:
-            cache = CatalogCache(home / "catalog.db")
-            opened.append(cache)
-            refresher = CatalogRefresher(Catalog.load_bundled(aliases=settings.aliases), cache=cache)
-            catalog = refresher.load_cached()
-            # Custom models standalone (no catalog endpoints folded in): merged by _with_extras.
-            extra_models = settings.custom_models({})
-            clock = clock or SystemClock()
-            # Circuit state goes to $MCP_ROUTER_HOME/health.json on each change, for `doctor`,
-            # and comes back from it below: a restarted server keeps skipping a cooling endpoint.
-            health_file = HealthFile(home / HEALTH_FILE_NAME, clock)
-            health = HealthTracker(clock, on_state_change=health_file.write)
-            store = UsageStore(default_db_path(env))
-            opened.append(store)
-            meter = MeterWriter(store)
-            budgets = None
-            if settings.budgets:
-                from mcp_router.metering.budgets import Budgets
-
-                budgets = Budgets(store, settings.budgets, clock.now)
-            http = make_http_client()
-            router = cls(
-                catalog,
-                build_adapters(configs, http),
-                meter=meter,
-                budgets=budgets,
-                clock=clock,
-                health=health,
-                policy=settings.routing,
-                http=http,
-                store=store,
-                closers=[cache, health_file],
-                extra_models=extra_models,
-                aliases=settings.aliases,
-                refresher=refresher,
-            )
-            # Only endpoints this router can call (the file is shared by routers configured
-            # otherwise), checked against its catalog with the config's custom models.
-            restore_health(
-                health,
-                health_file.path,
-                lambda key: (
-                    key[0] in router.available_providers
-                    and router.catalog.endpoint(key[1], key[0]) is not None
-                ),
-            )
-            return router
-        except BaseException:
-            for thing in reversed(opened):
-                with contextlib.suppress(Exception):  # the original error is the one to report
-                    thing.close()
-            raise
+        return build_router(env, config_path, settings=settings, clock=clock)
 
     async def __aenter__(self) -> Router:
         enter = getattr(self._meter, "__aenter__", None)
@@ -278,27 +223,17 @@ class Router:
 
     async def aclose(self) -> None:
         """Close everything even when one step fails (the meter's final flush can raise
-        MeteringError): the HTTP pool, the meter, then the catalog cache, health.json's last
-        write and the store. The first error is re-raised once all are closed."""
-        first: BaseException | None = None
+        MeteringError): the meter first (its last batch needs the store), then what the
+        builder handed over (HTTP pool, catalog cache, health.json's last write), then the
+        store. The first error is re-raised once all are closed."""
         with anyio.CancelScope(shield=True):
-            steps: list[Any] = []
-            if self._http is not None:
-                steps.append(self._http.aclose)
-            exit_ = getattr(self._meter, "__aexit__", None)
-            if exit_ is not None:
-                steps.append(lambda: exit_(None, None, None))
-            for thing in [*self._closers, self._store]:
-                close = getattr(thing, "close", None)
-                if close is not None:
-                    steps.append(close)
-            for step in steps:
-                try:
-                    await _maybe_await(step())
-                except Exception as exc:  # keep closing; the first failure is raised below
-                    first = first or exc
-        if first is not None:
-            raise first
+            async with AsyncExitStack() as stack:
+                if self._store is not None:
+                    stack.callback(self._store.close)
+                stack.push_async_exit(self._resources)
+                exit_ = getattr(self._meter, "__aexit__", None)
+                if exit_ is not None:
+                    stack.push_async_callback(exit_, None, None, None)
 
     # -- properties -----------------------------------------------------------------------
 
@@ -363,7 +298,7 @@ class Router:
         return self._adapters
 
     @property
-    def store(self) -> Any:
+    def store(self) -> UsageStore | None:
         return self._store
 
     @property
@@ -526,66 +461,56 @@ class Router:
 
         A model that fails yields an entry with `error`; cancelling the caller cancels every
         call in flight (each is metered as cancelled)."""
-        names = list(dict.fromkeys(models))
-        entries: list[CompareEntry | None] = [None] * len(names)
-        limiter = anyio.CapacityLimiter(max(1, concurrency))
-        chunks: dict[int, int] = {}
-        chars: dict[int, int] = {}
         prompt_tokens = estimate_prompt_tokens(req.messages)  # the same prompt for every model
 
-        def progress_for(i: int) -> ProgressCallback | None:
-            if on_progress is None:
-                return None
-            cb = on_progress
+        async def one(name: str, progress: ProgressCallback | None) -> RoutedCompletion:
+            sub = req.model_copy(update={"model": name, "models": None})
+            return await self._complete(
+                sub, on_progress=progress, tool="compare", prompt_tokens=prompt_tokens
+            )
 
-            async def report(chunks_so_far: int, chars_so_far: int) -> None:
-                chunks[i] = chunks_so_far
-                chars[i] = chars_so_far
-                await cb(sum(chunks.values()), sum(chars.values()))
+        return await compare(models, one, concurrency=concurrency, on_progress=on_progress)
 
-            return report
+    # -- the library API behind the MCP tools and the CLI ----------------------------------
 
-        async def one(i: int, name: str) -> None:
-            async with limiter:
-                sub = req.model_copy(update={"model": name, "models": None})
-                try:
-                    r = await self._complete(
-                        sub, on_progress=progress_for(i), tool="compare", prompt_tokens=prompt_tokens
-                    )
-                except RouterError as exc:
-                    entries[i] = CompareEntry(
-                        model=name,
-                        provider=None,
-                        text=None,
-                        usage=None,
-                        cost_usd=None,
-                        latency_ms=None,
-                        error=str(exc),
-                    )
-                    return
-                entries[i] = CompareEntry(
-                    model=r.model,
-                    provider=r.provider,
-                    text=r.text,
-                    usage=r.usage,
-                    cost_usd=r.cost_usd,
-                    latency_ms=r.latency_ms,
-                    error=r.error,
-                )
+    def list_models(self, **query: Any) -> ListModelsResult:
+        """`list_models` tool: the catalog filtered and sorted (arguments as the tool's)."""
+        return views.list_models(self._catalog, self._available, self._health.snapshot(), **query)
 
-        async with anyio.create_task_group() as tg:
-            for i, name in enumerate(names):
-                tg.start_soon(one, i, name)
-        results = [e for e in entries if e is not None]
-        ok = [e for e in results if e.error is None]
-        priced = [e for e in ok if e.cost_usd is not None]
-        timed = [e for e in ok if e.latency_ms is not None]
-        cheapest = min(priced, key=lambda e: e.cost_usd or 0.0).model if priced else None
-        fastest = min(timed, key=lambda e: e.latency_ms or 0.0).model if timed else None
-        return CompareResult(results=results, cheapest=cheapest, fastest=fastest)
+    def estimate_cost(self, **args: Any) -> EstimateResult:
+        """`estimate_cost` tool: one estimate per model, cheapest first (arguments as the tool's)."""
+        return views.estimate_cost(self._catalog, self._available, self._health.snapshot(), **args)
 
-    # -- views ----------------------------------------------------------------------------
+    def model_info(self, model_id: str) -> ModelInfo | None:
+        """One model with every endpoint, price and health figure; None when unknown."""
+        model = self._catalog.lookup(model_id)
+        if model is None:
+            return None
+        return views.model_info(model, self._available, self._health.snapshot())
 
-    def endpoint_health(self, model: Model) -> dict[str, dict[str, object]]:
-        """Health figures per provider for one model (for list_models / doctor)."""
-        return {ep.provider: self._health.get((ep.provider, model.id)).as_dict() for ep in model.endpoints}
+    async def usage_report(self, **args: Any) -> UsageReport:
+        """`usage_report` tool over everything metered so far (this call flushes first)."""
+        from mcp_router.metering.reports import usage_report
+
+        store = self._require_store()
+        await self.flush_metering()
+        call = partial(usage_report, store, now=self._clock.now(), **args)
+        try:
+            # SQLite in a worker thread: the store's lock is shared with the meter's writer and
+            # may be held through a busy timeout; on the loop that would stall every stream.
+            return await anyio.to_thread.run_sync(call)
+        except ValueError as exc:  # unparseable window or group: the caller's to fix
+            raise InvalidArguments(str(exc)) from exc
+
+    async def usage_summary(self, client: str | None = None) -> UsageSummary:
+        """Today's and this week's totals (the `usage://summary` resource)."""
+        from mcp_router.metering.reports import summary
+
+        store = self._require_store()
+        await self.flush_metering()
+        return await anyio.to_thread.run_sync(partial(summary, store, self._clock.now(), client))
+
+    def _require_store(self) -> UsageStore:
+        if self._store is None:
+            raise RouterError("This router has no usage store; build it with Router.from_env.")
+        return self._store

@@ -259,9 +259,9 @@ def check_base_urls(env: Mapping[str, str]) -> None:
     """Each `<PROVIDER>_BASE_URL` (and `OLLAMA_HOST`) that is set must be an http(s) URL."""
     from urllib.parse import urlsplit
 
-    from mcp_router.providers.config import KNOWN_PROVIDERS
+    from mcp_router.registry import PROVIDERS
 
-    for known in KNOWN_PROVIDERS:
+    for known in PROVIDERS:
         raw = usable(env.get(known.base_url_env))
         if raw is None:
             continue

@@ -14,25 +14,13 @@ from decimal import Decimal
 from typing import Any
 
 from mcp_router.catalog.canonical import (
-    FIRST_PARTY_VENDOR,
     canonical_id,
     strip_date,
     strip_snapshot,
 )
+from mcp_router.registry import FIRST_PARTY_VENDOR, LITELLM_PROVIDERS
 
-# LiteLLM provider -> our provider name, and the key prefix LiteLLM uses for it.
-PROVIDERS: dict[str, str] = {
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "gemini": "gemini",
-    "openrouter": "openrouter",
-    "groq": "groq",
-    "deepseek": "deepseek",
-    "mistral": "mistral",
-    "together_ai": "together",
-    "xai": "xai",
-    "ollama": "ollama",
-}
+PROVIDERS = LITELLM_PROVIDERS  # LiteLLM provider -> our provider name
 
 VENDOR_NAMES: dict[str, str] = {
     "openai": "OpenAI",

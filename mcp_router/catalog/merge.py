@@ -28,7 +28,7 @@ from mcp_router.catalog.canonical import canonical_id
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.litellm import chat_model_name, display_name
 from mcp_router.catalog.models import Endpoint, Model, Pricing, Provenance
-from mcp_router.providers.base import RemoteModel
+from mcp_router.core import RemoteModel
 
 _ZERO = Decimal(0)
 

@@ -19,9 +19,9 @@ from sqlite_utils import Database
 
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.merge import CatalogDiff, ProviderListing, diff, merge_live
+from mcp_router.core import RemoteModel
 from mcp_router.errors import RouterError
 from mcp_router.log import get_logger
-from mcp_router.providers.base import RemoteModel
 
 log = get_logger(__name__)
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import anyio
 
+from mcp_router.api.results import EstimateResult, ListModelsResult
 from mcp_router.commands.info import money, plural, render_estimate, render_models, table
-from mcp_router.providers.config import KNOWN_PROVIDERS
-from mcp_router.server.results import EstimateResult, ListModelsResult
+from mcp_router.registry import PROVIDERS as KNOWN_PROVIDERS
 
 Echo = Callable[[str], None]
 

@@ -119,6 +119,7 @@ def cli_error(exc: BaseException, env: Mapping[str, str], params: Sequence[click
     the traceback is then the useful output)."""
     import sqlite3
 
+    from mcp_router.api.arguments import InvalidArguments
     from mcp_router.errors import AllRoutesFailed, BudgetExceeded, UnknownModel
     from mcp_router.settings import ConfigError, CorruptDatabase
 
@@ -129,8 +130,8 @@ def cli_error(exc: BaseException, env: Mapping[str, str], params: Sequence[click
         return CliError(str(exc), RUNTIME)
     if isinstance(exc, ConfigError):
         return CliError(str(exc), CONFIG)
-    if type(exc).__name__ in ("ServeConfigError", "InvalidToolInput"):  # server-side, not imported here
-        return CliError(cli_words(str(exc), params), CONFIG)
+    if isinstance(exc, InvalidArguments) or type(exc).__name__ == "ServeConfigError":
+        return CliError(cli_words(str(exc), params), CONFIG)  # (the CLI does not import server/)
     if isinstance(exc, UnknownModel):
         hint = f" Did you mean: {', '.join(exc.suggestions)}?" if exc.suggestions else ""
         return CliError(

@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mcp_router.server.results import EstimateResult, ListModelsResult
+from mcp_router.api.results import EstimateResult, ListModelsResult
 
 
 def _env(env: Mapping[str, str] | None) -> dict[str, str]:
@@ -83,20 +83,18 @@ def render_estimate(result: EstimateResult) -> str:
 
 async def models_command(env: Mapping[str, str] | None = None, **query: Any) -> ListModelsResult:
     from mcp_router.router import Router
-    from mcp_router.server.tools import RouterTools
 
     env = _env(env)
     async with Router.from_env(env) as router:
-        return RouterTools(router).list_models(**query)
+        return router.list_models(**query)
 
 
 async def estimate_command(env: Mapping[str, str] | None = None, **args: Any) -> EstimateResult:
     from mcp_router.router import Router
-    from mcp_router.server.tools import RouterTools
 
     env = _env(env)
     async with Router.from_env(env) as router:
-        return RouterTools(router).estimate_cost(**args)
+        return router.estimate_cost(**args)
 
 
 async def refresh_command(env: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -14,9 +14,10 @@ from typing import Any, Protocol
 import anyio
 
 from mcp_router.commands.info import plural
+from mcp_router.core import RemoteModel
 from mcp_router.errors import AuthFailed, ConnectionFailed, ProviderError, ProviderTimeout
-from mcp_router.providers.base import RemoteModel
-from mcp_router.providers.config import KNOWN_PROVIDERS, ProviderConfig, key_env_of
+from mcp_router.providers.config import ProviderConfig, key_env_of
+from mcp_router.registry import PROVIDERS
 
 
 class CheckedAdapter(Protocol):
@@ -33,7 +34,7 @@ def _key_var(provider: str) -> str:
 
 
 def _base_var(provider: str) -> str:
-    known = next((k for k in KNOWN_PROVIDERS if k.name == provider), None)
+    known = next((k for k in PROVIDERS if k.name == provider), None)
     return known.base_url_env if known else f"the base_url of endpoint {provider!r}"
 
 

@@ -10,6 +10,7 @@ from mcp_router.log import configure_logging
 from mcp_router.server.transports import DEFAULT_PORT, Transport, check_binding, tokens_from
 
 if TYPE_CHECKING:
+    from mcp_router.router import Router
     from mcp_router.settings import Settings
 
 
@@ -69,7 +70,7 @@ async def run_serve(
         tg.cancel_scope.cancel()  # closes the router: meter flushed, pool and database closed
 
 
-def _build_router(env: Mapping[str, str], settings: Settings) -> object:
+def _build_router(env: Mapping[str, str], settings: Settings) -> Router:
     from mcp_router.router import Router
 
     return Router.from_env(env, settings=settings)

@@ -29,6 +29,7 @@ from mcp_router.core import (
     Completion,
     CompletionRequest,
     FinishReason,
+    RemoteModel,
     StreamEnd,
     StreamEvent,
     TextDelta,
@@ -43,7 +44,6 @@ from mcp_router.errors import (
     RateLimited,
     ServerError,
 )
-from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.http import Classification, HttpAdapter, build_error, error_object
 from mcp_router.providers.streams import SSEParser
 from mcp_router.providers.wire import Wire, positive_int

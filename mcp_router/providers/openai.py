@@ -29,6 +29,7 @@ from mcp_router.core import (
     Completion,
     CompletionRequest,
     FinishReason,
+    RemoteModel,
     StreamEnd,
     StreamEvent,
     TextDelta,
@@ -43,7 +44,6 @@ from mcp_router.errors import (
     ServerError,
     UnsupportedParameter,
 )
-from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.http import (
     Classification,

@@ -1,5 +1,5 @@
 """The MCP layer: declares the five tools and three resources over a `Router`. Logic lives in
-`server/tools.py` (argument checks, result shaping) and the library; this module only wires.
+the library (`Router` and `mcp_router/api/`); this module only wires.
 
 Descriptions are deliberately terse: the whole `tools/list` answer must stay under 2,500
 tokens (tests/server/test_tool_size.py), because every agent pays for it in context.
@@ -7,9 +7,9 @@ tokens (tests/server/test_tool_size.py), because every agent pays for it in cont
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
@@ -25,18 +25,30 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field, ValidationError
 
 from mcp_router import __version__
+from mcp_router.api.arguments import (
+    InvalidArguments,
+    build_route_request,
+    check_compare_models,
+    describe_invalid,
+)
+from mcp_router.api.results import EstimateResult, ListModelsResult
+from mcp_router.api.views import MAX_LIST_LIMIT
 from mcp_router.core import Message, ResponseFormat
 from mcp_router.errors import RouterError
 from mcp_router.metering.reports import UsageReport
-from mcp_router.routing.types import CompareResult, MaxPrice, ProviderPreferences, RoutedCompletion
+from mcp_router.router import Router
+from mcp_router.routing.types import (
+    CompareResult,
+    MaxPrice,
+    ProviderPreferences,
+    RoutedCompletion,
+    RouteRequest,
+)
 from mcp_router.server.live import CATALOG_URI, USAGE_URI, ResourceNotifier
 from mcp_router.server.pending import PendingRouter
 from mcp_router.server.progress import OnProgress, with_progress
 from mcp_router.server.refresh import LiveCatalogUpdater
-from mcp_router.server.requests import InvalidToolInput, describe_invalid
-from mcp_router.server.results import EstimateResult, ListModelsResult
 from mcp_router.server.schema import compact, shallow_output
-from mcp_router.server.tools import RouterTools
 from mcp_router.server.transports import ServeConfigError
 
 T = TypeVar("T")
@@ -123,6 +135,31 @@ def compact_tool(tool: Tool) -> Tool:
     return tool
 
 
+def _checked(check: Callable[[Any], T], value: Any) -> T:
+    try:
+        return check(value)
+    except InvalidArguments as exc:
+        raise ToolError(str(exc)) from exc
+
+
+def _request(args: dict[str, Any], *, client: str, tool: str) -> RouteRequest:
+    try:
+        return build_route_request(**args, client=client, tool=tool)
+    except InvalidArguments as exc:
+        raise ToolError(str(exc)) from exc
+
+
+def catalog_json(router: Router) -> str:
+    """The `catalog://models` document: every model with endpoints, prices and health."""
+    models = router.list_models(available_only=False, limit=MAX_LIST_LIMIT).models
+    body = {
+        "models": [m.model_dump(mode="json") for m in models],
+        "available_providers": sorted(router.available_providers),
+        "meta": json.loads(json.dumps(dict(router.catalog.meta), default=str)),
+    }
+    return json.dumps(body, separators=(",", ":"))
+
+
 def _wants_progress(ctx: Context[Any, Any]) -> bool:
     """False only when the caller certainly asked for no progress: a handshake-era request
     without a progress token. (In-process 2026-era calls carry the callback out of band.)"""
@@ -133,7 +170,7 @@ def _wants_progress(ctx: Context[Any, Any]) -> bool:
 
 
 def build_server(
-    router: Any,
+    router: Router | PendingRouter,
     *,
     client_id: str = "default",
     tokens: Mapping[str, str] | None = None,
@@ -157,9 +194,9 @@ def build_server(
     source = router if isinstance(router, PendingRouter) else PendingRouter(router)
     live = updater or LiveCatalogUpdater(source, notifier)
 
-    async def tools_() -> RouterTools:
+    async def router_() -> Router:
         try:
-            return RouterTools(await source.get())
+            return await source.get()
         except RouterError as exc:
             raise ToolError(str(exc)) from exc
 
@@ -190,7 +227,7 @@ def build_server(
             if not _wants_progress(ctx):
                 return await run(None)
             return await with_progress(send, run, heartbeat_s=heartbeat_s)
-        except (InvalidToolInput, RouterError) as exc:
+        except (InvalidArguments, RouterError) as exc:
             raise ToolError(str(exc)) from exc
 
     @declare(annotations=_OPEN_WORLD, description="Generate with one model, falling back on failure.")
@@ -219,9 +256,9 @@ def build_server(
             "top_p": top_p, "stop": stop, "seed": seed, "response_format": response_format,
             "max_price": max_price, "max_cost_usd": max_cost_usd, "timeout_s": timeout_s,
         }  # fmt: skip
-        client = _client_of(ctx, client_id)
-        tools = await tools_()
-        return await _routed(ctx, lambda cb: tools.complete(args, client=client, on_progress=cb))
+        req = _request(args, client=_client_of(ctx, client_id), tool="complete")
+        r = await router_()
+        return await _routed(ctx, lambda cb: r.complete(req, on_progress=cb))
 
     @declare(annotations=_OPEN_WORLD, description="Run one prompt on several models concurrently.")
     async def compare(
@@ -248,9 +285,10 @@ def build_server(
             "seed": seed, "response_format": response_format, "max_price": max_price,
             "max_cost_usd": max_cost_usd, "timeout_s": timeout_s,
         }  # fmt: skip
-        client = _client_of(ctx, client_id)
-        tools = await tools_()
-        return await _routed(ctx, lambda cb: tools.compare(models, args, client=client, on_progress=cb))
+        req = _request(args, client=_client_of(ctx, client_id), tool="compare")
+        chosen = _checked(check_compare_models, models)
+        r = await router_()
+        return await _routed(ctx, lambda cb: r.compare(req, chosen, on_progress=cb))
 
     @declare(annotations=_READ_ONLY, description="Search the model catalog with prices and health.")
     async def list_models(
@@ -264,14 +302,14 @@ def build_server(
         sort: Literal["price", "latency", "throughput", "context", "name"] | None = None,
         limit: Annotated[int, Field(ge=1, le=500)] = 50,
     ) -> ListModelsResult:
-        tools = await tools_()
+        r = await router_()
         try:
-            return tools.list_models(
+            return r.list_models(
                 query=query, provider=provider, capabilities=capabilities, max_input_price=max_input_price,
                 max_output_price=max_output_price, min_context=min_context, available_only=available_only,
                 sort=sort, limit=limit,
             )  # fmt: skip
-        except InvalidToolInput as exc:
+        except InvalidArguments as exc:
             raise ToolError(str(exc)) from exc
 
     @declare(annotations=_READ_ONLY, description="Estimate cost per model, cheapest first.")
@@ -283,13 +321,13 @@ def build_server(
         models: list[str] | None = None,
         limit: int = 20,
     ) -> EstimateResult:
-        tools = await tools_()
+        r = await router_()
         try:
-            return tools.estimate_cost(
+            return r.estimate_cost(
                 prompt=prompt, messages=messages, input_tokens=input_tokens, output_tokens=output_tokens,
                 models=models, limit=limit,
             )  # fmt: skip
-        except (InvalidToolInput, RouterError) as exc:
+        except (InvalidArguments, RouterError) as exc:
             raise ToolError(str(exc)) from exc
 
     @declare(annotations=_READ_ONLY, description="Metered requests, tokens and cost.")
@@ -300,16 +338,12 @@ def build_server(
         client: str | None = None,
         limit: int = 50,
     ) -> UsageReport:
-        tools = await tools_()
-        await tools.router.flush_metering()  # a report right after a call includes it
-        report = partial(
-            tools.usage_report, since=since, until=until, group_by=group_by, client=client, limit=limit
-        )
+        r = await router_()
         try:
-            # SQLite in a worker thread: the store's lock is shared with the meter's writer and
-            # may be held through a busy timeout; on the loop that would stall every stream.
-            return await anyio.to_thread.run_sync(report)
-        except (InvalidToolInput, RouterError) as exc:
+            return await r.usage_report(
+                since=since, until=until, group_by=group_by, client=client, limit=limit
+            )
+        except (InvalidArguments, RouterError) as exc:
             raise ToolError(str(exc)) from exc
 
     auth: dict[str, Any] = {}
@@ -335,7 +369,7 @@ def build_server(
         CATALOG_URI, name="catalog", mime_type="application/json", description="Live model catalog."
     )
     async def catalog_resource() -> str:
-        return (await tools_()).catalog_json()
+        return catalog_json(await router_())
 
     @server.resource(
         "catalog://models/{vendor}/{model}",
@@ -344,17 +378,15 @@ def build_server(
         description="One model.",
     )
     async def model_resource(vendor: str, model: str) -> str:
-        text = (await tools_()).model_json(f"{vendor}/{model}")
-        if text is None:
+        info = (await router_()).model_info(f"{vendor}/{model}")
+        if info is None:
             raise ResourceNotFoundError(f"Unknown model {vendor}/{model}. Read catalog://models for ids.")
-        return text
+        return info.model_dump_json()
 
     @server.resource(
         USAGE_URI, name="usage", mime_type="application/json", description="Today and this week."
     )
     async def usage_resource() -> str:
-        tools = await tools_()
-        await tools.router.flush_metering()
-        return await anyio.to_thread.run_sync(tools.usage_summary_json)  # SQLite: off the loop
+        return (await (await router_()).usage_summary()).model_dump_json()
 
     return server

@@ -25,6 +25,7 @@ from mcp_router.server.pending import PendingRouter
 
 if TYPE_CHECKING:
     from mcp_router.catalog.refresh import RefreshResult
+    from mcp_router.router import Router
 
 log = get_logger(__name__)
 
@@ -59,7 +60,7 @@ class LiveCatalogUpdater:
 
     def __init__(
         self,
-        router: Any,
+        router: Router | PendingRouter,
         notifier: ResourceNotifier,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),

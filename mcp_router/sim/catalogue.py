@@ -9,20 +9,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from mcp_router.registry import BY_NAME, PROVIDERS
 from mcp_router.sim.state import ModelProfile
 
-# Providers that speak the OpenAI chat-completions protocol under /compat/{name}/v1.
-COMPAT_PROVIDERS = ("groq", "deepseek", "mistral", "together", "xai")
+# Every registered provider is simulated: OpenAI-compatible vendors under /compat/{name}/v1,
+# the others at their own paths (provider_url).
 NATIVE_PROVIDERS = ("openai", "anthropic", "gemini", "ollama", "openrouter")
-
-_KEY_PREFIX = {
-    "openai": "sk-sim-openai-",
-    "anthropic": "sk-ant-api03-sim-",
-    "gemini": "AIzaSySim",
-    "openrouter": "sk-or-v1-sim",
-    "groq": "gsk_sim",
-    "xai": "xai-sim-",
-}
+COMPAT_PROVIDERS = tuple(p.name for p in PROVIDERS if p.name not in NATIVE_PROVIDERS)
 
 
 def sim_key(provider: str) -> str:
@@ -30,9 +23,10 @@ def sim_key(provider: str) -> str:
     if provider == "ollama":
         return ""
     tail = hashlib.sha256(f"mcp-router-sim:{provider}".encode()).hexdigest()
-    prefix = _KEY_PREFIX.get(provider, f"sk-sim-{provider}-")
+    spec = BY_NAME.get(provider)
+    prefix = f"{spec.key_prefix if spec and spec.key_prefix else 'sk-'}sim-{provider}-"
     if provider == "gemini":
-        return prefix + tail[:30]  # AIza keys are 39 characters
+        return (prefix + tail)[:39]  # AIza keys are 39 characters
     return prefix + tail[:32]
 
 
@@ -188,17 +182,8 @@ OPENROUTER_UPSTREAM = {
     "deepseek": "DeepSeek",
 }
 
-ENV_NAMES = {
-    "openai": "OPENAI",
-    "anthropic": "ANTHROPIC",
-    "gemini": "GEMINI",
-    "openrouter": "OPENROUTER",
-    "groq": "GROQ",
-    "deepseek": "DEEPSEEK",
-    "mistral": "MISTRAL",
-    "together": "TOGETHER",
-    "xai": "XAI",
-}
+ENV_NAMES = {p.name: p.env_prefix for p in PROVIDERS if not p.keyless}
+"""Provider -> its variables' prefix (OPENAI for OPENAI_API_KEY / OPENAI_BASE_URL)."""
 
 
 def provider_url(root: str, provider: str) -> str:

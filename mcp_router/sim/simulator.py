@@ -17,14 +17,15 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from mcp_router.log import get_logger
+import structlog
+
 from mcp_router.sim import anthropic, gemini, ollama, openai, openrouter
 from mcp_router.sim.catalogue import DEFAULT_MODELS, ENV_NAMES, provider_url, sim_key
 from mcp_router.sim.engine import dumps
 from mcp_router.sim.http import Conn, HttpServer, Request
 from mcp_router.sim.state import Fault, HitWaiter, ModelProfile, ServedModel, SimRequest, SimState
 
-_log = get_logger("mcp_router.sim")
+_log = structlog.get_logger("mcp_router.sim")
 
 
 def _normalize(provider: str, model: str) -> str:

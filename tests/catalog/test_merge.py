@@ -12,8 +12,8 @@ from mcp_router.catalog.litellm import chat_model_name, usable
 from mcp_router.catalog.merge import ProviderListing, diff, merge_live
 from mcp_router.catalog.query import query_models
 from mcp_router.catalog.refresh import CatalogCache, CatalogRefresher
+from mcp_router.core import RemoteModel
 from mcp_router.errors import AuthFailed
-from mcp_router.providers.base import RemoteModel
 
 T0 = datetime(2026, 7, 25, 12, 0, tzinfo=UTC)
 M = Decimal(1_000_000)

@@ -8,12 +8,12 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from mcp_router.providers.config import KNOWN_PROVIDERS
+from mcp_router.registry import PROVIDERS
 
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
     """The parent's environment without any provider or mcp-router setting, plus `extra`."""
-    drop = {v for p in KNOWN_PROVIDERS for v in (*p.key_env, p.base_url_env)}
+    drop = {v for p in PROVIDERS for v in (*p.key_env, p.base_url_env)}
     env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("MCP_ROUTER_")}
     env.update({"MCP_ROUTER_HOME": str(home), "MCP_ROUTER_REFRESH_S": "0"})
     env.update(extra)

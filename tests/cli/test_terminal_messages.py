@@ -17,10 +17,10 @@ import httpx2
 import pytest
 from cli_helpers import clean_env, run_cli
 
+from mcp_router.api.results import ListModelsResult
 from mcp_router.cli import main
 from mcp_router.commands.errors import cli_words
 from mcp_router.commands.info import plural, render_models
-from mcp_router.server.results import ListModelsResult
 
 
 def _spawn(args: list[str], env: dict[str, str], **kw: object) -> subprocess.Popen[str]:

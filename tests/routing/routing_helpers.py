@@ -17,7 +17,7 @@ from mcp_router.metering.writer import MeterWriter
 from mcp_router.providers.config import providers_from_env
 from mcp_router.providers.factory import build_adapters
 from mcp_router.providers.http import make_http_client
-from mcp_router.router import Router
+from mcp_router.router import Router, owning
 from mcp_router.routing.health import HealthTracker
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.sim import Simulator
@@ -161,7 +161,7 @@ async def harness(
             policy=policy
             or RoutingPolicy(backoff_base_s=0.01, backoff_cap_s=0.05, first_token_timeout_s=2.0),
             rng=Random(0),
-            http=http,
+            resources=owning(http),
             store=store,
         )
         async with router:

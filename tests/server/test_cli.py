@@ -36,7 +36,7 @@ def test_models_and_estimate(sim_env: dict[str, str]) -> None:
 
 
 def test_models_without_a_serving_provider_points_to_all(tmp_path: Path) -> None:
-    from mcp_router.providers.config import KNOWN_PROVIDERS
+    from mcp_router.registry import PROVIDERS as KNOWN_PROVIDERS
 
     keyless = {v: "" for p in KNOWN_PROVIDERS for v in (*p.key_env, p.base_url_env)}
     keyless["MCP_ROUTER_HOME"] = str(tmp_path)

@@ -1,6 +1,6 @@
 """Tool arguments -> `RouteRequest`, with error messages a caller (often a model) can act on.
 
-Pure functions: no I/O, no MCP. Every rejection is an `InvalidToolInput` whose text names
+Pure functions: no I/O, no MCP. Every rejection is an `InvalidArguments` whose text names
 the argument, what was wrong, and the fix; never the rejected value (it may be huge or private).
 """
 
@@ -20,7 +20,7 @@ MAX_PROMPT_BYTES = 1_000_000
 MAX_COMPARE_MODELS = 8
 
 
-class InvalidToolInput(ValueError):
+class InvalidArguments(ValueError):
     """Arguments a caller can fix; the message says how."""
 
 
@@ -35,38 +35,38 @@ def build_messages(
 ) -> list[Message]:
     """Exactly one of `prompt` and `messages`; `system` is prepended as a system message."""
     if prompt is not None and messages is not None:
-        raise InvalidToolInput(
+        raise InvalidArguments(
             "Pass either `prompt` or `messages`, not both: use `prompt` for one user turn, "
             "`messages` for a conversation."
         )
     if prompt is None and messages is None:
-        raise InvalidToolInput(
+        raise InvalidArguments(
             'Missing input: pass `prompt` (a string) or `messages` ([{"role": "user", "content": "..."}]).'
         )
     if prompt is not None:
         if not prompt.strip():
-            raise InvalidToolInput("`prompt` is empty: pass the text to send to the model.")
+            raise InvalidArguments("`prompt` is empty: pass the text to send to the model.")
         out = [Message(role="user", content=prompt)]
     else:
         assert messages is not None
         if not messages:
-            raise InvalidToolInput(
+            raise InvalidArguments(
                 '`messages` is empty: pass at least one message, e.g. [{"role": "user", "content": "..."}].'
             )
         try:
             out = [m if isinstance(m, Message) else Message.model_validate(m) for m in messages]
         except ValidationError as exc:
-            raise InvalidToolInput(
+            raise InvalidArguments(
                 f"`messages` is malformed ({'; '.join(_rules(exc, Message))}); each message is "
                 '{"role": "system"|"user"|"assistant", "content": "text"}.'
             ) from exc
         if all(m.role == "system" for m in out):
-            raise InvalidToolInput("`messages` has no user or assistant turn: add a user message.")
+            raise InvalidArguments("`messages` has no user or assistant turn: add a user message.")
     if system:
         out = [Message(role="system", content=system), *out]
     size = sum(len(m.content.encode("utf-8", "surrogatepass")) for m in out)
     if size > MAX_PROMPT_BYTES:
-        raise InvalidToolInput(
+        raise InvalidArguments(
             f"The prompt is {_size_mb(size)}; the limit is {_size_mb(MAX_PROMPT_BYTES)}. "
             "Shorten it, summarise it first, or split the task into smaller calls."
         )
@@ -185,13 +185,13 @@ def _check_generation(
     max_tokens: int | None, temperature: float | None, top_p: float | None, timeout_s: float | None
 ) -> None:
     if max_tokens is not None and max_tokens < 1:
-        raise InvalidToolInput("`max_tokens` must be a positive integer; omit it to use the model's default.")
+        raise InvalidArguments("`max_tokens` must be a positive integer; omit it to use the model's default.")
     if temperature is not None and not 0 <= temperature <= 2:
-        raise InvalidToolInput("`temperature` must be between 0 and 2.")
+        raise InvalidArguments("`temperature` must be between 0 and 2.")
     if top_p is not None and not 0 < top_p <= 1:
-        raise InvalidToolInput("`top_p` must be greater than 0 and at most 1.")
+        raise InvalidArguments("`top_p` must be greater than 0 and at most 1.")
     if timeout_s is not None and not 0 < timeout_s <= 3600:
-        raise InvalidToolInput("`timeout_s` must be more than 0 and at most 3600 seconds; omit it for 120.")
+        raise InvalidArguments("`timeout_s` must be more than 0 and at most 3600 seconds; omit it for 120.")
 
 
 def build_route_request(
@@ -215,17 +215,17 @@ def build_route_request(
     client: str = "default",
     tool: str = "complete",
 ) -> RouteRequest:
-    """Validate `complete`/`compare` arguments into a `RouteRequest` (raises `InvalidToolInput`)."""
+    """Validate `complete`/`compare` arguments into a `RouteRequest` (raises `InvalidArguments`)."""
     msgs = build_messages(prompt, messages, system)
     _check_generation(max_tokens, temperature, top_p, timeout_s)
     if models is not None and not [m for m in models if m.strip()]:
-        raise InvalidToolInput("`models` is empty: list model ids in fallback order, or omit it for `auto`.")
+        raise InvalidArguments("`models` is empty: list model ids in fallback order, or omit it for `auto`.")
     if sort is not None and sort not in ("price", "latency", "throughput"):
-        raise InvalidToolInput(
+        raise InvalidArguments(
             "`sort` must be one of price, latency, throughput; omit it for the default order."
         )
     if max_cost_usd is not None and max_cost_usd <= 0:
-        raise InvalidToolInput("`max_cost_usd` must be a positive number of USD; omit it for no cap.")
+        raise InvalidArguments("`max_cost_usd` must be a positive number of USD; omit it for no cap.")
     fields: dict[str, Any] = {
         "messages": msgs,
         "model": model,
@@ -248,17 +248,17 @@ def build_route_request(
     try:
         return RouteRequest.model_validate(fields)
     except ValidationError as exc:
-        raise InvalidToolInput(describe_invalid(exc, RouteRequest)) from exc
+        raise InvalidArguments(describe_invalid(exc, RouteRequest)) from exc
 
 
 def check_compare_models(models: list[str] | None) -> list[str]:
     """`compare` needs 1..MAX_COMPARE_MODELS distinct model ids."""
     cleaned = list(dict.fromkeys(m.strip() for m in (models or []) if m.strip()))
     if not cleaned:
-        raise InvalidToolInput(
+        raise InvalidArguments(
             '`models` is required: list the model ids to compare, e.g. ["openai/gpt-4o-mini", '
             '"anthropic/claude-haiku-4.5"].'
         )
     if len(cleaned) > MAX_COMPARE_MODELS:
-        raise InvalidToolInput(f"`models` has {len(cleaned)} ids; compare at most {MAX_COMPARE_MODELS}.")
+        raise InvalidArguments(f"`models` has {len(cleaned)} ids; compare at most {MAX_COMPARE_MODELS}.")
     return cleaned

@@ -1,0 +1,99 @@
+"""Router assembly from the environment and the optional TOML file (README "Configuration").
+
+`build_router` opens each part in dependency order (catalog cache, usage store, metering
+writer, budgets, HTTP pool, adapters); every part that must be closed is pushed on one
+`AsyncExitStack` that the Router unwinds in `aclose`. When a later step fails, what was opened
+so far is closed again here and the original error propagates.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from contextlib import AsyncExitStack, ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mcp_router.catalog.catalog import Catalog
+from mcp_router.catalog.refresh import CatalogCache, CatalogRefresher
+from mcp_router.metering.paths import default_db_path, default_home
+from mcp_router.metering.store import UsageStore
+from mcp_router.metering.writer import MeterWriter
+from mcp_router.providers.config import providers_from_env
+from mcp_router.providers.factory import build_adapters
+from mcp_router.providers.http import make_http_client
+from mcp_router.routing.health import Clock, HealthTracker, SystemClock
+from mcp_router.routing.health_file import FILE_NAME as HEALTH_FILE_NAME
+from mcp_router.routing.health_file import HealthFile, restore_health
+from mcp_router.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from mcp_router.metering.budgets import Budgets
+    from mcp_router.router import Router
+
+
+def _budgets(settings: Settings, store: UsageStore, clock: Clock) -> Budgets | None:
+    if not settings.budgets:
+        return None
+    from mcp_router.metering.budgets import Budgets
+
+    return Budgets(store, settings.budgets, clock.now)
+
+
+def build_router(
+    env: Mapping[str, str] | None = None,
+    config_path: str | Path | None = None,
+    *,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+) -> Router:
+    """A Router over the providers the environment configures (see `Router.from_env`)."""
+    from mcp_router.router import Router
+
+    env = dict(os.environ) if env is None else env
+    settings = settings or load_settings(env, config_path)
+    configs = [*providers_from_env(env), *settings.provider_configs(env)]
+    home = default_home(env)
+    home.mkdir(parents=True, exist_ok=True)
+    clock = clock or SystemClock()
+    with ExitStack() as on_failure:
+        resources = AsyncExitStack()  # unwound by Router.aclose, newest first
+        cache = CatalogCache(home / "catalog.db")
+        on_failure.callback(cache.close)
+        resources.callback(cache.close)
+        refresher = CatalogRefresher(Catalog.load_bundled(aliases=settings.aliases), cache=cache)
+        # Circuit state goes to $MCP_ROUTER_HOME/health.json on each change, for `doctor`, and
+        # comes back from it below: a restarted server keeps skipping a cooling endpoint.
+        health_file = HealthFile(home / HEALTH_FILE_NAME, clock)
+        resources.callback(health_file.close)
+        health = HealthTracker(clock, on_state_change=health_file.write)
+        store = UsageStore(default_db_path(env))
+        on_failure.callback(store.close)
+        http = make_http_client()
+        resources.push_async_callback(http.aclose)
+        router = Router(
+            refresher.load_cached(),
+            build_adapters(configs, http),
+            meter=MeterWriter(store),
+            budgets=_budgets(settings, store, clock),
+            clock=clock,
+            health=health,
+            policy=settings.routing,
+            store=store,
+            resources=resources,
+            extra_models=settings.custom_models({}),  # merged over the catalog by the Router
+            aliases=settings.aliases,
+            refresher=refresher,
+        )
+        # Only endpoints this router can call (the file is shared by routers configured
+        # otherwise), checked against its catalog with the config's custom models.
+        restore_health(
+            health,
+            health_file.path,
+            lambda key: (
+                key[0] in router.available_providers and router.catalog.endpoint(key[1], key[0]) is not None
+            ),
+        )
+        on_failure.pop_all()  # success: the Router owns them now
+        return router
+    raise AssertionError("unreachable")  # pragma: no cover - ExitStack never swallows here
