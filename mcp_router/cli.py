@@ -110,13 +110,17 @@ def simulate(host: str, port: int, env_file: str | None) -> None:
     try:
         asyncio.run(serve_forever(host, port, click.echo, env_file=env_file))
     except OSError as exc:
-        raise _listen_error(exc, host, port) from exc
+        mapped = _listen_error(exc, host, port)
+        if mapped is None:
+            raise
+        raise mapped from exc
 
 
-def _listen_error(exc: OSError, host: str, port: int) -> Exception:
+def _listen_error(exc: OSError, host: str, port: int) -> Exception | None:
+    """The one-line error for a socket that cannot listen, or None for other OSErrors."""
     import errno
 
-    from mcp_router.commands.errors import RUNTIME, CliError
+    from mcp_router.commands.errors import CONFIG, RUNTIME, CliError
 
     if exc.errno == errno.EADDRINUSE:
         return CliError(
@@ -125,8 +129,8 @@ def _listen_error(exc: OSError, host: str, port: int) -> Exception:
             RUNTIME,
         )
     if exc.errno in (errno.EACCES, errno.EADDRNOTAVAIL):
-        return CliError(f"cannot listen on {host}:{port} ({exc.strerror}): change --host or --port.", 2)
-    return exc
+        return CliError(f"cannot listen on {host}:{port} ({exc.strerror}): change --host or --port.", CONFIG)
+    return None
 
 
 # -- server, demo and catalog commands (bodies in mcp_router/commands/) ----------------------------
@@ -161,8 +165,11 @@ def serve(transport: str, host: str, port: int) -> None:
         anyio.run(lambda: run_serve(transport=transport, host=host, port=port, on_listening=listening))  # type: ignore[arg-type]
     except BaseException as exc:
         inner = unwrap(exc)
-        if isinstance(inner, OSError) and not isinstance(inner, FileNotFoundError | PermissionError):
-            raise _listen_error(inner, host, port) from exc
+        mapped = (
+            _listen_error(inner, host, port) if transport != "stdio" and isinstance(inner, OSError) else None
+        )
+        if mapped is not None:
+            raise mapped from exc
         raise
 
 

@@ -53,6 +53,42 @@ def _structured(result: Any) -> dict[str, Any]:
     return data
 
 
+async def _compare(client: Any, echo: Echo) -> None:
+    echo(f"== compare(models={COMPARED})")
+    cmp = _structured(
+        await client.call_tool("compare", {"prompt": PROMPT, "models": COMPARED, "max_tokens": 80})
+    )
+    rows = [
+        [
+            r["model"],
+            r.get("provider") or "-",
+            money(r.get("cost_usd")),
+            "?" if r.get("latency_ms") is None else f"{r['latency_ms']:.0f}",
+            (r.get("error") or r.get("text") or "")[:50],
+        ]
+        for r in cmp["results"]
+    ]
+    echo(table(["model", "provider", "cost $", "ms", "text / error"], rows))
+    echo(f"cheapest: {cmp['cheapest']}   fastest: {cmp['fastest']}\n")
+
+
+async def _usage(client: Any, echo: Echo) -> None:
+    # usage_report flushes the meter's pending batch first, so the calls above are all in it.
+    echo("== usage_report(group_by='model')")
+    report = _structured(await client.call_tool("usage_report", {"group_by": "model"}))
+    totals = report["totals"]
+    rows = [
+        [r["key"], str(r["requests"]), str(r["errors"]), str(r["input_tokens"]), str(r["output_tokens"]),
+         money(r["cost_usd"])]
+        for r in report["rows"]
+    ]  # fmt: skip
+    echo(table(["model", "requests", "errors", "in", "out", "cost $"], rows))
+    echo(
+        f"total: {plural(totals['requests'], 'request')}, {plural(totals['attempts'], 'attempt')} "
+        f"({totals['failed_attempts']} failed), ${money(totals['cost_usd'])}"
+    )
+
+
 async def _session(env: dict[str, str], echo: Echo) -> None:
     from mcp.client import Client
     from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -101,37 +137,8 @@ async def _session(env: dict[str, str], echo: Echo) -> None:
         cost = money(done["cost_usd"])
         echo(f"cost ${cost}, {done['latency_ms']:.0f} ms, {plural(len(ticks), 'progress notification')}\n")
 
-        echo(f"== compare(models={COMPARED})")
-        cmp = _structured(
-            await client.call_tool("compare", {"prompt": PROMPT, "models": COMPARED, "max_tokens": 80})
-        )
-        rows = [
-            [
-                r["model"],
-                r.get("provider") or "-",
-                money(r.get("cost_usd")),
-                "?" if r.get("latency_ms") is None else f"{r['latency_ms']:.0f}",
-                (r.get("error") or r.get("text") or "")[:50],
-            ]
-            for r in cmp["results"]
-        ]
-        echo(table(["model", "provider", "cost $", "ms", "text / error"], rows))
-        echo(f"cheapest: {cmp['cheapest']}   fastest: {cmp['fastest']}\n")
-
-        # usage_report flushes the meter's pending batch first, so the calls above are all in it.
-        echo("== usage_report(group_by='model')")
-        report = _structured(await client.call_tool("usage_report", {"group_by": "model"}))
-        totals = report["totals"]
-        rows = [
-            [r["key"], str(r["requests"]), str(r["errors"]), str(r["input_tokens"]), str(r["output_tokens"]),
-             money(r["cost_usd"])]
-            for r in report["rows"]
-        ]  # fmt: skip
-        echo(table(["model", "requests", "errors", "in", "out", "cost $"], rows))
-        echo(
-            f"total: {plural(totals['requests'], 'request')}, {plural(totals['attempts'], 'attempt')} "
-            f"({totals['failed_attempts']} failed), ${money(totals['cost_usd'])}"
-        )
+        await _compare(client, echo)
+        await _usage(client, echo)
 
 
 def run_demo(echo: Echo = print, *, env: Mapping[str, str] | None = None) -> int:

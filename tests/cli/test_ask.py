@@ -95,3 +95,22 @@ def test_unknown_model_points_to_models_all(env: dict[str, str]) -> None:
 def test_no_prompt_at_all_is_a_usage_error(env: dict[str, str]) -> None:
     out = run_cli(["ask"], env)
     assert out.returncode == 2 and "give a PROMPT" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_the_library_message_for_rejected_keys_names_them(sim: Simulator, tmp_path: Path) -> None:
+    # What an MCP client sees in the `complete` tool error: check the variable, not "retry later".
+    import anyio
+
+    from mcp_router import AllRoutesFailed, Message, Router, RouteRequest
+
+    env = {**sim.env(), "OPENAI_API_KEY": "sk-wrong-0123456789abcdef", "MCP_ROUTER_HOME": str(tmp_path)}
+    env = {k: v for k, v in env.items() if not k.startswith("OPENROUTER_")}
+
+    async def complete() -> str:
+        async with Router.from_env(env) as router:
+            with pytest.raises(AllRoutesFailed) as failed:
+                await router.complete(RouteRequest(messages=[Message(role="user", content="hi")], model=MINI))
+        return str(failed.value)
+
+    message = anyio.run(complete)
+    assert "Check OPENAI_API_KEY" in message and "Retry later" not in message
