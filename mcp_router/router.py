@@ -38,9 +38,9 @@ from mcp_router.metering.records import AttemptRecord, RequestRecord, RequestSta
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.compare import compare
 from mcp_router.routing.costs import BudgetGate, BudgetHook
-from mcp_router.routing.execute import ExecContext, ExecResult, ProgressCallback, execute
+from mcp_router.routing.execute import ExecContext, ExecResult, Failure, ProgressCallback, execute
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
-from mcp_router.routing.plan import Exclusion, Plan, estimate_prompt_tokens, plan
+from mcp_router.routing.plan import Exclusion, ExclusionKind, Plan, estimate_prompt_tokens, plan
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import CompareResult, RoutedCompletion, RouteRequest
 
@@ -80,9 +80,7 @@ def no_candidates_message(p: Plan) -> str:
             "or choose another model with list_models."
         )
     cooling = [e for e in p.exclusions if e.until is not None]
-    if cooling and len(cooling) == len(
-        [e for e in p.exclusions if not e.reason.startswith("no credentials")]
-    ):
+    if cooling and len(cooling) == sum(e.kind is not ExclusionKind.CREDENTIALS for e in p.exclusions):
         frees = "; ".join(
             f"{e.model} via {e.provider} frees at {e.until.isoformat(timespec='seconds')}"  # type: ignore[union-attr]
             for e in sorted(cooling, key=lambda e: e.until)  # type: ignore[arg-type, return-value]
@@ -99,11 +97,7 @@ def no_candidates_message(p: Plan) -> str:
 
 
 def failed_message(result: ExecResult, records: Sequence[AttemptRecord], p: Plan) -> str:
-    if (
-        result.final_error is not None
-        and result.error
-        and result.error.startswith("the request was rejected")
-    ):
+    if result.failure is Failure.REJECTED:
         head = (
             f"The request was rejected as invalid ({result.final_error}); "
             "other providers would reject it too. Fix the request."
