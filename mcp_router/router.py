@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
@@ -38,10 +38,12 @@ from mcp_router.metering.records import AttemptRecord, RequestRecord, RequestSta
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.compare import compare
 from mcp_router.routing.costs import BudgetGate, BudgetHook
+from mcp_router.routing.delivery import CompletionStream, streamed
 from mcp_router.routing.execute import ExecContext, ExecResult, Failure, ProgressCallback, execute
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
 from mcp_router.routing.plan import Exclusion, ExclusionKind, Plan, estimate_prompt_tokens, plan
 from mcp_router.routing.policy import RoutingPolicy
+from mcp_router.routing.streaming import DeltaCallback
 from mcp_router.routing.types import CompareResult, RoutedCompletion, RouteRequest
 
 if TYPE_CHECKING:
@@ -316,10 +318,20 @@ class Router:
     # -- completion -----------------------------------------------------------------------
 
     async def complete(
-        self, req: RouteRequest, *, on_progress: ProgressCallback | None = None
+        self,
+        req: RouteRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        on_delta: DeltaCallback | None = None,
     ) -> RoutedCompletion:
-        """Route one completion. Raises UnknownModel, BudgetExceeded or AllRoutesFailed."""
-        return await self._complete(req, on_progress=on_progress, tool=req.tool)
+        """Route one completion. Raises UnknownModel, BudgetExceeded or AllRoutesFailed.
+        `on_delta(text)` receives the answer as it streams (see `stream` for an iterator)."""
+        return await self._complete(req, on_progress=on_progress, on_delta=on_delta, tool=req.tool)
+
+    def stream(self, req: RouteRequest) -> AbstractAsyncContextManager[CompletionStream]:
+        """`async with router.stream(req) as events: async for event in events: ...` — the
+        answer's `TextDelta`s as they arrive, then the `RoutedCompletion` (routing/delivery.py)."""
+        return streamed(lambda deliver: self.complete(req, on_delta=deliver))
 
     async def _complete(
         self,
@@ -328,6 +340,7 @@ class Router:
         on_progress: ProgressCallback | None,
         tool: str,
         prompt_tokens: int | None = None,
+        on_delta: DeltaCallback | None = None,
     ) -> RoutedCompletion:
         t0 = time.perf_counter()
         started = self._clock.now()
@@ -389,6 +402,7 @@ class Router:
             request_id=request_id,
             prompt_tokens=p.prompt_tokens,
             on_progress=on_progress,
+            on_delta=on_delta,
             # Each attempt holds its own worst case, under this request's id so that the settled
             # spend is matched with the stored request (and counted once) when it lands.
             budget=None

@@ -79,7 +79,7 @@ from mcp_router.routing.fallback import Outcome, Rules, first_token_slice, retry
 from mcp_router.routing.health import Clock, HealthTracker, cooling_reason
 from mcp_router.routing.plan import Candidate
 from mcp_router.routing.policy import RoutingPolicy
-from mcp_router.routing.streaming import ProgressCallback, Streamer
+from mcp_router.routing.streaming import DeltaCallback, ProgressCallback, Streamer
 from mcp_router.routing.types import AttemptInfo
 
 
@@ -95,6 +95,7 @@ class ExecContext:
     request_id: str
     prompt_tokens: int
     on_progress: ProgressCallback | None = None
+    on_delta: DeltaCallback | None = None  # the answer's text as it streams
     budget: AttemptBudget | None = None  # holds each attempt's worst case against the client's cap
     records: list[AttemptRecord] = field(default_factory=list)  # appended as attempts finish
     infos: list[AttemptInfo] = field(default_factory=list)
@@ -135,7 +136,7 @@ class Executor:
         self.timeout_s = timeout_s
         self._start = anyio.current_time()
         self._deadline = self._start + timeout_s
-        self._streamer = Streamer(ctx.policy, ctx.on_progress, self._deadline)
+        self._streamer = Streamer(ctx.policy, ctx.on_progress, self._deadline, ctx.on_delta)
         self._log = AttemptLog(ctx.request_id, ctx.records, ctx.infos, ctx.clock)
         self._rules = Rules([], ctx.adapters, ctx.health, ctx.policy, ctx.rng)
         self._prefix = ""  # text already produced by attempts cut after their first token

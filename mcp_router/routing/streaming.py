@@ -23,15 +23,27 @@ ProgressCallback = Callable[[int, int], Awaitable[None]]
 so far (a continued answer's prefix included). Counts, not the text: joining the answer on every
 report cost O(n²) over a long stream, and no caller shows it."""
 
+DeltaCallback = Callable[[str], None]
+"""`on_delta(text)`: each piece of the answer as it streams (synchronous: it runs per token).
+Text once delivered stays part of the answer: a broken stream either continues on a fallback
+with that text as its prefix or ends incomplete, never restarts (README "Execution")."""
+
 _CLOSE_TIMEOUT_S = 2.0  # closing a stream is shielded from cancellation, but bounded
 
 
 class Streamer:
     """Runs the streamed calls of one routed call, which ends at `deadline` (anyio time)."""
 
-    def __init__(self, policy: RoutingPolicy, on_progress: ProgressCallback | None, deadline: float) -> None:
+    def __init__(
+        self,
+        policy: RoutingPolicy,
+        on_progress: ProgressCallback | None,
+        deadline: float,
+        on_delta: DeltaCallback | None = None,
+    ) -> None:
         self._policy = policy
         self._on_progress = on_progress
+        self._on_delta = on_delta
         self._deadline = deadline
         self._chunks = 0  # streamed chunks delivered, across continuation attempts
         self._last_progress = -1.0
@@ -84,6 +96,7 @@ class Streamer:
         now = event_loop_clock()
         parts: list[str] = []
         report = self._on_progress is not None
+        keep = _keeper(parts, self._on_delta)
         base_chunks = self._chunks
         chunks = 0
         got_first = False
@@ -106,7 +119,7 @@ class Streamer:
                 text = ev.text
                 if not text:
                     continue
-                parts.append(text)
+                keep(text)
                 chunks += 1
                 chars += len(text)
                 if not got_first:
@@ -161,6 +174,18 @@ class Streamer:
         return min(self._deadline, now + window)
 
 
+def _keeper(parts: list[str], on_delta: DeltaCallback | None) -> Callable[[str], None]:
+    """What keeps each piece of text: the answer's list, and the caller's callback if any."""
+    if on_delta is None:
+        return parts.append
+
+    def keep(text: str) -> None:
+        parts.append(text)
+        on_delta(text)
+
+    return keep
+
+
 async def _close(stream: AsyncIterator[TextDelta | StreamEnd]) -> None:
     """Close the provider's stream even when cancelled; bounded so a stuck peer can't hold us."""
     aclose = getattr(stream, "aclose", None)
@@ -169,4 +194,4 @@ async def _close(stream: AsyncIterator[TextDelta | StreamEnd]) -> None:
             await aclose()
 
 
-__all__ = ["ProgressCallback", "Streamer"]
+__all__ = ["DeltaCallback", "ProgressCallback", "Streamer"]
