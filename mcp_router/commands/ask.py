@@ -1,13 +1,14 @@
 """`mcp-router ask "PROMPT"`: one real completion from the terminal through the same router
 the MCP server uses (providers from the environment, fallback, metering, budgets).
 
-The answer goes to stdout, a one-line receipt to stderr (model, provider, tokens, cost, latency,
-fallbacks taken), so `mcp-router ask "..." > answer.txt` keeps only the answer.
+The answer streams to stdout as it arrives, then a one-line receipt goes to stderr (model,
+provider, tokens, cost, latency, fallbacks taken), so `mcp-router ask "..." > answer.txt` keeps
+only the answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from mcp_router.commands.info import money, plural
 from mcp_router.routing.types import AttemptInfo, RoutedCompletion
@@ -38,9 +39,11 @@ async def ask_command(
     model: str | None = None,
     models: Sequence[str] = (),
     max_tokens: int | None = None,
+    write: Callable[[str], None] | None = None,
 ) -> RoutedCompletion:
-    """Route one completion. Raises UnknownModel, BudgetExceeded or AllRoutesFailed."""
-    from mcp_router.core import Message
+    """Route one completion; with `write`, the answer's text is handed to it as it streams.
+    Raises UnknownModel, BudgetExceeded or AllRoutesFailed."""
+    from mcp_router.core import Message, TextDelta
     from mcp_router.router import Router
     from mcp_router.routing.types import RouteRequest
 
@@ -55,7 +58,15 @@ async def ask_command(
         tool="ask",
     )
     async with Router.from_env(env) as router:
-        return await router.complete(req)
+        if write is None:
+            return await router.complete(req)
+        async with router.stream(req) as events:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    write(event.text)
+                else:
+                    return event
+    raise AssertionError("the stream ended without its RoutedCompletion")  # Router.stream's contract
 
 
 def fallbacks_text(attempts: Sequence[AttemptInfo]) -> str:

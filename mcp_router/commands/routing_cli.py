@@ -61,6 +61,26 @@ def plan(
         )
 
 
+class _Answer:
+    """stdout as the answer streams: each piece written and flushed at once, and the last line
+    ended before anything else is printed."""
+
+    def __init__(self) -> None:
+        self._open = False
+
+    def write(self, text: str) -> None:
+        if text:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            self._open = not text.endswith("\n")
+
+    def end(self) -> None:
+        if self._open:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            self._open = False
+
+
 @click.command()
 @click.argument("prompt", required=False)
 @click.option("-m", "--model", default=None, help="Model id, alias or `auto` (the default).")
@@ -72,7 +92,7 @@ def ask(
     prompt: str | None, model: str | None, models: tuple[str, ...], system: str | None,
     max_tokens: int | None, as_json: bool,
 ) -> None:  # fmt: skip
-    """One completion through the router: the answer on stdout, a receipt on stderr. The prompt
+    """One completion through the router: the answer streamed to stdout, a receipt on stderr. The prompt
     comes from PROMPT, from stdin when piped, or both (stdin first). Exit code 1 when every
     route failed."""
     import os
@@ -90,18 +110,23 @@ def ask(
         raise click.UsageError(str(exc)) from exc
     preflight()
     env = dict(os.environ)
+    out = _Answer()
     try:
         result = anyio.run(
             lambda: ask_command(
-                env, prompt=text, system=system, model=model, models=models, max_tokens=max_tokens
+                env, prompt=text, system=system, model=model, models=models, max_tokens=max_tokens,
+                write=None if as_json else out.write,
             )
-        )
+        )  # fmt: skip
     except AllRoutesFailed as exc:
+        out.end()
         if not exc.attempts:
             raise CliError(cli_words(str(exc)), RUNTIME) from exc
         head = f"every route failed ({plural(len(exc.attempts), 'attempt')}):"
         raise CliError("\n".join([head, *failure_lines(exc.attempts)]), RUNTIME) from exc
-    click.echo(result.model_dump_json(indent=2) if as_json else result.text)
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+    out.end()
     click.echo(receipt(result), err=True)
     if result.finish_reason == "error":
         raise SystemExit(RUNTIME)

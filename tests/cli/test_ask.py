@@ -114,3 +114,33 @@ def test_the_library_message_for_rejected_keys_names_them(sim: Simulator, tmp_pa
 
     message = anyio.run(complete)
     assert "Check OPENAI_API_KEY" in message and "Retry later" not in message
+
+
+def test_the_answer_streams_to_stdout_as_it_arrives(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    # The provider sends two chunks and then stalls for longer than this test may run: those
+    # chunks are on stdout while the call is still running (the process is stopped afterwards).
+    import os
+    import subprocess
+    import sys
+
+    sim.always("openai", "gpt-4o-mini", Fault.stall(after_chunks=2))
+    config = tmp_path / "patient.toml"
+    config.write_text("[routing]\nstream_idle_timeout_s = 600\n")
+    env = {k: v for k, v in env.items() if not k.startswith("OPENROUTER_")}  # one endpoint
+    env["MCP_ROUTER_CONFIG"] = str(config)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mcp_router", "ask", "hi", "-m", MINI],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        first = os.read(proc.stdout.fileno(), 4096)  # returns once something was written
+        assert first.startswith(b"Simulated") and proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
