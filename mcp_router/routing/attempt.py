@@ -12,12 +12,12 @@ from decimal import Decimal
 from typing import TypedDict, Unpack
 
 import anyio
-import structlog
 
 from mcp_router.catalog.pricing import cost as price_cost
 from mcp_router.catalog.tokens import estimate_tokens
 from mcp_router.core import Message, StreamEnd, Usage
 from mcp_router.errors import ProviderError
+from mcp_router.log import get_logger
 from mcp_router.metering.billing import bill_attempt
 from mcp_router.metering.records import AttemptOutcome, AttemptRecord
 from mcp_router.routing.costs import Hold
@@ -156,7 +156,7 @@ def attempt_info(rec: AttemptRecord) -> AttemptInfo:
     )
 
 
-_log = structlog.get_logger("mcp_router.routing")
+_log = get_logger("mcp_router.routing")
 
 
 class AttemptLog:
