@@ -8,7 +8,9 @@ only the answer.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from mcp_router.commands.info import money, plural
 from mcp_router.routing.types import AttemptInfo, RoutedCompletion
@@ -39,16 +41,20 @@ async def ask_command(
     model: str | None = None,
     models: Sequence[str] = (),
     max_tokens: int | None = None,
+    images: Sequence[str] = (),
+    files: Sequence[str] = (),
     write: Callable[[str], None] | None = None,
 ) -> RoutedCompletion:
     """Route one completion; with `write`, the answer's text is handed to it as it streams.
-    Raises UnknownModel, BudgetExceeded or AllRoutesFailed."""
+    `images` and `files` are paths or URLs; the files named may be read (and nothing else).
+    Raises UnknownModel, BudgetExceeded, AllRoutesFailed or FileRefused."""
     from mcp_router.core import Message, TextDelta
     from mcp_router.router import Router
     from mcp_router.routing.types import RouteRequest
 
     messages = [Message(role="system", content=system)] if system else []
-    messages.append(Message(role="user", content=prompt))
+    content, allowed = attachments(prompt, images, files)
+    messages.append(Message.model_validate({"role": "user", "content": content}))
     req = RouteRequest(
         messages=messages,
         model=model,
@@ -57,7 +63,7 @@ async def ask_command(
         client=CLIENT,
         tool="ask",
     )
-    async with Router.from_env(env) as router:
+    async with Router.from_env(env, file_roots=allowed) as router:
         if write is None:
             return await router.complete(req)
         async with router.stream(req) as events:
@@ -67,6 +73,29 @@ async def ask_command(
                 else:
                     return event
     raise AssertionError("the stream ended without its RoutedCompletion")  # Router.stream's contract
+
+
+def attachments(prompt: str, images: Sequence[str], files: Sequence[str]) -> tuple[Any, list[str]]:
+    """The user message's content (the prompt alone, or the prompt then image and file parts)
+    and the local files named, which the router may read: a person at a terminal who names a
+    file means it to be read, wherever it is."""
+    if not images and not files:
+        return prompt, []
+    allowed: list[str] = []
+
+    def ref(value: str) -> str:
+        if value.lower().startswith(("https://", "http://", "data:")):
+            return value
+        path = os.path.abspath(os.path.expanduser(value))
+        allowed.append(path)
+        return path
+
+    parts: list[dict[str, Any]] = [{"type": "text", "text": prompt}]
+    parts += [{"type": "image_url", "image_url": {"url": ref(v)}} for v in images]
+    for value in files:
+        name = os.path.basename(value.rstrip("/").split("?", 1)[0]) or None
+        parts.append({"type": "file", "file": {"filename": name, "file_data": ref(value)}})
+    return parts, allowed
 
 
 def fallbacks_text(attempts: Sequence[AttemptInfo]) -> str:

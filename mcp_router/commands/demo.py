@@ -3,7 +3,7 @@
 Starts the simulated providers in a thread, spawns `mcp-router serve` over stdio pointed at
 them (a throwaway data directory, no real keys), and drives every tool through a real MCP
 client session: list_models, estimate_cost, a complete that survives a failing provider by
-fallback, a compare of three models, and usage_report.
+fallback, a question about an image, a compare of three models, and usage_report.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import anyio
 
 from mcp_router.api.results import EstimateResult, ListModelsResult
 from mcp_router.commands.info import money, plural, render_estimate, render_models, table
+from mcp_router.core import data_url
 from mcp_router.registry import PROVIDERS as KNOWN_PROVIDERS
 
 Echo = Callable[[str], None]
@@ -27,6 +28,8 @@ PRIMARY = "openai/gpt-4o-mini"
 FALLBACK = "anthropic/claude-haiku-4.5"
 COMPARED = ["openai/gpt-4.1-mini", "anthropic/claude-haiku-4.5", "google/gemini-2.5-flash"]
 PROMPT = "In one sentence: why do agents need a model router?"
+VISION = "google/gemini-2.5-flash"
+IMAGE_QUESTION = "What colour is this image?"
 NEXT_STEPS = (
     "Next steps with real providers:",
     '  1. set a key, e.g. `export OPENAI_API_KEY=sk-...` (README "Configuration" lists them all)',
@@ -70,6 +73,27 @@ async def _compare(client: Any, echo: Echo) -> None:
     ]
     echo(table(["model", "provider", "cost $", "ms", "text / error"], rows))
     echo(f"cheapest: {cmp['cheapest']}   fastest: {cmp['fastest']}\n")
+
+
+async def _image(client: Any, echo: Echo) -> None:
+    """One question about an image: a 4x4 PNG made here, sent as a data URL content part."""
+    from mcp_router.sim.media import png
+
+    picture = data_url("image/png", png(4, 4, (30, 110, 200)))
+    question = [
+        {"type": "text", "text": IMAGE_QUESTION},
+        {"type": "image_url", "image_url": {"url": picture}},
+    ]
+    echo(f"== complete(model={VISION}, messages=[{IMAGE_QUESTION!r} + a 4x4 PNG])")
+    done = _structured(
+        await client.call_tool(
+            "complete",
+            {"messages": [{"role": "user", "content": question}], "model": VISION, "max_tokens": 60},
+        )
+    )
+    echo(f"answer from {done['model']} via {done['provider']}: {done['text']!r}")
+    tokens, cost = done["usage"]["input_tokens"], money(done["cost_usd"])
+    echo(f"{tokens} input tokens, the image's counted as the provider counts it; cost ${cost}\n")
 
 
 async def _usage(client: Any, echo: Echo) -> None:
@@ -137,6 +161,7 @@ async def _session(env: dict[str, str], echo: Echo) -> None:
         cost = money(done["cost_usd"])
         echo(f"cost ${cost}, {done['latency_ms']:.0f} ms, {plural(len(ticks), 'progress notification')}\n")
 
+        await _image(client, echo)
         await _compare(client, echo)
         await _usage(client, echo)
 

@@ -121,6 +121,7 @@ def cli_error(exc: BaseException, env: Mapping[str, str], params: Sequence[click
 
     from mcp_router.api.arguments import InvalidArguments
     from mcp_router.errors import AllRoutesFailed, BudgetExceeded, UnknownModel
+    from mcp_router.files import FileRefused
     from mcp_router.settings import ConfigError, CorruptDatabase
 
     exc = unwrap(exc)
@@ -139,6 +140,8 @@ def cli_error(exc: BaseException, env: Mapping[str, str], params: Sequence[click
         )
     if isinstance(exc, BudgetExceeded | AllRoutesFailed):
         return CliError(cli_words(str(exc), params), RUNTIME)
+    if isinstance(exc, FileRefused):  # a file named on the command line: the caller's to fix
+        return CliError(str(exc), CONFIG)
     db_error = _caused_by(exc, sqlite3.DatabaseError)
     if db_error is not None:  # the store's errors may wrap it (MeteringError)
         return database_error(db_error, env)

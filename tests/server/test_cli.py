@@ -80,4 +80,6 @@ def test_demo_runs_offline() -> None:
     for tool in ("list_models", "estimate_cost", "complete", "compare", "usage_report"):
         assert f"== {tool}" in text
     assert "answer from anthropic/claude-haiku-4.5" in text  # survived the failing primary
+    assert "answer from google/gemini-2.5-flash via" in text  # a question about an image
+    assert "[saw image/png 4x4]" in text
     assert "cheapest:" in text and "total:" in text
