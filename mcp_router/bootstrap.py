@@ -4,6 +4,11 @@
 writer, budgets, HTTP pool, adapters); every part that must be closed is pushed on one
 `AsyncExitStack` that the Router unwinds in `aclose`. When a later step fails, what was opened
 so far is closed again here and the original error propagates.
+
+The catalog is the bundled snapshot with the config's custom-endpoint models, under the live
+lists cached by earlier runs; the models the config names must all be in it (`check_models`).
+Entering the router fetches the lists due at start (catalog/refresh.py), within
+`[catalog] startup_timeout_s`.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from mcp_router.providers.http import make_http_client
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
 from mcp_router.routing.health_file import FILE_NAME as HEALTH_FILE_NAME
 from mcp_router.routing.health_file import HealthFile, restore_health
-from mcp_router.settings import Settings, load_settings
+from mcp_router.settings import Settings, check_models, load_settings
 
 if TYPE_CHECKING:
     from mcp_router.metering.budgets import Budgets
@@ -61,7 +66,16 @@ def build_router(
         cache = CatalogCache(home / "catalog.db")
         on_failure.callback(cache.close)
         resources.callback(cache.close)
-        refresher = CatalogRefresher(Catalog.load_bundled(aliases=settings.aliases), cache=cache)
+        base = Catalog.load_bundled(aliases=settings.aliases)
+        extras = settings.custom_models({})
+        refresher = CatalogRefresher(
+            base.with_models(extras) if extras else base,
+            cache=cache,
+            clock=clock.now,
+            max_age_s=settings.catalog.max_age_days * 86400.0,
+        )
+        catalog = refresher.load_cached()
+        check_models(settings, catalog)
         # Circuit state goes to $MCP_ROUTER_HOME/health.json on each change, for `doctor`, and
         # comes back from it below: a restarted server keeps skipping a cooling endpoint.
         health_file = HealthFile(home / HEALTH_FILE_NAME, clock)
@@ -72,7 +86,7 @@ def build_router(
         http = make_http_client()
         resources.push_async_callback(http.aclose)
         router = Router(
-            refresher.load_cached(),
+            catalog,
             build_adapters(configs, http),
             meter=MeterWriter(store),
             budgets=_budgets(settings, store, clock),
@@ -81,9 +95,10 @@ def build_router(
             policy=settings.routing,
             store=store,
             resources=resources,
-            extra_models=settings.custom_models({}),  # merged over the catalog by the Router
+            extra_models=extras,  # in the refresher's base too; kept over a catalog swapped in
             aliases=settings.aliases,
             refresher=refresher,
+            startup_fetch_s=settings.catalog.startup_timeout_s or None,
         )
         # Only endpoints this router can call (the file is shared by routers configured
         # otherwise), checked against its catalog with the config's custom models.

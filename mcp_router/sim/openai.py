@@ -26,7 +26,7 @@ from mcp_router.sim.engine import (
     sse,
 )
 from mcp_router.sim.http import Conn, Request
-from mcp_router.sim.state import SimState
+from mcp_router.sim.state import ServedModel, SimState
 
 _REASONING_MODEL = re.compile(r"^(openai/)?o\d")
 _FINISH = {"stop": "stop", "stop_sequence": "stop", "length": "length", "content_filter": "content_filter"}
@@ -351,21 +351,30 @@ def _price_str(value: Any) -> str:
     return format(Decimal(str(value)) / Decimal(1_000_000), "f")
 
 
+def _listed_names(m: ServedModel) -> list[str]:
+    """OpenAI lists dated snapshots beside their model, Mistral each alias as its own entry."""
+    return [m.name, *m.aliases] if m.listing.get("list_aliases") else [m.name]
+
+
+def _list_entry(provider: str, m: ServedModel, name: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": name,
+        "object": "model",
+        "created": int(m.listing.get("created", 1_715_367_049)),
+        "owned_by": m.listing.get("owned_by", "system" if provider == "openai" else provider),
+    }
+    if provider == "mistral":  # Mistral's entries name the model's other ids
+        entry["aliases"] = [n for n in (m.name, *m.aliases) if n != name]
+    return entry
+
+
 async def models(state: SimState, provider: str, req: Request, conn: Conn) -> None:
     """`GET /models`: OpenAI's list shape, or OpenRouter's richer one with per-token prices."""
     served = state.listing(provider)
     if provider != "openrouter":
         if await refuse(conn, _authorized(provider, req)):
             return
-        data = [
-            {
-                "id": m.name,
-                "object": "model",
-                "created": int(m.listing.get("created", 1_715_367_049)),
-                "owned_by": m.listing.get("owned_by", "system" if provider == "openai" else provider),
-            }
-            for m in served
-        ]
+        data = [_list_entry(provider, m, name) for m in served for name in _listed_names(m)]
         await conn.send(200, dumps({"object": "list", "data": data}))
         return
     # OpenRouter's model list is public: no key needed.
