@@ -2,7 +2,7 @@
 
 `CatalogRefresher.load_cached()` merges the snapshot with the lists cached by earlier runs (no
 network). `due()` names the lists to fetch at start: local servers' (Ollama, custom endpoints:
-what they hold changes any time, and they answer at once), and any list missing or older than
+what they hold changes any time, and they answer at once), and cached lists older than
 `max_age_s` (7 days by default). A provider whose fetch fails keeps its last good list, so a
 failed refresh never takes models away from routing; a kept list older than `max_age_s` is
 marked stale (`meta["stale"]`).
@@ -182,13 +182,15 @@ class CatalogRefresher:
         return self._rebuild()
 
     def due(self, providers: Iterable[str]) -> list[str]:
-        """The providers whose list should be fetched at start: local servers always, others
-        when their list is missing or older than `max_age_s`."""
+        """The providers whose list is fetched at start: local servers always (they answer at
+        once, and what they hold changes any time), others when their cached list is older than
+        `max_age_s`. A provider never listed stays unverified until a refresh (a serving
+        router's, or `catalog refresh`): start-up need not wait on every remote provider."""
         now = self._clock()
         out = []
         for name in providers:
             listing = self._listings.get(name)
-            old = listing is None or (now - listing.fetched_at).total_seconds() > self.max_age_s
+            old = listing is not None and (now - listing.fetched_at).total_seconds() > self.max_age_s
             if is_local(name) or old:
                 out.append(name)
         return sorted(out)

@@ -3,6 +3,9 @@
 Quality tiers for `model="auto"`: each tier is an ordered list of model ids of roughly equal
 quality; `auto` picks the cheapest *available* one that can serve the request (see `plan.py`).
 Ids missing from the catalog are ignored, so the table can name models a deployment lacks.
+Every model of the default tiers is in the bundled snapshot under a name each provider serving
+it answers to, and the standard tier has a model at every hosted provider that serves its own
+(tests/test_truthful_routing.py walks them through the simulator).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ DEFAULT_TIERS: dict[str, tuple[str, ...]] = {
         "google/gemini-2.5-flash-lite",
         "meta-llama/llama-3.1-8b-instruct",
         "mistralai/mistral-small",
+        "x-ai/grok-3-mini",
     ),
     # General work an agent delegates: summaries, drafting, code edits of moderate size.
     "standard": (
@@ -29,6 +33,7 @@ DEFAULT_TIERS: dict[str, tuple[str, ...]] = {
         "deepseek/deepseek-chat",
         "meta-llama/llama-3.3-70b-instruct",
         "mistralai/mistral-small",
+        "x-ai/grok-3-mini",
     ),
     # Hard reasoning and long code: the frontier models.
     "premium": (
