@@ -9,6 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mcp_router.api.catalog_report import live_lists, render_live_lists
+from mcp_router.api.catalog_report import render_refresh as render_refresh
 from mcp_router.api.results import EstimateResult, ListModelsResult
 
 
@@ -112,16 +114,6 @@ async def refresh_command(env: Mapping[str, str] | None = None) -> dict[str, Any
         }
 
 
-def render_refresh(summary: Mapping[str, Any]) -> str:
-    lines = [
-        f"catalog: {summary['models']} models; refreshed {', '.join(summary['refreshed']) or 'no provider'}",
-        f"added {len(summary['added'])}, removed {len(summary['removed'])}, "
-        f"repriced {len(summary['repriced'])}",
-    ]
-    lines += [f"failed {p}: {err}" for p, err in summary["errors"].items()]
-    return "\n".join(lines)
-
-
 async def _reachable(router: Any, timeout_s: float) -> dict[str, str]:
     """Each configured provider: 'ok (N models)' or why its model list could not be fetched."""
     import anyio
@@ -220,6 +212,7 @@ async def doctor_command(
         meta = dict(router.catalog.meta)
         n_models = len(router.catalog)
         providers = list(router.adapters)
+        live = live_lists(router.catalog, providers, now())
     at = now()
     built = meta.get("snapshot_date")
     stamp = _parse_time(built)
@@ -231,6 +224,7 @@ async def doctor_command(
             "built": built,
             "age_days": round((at - stamp).total_seconds() / 86400, 1) if stamp else None,
             "providers": catalog_ages(meta, providers, at),
+            "live": live,
         },
         "home": str(home),
         "database": {"path": str(db), "bytes": db.stat().st_size if db.exists() else 0},
@@ -254,8 +248,7 @@ def render_doctor(report: Mapping[str, Any]) -> str:
         "  (none configured)"
     ]
     cat = report["catalog"]
-    age = f", {cat['age_days']} days old" if cat["age_days"] is not None else ""
-    lines.append(f"catalog: {cat['models']} models (snapshot {cat['built'] or '?'}{age})")
+    lines += render_live_lists(cat["live"])
     lines += [
         f"  {name:<12} {'live list' if a['source'] == 'live' else 'snapshot'}, {_age(a['age_s'])} old"
         for name, a in cat.get("providers", {}).items()
