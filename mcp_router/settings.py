@@ -232,9 +232,8 @@ class ModelLookup(Protocol):
 def _unknown(what: str, name: str, catalog: ModelLookup, verb: str = "names") -> str:
     close = catalog.suggest(name)
     hint = f"did you mean {', '.join(close)}? " if close else ""
-    return (
-        f"  {what} names unknown model {name!r}: {hint}use an id from `mcp-router models --all`, or remove it"
-    )
+    fix = "use an id from `mcp-router models --all`, or remove it"
+    return f"  {what} {verb} unknown model {name!r}: {hint}{fix}"
 
 
 def check_models(settings: Settings, catalog: ModelLookup) -> None:

@@ -38,7 +38,7 @@ when the deployment serves none of the tier's models (no credentials for any of 
 `auto` widen to every available model in the catalog (at most `_AUTO_WIDE_MODELS` of them,
 verified first, then cheapest), and never to a hosted model that is free or of unknown price
 (OpenRouter's `:free` variants, preview releases) unless `auto_include_free` is set; local
-servers' models (price 0 by nature) are fine.
+servers' models at a known price of 0 are fine.
 """
 
 from __future__ import annotations
@@ -370,9 +370,10 @@ def _verified(surv: list[Candidate]) -> bool:
 
 
 def _widen_ok(c: Candidate, policy: RoutingPolicy) -> bool:
-    """Whether `auto` may widen to this endpoint: priced above zero, or a local server's."""
+    """Whether `auto` may widen to this endpoint: a known price, above zero unless a local
+    server's (Ollama and custom endpoints cost nothing by nature)."""
     price = unit_price(c.endpoint)
-    return policy.auto_include_free or is_local(c.provider) or (price is not None and price > 0)
+    return policy.auto_include_free or (price is not None and (price > 0 or is_local(c.provider)))
 
 
 def _auto_models(
