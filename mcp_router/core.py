@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Role = Literal["system", "user", "assistant"]
 FinishReason = Literal["stop", "length", "content_filter", "tool_calls", "error"]
@@ -46,18 +46,33 @@ class ResponseFormat(BaseModel):
         return data
 
 
-class CompletionRequest(BaseModel):
-    """What to generate; the model is given to the adapter separately (provider-native name)."""
+class SamplingParams(BaseModel):
+    """How to generate, declared once: the `complete`/`compare` tool arguments, `RouteRequest` and
+    `CompletionRequest` all inherit these fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    messages: list[Message]
-    max_tokens: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    stop: list[str] | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    stop: list[str] | None = None  # one string is taken as a list of one
     seed: int | None = None
     response_format: ResponseFormat | None = None
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _one_stop(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def sampling(self) -> dict[str, Any]:
+        """These fields as keyword arguments (nested models kept as they are)."""
+        return {name: getattr(self, name) for name in SamplingParams.model_fields}
+
+
+class CompletionRequest(SamplingParams):
+    """What to generate; the model is given to the adapter separately (provider-native name)."""
+
+    messages: list[Message]
 
     @property
     def system(self) -> str | None:

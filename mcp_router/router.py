@@ -12,10 +12,8 @@ metering and the readable errors.
 from __future__ import annotations
 
 import inspect
-import time
 from collections.abc import Mapping, Sequence
-from contextlib import AsyncExitStack
-from decimal import Decimal
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from functools import partial
 from pathlib import Path
 from random import Random
@@ -30,18 +28,23 @@ from mcp_router.api import views
 from mcp_router.api.arguments import InvalidArguments
 from mcp_router.api.results import EstimateResult, ListModelsResult, ModelInfo
 from mcp_router.catalog.catalog import Catalog
+from mcp_router.catalog.custom import with_custom
 from mcp_router.catalog.merge import diff
 from mcp_router.catalog.models import Model
-from mcp_router.core import CompletionRequest, Usage
+from mcp_router.core import CompletionRequest
 from mcp_router.errors import AllRoutesFailed, RouterError
 from mcp_router.metering.records import AttemptRecord, RequestRecord, RequestStatus
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.compare import compare
 from mcp_router.routing.costs import BudgetGate, BudgetHook
-from mcp_router.routing.execute import ExecContext, ExecResult, ProgressCallback, execute
+from mcp_router.routing.delivery import CompletionStream, streamed
+from mcp_router.routing.execute import ExecContext, ExecResult, Failure, ProgressCallback, execute
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
-from mcp_router.routing.plan import Exclusion, Plan, estimate_prompt_tokens, plan
+from mcp_router.routing.messages import failed_message, no_candidates_message
+from mcp_router.routing.plan import Plan, estimate_prompt_tokens, plan
 from mcp_router.routing.policy import RoutingPolicy
+from mcp_router.routing.receipts import Receipt
+from mcp_router.routing.streaming import DeltaCallback
 from mcp_router.routing.types import CompareResult, RoutedCompletion, RouteRequest
 
 if TYPE_CHECKING:
@@ -57,82 +60,6 @@ class Meter(Protocol):
 
 async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
-
-
-def _short(text: str, limit: int = 160) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _exclusions_text(exclusions: Sequence[Exclusion], limit: int = 12) -> str:
-    parts = [f"{e.model} via {e.provider}: {e.reason}" for e in exclusions[:limit]]
-    more = len(exclusions) - limit
-    if more > 0:
-        parts.append(f"... and {more} more")
-    return "; ".join(parts)
-
-
-def no_candidates_message(p: Plan) -> str:
-    """Why nothing could be tried; names every cooling endpoint and when it frees."""
-    wanted = ", ".join(p.models) or "the requested model"
-    if not p.exclusions:
-        return (
-            f"No endpoint serves {wanted}. Configure a provider for it (see `mcp-router doctor`) "
-            "or choose another model with list_models."
-        )
-    cooling = [e for e in p.exclusions if e.until is not None]
-    if cooling and len(cooling) == len(
-        [e for e in p.exclusions if not e.reason.startswith("no credentials")]
-    ):
-        frees = "; ".join(
-            f"{e.model} via {e.provider} frees at {e.until.isoformat(timespec='seconds')}"  # type: ignore[union-attr]
-            for e in sorted(cooling, key=lambda e: e.until)  # type: ignore[arg-type, return-value]
-        )
-        return (
-            f"Every candidate is cooling down after recent failures: {frees}. "
-            "Retry after that or pick another model."
-        )
-    return (
-        f"No endpoint can serve this request for {wanted}: {_exclusions_text(p.exclusions)}. "
-        "Relax the filters (max_price, provider, response_format), choose another model, "
-        "or configure a provider."
-    )
-
-
-def failed_message(result: ExecResult, records: Sequence[AttemptRecord], p: Plan) -> str:
-    if (
-        result.final_error is not None
-        and result.error
-        and result.error.startswith("the request was rejected")
-    ):
-        head = (
-            f"The request was rejected as invalid ({result.final_error}); "
-            "other providers would reject it too. Fix the request."
-        )
-    else:
-        head = f"All routes failed for {', '.join(p.models) or 'the request'}"
-        if result.error:
-            head += f" ({result.error})"
-    lines = [
-        f"{r.model} via {r.provider}: {r.outcome}" + (f" — {_short(r.error)}" if r.error else "")
-        for r in records
-    ]
-    msg = head + ". Attempts: " + ("; ".join(lines) if lines else "none")
-    if p.exclusions:
-        msg += f". Excluded: {_exclusions_text(p.exclusions)}"
-    return msg + ". Retry later, add fallbacks with `models`, or check `mcp-router doctor`."
-
-
-def _sum_cost(records: Sequence[AttemptRecord]) -> Decimal | None:
-    total = Decimal(0)
-    for r in records:
-        if r.cost_usd is None:
-            return None
-        total += r.cost_usd
-    return total
-
-
-def _usd(value: Decimal | None) -> float | None:
-    return None if value is None else float(value.quantize(Decimal("0.000000001")))
 
 
 def owning(*clients: httpx2.AsyncClient) -> AsyncExitStack:
@@ -307,21 +234,7 @@ class Router:
             await _maybe_await(flush())
 
     def _with_extras(self, catalog: Catalog) -> Catalog:
-        if not self._extra_models and not self._aliases:
-            return catalog
-        by_id = {m.id.lower(): m for m in catalog.models()}
-        for extra in self._extra_models:
-            base = by_id.get(extra.id.lower())
-            if base is None:
-                by_id[extra.id.lower()] = extra
-                continue
-            # An endpoint the catalog has already came from a base that held the extras, with
-            # what its provider's live list says of it: keep that one.
-            have = {e.provider for e in base.endpoints}
-            added = tuple(e for e in extra.endpoints if e.provider not in have)
-            if added:
-                by_id[extra.id.lower()] = base.model_copy(update={"endpoints": (*base.endpoints, *added)})
-        return Catalog(by_id.values(), meta=catalog.meta, aliases=self._aliases)
+        return with_custom(catalog, self._extra_models, self._aliases)
 
     @property
     def health(self) -> HealthTracker:
@@ -361,10 +274,20 @@ class Router:
     # -- completion -----------------------------------------------------------------------
 
     async def complete(
-        self, req: RouteRequest, *, on_progress: ProgressCallback | None = None
+        self,
+        req: RouteRequest,
+        *,
+        on_progress: ProgressCallback | None = None,
+        on_delta: DeltaCallback | None = None,
     ) -> RoutedCompletion:
-        """Route one completion. Raises UnknownModel, BudgetExceeded or AllRoutesFailed."""
-        return await self._complete(req, on_progress=on_progress, tool=req.tool)
+        """Route one completion. Raises UnknownModel, BudgetExceeded or AllRoutesFailed.
+        `on_delta(text)` receives the answer as it streams (see `stream` for an iterator)."""
+        return await self._complete(req, on_progress=on_progress, on_delta=on_delta, tool=req.tool)
+
+    def stream(self, req: RouteRequest) -> AbstractAsyncContextManager[CompletionStream]:
+        """`async with router.stream(req) as events: async for event in events: ...` — the
+        answer's `TextDelta`s as they arrive, then the `RoutedCompletion` (routing/delivery.py)."""
+        return streamed(lambda deliver: self.complete(req, on_delta=deliver))
 
     async def _complete(
         self,
@@ -373,59 +296,49 @@ class Router:
         on_progress: ProgressCallback | None,
         tool: str,
         prompt_tokens: int | None = None,
+        on_delta: DeltaCallback | None = None,
     ) -> RoutedCompletion:
-        t0 = time.perf_counter()
-        started = self._clock.now()
-        request_id = f"{self._ids.getrandbits(128):032x}"  # uuid4-sized, without a syscall per call
-        requested = (
-            req.model if req.model else (",".join(req.models) if req.models else self._policy.default_model)
+        receipt = Receipt(
+            request_id=f"{self._ids.getrandbits(128):032x}",  # uuid4-sized, without a syscall per call
+            started=self._clock.now(),
+            req=req,
+            tool=tool,
+            requested=req.model or (",".join(req.models) if req.models else self._policy.default_model),
         )
-        p = self.plan(
-            req, prompt_tokens=prompt_tokens
-        )  # UnknownModel propagates: nothing was attempted, nothing to meter
-
-        def request_record(
-            status: RequestStatus,
-            records: Sequence[AttemptRecord],
-            res: ExecResult | None,
-            error_class: str | None,
-        ) -> RequestRecord:
-            usage = sum((r.usage for r in records), Usage())
-            cost = _sum_cost(records)
-            return RequestRecord(
-                request_id=request_id,
-                started_at=started,
-                client=req.client,
-                tool=tool,
-                requested_model=requested,
-                model=res.model if res else None,
-                provider=res.provider if res else None,
-                status=status,
-                error_class=error_class,
-                usage=usage,
-                cost_usd=cost
-                if cost is not None
-                else sum((r.cost_usd or Decimal(0) for r in records), Decimal(0)),
-                latency_ms=(time.perf_counter() - t0) * 1000.0,
-                ttft_ms=res.ttft_ms if res else None,
-                attempts=tuple(records),
-                tag=req.tag,
-            )
-
+        p = self.plan(req, prompt_tokens=prompt_tokens)  # UnknownModel: nothing attempted, nothing to meter
         if not p.candidates:
-            await self._meter.record(request_record("error", (), None, "AllRoutesFailed"))
+            await self._meter.record(receipt.record("error", (), None, "AllRoutesFailed"))
             raise AllRoutesFailed(no_candidates_message(p), [])
+        ctx = self._context(req, receipt.request_id, p, on_progress, on_delta)
+        result, rec = await self._execute_metered(ctx, req, p, receipt)
+        if result.status == "error":
+            if result.failure is Failure.BUDGET and result.budget_error is not None:
+                raise result.budget_error  # no provider was called: the cap stopped it
+            raise AllRoutesFailed(
+                failed_message(result, ctx.records, p), list(ctx.infos)
+            ) from result.final_error
+        return receipt.completion(result, rec, ctx.infos)
 
-        creq = CompletionRequest(
-            messages=req.messages,
-            max_tokens=req.max_tokens,
-            temperature=req.temperature,
-            top_p=req.top_p,
-            stop=req.stop,
-            seed=req.seed,
-            response_format=req.response_format,
-        )
-        ctx = ExecContext(
+    def _context(
+        self,
+        req: RouteRequest,
+        request_id: str,
+        p: Plan,
+        on_progress: ProgressCallback | None,
+        on_delta: DeltaCallback | None,
+    ) -> ExecContext:
+        # Each attempt holds its own worst case, under this request's id so that the settled
+        # spend is matched with the stored request (and counted once) when it lands.
+        budget = None
+        if self._budgets is not None:
+            budget = BudgetHook(
+                self._budgets,
+                client=req.client,
+                request_id=request_id,
+                max_tokens=req.max_tokens,
+                policy=self._policy,
+            )
+        return ExecContext(
             adapters=self._adapters,
             health=self._health,
             policy=self._policy,
@@ -434,18 +347,15 @@ class Router:
             request_id=request_id,
             prompt_tokens=p.prompt_tokens,
             on_progress=on_progress,
-            # Each attempt holds its own worst case, under this request's id so that the settled
-            # spend is matched with the stored request (and counted once) when it lands.
-            budget=None
-            if self._budgets is None
-            else BudgetHook(
-                self._budgets,
-                client=req.client,
-                request_id=request_id,
-                max_tokens=req.max_tokens,
-                policy=self._policy,
-            ),
+            on_delta=on_delta,
+            budget=budget,
         )
+
+    async def _execute_metered(
+        self, ctx: ExecContext, req: RouteRequest, p: Plan, receipt: Receipt
+    ) -> tuple[ExecResult, RequestRecord]:
+        """Run the attempts and meter the request whatever happens (cancellation included)."""
+        creq = CompletionRequest(messages=req.messages, **req.sampling())
         result: ExecResult | None = None
         escaped: BaseException | None = None
         try:
@@ -463,29 +373,10 @@ class Router:
                     status, err_class = "cancelled", "Cancelled"
                 else:  # an unexpected error (a bug) is not a cancellation
                     status, err_class = "error", type(escaped).__name__
-                rec = request_record(status, ctx.records, result, err_class if status != "ok" else None)
+                rec = receipt.record(status, ctx.records, result, err_class if status != "ok" else None)
                 await self._meter.record(rec)
                 self._learn_gone(ctx.records)
-        if result.status == "error":
-            if result.error_class == "BudgetExceeded" and result.budget_error is not None:
-                raise result.budget_error  # no provider was called: the cap stopped it
-            raise AllRoutesFailed(
-                failed_message(result, ctx.records, p), list(ctx.infos)
-            ) from result.final_error
-        cost = _sum_cost(ctx.records)
-        return RoutedCompletion(
-            text=result.text,
-            model=result.model or "",
-            provider=result.provider or "",
-            finish_reason=result.finish_reason,
-            usage=rec.usage,
-            cost_usd=_usd(cost),
-            latency_ms=round(rec.latency_ms, 3),
-            ttft_ms=None if result.ttft_ms is None else round(result.ttft_ms, 3),
-            attempts=list(ctx.infos),
-            request_id=request_id,
-            error=result.error if result.status == "incomplete" else None,
-        )
+        return result, rec
 
     # -- compare --------------------------------------------------------------------------
 

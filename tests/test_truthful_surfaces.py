@@ -61,7 +61,7 @@ def test_catalog_refresh_names_what_changed_and_plan_and_doctor_give_the_reasons
     before = runner.invoke(main, ["doctor"], env=env)
     assert before.exit_code == 0, before.output
     # Only the local Ollama's list is fetched at start: the others are the bundled snapshot's.
-    assert re.search(r"catalog: \d+ models; live lists from 1 providers \(ollama \d+ s\)", before.output)
+    assert re.search(r"catalog: \d+ models; live lists from 1 provider \(ollama \d+ s\)", before.output)
     refreshed = runner.invoke(main, ["catalog", "refresh"], env=env)
     assert refreshed.exit_code == 0, refreshed.output
     added = next(line for line in refreshed.output.splitlines() if line.startswith("added "))

@@ -1,27 +1,49 @@
-"""Tool arguments -> `RouteRequest`, with error messages a caller (often a model) can act on.
+"""The tools' arguments, declared once as pydantic models, and their checks.
 
-Pure functions: no I/O, no MCP. Every rejection is an `InvalidArguments` whose text names
-the argument, what was wrong, and the fix; never the rejected value (it may be huge or private).
+Each model drives the MCP tool's input schema (server/tools.py), the CLI's options
+(`api/options.py`) and, for `complete`/`compare`, the `RouteRequest` (`to_route_request`). The
+request fields themselves come from `SamplingParams`, `ModelChoice` and `RoutingParams`, shared
+with `RouteRequest`, so each is spelled once. Unknown arguments are errors (`extra="forbid"`).
+
+Every rejection is an `InvalidArguments` whose text names the argument, what was wrong, and
+the fix; never the rejected value (it may be huge or private).
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any, get_args
+import json
+from collections.abc import Collection, Mapping
+from types import UnionType
+from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from mcp_router.core import Message, ResponseFormat
-from mcp_router.routing.types import MaxPrice, ProviderPreferences, RouteRequest
+from mcp_router.api.errors import InvalidArguments
+from mcp_router.api.explain import describe_invalid
+from mcp_router.api.names import canonical_preferences
+from mcp_router.catalog.query import MAX_LIMIT, QuerySort
+from mcp_router.core import Message, SamplingParams
+from mcp_router.metering.reports import GroupBy
+from mcp_router.routing.types import DEFAULT_OUTPUT_TOKENS, ModelChoice, RouteRequest, RoutingParams
+
+__all__ = [
+    "DEFAULT_OUTPUT_TOKENS",
+    "MAX_LIST_LIMIT",
+    "CompareArgs",
+    "CompletionArgs",
+    "EstimateArgs",
+    "InvalidArguments",
+    "ListModelsArgs",
+    "ToolArgs",
+    "UsageArgs",
+    "build_messages",
+]
 
 MAX_PROMPT_BYTES = 1_000_000
 """Upper bound on the prompt (all message contents together), in UTF-8 bytes."""
-
 MAX_COMPARE_MODELS = 8
-
-
-class InvalidArguments(ValueError):
-    """Arguments a caller can fix; the message says how."""
+MAX_LIST_LIMIT = MAX_LIMIT
+USD_PER_M = "USD per 1M tokens."
 
 
 def _size_mb(n: int) -> str:
@@ -56,10 +78,7 @@ def build_messages(
         try:
             out = [m if isinstance(m, Message) else Message.model_validate(m) for m in messages]
         except ValidationError as exc:
-            raise InvalidArguments(
-                f"`messages` is malformed ({'; '.join(_rules(exc, Message))}); each message is "
-                '{"role": "system"|"user"|"assistant", "content": "text"}.'
-            ) from exc
+            raise InvalidArguments(f"`messages` is malformed: {describe_invalid(exc, Message)}") from exc
         if all(m.role == "system" for m in out):
             raise InvalidArguments("`messages` has no user or assistant turn: add a user message.")
     if system:
@@ -73,192 +92,154 @@ def build_messages(
     return out
 
 
-_EXPECTS: dict[str, str] = {
-    "missing": "is required",
-    "int_parsing": "must be an integer",
-    "int_type": "must be an integer",
-    "int_from_float": "must be a whole number",
-    "float_parsing": "must be a number",
-    "float_type": "must be a number",
-    "decimal_parsing": "must be a number",
-    "decimal_type": "must be a number",
-    "string_type": "must be a string",
-    "bool_parsing": "must be true or false",
-    "bool_type": "must be true or false",
-    "list_type": "must be a list",
-    "dict_type": "must be an object",
-    "model_type": "must be an object",
-    "model_attributes_type": "must be an object",
-    "none_required": "must be null",
-}
-_BOUNDS = {
-    "less_than_equal": ("le", "at most"),
-    "greater_than_equal": ("ge", "at least"),
-    "less_than": ("lt", "less than"),
-    "greater_than": ("gt", "greater than"),
-    "too_short": ("min_length", "at least this many items:"),
-    "too_long": ("max_length", "at most this many items:"),
-    "string_too_short": ("min_length", "at least this many characters:"),
-    "string_too_long": ("max_length", "at most this many characters:"),
-}
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,39}")
+def _admits_text(annotation: Any) -> bool:
+    """Whether a field takes a string as itself (then a JSON-looking string stays text)."""
+    origin = get_origin(annotation)
+    if origin in (Union, UnionType):
+        return any(_admits_text(a) for a in get_args(annotation))
+    if origin is Annotated:
+        return _admits_text(get_args(annotation)[0])
+    return annotation is str or origin is Literal
 
 
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    """The pydantic models an annotation may hold (through Optional, unions, Annotated, lists)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+class ToolArgs(BaseModel):
+    """A tool's arguments: unknown keys are errors; `parse` raises `InvalidArguments`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _decode_json_strings(cls, data: Any) -> Any:
+        """Some clients send a list or object argument as a JSON string (`"[\\"a\\"]"`): decode
+        it for fields that take no text, as the MCP SDK does for plain tool functions."""
+        if not isinstance(data, Mapping):
+            return data
+        out = dict(data)
+        for name, value in data.items():
+            info = cls.model_fields.get(name)
+            if info is None or not isinstance(value, str) or _admits_text(info.annotation):
+                continue
+            try:
+                decoded = json.loads(value)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(decoded, list | dict):
+                out[name] = decoded
+        return out
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> Self:
+        """Validate raw arguments (a tool call's, the CLI's); raises `InvalidArguments`."""
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise InvalidArguments(describe_invalid(exc, cls)) from exc
+
+    def fields(self) -> dict[str, Any]:
+        """The arguments as keyword arguments (nested models kept as they are)."""
+        return {name: getattr(self, name) for name in type(self).model_fields}
 
 
-def _field(models: list[type[BaseModel]], name: str) -> Any:
-    for model in models:
-        for field_name, info in model.model_fields.items():
-            if name in (field_name, info.alias):
-                return info
-    return None
+class PromptInput(ToolArgs):
+    prompt: str | None = Field(default=None, description="The task, as one user message.")
+    messages: list[Message] | None = Field(default=None, description="A conversation, instead of prompt.")
+    system: str | None = None
 
 
-def _walk(loc: tuple[int | str, ...], root: type[BaseModel] | None) -> tuple[str, list[type[BaseModel]]]:
-    """`loc` as the caller spells the argument (`messages[0].role`), skipping the union-member
-    tags pydantic inserts, and the models the last named part may hold."""
-    path, models = "", [root] if root is not None else []
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-            continue
-        info = _field(models, part) if models else None
-        if info is None and root is not None:
-            continue  # a union member's tag such as "list[str]", not an argument name
-        path += f".{part}" if path else part
-        models = _models_in(info.annotation) if info is not None else []
-    return path or "arguments", models
-
-
-def _accepted_keys(models: list[type[BaseModel]]) -> str:
-    return ", ".join(info.alias or name for m in models for name, info in m.model_fields.items())
-
-
-def _explain(err: Any, root: type[BaseModel] | None) -> tuple[str, str]:
-    """(argument path, what it accepts) for one pydantic error, never quoting the input."""
-    kind, ctx, loc = err["type"], err.get("ctx") or {}, tuple(err["loc"])
-    if kind == "extra_forbidden":
-        parent, models = _walk(loc[:-1], root)
-        key = str(loc[-1]) if loc else ""
-        name = f"`{key}` " if _KEY.fullmatch(key) else ""
-        takes = _accepted_keys(models)
-        return parent, f"has an unknown key {name}(it takes {takes})" if takes else "has an unknown key"
-    path, _ = _walk(loc, root)
-    if kind in ("literal_error", "enum"):
-        return path, f"must be one of {ctx.get('expected', 'the listed values')}"
-    if kind in _BOUNDS:
-        key, words = _BOUNDS[kind]
-        return path, f"must be {words} {ctx.get(key)}"
-    if kind in _EXPECTS:
-        return path, _EXPECTS[kind]
-    # Anything else: pydantic's own sentence, which names the rule rather than the input.
-    msg = str(err.get("msg", "is invalid"))
-    msg = msg.removeprefix("Value error, ").removeprefix("Input ")
-    return path, msg[:160]
-
-
-def _rules(exc: ValidationError, model: type[BaseModel] | None) -> list[str]:
-    seen: dict[str, str] = {}
-    for err in exc.errors(include_url=False, include_input=False, include_context=True):
-        path, rule = _explain(err, model)
-        if path not in seen:
-            seen[path] = rule
-        elif rule not in seen[path]:  # each member of a union rejected it: name every option
-            seen[path] += " or " + rule.removeprefix("must be ")
-    return [f"`{path}` {rule}" for path, rule in list(seen.items())[:5]]
-
-
-def describe_invalid(exc: ValidationError, model: type[BaseModel] | None = None) -> str:
-    """A rejected call's arguments in the house style: each argument named with what it accepts,
-    then the fix. Never the rejected value (it may be a 5 MB prompt or a secret) nor a URL."""
-    parts = _rules(exc, model)
-    fix = "Correct it" if len(parts) == 1 else "Correct them"
-    return f"{'; '.join(parts)}. {fix} and call again (omit an optional argument to use its default)."
-
-
-def _check_generation(
-    max_tokens: int | None, temperature: float | None, top_p: float | None, timeout_s: float | None
-) -> None:
-    if max_tokens is not None and max_tokens < 1:
-        raise InvalidArguments("`max_tokens` must be a positive integer; omit it to use the model's default.")
-    if temperature is not None and not 0 <= temperature <= 2:
-        raise InvalidArguments("`temperature` must be between 0 and 2.")
-    if top_p is not None and not 0 < top_p <= 1:
-        raise InvalidArguments("`top_p` must be greater than 0 and at most 1.")
-    if timeout_s is not None and not 0 < timeout_s <= 3600:
-        raise InvalidArguments("`timeout_s` must be more than 0 and at most 3600 seconds; omit it for 120.")
-
-
-def build_route_request(
-    *,
-    prompt: str | None = None,
-    messages: list[Message] | list[dict[str, Any]] | None = None,
-    system: str | None = None,
-    model: str | None = None,
-    models: list[str] | None = None,
-    sort: str | None = None,
-    provider: ProviderPreferences | dict[str, Any] | None = None,
-    max_tokens: int | None = None,
-    temperature: float | None = None,
-    top_p: float | None = None,
-    stop: list[str] | str | None = None,
-    seed: int | None = None,
-    response_format: ResponseFormat | dict[str, Any] | None = None,
-    max_price: MaxPrice | dict[str, Any] | None = None,
-    max_cost_usd: float | None = None,
-    timeout_s: float | None = None,
-    client: str = "default",
-    tool: str = "complete",
+def _route_request(
+    args: CompletionArgs | CompareArgs, client: str, tool: str, providers: Collection[str] | None
 ) -> RouteRequest:
-    """Validate `complete`/`compare` arguments into a `RouteRequest` (raises `InvalidArguments`)."""
-    msgs = build_messages(prompt, messages, system)
-    _check_generation(max_tokens, temperature, top_p, timeout_s)
-    if models is not None and not [m for m in models if m.strip()]:
-        raise InvalidArguments("`models` is empty: list model ids in fallback order, or omit it for `auto`.")
-    if sort is not None and sort not in ("price", "latency", "throughput"):
-        raise InvalidArguments(
-            "`sort` must be one of price, latency, throughput; omit it for the default order."
-        )
-    if max_cost_usd is not None and max_cost_usd <= 0:
-        raise InvalidArguments("`max_cost_usd` must be a positive number of USD; omit it for no cap.")
-    fields: dict[str, Any] = {
-        "messages": msgs,
-        "model": model,
-        "models": models,
-        "sort": sort,
-        "provider": provider,
-        "max_tokens": max_tokens,
-        "temperature": temperature,
-        "top_p": top_p,
-        "stop": [stop] if isinstance(stop, str) else stop,
-        "seed": seed,
-        "response_format": response_format,
-        "max_price": max_price,
-        "max_cost_usd": max_cost_usd,
-        "client": client,
-        "tool": tool,
-    }
-    if timeout_s is not None:
-        fields["timeout_s"] = timeout_s
+    mine = set(type(args).model_fields) - ({"models"} if isinstance(args, CompareArgs) else set())
+    fields = {name: getattr(args, name) for name in RouteRequest.model_fields if name in mine}
+    if args.provider is not None and providers is not None:
+        fields["provider"] = canonical_preferences(args.provider, providers)
+    fields.update(messages=build_messages(args.prompt, args.messages, args.system), client=client, tool=tool)
     try:
         return RouteRequest.model_validate(fields)
-    except ValidationError as exc:
+    except ValidationError as exc:  # pragma: no cover - the same fields were validated already
         raise InvalidArguments(describe_invalid(exc, RouteRequest)) from exc
 
 
-def check_compare_models(models: list[str] | None) -> list[str]:
-    """`compare` needs 1..MAX_COMPARE_MODELS distinct model ids."""
-    cleaned = list(dict.fromkeys(m.strip() for m in (models or []) if m.strip()))
-    if not cleaned:
-        raise InvalidArguments(
-            '`models` is required: list the model ids to compare, e.g. ["openai/gpt-4o-mini", '
-            '"anthropic/claude-haiku-4.5"].'
-        )
-    if len(cleaned) > MAX_COMPARE_MODELS:
-        raise InvalidArguments(f"`models` has {len(cleaned)} ids; compare at most {MAX_COMPARE_MODELS}.")
-    return cleaned
+class CompletionArgs(RoutingParams, SamplingParams, ModelChoice, PromptInput):
+    """`complete`: one answer, with fallbacks."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @field_validator("models")
+    @classmethod
+    def _some_models(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not [m for m in value if m.strip()]:
+            raise ValueError("is empty: list model ids in fallback order, or omit it for `auto`")
+        return value
+
+    def to_route_request(
+        self, *, client: str = "default", tool: str = "library", providers: Collection[str] | None = None
+    ) -> RouteRequest:
+        """The `RouteRequest` these arguments ask for. `providers`: the known provider names,
+        to check and normalise `provider.order/only/ignore` (case-insensitive)."""
+        return _route_request(self, client, tool, providers)
+
+
+class CompareArgs(RoutingParams, SamplingParams, PromptInput):
+    """`compare`: the same request to several models (each its own request: `models` is no
+    fallback chain here)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    models: list[str] = Field(description=f"2-{MAX_COMPARE_MODELS} vendor/model ids.")
+
+    @field_validator("models")
+    @classmethod
+    def _distinct_models(cls, value: list[str]) -> list[str]:
+        cleaned = list(dict.fromkeys(m.strip() for m in value if m.strip()))
+        if not cleaned:
+            raise ValueError(
+                'is required: list the model ids to compare, e.g. ["openai/gpt-4o-mini", '
+                '"anthropic/claude-haiku-4.5"]'
+            )
+        if len(cleaned) > MAX_COMPARE_MODELS:
+            raise ValueError(f"has {len(cleaned)} ids; compare at most {MAX_COMPARE_MODELS}")
+        return cleaned
+
+    def to_route_request(
+        self, *, client: str = "default", tool: str = "library", providers: Collection[str] | None = None
+    ) -> RouteRequest:
+        """The request each compared model gets (`models` are not a fallback chain here)."""
+        return _route_request(self, client, tool, providers)
+
+
+class ListModelsArgs(ToolArgs):
+    """`list_models`: the catalog filtered and sorted."""
+
+    query: str | None = Field(default=None, description="Words in the id or name.")
+    provider: str | None = Field(default=None, description="Served by this provider.")
+    capabilities: list[str] | None = Field(
+        default=None, description="All of: tools, json_mode, json_schema, vision, reasoning, prompt_caching."
+    )
+    max_input_price: float | None = Field(default=None, ge=0, description=USD_PER_M)
+    max_output_price: float | None = Field(default=None, ge=0, description=USD_PER_M)
+    min_context: int | None = Field(default=None, ge=1, description="Tokens.")
+    available_only: bool = Field(default=True, description="Only models a configured provider serves.")
+    sort: QuerySort = "name"
+    limit: int = Field(default=50, ge=1, le=MAX_LIST_LIMIT)
+
+
+class EstimateArgs(ToolArgs):
+    """`estimate_cost`: one of prompt, messages or input_tokens."""
+
+    prompt: str | None = None
+    messages: list[Message] | None = None
+    input_tokens: int | None = Field(default=None, ge=0, description="Instead of prompt/messages.")
+    output_tokens: int = Field(default=DEFAULT_OUTPUT_TOKENS, ge=0)
+    models: list[str] | None = Field(default=None, description="Default: every available priced model.")
+    limit: int = Field(default=20, ge=1, le=MAX_LIST_LIMIT)
+
+
+class UsageArgs(ToolArgs):
+    """`usage_report`: metered usage over a window."""
+
+    since: str | None = Field(default=None, description="ISO time or 24h, 7d; default all time.")
+    until: str | None = None
+    group_by: GroupBy = "model"
+    client: str | None = Field(default=None, description="Admins only, over HTTP.")
+    limit: int = Field(default=50, ge=1, le=MAX_LIST_LIMIT)

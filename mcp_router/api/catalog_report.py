@@ -15,6 +15,10 @@ from mcp_router.catalog.live import age_text, fetched_at, listing_reason, listin
 SHOWN = 10  # ids shown per kind of change
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def _ids(ids: Sequence[str], limit: int = SHOWN) -> str:
     shown = ", ".join(ids[:limit])
     more = len(ids) - limit
@@ -25,7 +29,7 @@ def render_refresh(summary: Mapping[str, Any]) -> str:
     """`catalog refresh` for a terminal: the models added, removed and repriced (the first ten
     of each) and the providers whose list could not be fetched."""
     refreshed = ", ".join(summary["refreshed"]) or "no provider"
-    lines = [f"catalog: {summary['models']} models; refreshed {refreshed}"]
+    lines = [f"catalog: {_n(summary['models'], 'model')}; refreshed {refreshed}"]
     for kind in ("added", "removed", "repriced"):
         ids = list(summary.get(kind, ()))
         lines.append(f"{kind} {len(ids)}" + (f": {_ids(ids)}" if ids else ""))
@@ -59,7 +63,7 @@ def live_lists(catalog: Catalog, providers: Collection[str], now: datetime) -> d
         for name, info in lists.items()
     )
     if lists:
-        line = f"{len(catalog)} models; live lists from {len(lists)} providers ({ages})"
+        line = f"{_n(len(catalog), 'model')}; live lists from {_n(len(lists), 'provider')} ({ages})"
     else:
         line = (
             f"{len(catalog)} models; no live list yet (bundled snapshot {meta.get('snapshot_date') or '?'})"

@@ -9,7 +9,14 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from mcp_router.api.arguments import InvalidArguments, build_messages
+from mcp_router.api.arguments import (
+    DEFAULT_OUTPUT_TOKENS,
+    EstimateArgs,
+    InvalidArguments,
+    ListModelsArgs,
+    build_messages,
+)
+from mcp_router.api.names import canonical_provider, known_providers
 from mcp_router.api.results import (
     EndpointInfo,
     Estimate,
@@ -28,9 +35,6 @@ from mcp_router.core import Message, Usage
 from mcp_router.routing.costs import estimate_cost as estimate_request_cost
 from mcp_router.routing.health import EndpointHealth, EndpointKey
 from mcp_router.routing.plan import Candidate, cheapest_known, size_reason, unit_price
-
-DEFAULT_OUTPUT_TOKENS = 500
-MAX_LIST_LIMIT = 500
 
 HealthView = Mapping[EndpointKey, EndpointHealth]
 
@@ -209,73 +213,62 @@ def count_input_tokens(
     return int(estimator(build_messages(prompt, messages, None)))
 
 
+def _provider_filter(catalog: Catalog, available: Collection[str], args: ListModelsArgs) -> str | None:
+    """The `provider` filter as the catalog spells it (raises `InvalidArguments` for no provider)."""
+    if args.provider is None:
+        return None
+    return canonical_provider(
+        args.provider, known_providers(catalog.providers, available), argument="provider"
+    )
+
+
 def list_models(
     catalog: Catalog,
     available: Collection[str],
     health: HealthView,
     *,
-    query: str | None = None,
-    provider: str | None = None,
-    capabilities: list[str] | None = None,
-    max_input_price: float | None = None,
-    max_output_price: float | None = None,
-    min_context: int | None = None,
-    available_only: bool = True,
-    sort: str | None = None,
-    limit: int = 50,
     now: datetime | None = None,
+    **query: Any,
 ) -> ListModelsResult:
-    """The catalog filtered and sorted, each model with its endpoints, prices and health
-    (`now`: the time the live-list reasons are dated against)."""
-    if not 1 <= limit <= MAX_LIST_LIMIT:
-        raise InvalidArguments(f"`limit` must be between 1 and {MAX_LIST_LIMIT}; omit it for the default.")
+    """The catalog filtered and sorted, each model with its endpoints, prices and health.
+    `query`: `ListModelsArgs` fields (raises `InvalidArguments`); `now`: the time the live-list
+    reasons are dated against ("fetched 3 h ago")."""
+    args = ListModelsArgs.parse(query)
     try:
         models, total = query_models(
             catalog,
-            query=query,
-            provider=provider,
-            capabilities=capabilities,
-            max_input_price=max_input_price,
-            max_output_price=max_output_price,
-            min_context=min_context,
+            query=args.query,
+            provider=_provider_filter(catalog, available, args),
+            capabilities=args.capabilities,
+            max_input_price=args.max_input_price,
+            max_output_price=args.max_output_price,
+            min_context=args.min_context,
             available_providers=frozenset(available),
-            available_only=available_only,
-            sort=sort or "name",
-            limit=limit,
+            available_only=args.available_only,
+            sort=args.sort,
+            limit=args.limit,
             health=health,  # both key health by (provider, model id)
         )
-    except ValueError as exc:  # unknown capability or sort
+    except ValueError as exc:  # unknown capability
         raise InvalidArguments(f"{exc}.") from exc
     infos = [model_info(m, available, health, meta=catalog.meta, now=now) for m in models]
     return ListModelsResult(models=infos, total=total)
 
 
 def estimate_cost(
-    catalog: Catalog,
-    available: Collection[str],
-    health: HealthView,
-    *,
-    prompt: str | None = None,
-    messages: list[Message] | None = None,
-    input_tokens: int | None = None,
-    output_tokens: int = DEFAULT_OUTPUT_TOKENS,
-    models: Sequence[str] | None = None,
-    limit: int = 20,
+    catalog: Catalog, available: Collection[str], health: HealthView, **arguments: Any
 ) -> EstimateResult:
-    """Arguments as the `estimate_cost` tool takes them -> `estimates`."""
+    """`arguments`: `EstimateArgs` fields -> one estimate per model, cheapest first."""
     from mcp_router.catalog.tokens import estimate_messages
 
-    if output_tokens < 0:
-        raise InvalidArguments("`output_tokens` must be 0 or more; omit it for 500.")
-    if not 1 <= limit <= MAX_LIST_LIMIT:
-        raise InvalidArguments(f"`limit` must be between 1 and {MAX_LIST_LIMIT}; omit it for the default.")
-    tokens = count_input_tokens(prompt, messages, input_tokens, estimate_messages)
+    args = EstimateArgs.parse(arguments)
+    tokens = count_input_tokens(args.prompt, args.messages, args.input_tokens, estimate_messages)
     return estimates(
         catalog,
         available,
         input_tokens=tokens,
-        output_tokens=output_tokens,
-        models=models,
-        limit=limit,
+        output_tokens=args.output_tokens,
+        models=args.models,
+        limit=args.limit,
         health=health,
     )

@@ -196,46 +196,54 @@ def _without_local(snapshot: Catalog) -> Catalog:
     return snapshot.replace(models) if dropped else snapshot
 
 
-def _apply_listing(
+def _apply_entry(
     drafts: dict[str, _Draft],
     snapshot: Catalog,
     exact: Mapping[tuple[str, str], str],
     listing: ProviderListing,
+    remote: RemoteModel,
+    names: Mapping[str, RemoteModel],
+    seen: set[str],
 ) -> None:
-    """One provider's live list over the drafts (see the module docstring)."""
+    """One entry of a provider's live list over the drafts; `seen` collects the model ids whose
+    endpoint at this provider the list named."""
     provider = listing.provider
-    names = {native_of(provider, r.native_id).lower(): r for r in listing.models}
-    seen: set[str] = set()  # model ids whose endpoint at this provider the list named
-    for remote in listing.models:
-        native = native_of(provider, remote.native_id)
-        model_id = exact.get((provider, native.lower()))
-        if model_id is not None:
-            draft = drafts[model_id]
-            draft.endpoints[provider] = _updated(draft.endpoints[provider], remote, listing.fetched_at)
-            draft.capabilities |= remote.capabilities
-            seen.add(model_id)
-            continue
-        cid = live_model_id(provider, native)
-        known = snapshot.lookup(cid) or snapshot.lookup(f"{provider}/{native}")
-        if known is None and not live_chat_model(remote, native):
-            continue
-        model_id = known.id if known is not None else cid
-        draft = drafts.setdefault(model_id, _Draft(None, model_id, name=remote.name))
+    native = native_of(provider, remote.native_id)
+    model_id = exact.get((provider, native.lower()))
+    if model_id is not None:
+        draft = drafts[model_id]
+        draft.endpoints[provider] = _updated(draft.endpoints[provider], remote, listing.fetched_at)
         draft.capabilities |= remote.capabilities
-        if provider in draft.endpoints and model_id in seen:
-            # Another name for an endpoint the list already named (a dated alias).
-            if native not in draft.aliases:
-                draft.aliases.append(native)
-            continue
-        if provider in draft.endpoints:
-            # The list names this endpoint only by another of its names: call it by a listed one.
-            ep = _updated(draft.endpoints[provider], remote, listing.fetched_at)
-            if ep.native_model.lower() not in names:
-                ep = ep.model_copy(update={"native_model": native})
-            draft.endpoints[provider] = ep
-        else:
-            draft.endpoints[provider] = _new_endpoint(provider, remote, listing.fetched_at)
         seen.add(model_id)
+        return
+    cid = live_model_id(provider, native)
+    known = snapshot.lookup(cid) or snapshot.lookup(f"{provider}/{native}")
+    if known is None and not live_chat_model(remote, native):
+        return
+    model_id = known.id if known is not None else cid
+    draft = drafts.setdefault(model_id, _Draft(None, model_id, name=remote.name))
+    draft.capabilities |= remote.capabilities
+    if provider in draft.endpoints and model_id in seen:
+        # Another name for an endpoint the list already named (a dated alias).
+        if native not in draft.aliases:
+            draft.aliases.append(native)
+        return
+    if provider in draft.endpoints:
+        # The list names this endpoint only by another of its names: call it by a listed one.
+        ep = _updated(draft.endpoints[provider], remote, listing.fetched_at)
+        if ep.native_model.lower() not in names:
+            ep = ep.model_copy(update={"native_model": native})
+        draft.endpoints[provider] = ep
+    else:
+        draft.endpoints[provider] = _new_endpoint(provider, remote, listing.fetched_at)
+    seen.add(model_id)
+
+
+def _map_unnamed(
+    drafts: dict[str, _Draft], listing: ProviderListing, names: Mapping[str, RemoteModel], seen: set[str]
+) -> None:
+    """Endpoints the list did not name: the listed name that serves them, else unlisted."""
+    provider = listing.provider
     index = name_index(names)
     for model_id, draft in drafts.items():
         current = draft.endpoints.get(provider)
@@ -249,6 +257,20 @@ def _apply_listing(
             )
         elif current.listed is not False:
             draft.endpoints[provider] = current.model_copy(update={"listed": False})
+
+
+def _apply_listing(
+    drafts: dict[str, _Draft],
+    snapshot: Catalog,
+    exact: Mapping[tuple[str, str], str],
+    listing: ProviderListing,
+) -> None:
+    """One provider's live list over the drafts (see the module docstring)."""
+    names = {native_of(listing.provider, r.native_id).lower(): r for r in listing.models}
+    seen: set[str] = set()
+    for remote in listing.models:
+        _apply_entry(drafts, snapshot, exact, listing, remote, names, seen)
+    _map_unnamed(drafts, listing, names, seen)
 
 
 def merge_live(

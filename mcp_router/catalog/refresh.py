@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Protocol
 
 import anyio
-import structlog
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from sqlite_utils import Database
 
@@ -29,8 +28,9 @@ from mcp_router.catalog.live import GoneMark, apply_gone, is_local
 from mcp_router.catalog.merge import CatalogDiff, ProviderListing, diff, merge_live
 from mcp_router.core import RemoteModel
 from mcp_router.errors import RouterError
+from mcp_router.log import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _TABLE = "catalog_listings"
 _GONE = "catalog_gone"
@@ -53,15 +53,35 @@ class CatalogCache:
     """Last good live list per provider, in its own SQLite file (not the metering store)."""
 
     def __init__(self, path: str | Path) -> None:
-        self._db = Database(sqlite3.connect(str(path), check_same_thread=False))
-        self._db[_TABLE].create(  # type: ignore[union-attr]
-            {"provider": str, "fetched_at": str, "models": str}, pk="provider", if_not_exists=True
-        )
-        self._db[_GONE].create(  # type: ignore[union-attr]
-            {"provider": str, "model": str, "native": str, "at": str},
-            pk=("provider", "model"),
-            if_not_exists=True,
-        )
+        try:
+            self._db = self._open(path)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):  # cannot open or write: not ours to delete
+                raise
+            # Not a database, or a damaged one. It is only a cache: start a new one, and say so once.
+            for leftover in (Path(path), Path(f"{path}-wal"), Path(f"{path}-shm")):
+                leftover.unlink(missing_ok=True)
+            log.warning(
+                f"discarded the unreadable catalog cache {path} ({exc}); it is rebuilt from live lists"
+            )
+            self._db = self._open(path)
+
+    @staticmethod
+    def _open(path: str | Path) -> Database:
+        db = Database(sqlite3.connect(str(path), check_same_thread=False))
+        try:
+            db[_TABLE].create(  # type: ignore[union-attr]
+                {"provider": str, "fetched_at": str, "models": str}, pk="provider", if_not_exists=True
+            )
+            db[_GONE].create(  # type: ignore[union-attr]
+                {"provider": str, "model": str, "native": str, "at": str},
+                pk=("provider", "model"),
+                if_not_exists=True,
+            )
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def save_gone(self, mark: GoneMark) -> None:
         row = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from mcp_router.log import configure_logging
@@ -13,14 +13,12 @@ if TYPE_CHECKING:
     from mcp_router.router import Router
     from mcp_router.settings import Settings
 
-DEFAULT_REFRESH_S = 3600.0
-
 
 def refresh_interval(env: Mapping[str, str]) -> float | None:
     """`MCP_ROUTER_REFRESH_S` seconds between live catalog refreshes (0 turns them off)."""
-    raw = env.get("MCP_ROUTER_REFRESH_S")
-    value = float(raw) if raw else DEFAULT_REFRESH_S
-    return value if value > 0 else None
+    from mcp_router.settings import refresh_seconds
+
+    return refresh_seconds(env)
 
 
 async def run_serve(
@@ -29,6 +27,7 @@ async def run_serve(
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
     env: Mapping[str, str] | None = None,
+    on_listening: Callable[[str], None] | None = None,
 ) -> None:
     """Serve until the client disconnects (stdio) or the process stops (HTTP).
 
@@ -59,7 +58,15 @@ async def run_serve(
     )
     async with anyio.create_task_group() as tg:
         tg.start_soon(pending.run, lambda: _build_router(env, settings))
-        await serve(server, transport=transport, host=host, port=port, env=env, tokens=tokens)
+        await serve(
+            server,
+            transport=transport,
+            host=host,
+            port=port,
+            env=env,
+            tokens=tokens,
+            on_listening=on_listening,
+        )
         tg.cancel_scope.cancel()  # closes the router: meter flushed, pool and database closed
 
 

@@ -3,6 +3,7 @@ enables, and the shape custom endpoints from the TOML file take too."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Literal
 
@@ -36,12 +37,55 @@ class ProviderConfig(BaseModel):
     cache_system_prompt: bool = False
 
 
+# Values a template or a client leaves behind instead of a key: an unexpanded `${VAR}` /
+# `$VAR` / `%VAR%`, `<...>`, an elided `sk-...`, `your-key`, `change-me`, `xxxxxx`, and the
+# placeholders our own manifests ship (README "Client setup"). Real keys are long random
+# strings that never match these.
+_PLACEHOLDER = re.compile(
+    r"""\$\{.*\}|^\$[A-Za-z_]\w*$|^%\w+%$|^<.*>$|\.\.\.|…
+    |(^|[-_\s.])your([-_\s.]|$)
+    |^(change|replace)[-_ ]?me$|^(placeholder|none|null|undefined|todo|api[-_]?key|key|secret|token)$
+    |x{6,}|\*{4,}""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def placeholder_reason(value: str | None) -> str | None:
+    """Why `value` cannot be a real key or host (`"empty"`, `"a placeholder"`), or None."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return "empty"
+    if _PLACEHOLDER.search(text):
+        return "a placeholder"
+    return None
+
+
+def usable(value: str | None) -> str | None:
+    """`value` stripped, or None when it is unset, empty or a placeholder."""
+    return None if value is None or placeholder_reason(value) else value.strip()
+
+
+def placeholder_settings(env: Mapping[str, str]) -> dict[str, str]:
+    """Every provider variable that is set but ignored, with why: for `doctor`."""
+    names = [v for known in PROVIDERS for v in (*known.key_env, known.base_url_env)]
+    return {name: reason for name in names if (reason := placeholder_reason(env.get(name)))}
+
+
+def key_env_of(provider: str) -> str | None:
+    """The variable holding `provider`'s key (the first of its names), for messages."""
+    known = next((k for k in PROVIDERS if k.name == provider), None)
+    return known.key_env[0] if known is not None and known.key_env else None
+
+
 def providers_from_env(env: Mapping[str, str]) -> list[ProviderConfig]:
-    """Enable each known provider whose key (or, for Ollama, whose host) is set."""
+    """Enable each known provider whose key (or, for Ollama, whose host) is set. Empty values
+    and placeholders count as unset, so an unedited template never enables a provider."""
     enabled: list[ProviderConfig] = []
     for known in PROVIDERS:
-        key = next((env[v] for v in known.key_env if env.get(v)), None)
-        base_url = env.get(known.base_url_env)
+        key = next((k for v in known.key_env if (k := usable(env.get(v)))), None)
+        base_url = usable(env.get(known.base_url_env))
         if known.keyless:
             if not base_url:
                 continue

@@ -6,7 +6,9 @@ An endpoint is `(provider, model_id)`. Figures are kept in small ring buffers (t
 
 Circuit breaker (closed -> open -> half-open -> closed):
 - `failure_threshold` consecutive failures open the circuit for `base_cooldown_s * 2**n`
-  (n = how many times it opened since the last success), capped at `max_cooldown_s`;
+  (n = how many times it opened since the last success), capped at `max_cooldown_s`; only that
+  transition sets the cooldown: failures of calls still in flight when it opened (or that
+  end while it is half-open without being the probe) leave it as it is;
 - a `Retry-After` from the provider extends the cooldown to at least that long, even below the
   threshold (the provider told us when to come back);
 - when the cooldown ends the circuit is half-open: exactly one attempt (the probe) may go through;
@@ -191,7 +193,11 @@ class HealthTracker:
         was_probe = s.probe_in_flight
         s.probe_in_flight = False
         until = s.cooldown_until
-        if was_probe or s.consecutive_failures >= self.failure_threshold:
+        # Only a transition lengthens the cooldown: closed -> open, or a failed probe reopening
+        # it. Calls already in flight when the circuit opened fail too; counting each of them
+        # as another opening turned a burst of 16 into the 300 s maximum.
+        opens = s.cooldown_until is None and s.consecutive_failures >= self.failure_threshold
+        if was_probe or opens:
             cooldown = min(self.base_cooldown_s * (2**s.opened_times), self.max_cooldown_s)
             s.opened_times += 1
             until = max(until or now, now + cooldown)  # never shorten a cooldown already asked for

@@ -48,6 +48,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from random import Random
 from typing import Any, Protocol
 
@@ -105,12 +106,38 @@ class Candidate:
         return self.endpoint.context_length or self.model.context_length
 
 
+class ExclusionKind(Enum):
+    """Which filter left an endpoint out (`Exclusion.reason` says it in words)."""
+
+    CREDENTIALS = "credentials"  # no key for the provider: configuring one brings it in
+    LISTING = "listing"  # its provider's live list lacks it, or it answered ModelNotFound since
+    PREFERENCES = "preferences"  # provider.only / ignore / order with allow_fallbacks=false
+    CAPABILITY = "capability"  # lacks what the response format needs
+    SIZE = "size"  # the prompt and max_tokens do not fit its context or output limit
+    PRICE = "price"  # over max_price / max_cost_usd, or unpriced under one
+    COOLING = "cooling"  # its circuit is open: `until` says when it frees
+
+
+@dataclass(frozen=True, slots=True)
+class Unfit:
+    """Why one endpoint cannot serve the request."""
+
+    kind: ExclusionKind
+    reason: str
+    until: datetime | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Exclusion:
     model: str
     provider: str
     reason: str
     until: datetime | None = None  # set when the reason is a cooldown
+    kind: ExclusionKind = field(kw_only=True)
+
+    @classmethod
+    def of(cls, model: str, provider: str, why: Unfit) -> Exclusion:
+        return cls(model, provider, why.reason, why.until, kind=why.kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,31 +234,39 @@ class _Filter:
             return f"no credentials for provider {endpoint.provider}"
         return None
 
-    def reason(self, model: Model, endpoint: Endpoint) -> tuple[str, datetime | None] | None:
+    def reason(self, model: Model, endpoint: Endpoint) -> Unfit | None:
         """Why this endpoint cannot serve the request, or None when it can."""
-        provider = endpoint.provider
-        r = self.credentials_reason(endpoint) or listing_reason(endpoint, self.meta, self.now)
+        r = self.credentials_reason(endpoint)
         if r:
-            return r, None
-        prefs = self.prefs
-        if prefs.only is not None and provider not in prefs.only:
-            return f"provider {provider} not in provider.only", None
-        if prefs.ignore and provider in prefs.ignore:
-            return f"provider {provider} ignored by provider.ignore", None
-        if not prefs.allow_fallbacks and prefs.order and provider not in prefs.order:
-            return f"provider {provider} not in provider.order and allow_fallbacks is false", None
+            return Unfit(ExclusionKind.CREDENTIALS, r)
+        r = listing_reason(endpoint, self.meta, self.now)
+        if r:
+            return Unfit(ExclusionKind.LISTING, r)
+        r = self._preference_reason(endpoint.provider)
+        if r:
+            return Unfit(ExclusionKind.PREFERENCES, r)
         for cap in self.caps:
             if not _has_capability(model, cap):
-                return f"lacks capability {cap}", None
+                return Unfit(ExclusionKind.CAPABILITY, f"lacks capability {cap}")
         r = size_reason(model, endpoint, self.prompt_tokens, self.request.max_tokens)
         if r:
-            return r, None
+            return Unfit(ExclusionKind.SIZE, r)
         r = self._price_reason(model, endpoint)
         if r:
-            return r, None
-        until = self.health.cooling_until((provider, model.id))
+            return Unfit(ExclusionKind.PRICE, r)
+        until = self.health.cooling_until((endpoint.provider, model.id))
         if until is not None:
-            return cooling_reason(until), until
+            return Unfit(ExclusionKind.COOLING, cooling_reason(until), until)
+        return None
+
+    def _preference_reason(self, provider: str) -> str | None:
+        prefs = self.prefs
+        if prefs.only is not None and provider not in prefs.only:
+            return f"provider {provider} not in provider.only"
+        if prefs.ignore and provider in prefs.ignore:
+            return f"provider {provider} ignored by provider.ignore"
+        if not prefs.allow_fallbacks and prefs.order and provider not in prefs.order:
+            return f"provider {provider} not in provider.order and allow_fallbacks is false"
         return None
 
     def _price_reason(self, model: Model, endpoint: Endpoint) -> str | None:
@@ -361,7 +396,7 @@ def _survivors(model: Model, flt: _Filter, exclusions: list[Exclusion] | None) -
         if why is None:
             out.append(Candidate(model, ep))
         elif exclusions is not None:
-            exclusions.append(Exclusion(model.id, ep.provider, why[0], why[1]))
+            exclusions.append(Exclusion.of(model.id, ep.provider, why))
     return out
 
 
@@ -408,6 +443,10 @@ def _auto_models(
     return [(m, surv) for *_, m, surv in ranked]
 
 
+# A `:floor` / `:nitro` suffix overrides `sort` for its model.
+_VARIANT_SORT: dict[str, SortBy | None] = {"floor": "price", "nitro": "throughput"}
+
+
 def plan(
     request: RouteRequest,
     catalog: CatalogView,
@@ -433,7 +472,8 @@ def plan(
         chain.append(model.id)
         kept, dropped = order_endpoints(surv, sort=sort, prefs=flt.prefs, health=health, rng=rng)
         for c in dropped:
-            exclusions.append(Exclusion(model.id, c.provider, "allow_fallbacks is false: primary only"))
+            why = Unfit(ExclusionKind.PREFERENCES, "allow_fallbacks is false: primary only")
+            exclusions.append(Exclusion.of(model.id, c.provider, why))
         for c in kept:
             if c.key not in seen:
                 seen.add(c.key)
@@ -446,12 +486,7 @@ def plan(
             continue
         base, variant = split_variant(name)
         model = catalog.resolve(base)
-        sort: SortBy | None = request.sort
-        if variant == "floor":
-            sort = "price"
-        elif variant == "nitro":
-            sort = "throughput"
-        add(model, _survivors(model, flt, exclusions), sort)
+        add(model, _survivors(model, flt, exclusions), _VARIANT_SORT.get(variant or "", request.sort))
     return Plan(candidates, exclusions, prompt_tokens, chain)
 
 

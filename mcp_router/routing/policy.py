@@ -14,6 +14,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from mcp_router.routing.types import DEFAULT_OUTPUT_TOKENS
+
 DEFAULT_TIERS: dict[str, tuple[str, ...]] = {
     # Small, fast, cheap: classification, extraction, short rewrites.
     "economy": (
@@ -73,7 +75,7 @@ class RoutingPolicy(BaseModel):
     backoff_base_s: float = Field(default=0.2, ge=0)
     backoff_cap_s: float = Field(default=4.0, ge=0)
     # Output tokens assumed for cost estimates when the request sets no max_tokens.
-    default_output_tokens: int = Field(default=500, ge=1)
+    default_output_tokens: int = Field(default=DEFAULT_OUTPUT_TOKENS, ge=1)
     # Worst-case output assumed for max_cost_usd when neither max_tokens nor a limit is known.
     worst_case_output_tokens: int = Field(default=4096, ge=1)
     # Minimum seconds between progress callbacks while tokens stream (the first token always reports).

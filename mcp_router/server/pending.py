@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
-import structlog
 
 from mcp_router.errors import RouterError
+from mcp_router.log import get_logger
 
 if TYPE_CHECKING:
     from mcp_router.catalog.refresh import RefreshResult
     from mcp_router.router import Router
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class RouterUnavailable(RouterError):

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import structlog
 
 from mcp_router.errors import RouterError
+from mcp_router.log import get_logger
 from mcp_router.server.live import CATALOG_URI, ResourceNotifier
 from mcp_router.server.pending import PendingRouter
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from mcp_router.catalog.refresh import RefreshResult
     from mcp_router.router import Router
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def changes(result: RefreshResult) -> tuple[bool, list[str]]:

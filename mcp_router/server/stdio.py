@@ -130,6 +130,7 @@ async def serve_stdio(server: Any) -> None:
         return
     from mcp.server.stdio import stdio_server
 
-    lowlevel = server._lowlevel_server  # run_stdio_async takes no streams; this is its body
+    from mcp_router.server.compat import run_streams  # run_stdio_async takes no streams
+
     async with pipe_stdio() as (stdin, stdout), stdio_server(stdin=stdin, stdout=stdout) as (read, write):  # type: ignore[arg-type]
-        await lowlevel.run(read, write, lowlevel.create_initialization_options())
+        await run_streams(server, read, write)

@@ -8,7 +8,7 @@ HTTP safety: bound to loopback by default with Host/Origin validation (a foreign
 from __future__ import annotations
 
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
@@ -116,8 +116,10 @@ async def serve(
     port: int = DEFAULT_PORT,
     env: Mapping[str, str],
     tokens: Mapping[str, str] | None = None,
+    on_listening: Callable[[str], None] | None = None,
 ) -> None:
-    """Run until the client disconnects (stdio) or the process is stopped (HTTP/SSE)."""
+    """Run until the client disconnects (stdio) or the process is stopped (HTTP/SSE).
+    `on_listening` gets the URL once the socket listens (with the real port when `port` is 0)."""
     if transport == "stdio":
         from mcp_router.server.stdio import serve_stdio
 
@@ -126,4 +128,7 @@ async def serve(
     check_binding(host, tokens or {})
     app = http_app(server, host=host, env=env, transport=transport)
     sock = bind(host, port)
+    if on_listening is not None:
+        shown = f"[{host}]" if ":" in host else host
+        on_listening(f"http://{shown}:{sock.getsockname()[1]}/{'sse' if transport == 'sse' else 'mcp'}")
     await uvicorn_server(app).serve(sockets=[sock])

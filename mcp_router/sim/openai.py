@@ -242,7 +242,7 @@ def _auth_error(provider: str, present: bool) -> ErrorReply:
     return ErrorReply(401, _oai_error(401, message, "invalid_request_error", "invalid_api_key"))
 
 
-def _authorized(provider: str, req: Request) -> ErrorReply | None:
+def authorized(provider: str, req: Request) -> ErrorReply | None:
     auth = req.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     if scheme.lower() == "bearer" and token.strip() == sim_key(provider):
@@ -319,7 +319,7 @@ def _to_chat(provider: str, body: dict[str, Any], codec: OpenAICodec) -> ChatInp
 
 
 async def chat(state: SimState, provider: str, req: Request, conn: Conn) -> None:
-    if await refuse(conn, _authorized(provider, req)):
+    if await refuse(conn, authorized(provider, req)):
         return
     body = parse_json(req)
     model = str(body.get("model", "")) if body else ""
@@ -372,7 +372,7 @@ async def models(state: SimState, provider: str, req: Request, conn: Conn) -> No
     """`GET /models`: OpenAI's list shape, or OpenRouter's richer one with per-token prices."""
     served = state.listing(provider)
     if provider != "openrouter":
-        if await refuse(conn, _authorized(provider, req)):
+        if await refuse(conn, authorized(provider, req)):
             return
         data = [_list_entry(provider, m, name) for m in served for name in _listed_names(m)]
         await conn.send(200, dumps({"object": "list", "data": data}))

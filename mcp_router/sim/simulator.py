@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 
-from mcp_router.sim import anthropic, gemini, ollama, openai
+from mcp_router.sim import anthropic, gemini, ollama, openai, openrouter
 from mcp_router.sim.catalogue import DEFAULT_MODELS, ENV_NAMES, provider_url, sim_key
 from mcp_router.sim.engine import dumps
 from mcp_router.sim.http import Conn, HttpServer, Request
@@ -287,6 +287,8 @@ class Simulator:
             return await openai.chat(state, "openrouter", req, conn)
         elif path == "/api/v1/models" and method == "GET":
             return await openai.models(state, "openrouter", req, conn)
+        elif path == "/api/v1/key" and method == "GET":
+            return await openrouter.key(req, conn)
         elif path.startswith("/v1beta/models"):
             rest = path[len("/v1beta/models") :].lstrip("/")
             if not rest and method == "GET":

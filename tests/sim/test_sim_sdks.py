@@ -82,7 +82,10 @@ def test_anthropic_sync_sdk() -> None:
             final = stream.get_final_message()
         assert message.content[0].text == text
         assert final.usage.output_tokens == message.usage.output_tokens
-        assert [m.id for m in client.models.list()] == ["claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"]
+        assert [m.id for m in client.models.list()] == [
+            "claude-haiku-4-5-20251001",
+            "claude-sonnet-4-5-20250929",
+        ]
         sim.script("anthropic", "claude-haiku-4-5", Fault.status(529))
         with pytest.raises(anthropic.InternalServerError) as caught:
             client.messages.create(
