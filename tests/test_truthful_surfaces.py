@@ -93,3 +93,42 @@ def test_catalog_refresh_names_what_changed_and_plan_and_doctor_give_the_reasons
         "together",
         "xai",
     }
+
+
+def _figures(models: list[dict[str, object]], wanted: dict[str, str]) -> dict[str, float]:
+    """model id -> p50 latency of its endpoint at the provider `wanted` names."""
+    out = {}
+    for m in models:
+        for e in m["endpoints"]:  # type: ignore[attr-defined]
+            if wanted.get(m["id"]) == e["provider"] and e.get("health"):  # type: ignore[index]
+                out[str(m["id"])] = e["health"]["p50_latency_ms"]
+    return out
+
+
+@pytest.mark.anyio
+async def test_a_restarted_serve_routes_by_the_previous_sessions_figures(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    endpoints = {"openai/gpt-4o-mini": "openai", "google/gemini-2.5-flash": "gemini"}
+    sim.set_profile("openai", "gpt-4o-mini", latency_ms=150)  # figures apart, whichever way they fall
+    env = {**sim.env(), "MCP_ROUTER_HOME": str(tmp_path / "home")}
+    query = {"sort": "latency", "limit": 500}
+    with (tmp_path / "stderr.log").open("w") as errlog, anyio.fail_after(90):
+        async with Client(stdio_client(_serve(env), errlog=errlog)) as client:
+            for model, provider in endpoints.items():
+                for i in range(3):
+                    args = {"prompt": f"hi {i}", "model": model, "provider": {"only": [provider]}}
+                    assert not (await client.call_tool("complete", args)).is_error
+            assert not (await client.call_tool("usage_report", {})).is_error  # flushed to the database
+            first = (await client.call_tool("list_models", query)).structured_content["models"]  # type: ignore[index]
+        measured = _figures(first, endpoints)
+        assert (
+            set(measured) == set(endpoints)
+            and measured["openai/gpt-4o-mini"] > measured["google/gemini-2.5-flash"]
+        )
+        async with Client(stdio_client(_serve(env), errlog=errlog)) as client:
+            again = (await client.call_tool("list_models", query)).structured_content["models"]  # type: ignore[index]
+    assert _figures(again, endpoints) == measured  # the first call of the new session sees them
+    order = [m["id"] for m in again if m["id"] in endpoints]
+    assert order == sorted(endpoints, key=measured.__getitem__)
+    assert [m["id"] for m in again[:2]] == order  # measured endpoints first, the unmeasured after
