@@ -20,17 +20,17 @@ from typing import Any, Protocol
 # passes no verdict on the endpoint for these either).
 _REQUEST_FAULTS = ("BadRequest", "ModelNotFound", "UnsupportedParameter", "ContextTooLong")
 
+# Newest first. The per-endpoint cut is done while reading: a window function over the scanned
+# rows (to cut in SQL) sorts them all and cost more than reading them (bench/health_seed.py).
 _SQL = f"""
-SELECT provider, model, outcome = 'ok', latency_ms, ttft_ms, COALESCE(output_tokens, 0) FROM (
-  SELECT provider, model, outcome, latency_ms, ttft_ms, output_tokens, rowid AS r,
-         ROW_NUMBER() OVER (PARTITION BY provider, model ORDER BY rowid DESC) AS n
-  FROM attempts
-  WHERE rowid > (SELECT COALESCE(MAX(rowid), 0) FROM attempts) - ?
-    AND started_ms >= ?
-    AND (outcome = 'ok'
-         OR (outcome = 'error' AND COALESCE(error_class, '') NOT IN ({", ".join("?" * len(_REQUEST_FAULTS))}))
-         OR (outcome = 'timeout' AND ttft_ms IS NULL))
-) WHERE n <= ? ORDER BY r
+SELECT provider, model, outcome = 'ok', latency_ms, ttft_ms, COALESCE(output_tokens, 0)
+FROM attempts
+WHERE rowid > (SELECT COALESCE(MAX(rowid), 0) FROM attempts) - ?
+  AND started_ms >= ?
+  AND (outcome = 'ok'
+       OR (outcome = 'error' AND COALESCE(error_class, '') NOT IN ({", ".join("?" * len(_REQUEST_FAULTS))}))
+       OR (outcome = 'timeout' AND ttft_ms IS NULL))
+ORDER BY rowid DESC
 """
 
 Row = tuple[bool, float | None, float | None, int]
@@ -44,12 +44,14 @@ class Readable(Protocol):
 
 
 def recent_attempts(
-    store: Readable, *, since_ms: int, per_endpoint: int = 50, scan: int = 20_000
+    store: Readable, *, since_ms: int, per_endpoint: int = 50, scan: int = 10_000
 ) -> dict[tuple[str, str], list[Row]]:
     """(provider, model id) -> its recent attempts, oldest first (see the module docstring)."""
     out: dict[tuple[str, str], list[Row]] = {}
-    for provider, model, ok, latency, ttft, tokens in store.query(
-        _SQL, (scan, since_ms, *_REQUEST_FAULTS, per_endpoint)
-    ):
-        out.setdefault((provider, model), []).append((bool(ok), latency, ttft, int(tokens)))
+    for provider, model, ok, latency, ttft, tokens in store.query(_SQL, (scan, since_ms, *_REQUEST_FAULTS)):
+        kept = out.setdefault((provider, model), [])
+        if len(kept) < per_endpoint:
+            kept.append((bool(ok), latency, ttft, tokens))
+    for kept in out.values():
+        kept.reverse()
     return out
