@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 
-from mcp_router.sim import anthropic, gemini, ollama, openai, openrouter
+from mcp_router.sim import anthropic, gemini, ollama, openai, openai_models, openrouter
 from mcp_router.sim.catalogue import DEFAULT_MODELS, ENV_NAMES, provider_url, sim_key
 from mcp_router.sim.engine import dumps
 from mcp_router.sim.http import Conn, HttpServer, Request
@@ -271,14 +271,14 @@ class Simulator:
             if sub == "/v1/chat/completions" and method == "POST":
                 return await openai.chat(state, name, req, conn)
             if sub == "/v1/models" and method == "GET":
-                return await openai.models(state, name, req, conn)
+                return await openai_models.models(state, name, req, conn)
         elif path == "/v1/chat/completions" and method == "POST":
             return await openai.chat(state, "openai", req, conn)
         elif path == "/v1/models" and method == "GET":
             bearer = req.headers.get("authorization", "").partition(" ")[2].strip()
             if {"x-api-key", "anthropic-version"} & req.headers.keys() or bearer == sim_key("anthropic"):
                 return await anthropic.models(state, req, conn)
-            return await openai.models(state, "openai", req, conn)
+            return await openai_models.models(state, "openai", req, conn)
         elif path == "/v1/messages" and method == "POST":
             return await anthropic.messages(state, req, conn)
         elif path == "/v1/messages/count_tokens" and method == "POST":
@@ -286,7 +286,7 @@ class Simulator:
         elif path == "/api/v1/chat/completions" and method == "POST":
             return await openai.chat(state, "openrouter", req, conn)
         elif path == "/api/v1/models" and method == "GET":
-            return await openai.models(state, "openrouter", req, conn)
+            return await openai_models.models(state, "openrouter", req, conn)
         elif path == "/api/v1/key" and method == "GET":
             return await openrouter.key(req, conn)
         elif path.startswith("/v1beta/models"):
