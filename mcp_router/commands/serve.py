@@ -37,6 +37,7 @@ async def run_serve(
     read once, here, and the same settings build the router."""
     import anyio
 
+    from mcp_router.api.access import admins_from
     from mcp_router.server.app import build_server
     from mcp_router.server.pending import PendingRouter
     from mcp_router.server.transports import serve
@@ -54,6 +55,7 @@ async def run_serve(
         pending,
         client_id=env.get("MCP_ROUTER_CLIENT", "default" if transport == "stdio" else "http"),
         tokens=tokens or None,
+        admins=admins_from(env, settings.server.admins),
         refresh_interval_s=refresh_interval(env),
     )
     async with anyio.create_task_group() as tg:
