@@ -252,7 +252,7 @@ def _unknown(what: str, name: str, catalog: ModelLookup, verb: str = "names") ->
     close = catalog.suggest(name)
     hint = f"did you mean {', '.join(close)}? " if close else ""
     fix = "use an id from `mcp-router models --all`, or remove it"
-    return f"  {what} {verb} unknown model {name!r}: {hint}{fix}"
+    return f"{what} {verb} unknown model {name!r}: {hint}{fix}"
 
 
 def check_models(settings: Settings, catalog: ModelLookup) -> None:
@@ -271,7 +271,8 @@ def check_models(settings: Settings, catalog: ModelLookup) -> None:
         if catalog.lookup(target) is None:
             problems.append(_unknown(f"[aliases] {alias}", target, catalog, "points to"))
     if problems:
-        raise ConfigError("the configuration names models the catalog does not know:\n" + "\n".join(problems))
+        source = "the configuration file (MCP_ROUTER_CONFIG)"
+        raise ConfigError(f"{source}: " + "; ".join(problems))
 
 
 # -- environment settings: checked up front so a typo is one line naming the variable ---------
