@@ -34,7 +34,7 @@ from mcp_router.catalog.models import Model
 from mcp_router.core import CompletionRequest, has_media
 from mcp_router.errors import AllRoutesFailed, RouterError
 from mcp_router.files import FileAccess, RemoteFetcher, localize, make_fetch_client
-from mcp_router.metering.records import RequestRecord, RequestStatus
+from mcp_router.metering.records import AttemptRecord, RequestRecord, RequestStatus
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.compare import compare
 from mcp_router.routing.costs import BudgetGate, BudgetHook
@@ -91,6 +91,7 @@ class Router:
         extra_models: Sequence[Model] = (),
         aliases: Mapping[str, str] | None = None,
         refresher: CatalogRefresher | None = None,
+        startup_fetch_s: float | None = None,
         files: FileAccess | None = None,
         fetcher: RemoteFetcher | None = None,
     ) -> None:
@@ -105,6 +106,10 @@ class Router:
         self._base_catalog = catalog
         self._refresher = refresher
         self._refresh_lock = anyio.Lock()
+        # Entering the router first fetches the lists `refresher.due()` names, each bounded by
+        # this many seconds (from_env sets it; None: no fetch at start).
+        self._startup_fetch_s = startup_fetch_s
+        self._diff_base: Catalog | None = None  # the catalog before that fetch, for the next diff
         self._adapters = dict(adapters)
         self._available = frozenset(self._adapters)
         self._meter = meter
@@ -144,6 +149,8 @@ class Router:
         enter = getattr(self._meter, "__aenter__", None)
         if enter is not None:
             await enter()
+        if self._startup_fetch_s:
+            await self.fetch_due_lists(self._startup_fetch_s)
         return self
 
     async def __aexit__(
@@ -185,14 +192,49 @@ class Router:
         for the next start. The result's `catalog` is the router's new catalog and its `diff`
         compares it with the previous one (content only: fetch times are not changes)."""
         async with self._refresh_lock:
-            if self._refresher is None:
-                from mcp_router.catalog.refresh import CatalogRefresher
-
-                self._refresher = CatalogRefresher(self._base_catalog)
-            result = await self._refresher.refresh(self._adapters.values())
-            old = self._catalog
+            result = await self._ensure_refresher().refresh(self._adapters.values())
+            # Compared with the catalog before any fetch of this router's, so `catalog refresh`
+            # shows what changed since the last run even after the fetch at start.
+            old, self._diff_base = self._diff_base or self._catalog, None
             self._catalog = self._with_extras(result.catalog)
             return result.model_copy(update={"catalog": self._catalog, "diff": diff(old, self._catalog)})
+
+    async def fetch_due_lists(self, timeout_s: float) -> RefreshResult | None:
+        """Fetch the model lists that are due at start (local servers' always, others missing
+        or older than the configured age; see catalog/refresh.py), each within `timeout_s`, so
+        the first call routes by what providers serve. Failures keep what was known. None when
+        nothing was due."""
+        async with self._refresh_lock:
+            refresher = self._ensure_refresher()
+            due = refresher.due(self._adapters)
+            if not due:
+                return None
+            before = self._catalog
+            result = await refresher.refresh([self._adapters[name] for name in due], timeout_s=timeout_s)
+            self._catalog = self._with_extras(result.catalog)
+            self._diff_base = self._diff_base or before
+            return result
+
+    def _ensure_refresher(self) -> CatalogRefresher:
+        if self._refresher is None:
+            from mcp_router.catalog.refresh import CatalogRefresher
+
+            self._refresher = CatalogRefresher(self._base_catalog)
+        return self._refresher
+
+    def _learn_gone(self, records: Sequence[AttemptRecord]) -> None:
+        """An endpoint that answered ModelNotFound is not planned again until a later live list
+        names it (catalog/refresh.py keeps the mark with the cached lists). No lock and no await:
+        a refresh in flight merges the refresher's marks when its fetches end."""
+        gone = [r for r in records if r.error_class == "ModelNotFound"]
+        if not gone:
+            return
+        refresher = self._ensure_refresher()
+        for rec in gone:
+            endpoint = self._catalog.endpoint(rec.model, rec.provider)
+            if endpoint is not None and endpoint.gone_at is None:
+                refresher.mark_gone(rec.provider, rec.model, endpoint.native_model)
+        self._catalog = self._with_extras(refresher.catalog)
 
     async def flush_metering(self) -> None:
         """Return once every request finished so far is in the usage database, so a report
@@ -241,6 +283,7 @@ class Router:
             policy=self._policy,
             rng=self._rng,
             prompt_tokens=estimate_prompt_tokens(req.messages) if prompt_tokens is None else prompt_tokens,
+            now=self._clock.now(),
             fetch_remote=self._files.fetch_remote,
         )
 
@@ -353,6 +396,7 @@ class Router:
                     status, err_class = "error", type(escaped).__name__
                 rec = receipt.record(status, ctx.records, result, err_class if status != "ok" else None)
                 await self._meter.record(rec)
+                self._learn_gone(ctx.records)
         return result, rec
 
     async def _fetch_for(self, p: Plan, req: RouteRequest) -> tuple[Plan, dict[str, str]]:
@@ -400,7 +444,8 @@ class Router:
 
     def list_models(self, **query: Any) -> ListModelsResult:
         """`list_models` tool: the catalog filtered and sorted (arguments as the tool's)."""
-        return views.list_models(self._catalog, self._available, self._health.snapshot(), **query)
+        health = self._health.snapshot()
+        return views.list_models(self._catalog, self._available, health, now=self._clock.now(), **query)
 
     def estimate_cost(self, **args: Any) -> EstimateResult:
         """`estimate_cost` tool: one estimate per model, cheapest first (arguments as the tool's)."""
@@ -411,7 +456,9 @@ class Router:
         model = self._catalog.lookup(model_id)
         if model is None:
             return None
-        return views.model_info(model, self._available, self._health.snapshot())
+        return views.model_info(
+            model, self._available, self._health.snapshot(), meta=self._catalog.meta, now=self._clock.now()
+        )
 
     async def usage_report(self, **args: Any) -> UsageReport:
         """`usage_report` tool over everything metered so far (this call flushes first)."""

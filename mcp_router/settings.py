@@ -21,6 +21,10 @@
     first_token_timeout_s = 30
     retry_after_cap_s = 5
 
+    [catalog]                           # providers' live model lists (see check_models below too)
+    max_age_days = 7                    # a cached list older than this is fetched again at start
+    startup_timeout_s = 3               # bound on the lists fetched before the first call (0: none)
+
     [budgets.default]                   # per metering client ("default" is the stdio client, "*" any other)
     daily_usd = 5
     monthly_usd = 50
@@ -43,7 +47,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -153,11 +157,22 @@ class FilesSettings(BaseModel):
         ).with_roots(*extra_roots)
 
 
+class CatalogSettings(BaseModel):
+    """`[catalog]`: how long a provider's cached live model list is trusted before it is fetched
+    again at start, and how long start-up may wait for the lists it fetches (local servers'
+    always, others when missing or older than `max_age_days`); 0 fetches none at start."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_age_days: float = Field(default=7.0, gt=0)
+    startup_timeout_s: float = Field(default=3.0, ge=0, le=60)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     files: FilesSettings = FilesSettings()
-
+    catalog: CatalogSettings = CatalogSettings()
     endpoints: list[CustomEndpoint] = []
     aliases: dict[str, str] = {}
     routing: RoutingPolicy = RoutingPolicy()
@@ -259,6 +274,41 @@ def load_settings(env: Mapping[str, str] | None = None, path: str | Path | None 
             "point MCP_ROUTER_CONFIG at a readable TOML file or unset it."
         ) from exc
     return parse_settings(text, source=str(p))
+
+
+class ModelLookup(Protocol):
+    """What `check_models` needs of a catalog."""
+
+    def lookup(self, name: str) -> Model | None: ...
+
+    def suggest(self, name: str, n: int = 3) -> list[str]: ...
+
+
+def _unknown(what: str, name: str, catalog: ModelLookup, verb: str = "names") -> str:
+    close = catalog.suggest(name)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    fix = "use an id from `mcp-router models --all`, or remove it"
+    return f"{what} {verb} unknown model {name!r}: {hint}{fix}"
+
+
+def check_models(settings: Settings, catalog: ModelLookup) -> None:
+    """Every model the configuration names must resolve in the catalog (the bundled snapshot,
+    cached live lists and the config's own endpoint models): the routing default, each tier's
+    models and each alias's target. Raises ConfigError listing every unknown one with the fix."""
+    problems = []
+    routing = settings.routing
+    if routing.default_model != "auto" and catalog.lookup(routing.default_model) is None:
+        problems.append(_unknown("[routing] default_model", routing.default_model, catalog))
+    for tier, ids in sorted(routing.tiers.items()):
+        problems += [
+            _unknown(f"[routing] tiers.{tier}", i, catalog) for i in ids if catalog.lookup(i) is None
+        ]
+    for alias, target in sorted(settings.aliases.items()):
+        if catalog.lookup(target) is None:
+            problems.append(_unknown(f"[aliases] {alias}", target, catalog, "points to"))
+    if problems:
+        source = "the configuration file (MCP_ROUTER_CONFIG)"
+        raise ConfigError(f"{source}: " + "; ".join(problems))
 
 
 # -- environment settings: checked up front so a typo is one line naming the variable ---------

@@ -36,9 +36,14 @@ class Health(BaseModel):
 
 
 class EndpointInfo(BaseModel):
+    """`listing`: `verified` when the provider's live model list names it; `unverified` when
+    that list is not known yet (a snapshot claim, tried after verified endpoints); `unlisted`
+    or `gone` (answered ModelNotFound since the last list) are never routed to."""
+
     provider: str
     available: bool
     unavailable_reason: str | None = None
+    listing: Literal["verified", "unverified", "unlisted", "gone"] = "unverified"
     pricing: Price | None
     health: Health | None = None
 

@@ -6,6 +6,7 @@ and the CLI call the Router (docs/architecture.md, "One library API").
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from mcp_router.api.arguments import (
@@ -26,6 +27,7 @@ from mcp_router.api.results import (
     Price,
 )
 from mcp_router.catalog.catalog import Catalog
+from mcp_router.catalog.live import listing_reason, listing_status
 from mcp_router.catalog.models import Endpoint, Model, Pricing
 from mcp_router.catalog.pricing import input_output_cost, per_million, usd
 from mcp_router.catalog.query import query_models
@@ -52,12 +54,18 @@ def unavailable_reason(
     endpoint: Endpoint,
     available: Collection[str],
     health: HealthView | None = None,
+    *,
+    meta: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> str | None:
-    """Why the router would not send a call to this endpoint now, or None when it would."""
+    """Why the router would not send a call to this endpoint now, or None when it would: no
+    credentials, not in its provider's live list or gone since (the catalog's `meta` and `now`
+    date the list: "fetched 3 h ago"), cooling down."""
     if endpoint.provider not in available:
         return f"provider {endpoint.provider} is not configured (set its API key)"
-    if endpoint.listed is False:
-        return f"{endpoint.provider} no longer lists this model"
+    listed = listing_reason(endpoint, meta or {}, now)
+    if listed is not None:
+        return listed
     h = (health or {}).get((endpoint.provider, model_id))
     if h is not None and h.state == "open":
         until = h.cooling_down_until
@@ -101,16 +109,24 @@ def health_of(h: EndpointHealth | None) -> Health | None:
     )
 
 
-def model_info(model: Model, available: Collection[str], health: HealthView) -> ModelInfo:
+def model_info(
+    model: Model,
+    available: Collection[str],
+    health: HealthView,
+    *,
+    meta: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> ModelInfo:
     best = cheapest_endpoint(model, available, health)
     endpoints = []
     for e in model.endpoints:
-        reason = unavailable_reason(model.id, e, available, health)
+        reason = unavailable_reason(model.id, e, available, health, meta=meta, now=now)
         endpoints.append(
             EndpointInfo(
                 provider=e.provider,
                 available=reason is None,
                 unavailable_reason=reason,
+                listing=listing_status(e),
                 pricing=price_of(e.pricing),
                 health=health_of(health.get((e.provider, model.id))),
             )
@@ -207,10 +223,16 @@ def _provider_filter(catalog: Catalog, available: Collection[str], args: ListMod
 
 
 def list_models(
-    catalog: Catalog, available: Collection[str], health: HealthView, **query: Any
+    catalog: Catalog,
+    available: Collection[str],
+    health: HealthView,
+    *,
+    now: datetime | None = None,
+    **query: Any,
 ) -> ListModelsResult:
     """The catalog filtered and sorted, each model with its endpoints, prices and health.
-    `query`: `ListModelsArgs` fields (raises `InvalidArguments`)."""
+    `query`: `ListModelsArgs` fields (raises `InvalidArguments`); `now`: the time the live-list
+    reasons are dated against ("fetched 3 h ago")."""
     args = ListModelsArgs.parse(query)
     try:
         models, total = query_models(
@@ -229,7 +251,8 @@ def list_models(
         )
     except ValueError as exc:  # unknown capability
         raise InvalidArguments(f"{exc}.") from exc
-    return ListModelsResult(models=[model_info(m, available, health) for m in models], total=total)
+    infos = [model_info(m, available, health, meta=catalog.meta, now=now) for m in models]
+    return ListModelsResult(models=infos, total=total)
 
 
 def estimate_cost(

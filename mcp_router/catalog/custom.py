@@ -10,8 +10,9 @@ from mcp_router.catalog.models import Model
 
 
 def with_custom(catalog: Catalog, extra_models: Sequence[Model], aliases: Mapping[str, str]) -> Catalog:
-    """`catalog` plus `extra_models` (a custom endpoint of a known model replaces that
-    provider's endpoint, the others stay) and `aliases`."""
+    """`catalog` plus `extra_models` (a known model gains the custom endpoints it lacks) and
+    `aliases`. An endpoint the catalog already has at that provider is kept: it came from a base
+    that held the config's models, with what the endpoint's own live list says of it (merge.py)."""
     if not extra_models and not aliases:
         return catalog
     by_id = {m.id.lower(): m for m in catalog.models()}
@@ -20,7 +21,8 @@ def with_custom(catalog: Catalog, extra_models: Sequence[Model], aliases: Mappin
         if base is None:
             by_id[extra.id.lower()] = extra
             continue
-        mine = {e.provider for e in extra.endpoints}
-        kept = tuple(e for e in base.endpoints if e.provider not in mine)
-        by_id[extra.id.lower()] = base.model_copy(update={"endpoints": (*kept, *extra.endpoints)})
+        have = {e.provider for e in base.endpoints}
+        added = tuple(e for e in extra.endpoints if e.provider not in have)
+        if added:
+            by_id[extra.id.lower()] = base.model_copy(update={"endpoints": (*base.endpoints, *added)})
     return Catalog(by_id.values(), meta=catalog.meta, aliases=dict(aliases))

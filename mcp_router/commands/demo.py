@@ -139,7 +139,7 @@ async def _session(env: dict[str, str], echo: Echo) -> None:
         )
         echo(render_estimate(estimate) + "\n")
 
-        echo(f"== complete(models=[{PRIMARY}, {FALLBACK}])  ({PRIMARY} at openai answers 503)")
+        echo(f"== complete(models=[{PRIMARY}, {FALLBACK}])  (every endpoint of {PRIMARY} answers 503)")
         ticks: list[str] = []
 
         async def progress(progress: float, total: float | None, message: str | None) -> None:
@@ -174,6 +174,7 @@ def run_demo(echo: Echo = print, *, env: Mapping[str, str] | None = None) -> int
     sim = Simulator()
     with sim.in_thread(), tempfile.TemporaryDirectory(prefix="mcp-router-demo-") as home:
         sim.always("openai", "gpt-4o-mini", Fault.status(503))  # the primary is down
+        sim.always("openrouter", "openai/gpt-4o-mini", Fault.status(503))  # at both its endpoints
         child = child_env(os.environ if env is None else env, sim.env(), home)
         echo(
             f"Every provider in this demo is simulated on {sim.root_url} (no keys, no network, "

@@ -8,7 +8,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mcp_router.commands.info import _env, plural
+from mcp_router.api.catalog_report import live_lists, render_live_lists
+from mcp_router.commands.info import _env
 
 
 def _parse_time(value: object) -> datetime | None:
@@ -100,6 +101,7 @@ async def doctor_command(
             "built": meta.get("snapshot_date"),
             "age_days": round((at - stamp).total_seconds() / 86400, 1) if stamp else None,
             "providers": catalog_ages(meta, list(part["providers"]), at),
+            "live": live_lists(part["catalog"], list(part["providers"]), at),
         },
         "home": str(home),
         "database": {"path": str(db), "bytes": _size(db)},
@@ -146,6 +148,7 @@ async def _router_part(
                     "providers": await check_providers(router.adapters, timeout_s),
                     "meta": dict(router.catalog.meta),
                     "models": len(router.catalog),
+                    "catalog": router.catalog,
                 }
     return await _standalone_part(env, timeout_s)
 
@@ -166,7 +169,7 @@ async def _standalone_part(env: Mapping[str, str], timeout_s: float) -> dict[str
     async with make_http_client() as http:
         adapters = build_adapters([*providers_from_env(env), *custom], http)
         providers = await check_providers(adapters, timeout_s)
-    return {"providers": providers, "meta": dict(catalog.meta), "models": len(catalog)}
+    return {"providers": providers, "meta": dict(catalog.meta), "models": len(catalog), "catalog": catalog}
 
 
 def _age(seconds: float | None) -> str:
@@ -187,8 +190,7 @@ def render_doctor(report: Mapping[str, Any]) -> str:
         '  (none configured: set a key such as OPENAI_API_KEY, see README "Configuration")'
     ]
     cat = report["catalog"]
-    age = f", {cat['age_days']} days old" if cat["age_days"] is not None else ""
-    lines.append(f"catalog: {plural(cat['models'], 'model')} (snapshot {cat['built'] or '?'}{age})")
+    lines += render_live_lists(cat["live"])
     lines += [
         f"  {name:<12} {'live list' if a['source'] == 'live' else 'snapshot'}, {_age(a['age_s'])} old"
         for name, a in cat.get("providers", {}).items()

@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mcp_router.api.catalog_report import render_refresh as render_refresh
 from mcp_router.api.results import EstimateResult, ListModelsResult
 
 
@@ -114,14 +115,3 @@ async def refresh_command(env: Mapping[str, str] | None = None) -> dict[str, Any
             "repriced": sorted({pc.model for pc in diff.price_changes}),
             "changed": diff.changed,
         }
-
-
-def render_refresh(summary: Mapping[str, Any]) -> str:
-    lines = [
-        f"catalog: {plural(summary['models'], 'model')}; "
-        f"refreshed {', '.join(summary['refreshed']) or 'no provider'}",
-        f"added {len(summary['added'])}, removed {len(summary['removed'])}, "
-        f"repriced {len(summary['repriced'])}",
-    ]
-    lines += [f"failed {p}: {err}" for p, err in summary["errors"].items()]
-    return "\n".join(lines)

@@ -48,7 +48,7 @@ async def test_catalog_resource_under_budget_with_every_provider(router: Any) ->
     async with Client(build_server(router)) as client:
         text = (await client.read_resource("catalog://models")).contents[0].text  # type: ignore[union-attr]
     digest = json.loads(text)
-    assert digest["models"] > 250
+    assert digest["models"] > 200  # the whole catalog (snapshot, live lists), not a page of it
     assert o200k(text) <= CATALOG_BUDGET, o200k(text)
 
 
