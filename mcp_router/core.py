@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 Role = Literal["system", "user", "assistant"]
 FinishReason = Literal["stop", "length", "content_filter", "tool_calls", "error"]
@@ -87,7 +87,27 @@ class FilePart(BaseModel):
         return self.file.file_data
 
 
-ContentPart = Annotated[TextPart | ImagePart | FilePart, Field(discriminator="type")]
+def _part_kind(value: Any) -> str | None:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return f"{kind} part" if kind in ("text", "image_url", "file") else None
+
+
+# Tagged by a function, not by `type` alone: pydantic puts the tag in an error's location, and
+# the tag `image_url` would read as the field `image_url` there.
+ContentPart = Annotated[
+    Annotated[TextPart, Tag("text part")]
+    | Annotated[ImagePart, Tag("image_url part")]
+    | Annotated[FilePart, Tag("file part")],
+    Discriminator(
+        _part_kind,
+        custom_error_type="part_type",
+        custom_error_message="content part `type` must be text, image_url or file",
+    ),
+]
+Content = Annotated[
+    Annotated[str, Tag("string")] | Annotated[list[ContentPart], Tag("parts")],
+    Discriminator(lambda v: "string" if isinstance(v, str) else "parts"),
+]
 MediaPart = ImagePart | FilePart
 Source = Literal["data", "remote", "local"]
 
@@ -154,7 +174,7 @@ class Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     role: Role
-    content: str | list[ContentPart]
+    content: Content
 
     @model_validator(mode="after")
     def _media_only_from_users(self) -> Message:

@@ -117,3 +117,25 @@ def test_describe_source_never_echoes_bytes() -> None:
     assert base64.b64encode(PNG).decode()[:12] not in said
     assert said == f"a data URL (image/png, {len(PNG) * 100} bytes)"
     assert describe_source("https://example.com/x.png") == "https://example.com/x.png"
+
+
+def test_tool_argument_errors_name_the_part_and_never_its_data() -> None:
+    from mcp_router.api.arguments import CompletionArgs, InvalidArguments
+
+    big = "data:image/png;base64," + "QUFB" * 1000
+
+    def refusal(content: object) -> str:
+        with pytest.raises(InvalidArguments) as refused:
+            CompletionArgs.parse({"messages": [{"role": "user", "content": content}]}).to_route_request()
+        return str(refused.value)
+
+    extra = refusal([{"type": "image_url", "image_url": {"url": big}, "extra": 1}])
+    assert "`messages[0].content[0]` has an unknown key `extra` (it takes type, text, cache_control," in extra
+    assert "QUFB" not in extra
+    assert "`messages[0].content[0]` content part `type` must be text, image_url or file" in refusal(
+        [{"type": "video", "video": {"url": big}}]
+    )
+    assert "`messages[0].content[0].image_url.url` is required" in refusal(
+        [{"type": "image_url", "image_url": {}}]
+    )
+    assert "`messages[0].content` must be a list" in refusal(5)

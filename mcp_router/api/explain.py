@@ -82,7 +82,8 @@ def _walk(loc: tuple[int | str, ...], root: type[BaseModel] | None) -> tuple[str
 
 
 def accepted_keys(models: list[type[BaseModel]]) -> list[str]:
-    return [info.alias or name for m in models for name, info in m.model_fields.items()]
+    # Once each: the members of a union (content parts) share keys such as `type`.
+    return list(dict.fromkeys(info.alias or name for m in models for name, info in m.model_fields.items()))
 
 
 def _unknown_key(loc: tuple[int | str, ...], root: type[BaseModel] | None) -> tuple[str, str]:

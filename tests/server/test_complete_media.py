@@ -226,3 +226,24 @@ async def test_compare_takes_parts_too(router: tuple[Router, Simulator], folder:
     texts = [e["text"] for e in result.structured_content["results"]]
     assert len(texts) == 2 and all("[saw image/png 2x3]" in t for t in texts)
     no_bytes(result)
+
+
+async def test_sixteen_concurrent_calls_with_local_images(
+    router: tuple[Router, Simulator], folder: Path
+) -> None:
+    import anyio
+
+    r, sim = router
+    wires = ["openai", "anthropic", "gemini", "ollama"] * 4
+    results: list[Any] = []
+    async with Client(build_server(r)) as client:
+
+        async def one(wire: str) -> None:
+            results.append(await client.call_tool("complete", on(wire, ask(image(str(folder / "cat.png"))))))
+
+        async with anyio.create_task_group() as tg:
+            for wire in wires:
+                tg.start_soon(one, wire)
+    assert [res.is_error for res in results] == [False] * 16
+    assert all("[saw image/png 2x3]" in res.structured_content["text"] for res in results)
+    assert sum(sim.hits(p, n) for _, p, n in WIRES.values()) == 16
