@@ -53,7 +53,12 @@ def _stdio_call(env: dict[str, str]) -> subprocess.Popen[bytes]:
         stderr=subprocess.DEVNULL,
     )
     assert proc.stdin is not None and proc.stdout is not None
-    for msg in (_rpc(1, "initialize", INIT), _rpc(None, "notifications/initialized", {}), _rpc(2, "tools/call", CALL)):
+    opening = [
+        _rpc(1, "initialize", INIT),
+        _rpc(None, "notifications/initialized", {}),
+        _rpc(2, "tools/call", CALL),
+    ]
+    for msg in opening:
         proc.stdin.write(json.dumps(msg).encode() + b"\n")
     proc.stdin.flush()
     while True:  # read until the call's answer

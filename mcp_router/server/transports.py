@@ -7,16 +7,20 @@ HTTP safety: bound to loopback by default with Host/Origin validation (a foreign
 
 from __future__ import annotations
 
+import contextlib
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 
+from mcp_router.server.shutdown import CountHttpRequests, CountRequests, InFlight, StopRequest
+
 if TYPE_CHECKING:  # HTTP only: stdio start-up does not pay for importing uvicorn
     import uvicorn
-    from starlette.applications import Starlette
+    from starlette.types import ASGIApp
 
 Transport = Literal["stdio", "http", "sse"]
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -82,7 +86,7 @@ def check_binding(host: str, tokens: Mapping[str, str]) -> None:
 
 def http_app(
     server: MCPServer[Any], *, host: str, env: Mapping[str, str], transport: Transport = "http"
-) -> Starlette:
+) -> ASGIApp:
     """The ASGI app for `server` (Streamable HTTP at /mcp, or legacy SSE at /sse)."""
     security = security_for(host, env)
     if transport == "sse":
@@ -102,10 +106,18 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def uvicorn_server(app: Starlette, *, log_level: str = "warning") -> uvicorn.Server:
+def uvicorn_server(app: ASGIApp, *, log_level: str = "warning") -> uvicorn.Server:
+    """A uvicorn server that leaves signals to its caller (`serve` stops it gracefully; uvicorn's
+    own capture re-raises the signal after its shutdown, killing the process before the ledger
+    is flushed)."""
     import uvicorn
 
-    return uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on"))
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return _Server(uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on"))
 
 
 async def serve(
@@ -116,14 +128,36 @@ async def serve(
     port: int = DEFAULT_PORT,
     env: Mapping[str, str],
     tokens: Mapping[str, str] | None = None,
+    stop: StopRequest | None = None,
 ) -> None:
-    """Run until the client disconnects (stdio) or the process is stopped (HTTP/SSE)."""
+    """Run until the client disconnects (stdio) or `stop` is requested (any transport; then
+    the calls in flight finish first, within its grace period)."""
     if transport == "stdio":
         from mcp_router.server.stdio import serve_stdio
 
-        await serve_stdio(server)
+        await serve_stdio(server, stop)
         return
     check_binding(host, tokens or {})
-    app = http_app(server, host=host, env=env, transport=transport)
+    calls = InFlight()
+    server.middleware.append(CountRequests(calls))
+    app = CountHttpRequests(http_app(server, host=host, env=env, transport=transport), calls)
+    web = uvicorn_server(app)
     sock = bind(host, port)
-    await uvicorn_server(app).serve(sockets=[sock])
+    async with anyio.create_task_group() as tg:
+        if stop is not None:
+            tg.start_soon(_stop_http, stop, web, calls)
+        await web.serve(sockets=[sock])
+        tg.cancel_scope.cancel()
+
+
+async def _stop_http(stop: StopRequest, web: uvicorn.Server, calls: InFlight) -> None:
+    """On stop: uvicorn closes the listener and idle connections and waits for the others; once
+    the calls in flight are answered (or the grace is over), end what is left: idle
+    notification streams, and calls past the grace."""
+    await stop.requested.wait()
+    web.should_exit = True
+    await stop.drain(calls.wait_idle)
+    while True:  # until `serve` returns; a connection accepted before the listener closed is ended too
+        for task in list(web.server_state.tasks):
+            task.cancel()
+        await anyio.sleep(0.1)
