@@ -18,7 +18,8 @@
     └── AllRoutesFailed(attempts, message)              every candidate failed or was excluded
 
 Messages never contain API keys: adapters build them from status codes and provider error
-bodies only, and `redact()` scrubs anything key-shaped as a last line of defence.
+bodies only, and `redact()` scrubs anything key-shaped as a last line of defence. A value a
+caller sent is quoted through `clip()`: at most ~100 characters of it come back.
 """
 
 from __future__ import annotations
@@ -50,6 +51,18 @@ def redact_value(value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(redact_value(v, secrets) for v in value)
     return value
+
+
+MAX_ECHO = 100
+"""The most characters of a rejected value an error message repeats."""
+
+
+def clip(value: object, limit: int = MAX_ECHO) -> str:
+    """`value` as text for an error message: whole when short, else its start and its size."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
 
 
 class RouterError(Exception):
@@ -171,7 +184,7 @@ class UnknownModel(RouterError):
         self.name = name
         self.suggestions = suggestions or []
         hint = f" Did you mean: {', '.join(self.suggestions)}?" if self.suggestions else ""
-        super().__init__(f"Unknown model {name!r}.{hint} Call list_models to see available ids.")
+        super().__init__(f"Unknown model {clip(name)!r}.{hint} Call list_models to see available ids.")
 
 
 class BudgetExceeded(RouterError):
@@ -182,7 +195,7 @@ class BudgetExceeded(RouterError):
         self.cap_usd = cap_usd
         self.resets_at = resets_at
         super().__init__(
-            f"{period.capitalize()} budget for client {client!r} exceeded: spent ${spent_usd} of "
+            f"{period.capitalize()} budget for client {clip(client)!r} exceeded: spent ${spent_usd} of "
             f"${cap_usd}; it resets at {resets_at}. Raise the cap in the config or wait."
         )
 

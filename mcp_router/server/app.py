@@ -18,7 +18,7 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import ToolAnnotations
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -26,14 +26,15 @@ from pydantic import Field, ValidationError
 
 from mcp_router import __version__
 from mcp_router.core import Message, ResponseFormat
-from mcp_router.errors import RouterError
+from mcp_router.errors import RouterError, clip
 from mcp_router.metering.reports import UsageReport
 from mcp_router.routing.types import CompareResult, MaxPrice, ProviderPreferences, RoutedCompletion
-from mcp_router.server.live import CATALOG_URI, USAGE_URI, ResourceNotifier
+from mcp_router.server.guards import ClipErrorEchoes
+from mcp_router.server.live import CATALOG_URI, MODEL_URI, USAGE_URI, ResourceNotifier
 from mcp_router.server.pending import PendingRouter
 from mcp_router.server.progress import OnProgress, with_progress
 from mcp_router.server.refresh import LiveCatalogUpdater
-from mcp_router.server.requests import InvalidToolInput, describe_invalid
+from mcp_router.server.requests import InvalidToolInput, clip_echoes, describe_invalid
 from mcp_router.server.results import EstimateResult, ListModelsResult
 from mcp_router.server.schema import compact, shallow_output
 from mcp_router.server.tools import RouterTools
@@ -112,7 +113,12 @@ class HouseTool(Tool):
         except ValidationError as exc:
             message = describe_invalid(exc, self.fn_metadata.arg_model)
             raise ToolError(f"Error executing tool {self.name}: {message}") from exc
-        return await super().run(arguments, context, convert_result)
+        try:
+            return await super().run(arguments, context, convert_result)
+        except UnexpectedToolError:
+            raise  # a crash: its message is already only the tool's name
+        except ToolError as exc:  # never more than ~100 characters of a rejected value back
+            raise ToolError(clip_echoes(str(exc))) from exc
 
 
 def compact_tool(tool: Tool) -> Tool:
@@ -327,6 +333,7 @@ def build_server(
         lifespan=lifespan,
         subscriptions=notifier.bus,
         tools=registered,
+        middleware=[ClipErrorEchoes()],
         **auth,
     )
     notifier.install(server)
@@ -338,15 +345,16 @@ def build_server(
         return (await tools_()).catalog_json()
 
     @server.resource(
-        "catalog://models/{vendor}/{model}",
+        MODEL_URI,
         name="model",
         mime_type="application/json",
         description="One model.",
     )
     async def model_resource(vendor: str, model: str) -> str:
-        text = (await tools_()).model_json(f"{vendor}/{model}")
+        model_id = f"{vendor}/{model}"
+        text = (await tools_()).model_json(model_id)
         if text is None:
-            raise ResourceNotFoundError(f"Unknown model {vendor}/{model}. Read catalog://models for ids.")
+            raise ResourceNotFoundError(f"Unknown model {clip(model_id)}. Read catalog://models for ids.")
         return text
 
     @server.resource(

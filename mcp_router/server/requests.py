@@ -12,6 +12,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 
 from mcp_router.core import Message, ResponseFormat
+from mcp_router.errors import MAX_ECHO, clip
 from mcp_router.routing.types import MaxPrice, ProviderPreferences, RouteRequest
 
 MAX_PROMPT_BYTES = 1_000_000
@@ -19,9 +20,24 @@ MAX_PROMPT_BYTES = 1_000_000
 
 MAX_COMPARE_MODELS = 8
 
+MAX_TOKEN_COUNT = 1_000_000_000
+"""Upper bound on any token count a caller passes (`max_tokens`, `input_tokens`, ...): far
+past every context window, and small enough for every price computation."""
+
+SEED_RANGE = (-(2**63), 2**63 - 1)
+
 
 class InvalidToolInput(ValueError):
     """Arguments a caller can fix; the message says how."""
+
+
+_LONG_ECHO = re.compile(rf"'[^'\n]{{{MAX_ECHO + 1},}}'|\"[^\"\n]{{{MAX_ECHO + 1},}}\"|\S{{{MAX_ECHO + 1},}}")
+
+
+def clip_echoes(message: str) -> str:
+    """A tool error as it leaves the server: any quoted value or unbroken run longer than
+    MAX_ECHO characters (a rejected value echoed by a message built anywhere) is clipped."""
+    return _LONG_ECHO.sub(lambda m: clip(m.group()), message)
 
 
 def _size_mb(n: int) -> str:
@@ -78,6 +94,7 @@ _EXPECTS: dict[str, str] = {
     "int_parsing": "must be an integer",
     "int_type": "must be an integer",
     "int_from_float": "must be a whole number",
+    "int_parsing_size": "is too large a number",
     "float_parsing": "must be a number",
     "float_type": "must be a number",
     "decimal_parsing": "must be a number",
@@ -181,11 +198,25 @@ def describe_invalid(exc: ValidationError, model: type[BaseModel] | None = None)
     return f"{'; '.join(parts)}. {fix} and call again (omit an optional argument to use its default)."
 
 
+def check_token_count(name: str, value: int | None, *, least: int = 0, omit: str = "") -> None:
+    """`value` is None or a whole number of tokens from `least` to MAX_TOKEN_COUNT."""
+    if value is None or least <= value <= MAX_TOKEN_COUNT:
+        return
+    raise InvalidToolInput(f"`{name}` must be from {least} to {MAX_TOKEN_COUNT:,} tokens{omit}.")
+
+
+def check_estimate_sizes(input_tokens: int | None, output_tokens: int) -> None:
+    """`estimate_cost`'s token counts are in range."""
+    check_token_count("input_tokens", input_tokens)
+    check_token_count("output_tokens", output_tokens, omit="; omit it for 500")
+
+
 def _check_generation(
     max_tokens: int | None, temperature: float | None, top_p: float | None, timeout_s: float | None
 ) -> None:
     if max_tokens is not None and max_tokens < 1:
         raise InvalidToolInput("`max_tokens` must be a positive integer; omit it to use the model's default.")
+    check_token_count("max_tokens", max_tokens, least=1, omit="; omit it to use the model's default")
     if temperature is not None and not 0 <= temperature <= 2:
         raise InvalidToolInput("`temperature` must be between 0 and 2.")
     if top_p is not None and not 0 < top_p <= 1:
@@ -218,6 +249,8 @@ def build_route_request(
     """Validate `complete`/`compare` arguments into a `RouteRequest` (raises `InvalidToolInput`)."""
     msgs = build_messages(prompt, messages, system)
     _check_generation(max_tokens, temperature, top_p, timeout_s)
+    if seed is not None and not SEED_RANGE[0] <= seed <= SEED_RANGE[1]:
+        raise InvalidToolInput("`seed` must be a 64-bit integer (from -2**63 to 2**63-1).")
     if models is not None and not [m for m in models if m.strip()]:
         raise InvalidToolInput("`models` is empty: list model ids in fallback order, or omit it for `auto`.")
     if sort is not None and sort not in ("price", "latency", "throughput"):

@@ -24,6 +24,7 @@ from mcp_router.server.requests import (
     build_messages,
     build_route_request,
     check_compare_models,
+    check_estimate_sizes,
 )
 from mcp_router.server.results import (
     EndpointInfo,
@@ -284,6 +285,7 @@ class RouterTools:
     ) -> EstimateResult:
         from mcp_router.catalog.tokens import estimate_messages
 
+        check_estimate_sizes(input_tokens, output_tokens)
         if output_tokens < 0:
             raise InvalidToolInput("`output_tokens` must be 0 or more; omit it for 500.")
         if not 1 <= limit <= MAX_LIST_LIMIT:
