@@ -188,7 +188,7 @@ class Router:
         when the caller already loaded them, instead of reading the file again; `clock` for
         tests (the system clock otherwise)."""
         from mcp_router.catalog.refresh import CatalogCache, CatalogRefresher
-        from mcp_router.metering.paths import default_db_path, default_home
+        from mcp_router.metering.paths import default_db_path, ensure_home
         from mcp_router.metering.store import UsageStore
         from mcp_router.metering.writer import MeterWriter
         from mcp_router.providers.config import providers_from_env
@@ -202,8 +202,7 @@ class Router:
         if settings is None:
             settings = load_settings(env, config_path)
         configs = [*providers_from_env(env), *settings.provider_configs(env)]
-        home = default_home(env)
-        home.mkdir(parents=True, exist_ok=True)
+        home = ensure_home(env)  # 0700: the ledger and health.json are this user's
         opened: list[Any] = []  # closed again, newest first, if a later step fails
         try:
             cache = CatalogCache(home / "catalog.db")

@@ -7,6 +7,7 @@ tokens (tests/server/test_tool_size.py), because every agent pays for it in cont
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
@@ -81,13 +82,20 @@ def refuse_placeholder_tokens(tokens: Mapping[str, str]) -> None:
 
 
 class StaticTokens:
-    """Bearer tokens from configuration; each token names a metering client."""
+    """Bearer tokens from configuration; each token names a metering client.
+
+    The presented token is compared with every configured one in constant time (no dict
+    lookup, no early exit), so response timing says nothing about how close a guess was."""
 
     def __init__(self, tokens: Mapping[str, str]) -> None:
-        self._clients = dict(tokens)  # token -> client
+        self._tokens = [(token.encode(), client) for token, client in tokens.items()]
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        client = self._clients.get(token)
+        presented = token.encode()
+        client: str | None = None
+        for known, name in self._tokens:
+            if hmac.compare_digest(known, presented):
+                client = name
         return None if client is None else AccessToken(token=token, client_id=client, scopes=[])
 
 

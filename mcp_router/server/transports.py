@@ -20,11 +20,13 @@ from mcp_router.server.shutdown import CountHttpRequests, CountRequests, InFligh
 
 if TYPE_CHECKING:  # HTTP only: stdio start-up does not pay for importing uvicorn
     import uvicorn
-    from starlette.types import ASGIApp
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 Transport = Literal["stdio", "http", "sse"]
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 DEFAULT_PORT = 8765
+MIN_TOKEN_CHARS = 16
+"""Bearer tokens guarding a non-loopback bind are at least this long."""
 
 
 class ServeConfigError(ValueError):
@@ -59,28 +61,62 @@ def _csv(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
+def is_loopback(host: str) -> bool:
+    return host.lower() in LOOPBACK
+
+
 def security_for(host: str, env: Mapping[str, str]) -> TransportSecuritySettings:
-    """Host/Origin validation. Loopback: only loopback hosts and origins. Elsewhere: the hosts
-    and origins in MCP_ROUTER_ALLOWED_HOSTS / MCP_ROUTER_ALLOWED_ORIGINS when set; otherwise
-    the bearer token is the guard (a browser cannot attach it cross-site)."""
-    hosts = _csv(env.get("MCP_ROUTER_ALLOWED_HOSTS"))
-    origins = _csv(env.get("MCP_ROUTER_ALLOWED_ORIGINS"))
-    if host in LOOPBACK:
+    """Host/Origin validation. Loopback: only loopback hosts and origins, with or without a
+    port. Elsewhere: the hosts and origins in MCP_ROUTER_ALLOWED_HOSTS / MCP_ROUTER_ALLOWED_ORIGINS
+    when set; otherwise the bearer token is the guard (a browser cannot attach it cross-site).
+    Names are compared lowercased (`LowercaseHostHeaders` lowers the request's side)."""
+    hosts = [h.lower() for h in _csv(env.get("MCP_ROUTER_ALLOWED_HOSTS"))]
+    origins = [o.lower() for o in _csv(env.get("MCP_ROUTER_ALLOWED_ORIGINS"))]
+    if is_loopback(host):
+        names = ("127.0.0.1", "localhost", "[::1]")
         return TransportSecuritySettings(
             enable_dns_rebinding_protection=True,
-            allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", *hosts],
-            allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*", *origins],
+            allowed_hosts=[*names, *(f"{n}:*" for n in names), *hosts],
+            allowed_origins=[*(f"http://{n}" for n in names), *(f"http://{n}:*" for n in names), *origins],
         )
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=bool(hosts), allowed_hosts=hosts, allowed_origins=origins
     )
 
 
+class LowercaseHostHeaders:
+    """ASGI wrapper: the Host and Origin headers lowercased (host names are case-insensitive,
+    the SDK's checks are not: `LOCALHOST:8765` is localhost)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            headers = [
+                (name, value.lower() if name in (b"host", b"origin") else value)
+                for name, value in scope.get("headers", [])
+            ]
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
+
+
 def check_binding(host: str, tokens: Mapping[str, str]) -> None:
-    if host not in LOOPBACK and not tokens:
+    """Off loopback, bearer tokens are required, each at least MIN_TOKEN_CHARS long."""
+    if is_loopback(host):
+        return
+    if not tokens:
         raise ServeConfigError(
             f"Refusing to serve on {host} without bearer tokens: set MCP_ROUTER_TOKENS='client:token' "
             "(or [server] tokens in the config), or bind to 127.0.0.1."
+        )
+    short = sorted({client for token, client in tokens.items() if len(token) < MIN_TOKEN_CHARS})
+    if short:
+        raise ServeConfigError(
+            f"Refusing to serve on {host}: the bearer token for client(s) {', '.join(short)} is shorter "
+            f"than {MIN_TOKEN_CHARS} characters. Use a long random secret, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, in MCP_ROUTER_TOKENS or "
+            "[server] tokens."
         )
 
 
@@ -90,8 +126,9 @@ def http_app(
     """The ASGI app for `server` (Streamable HTTP at /mcp, or legacy SSE at /sse)."""
     security = security_for(host, env)
     if transport == "sse":
-        return server.sse_app(transport_security=security, host=host)
-    return server.streamable_http_app(streamable_http_path="/mcp", transport_security=security, host=host)
+        return LowercaseHostHeaders(server.sse_app(transport_security=security, host=host))
+    app = server.streamable_http_app(streamable_http_path="/mcp", transport_security=security, host=host)
+    return LowercaseHostHeaders(app)
 
 
 def bind(host: str, port: int) -> socket.socket:
