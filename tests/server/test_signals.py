@@ -131,3 +131,16 @@ async def test_http_stop_waits_for_calls_in_flight_and_keeps_every_row(
         totals = await usage_totals(child)
     assert len(results) == 1 and not results[0].is_error, results
     assert totals["requests"] == 4
+
+
+def test_the_grace_period_is_configurable_and_checked() -> None:
+    from mcp_router.commands.serve import stop_grace
+    from mcp_router.server.shutdown import DEFAULT_GRACE_S
+    from mcp_router.server.transports import ServeConfigError
+
+    assert stop_grace({}) == DEFAULT_GRACE_S == 10
+    assert stop_grace({"MCP_ROUTER_STOP_GRACE_S": "2.5"}) == 2.5
+    assert stop_grace({"MCP_ROUTER_STOP_GRACE_S": "0"}) == 0
+    for bad in ("soon", "-1", "1e9", "nan"):
+        with pytest.raises(ServeConfigError, match="MCP_ROUTER_STOP_GRACE_S must be a number of seconds"):
+            stop_grace({"MCP_ROUTER_STOP_GRACE_S": bad})
