@@ -24,7 +24,7 @@ from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.merge import ProviderListing
 from mcp_router.catalog.query import query_models
 from mcp_router.catalog.refresh import CatalogCache, CatalogRefresher
-from mcp_router.providers.base import RemoteModel
+from mcp_router.core import RemoteModel
 
 CHILD = """
 import json, sys, time

@@ -49,7 +49,7 @@ async def run(root: str, rounds: int, attempt_timeout_s: float, latency_ms: floa
     from mcp_router.providers.config import providers_from_env
     from mcp_router.providers.factory import build_adapters
     from mcp_router.providers.http import make_http_client
-    from mcp_router.router import Router
+    from mcp_router.router import Router, owning
     from mcp_router.routing.health import HealthTracker
     from mcp_router.routing.policy import RoutingPolicy
     from mcp_router.routing.types import ProviderPreferences, RouteRequest
@@ -90,7 +90,7 @@ async def run(root: str, rounds: int, attempt_timeout_s: float, latency_ms: floa
         health=HealthTracker(failure_threshold=10**9),
         policy=RoutingPolicy(first_token_timeout_s=attempt_timeout_s),
         rng=Random(0),
-        http=http,
+        resources=owning(http),
         store=store,
     )
     direct = Router(

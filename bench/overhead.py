@@ -78,7 +78,7 @@ class Bench:
         from mcp_router.providers.config import providers_from_env
         from mcp_router.providers.factory import build_adapters
         from mcp_router.providers.http import make_http_client
-        from mcp_router.router import Router
+        from mcp_router.router import Router, owning
         from mcp_router.routing.types import RouteRequest
         from mcp_router.sim.catalogue import provider_url, sim_key
 
@@ -108,7 +108,7 @@ class Bench:
             build_adapters(providers_from_env(env), http),
             meter=NullMeter() if no_meter else MeterWriter(store),
             rng=Random(0),
-            http=http,
+            resources=owning(http),
             store=store,
         )
         self.req = RouteRequest(messages=[Message(role="user", content=PROMPT)], model=MODEL_ID)

@@ -1,28 +1,53 @@
 """The `mcp-router` command: a thin click group over the library.
 
-Each subcommand imports what it needs inside its body so `mcp-router --help` stays fast.
+Each subcommand imports what it needs inside its body so `mcp-router --help` stays fast. Errors a
+person can fix leave as one line with exit code 2 (configuration) or 1 (runtime): the group's
+`invoke` hands every exception to `commands.errors.cli_error`, the one place they are mapped.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
 
 from mcp_router import __version__
+from mcp_router.commands.errors import preflight as _preflight
+from mcp_router.commands.routing_cli import ask, plan
 
 
-@click.group()
+class _Main(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.Abort, click.ClickException):
+            raise
+        except BaseException as exc:
+            from mcp_router.commands.errors import cli_error
+
+            sub = ctx.invoked_subcommand
+            command = self.commands.get(sub) if sub else None
+            mapped = cli_error(exc, os.environ, command.params if command else ())
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+
+@click.group(cls=_Main)
 @click.version_option(__version__, prog_name="mcp-router")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """One MCP gateway to every LLM provider."""
     # Once, before any command: logs go to stderr (structlog's default is stdout, which would
     # corrupt `--json` output and the stdio MCP channel). Not reached for --help/--version.
-    import os
-
     from mcp_router.log import configure_logging
+    from mcp_router.settings import check_log_level
 
+    if ctx.invoked_subcommand != "doctor":  # doctor reports a bad level among its findings
+        check_log_level(os.environ)
     configure_logging(os.environ)
 
 
@@ -49,6 +74,7 @@ def usage(
     from mcp_router.metering.reports import usage_report
     from mcp_router.metering.store import UsageStore
 
+    _preflight()
     with UsageStore(default_db_path()) as store:
         try:
             report = usage_report(
@@ -68,16 +94,51 @@ def usage(
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port (0 picks a free one).")
-def simulate(host: str, port: int) -> None:
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Also write the `export` lines to this file once listening (for scripts).",
+)
+def simulate(host: str, port: int, env_file: str | None) -> None:
     """Run the simulated providers (OpenAI, Anthropic, Gemini, Ollama, OpenRouter, ...) offline."""
     import asyncio
 
     from mcp_router.sim.serve import serve_forever
 
-    asyncio.run(serve_forever(host, port, click.echo))
+    _preflight(router=False)
+    try:
+        asyncio.run(serve_forever(host, port, click.echo, env_file=env_file))
+    except OSError as exc:
+        mapped = _listen_error(exc, host, port)
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
+def _listen_error(exc: OSError, host: str, port: int) -> Exception | None:
+    """The one-line error for a socket that cannot listen, or None for other OSErrors."""
+    import errno
+
+    from mcp_router.commands.errors import CONFIG, RUNTIME, CliError
+
+    if exc.errno == errno.EADDRINUSE:
+        return CliError(
+            f"port {port} on {host} is already in use: stop the program using it, or pass another "
+            "--port (--port 0 picks a free one).",
+            RUNTIME,
+        )
+    if exc.errno in (errno.EACCES, errno.EADDRNOTAVAIL):
+        return CliError(f"cannot listen on {host}:{port} ({exc.strerror}): change --host or --port.", CONFIG)
+    return None
 
 
 # -- server, demo and catalog commands (bodies in mcp_router/commands/) ----------------------------
+
+_SERVE_HINT = (
+    'mcp-router serve speaks MCP on stdin/stdout: an MCP client starts it (README "Client setup"). '
+    "To try it here, run `mcp-router demo`; Ctrl+C to stop."
+)
 
 
 @main.command()
@@ -90,14 +151,26 @@ def serve(transport: str, host: str, port: int) -> None:
     """Serve the MCP tools (stdio by default; Streamable HTTP at /mcp with --transport http)."""
     import anyio
 
+    from mcp_router.commands.errors import unwrap
     from mcp_router.commands.serve import run_serve
-    from mcp_router.errors import RouterError
-    from mcp_router.server.transports import ServeConfigError
+
+    _preflight(serve=True)
+    if transport == "stdio" and sys.stdin.isatty():
+        click.echo(_SERVE_HINT, err=True)
+
+    def listening(url: str) -> None:
+        click.echo(f"mcp-router: serving MCP at {url} (Ctrl+C to stop)", err=True)
 
     try:
-        anyio.run(lambda: run_serve(transport=transport, host=host, port=port))  # type: ignore[arg-type]
-    except (ServeConfigError, RouterError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        anyio.run(lambda: run_serve(transport=transport, host=host, port=port, on_listening=listening))  # type: ignore[arg-type]
+    except BaseException as exc:
+        inner = unwrap(exc)
+        mapped = (
+            _listen_error(inner, host, port) if transport != "stdio" and isinstance(inner, OSError) else None
+        )
+        if mapped is not None:
+            raise mapped from exc
+        raise
 
 
 @main.command()
@@ -105,6 +178,7 @@ def demo() -> None:
     """The whole product offline: simulated providers, a real MCP session, every tool."""
     from mcp_router.commands.demo import run_demo
 
+    _preflight(router=False)
     raise SystemExit(run_demo(click.echo))
 
 
@@ -149,17 +223,14 @@ def models(
     import anyio
 
     from mcp_router.commands.info import models_command, render_models
-    from mcp_router.server.requests import InvalidToolInput
 
+    _preflight()
     query_args = {
         "query": query, "provider": provider, "capabilities": list(capabilities) or None,
         "max_input_price": max_input_price, "max_output_price": max_output_price, "min_context": min_context,
         "available_only": not show_all, "sort": sort, "limit": limit,
     }  # fmt: skip
-    try:
-        result = anyio.run(lambda: models_command(None, **query_args))
-    except InvalidToolInput as exc:
-        raise click.BadParameter(str(exc)) from exc
+    result = anyio.run(lambda: models_command(None, **query_args))
     _print(result, as_json, render_models)
     if not show_all and not result.total:
         click.echo(
@@ -171,8 +242,8 @@ def models(
 
 @main.command()
 @click.argument("prompt", required=False)
-@click.option("--input-tokens", type=int, default=None, help="Instead of a prompt.")
-@click.option("--output-tokens", type=int, default=500, show_default=True)
+@click.option("--input-tokens", type=click.IntRange(min=0), default=None, help="Instead of a prompt.")
+@click.option("--output-tokens", type=click.IntRange(min=0), default=500, show_default=True)
 @click.option("--model", "models", multiple=True, help="Only these models (repeatable).")
 @click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -184,20 +255,15 @@ def estimate(
     import anyio
 
     from mcp_router.commands.info import estimate_command, render_estimate
-    from mcp_router.errors import RouterError
-    from mcp_router.server.requests import InvalidToolInput
 
     if prompt == "-":
-        import sys
-
         prompt = sys.stdin.read()
+    if (prompt is None) == (input_tokens is None):
+        raise click.UsageError("give a PROMPT or --input-tokens N (one of them).")
+    _preflight()
     args = {"prompt": prompt, "input_tokens": input_tokens, "output_tokens": output_tokens,
             "models": list(models) or None, "limit": limit}  # fmt: skip
-    try:
-        result = anyio.run(lambda: estimate_command(None, **args))
-    except (InvalidToolInput, RouterError) as exc:
-        raise click.BadParameter(str(exc)) from exc
-    _print(result, as_json, render_estimate)
+    _print(anyio.run(lambda: estimate_command(None, **args)), as_json, render_estimate)
 
 
 @main.group()
@@ -213,51 +279,25 @@ def catalog_refresh(as_json: bool) -> None:
 
     from mcp_router.commands.info import refresh_command, render_refresh
 
+    _preflight()
     _print(anyio.run(refresh_command), as_json, render_refresh)
 
 
 @main.command()
-@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds per provider probe.")
+@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds per provider check.")
 @click.option("--json", "as_json", is_flag=True)
 def doctor(timeout: float, as_json: bool) -> None:
-    """Providers configured and reachable, catalog age, database path and size, cooldowns."""
+    """Problems with the setup and their fixes, each provider's key checked, catalog age, the
+    database, cooldowns. Exit code 1 when something needs fixing."""
     import anyio
 
-    from mcp_router.commands.info import doctor_command, render_doctor
+    from mcp_router.commands.doctor import doctor_command, render_doctor
 
-    _print(anyio.run(lambda: doctor_command(timeout_s=timeout)), as_json, render_doctor)
+    report = anyio.run(lambda: doctor_command(timeout_s=timeout))
+    _print(report, as_json, render_doctor)
+    if report["problems"] or any(not s.startswith("ok") for s in report["providers"].values()):
+        raise SystemExit(1)
 
 
-@main.command()
-@click.argument("prompt", required=False)
-@click.option("--model", default=None, help="Model id, alias, `auto`, or with :floor / :nitro.")
-@click.option("--models", "models", multiple=True, help="Fallback chain: a,b,c (repeatable).")
-@click.option("--sort", type=click.Choice(["price", "latency", "throughput"]), default=None)
-@click.option("--provider-only", "only", multiple=True, help="Only these providers: a,b (repeatable).")
-@click.option("--provider-ignore", "ignore", multiple=True, help="Never these providers (repeatable).")
-@click.option("--provider-order", "order", multiple=True, help="These providers first, in order.")
-@click.option("--max-tokens", type=click.IntRange(min=1), default=None)
-@click.option("--json", "as_json", is_flag=True)
-def plan(
-    prompt: str | None, model: str | None, models: tuple[str, ...], sort: str | None, only: tuple[str, ...],
-    ignore: tuple[str, ...], order: tuple[str, ...], max_tokens: int | None, as_json: bool,
-) -> None:  # fmt: skip
-    """Dry run: the endpoints a request would try, in order, and why others are excluded.
-    Calls no provider (reads stdin when PROMPT is '-')."""
-    import anyio
-    from pydantic import ValidationError
-
-    from mcp_router.commands.plan import plan_command, render_plan
-    from mcp_router.errors import RouterError
-
-    if prompt == "-":
-        import sys
-
-        prompt = sys.stdin.read()
-    args = {"prompt": prompt or "", "model": model, "models": models, "sort": sort, "only": only,
-            "ignore": ignore, "order": order, "max_tokens": max_tokens}  # fmt: skip
-    try:
-        result = anyio.run(lambda: plan_command(None, **args))  # type: ignore[arg-type]
-    except (ValidationError, RouterError) as exc:
-        raise click.BadParameter(str(exc)) from exc
-    _print(result, as_json, render_plan)
+main.add_command(plan)
+main.add_command(ask)

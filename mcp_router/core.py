@@ -6,9 +6,10 @@ server speak only these.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Role = Literal["system", "user", "assistant"]
 FinishReason = Literal["stop", "length", "content_filter", "tool_calls", "error"]
@@ -45,18 +46,39 @@ class ResponseFormat(BaseModel):
         return data
 
 
-class CompletionRequest(BaseModel):
-    """What to generate; the model is given to the adapter separately (provider-native name)."""
+MAX_TOKEN_COUNT = 1_000_000_000
+"""Upper bound on any token count a caller passes: far past every context window, and small
+enough for every price computation."""
+SEED_MAX = 2**63 - 1
+
+
+class SamplingParams(BaseModel):
+    """How to generate, declared once: the `complete`/`compare` tool arguments, `RouteRequest` and
+    `CompletionRequest` all inherit these fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    messages: list[Message]
-    max_tokens: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    stop: list[str] | None = None
-    seed: int | None = None
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKEN_COUNT)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    stop: list[str] | None = None  # one string is taken as a list of one
+    seed: int | None = Field(default=None, ge=-SEED_MAX - 1, le=SEED_MAX)
     response_format: ResponseFormat | None = None
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _one_stop(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def sampling(self) -> dict[str, Any]:
+        """These fields as keyword arguments (nested models kept as they are)."""
+        return {name: getattr(self, name) for name in SamplingParams.model_fields}
+
+
+class CompletionRequest(SamplingParams):
+    """What to generate; the model is given to the adapter separately (provider-native name)."""
+
+    messages: list[Message]
 
     @property
     def system(self) -> str | None:
@@ -119,3 +141,25 @@ class StreamEnd(BaseModel):
 
 
 StreamEvent = TextDelta | StreamEnd
+
+
+class RemoteModel(BaseModel):
+    """One entry of a provider's live model list, mapped to common fields.
+    Prices are USD per token; None means the provider did not say."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    native_id: str
+    name: str | None = None
+    context_length: int | None = None
+    max_output_tokens: int | None = None
+    input_price: Decimal | None = None
+    output_price: Decimal | None = None
+    cache_read_price: Decimal | None = None
+    cache_write_price: Decimal | None = None
+    capabilities: frozenset[str] = frozenset()
+    # Whether the list itself says the model answers chat calls (OpenRouter's output
+    # modalities, Together's `type`); None when it does not say (OpenAI, Mistral, Groq,
+    # Ollama...), and the catalog judges by the name.
+    chat: bool | None = None

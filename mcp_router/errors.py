@@ -65,6 +65,15 @@ def clip(value: object, limit: int = MAX_ECHO) -> str:
     return f"{text[:limit]}... ({len(text)} characters)"
 
 
+_LONG_ECHO = re.compile(rf"'[^'\n]{{{MAX_ECHO + 1},}}'|\"[^\"\n]{{{MAX_ECHO + 1},}}\"|\S{{{MAX_ECHO + 1},}}")
+
+
+def clip_echoes(message: str) -> str:
+    """An error message as it leaves for a caller: any quoted value or unbroken run longer than
+    MAX_ECHO characters (a rejected value, echoed by a message built anywhere) is clipped."""
+    return _LONG_ECHO.sub(lambda m: clip(m.group()), message)
+
+
 class RouterError(Exception):
     """Base of every error mcp-router raises on purpose."""
 

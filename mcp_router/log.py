@@ -3,6 +3,11 @@
 stdout is the MCP stdio channel; a single stray byte there corrupts the session, so every
 handler here writes to stderr. The level comes from `MCP_ROUTER_LOG_LEVEL` (default WARNING,
 so a stdio server stays quiet unless asked).
+
+Library code takes its loggers from `get_logger`: they follow structlog's configuration once
+someone configures it (the CLI does, here), and until then write warnings and errors to stderr,
+never stdout (structlog's own default prints every level to stdout, which would put one line per
+completion into the output of a program that merely uses the library).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Mapping
+from typing import Any
 
 import structlog
 
@@ -39,3 +45,38 @@ def configure_logging(env: Mapping[str, str]) -> int:
         cache_logger_on_first_use=False,
     )
     return level
+
+
+class _Stderr:
+    """sys.stderr at write time (tests and hosts swap it after import)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+class _LibraryLogger:
+    """A structlog logger for library modules: the configured one once structlog is configured,
+    else warnings and errors to stderr."""
+
+    def __init__(self, name: str) -> None:
+        self._configured = structlog.get_logger(name)
+        self._fallback = structlog.wrap_logger(
+            structlog.PrintLogger(_Stderr()),  # type: ignore[arg-type]
+            processors=[
+                structlog.processors.add_log_level,
+                structlog.processors.KeyValueRenderer(key_order=["level", "event"]),
+            ],
+            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+            logger_name=name,
+        )
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._configured if structlog.is_configured() else self._fallback, attr)
+
+
+def get_logger(name: str) -> Any:
+    """The logger library modules use (see the module docstring)."""
+    return _LibraryLogger(name)

@@ -21,6 +21,10 @@
     first_token_timeout_s = 30
     retry_after_cap_s = 5
 
+    [catalog]                           # providers' live model lists (see check_models below too)
+    max_age_days = 7                    # a cached list older than this is fetched again at start
+    startup_timeout_s = 3               # bound on the lists fetched before the first call (0: none)
+
     [budgets.default]                   # per metering client ("default" is the stdio client, "*" any other)
     daily_usd = 5
     monthly_usd = 50
@@ -28,7 +32,8 @@
 Unknown keys are errors (a typo should not silently disable a budget). `[routing] tiers` is merged
 over the default tier table (`routing.policy.DEFAULT_TIERS`): a tier it names is replaced, the
 others keep their defaults (so redefining `standard` does not take `economy` and `premium` away).
-`[server]` holds `tokens = {client = "token"}` for HTTP (see `ServerSettings`; its keys are checked too).
+`[server]` holds `tokens = {client = "token"}` for HTTP and `admins = ["client"]` (see `ServerSettings`;
+its keys are checked too).
 Environment variables are described in DESIGN.md.
 """
 
@@ -39,14 +44,14 @@ import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from mcp_router.catalog.models import Endpoint, Model, Pricing, Provenance
 from mcp_router.errors import RouterError
 from mcp_router.metering.budgets import BudgetLimit
-from mcp_router.providers.config import ProviderConfig
+from mcp_router.providers.config import ProviderConfig, usable
 from mcp_router.routing.policy import DEFAULT_TIERS, RoutingPolicy
 
 _MILLION = Decimal(1_000_000)
@@ -54,6 +59,11 @@ _MILLION = Decimal(1_000_000)
 
 class ConfigError(RouterError):
     """The configuration file is missing, unreadable or invalid; the message names the key."""
+
+
+class CorruptDatabase(ConfigError):
+    """The usage database file is not a SQLite database (a runtime fault of the data, reported
+    with the same one-line fix as configuration problems)."""
 
 
 class CustomModel(BaseModel):
@@ -87,7 +97,7 @@ class CustomEndpoint(BaseModel):
         return v
 
     def provider_config(self, env: Mapping[str, str]) -> ProviderConfig:
-        key = env.get(self.api_key_env) if self.api_key_env else None
+        key = usable(env.get(self.api_key_env)) if self.api_key_env else None
         return ProviderConfig(
             name=self.name,
             protocol="openai",
@@ -105,15 +115,28 @@ class ServerSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     tokens: dict[str, SecretStr] = {}  # metering client -> bearer token
+    admins: list[str] = []  # clients whose tokens may read every client's usage
 
     def clients_by_token(self) -> dict[str, str]:
         """{token: client} for the HTTP transport; empty tokens are left out."""
         return {t.get_secret_value(): client for client, t in self.tokens.items() if t.get_secret_value()}
 
 
+class CatalogSettings(BaseModel):
+    """`[catalog]`: how long a provider's cached live model list is trusted before it is fetched
+    again at start, and how long start-up may wait for the lists it fetches (local servers'
+    always, others when missing or older than `max_age_days`); 0 fetches none at start."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_age_days: float = Field(default=7.0, gt=0)
+    startup_timeout_s: float = Field(default=3.0, ge=0, le=60)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    catalog: CatalogSettings = CatalogSettings()
     endpoints: list[CustomEndpoint] = []
     aliases: dict[str, str] = {}
     routing: RoutingPolicy = RoutingPolicy()
@@ -172,34 +195,220 @@ class Settings(BaseModel):
         return list(out.values())
 
 
-def _format_errors(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
+_CONFIG_HINT = "fix it, or unset MCP_ROUTER_CONFIG (examples/mcp-router.toml shows every key)"
+
+
+def _format_errors(exc: ValidationError, limit: int = 3) -> str:
+    """Pydantic's errors on one line: `routing.max_retries: Input should be a valid integer`,
+    unknown keys named as such."""
+    parts = []
+    for err in exc.errors()[:limit]:
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  {loc}: {err['msg']}")
-    return "\n".join(lines)
+        parts.append(f"unknown key {loc}" if err["type"] == "extra_forbidden" else f"{loc}: {err['msg']}")
+    more = len(exc.errors()) - limit
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
 def parse_settings(text: str, *, source: str = "<config>") -> Settings:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source} is not valid TOML: {exc}") from exc
+        raise ConfigError(f"{source} (MCP_ROUTER_CONFIG) is not valid TOML: {exc}; {_CONFIG_HINT}.") from exc
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{source} has invalid settings:\n{_format_errors(exc)}") from exc
+        raise ConfigError(
+            f"{source} (MCP_ROUTER_CONFIG) has invalid settings: {_format_errors(exc)}; {_CONFIG_HINT}."
+        ) from exc
 
 
 def load_settings(env: Mapping[str, str] | None = None, path: str | Path | None = None) -> Settings:
     """Settings from `path`, else `MCP_ROUTER_CONFIG`, else the defaults (no file is fine)."""
     env = os.environ if env is None else env
-    chosen = path or env.get("MCP_ROUTER_CONFIG")
+    chosen = path or usable(env.get("MCP_ROUTER_CONFIG"))
     if not chosen:
         return Settings()
     p = Path(chosen).expanduser()
     try:
         text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {p} (MCP_ROUTER_CONFIG): {exc.strerror or exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(
+            f"cannot read config file {p} (MCP_ROUTER_CONFIG): {reason}; "
+            "point MCP_ROUTER_CONFIG at a readable TOML file or unset it."
+        ) from exc
     return parse_settings(text, source=str(p))
+
+
+class ModelLookup(Protocol):
+    """What `check_models` needs of a catalog."""
+
+    def lookup(self, name: str) -> Model | None: ...
+
+    def suggest(self, name: str, n: int = 3) -> list[str]: ...
+
+
+def _unknown(what: str, name: str, catalog: ModelLookup, verb: str = "names") -> str:
+    close = catalog.suggest(name)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    fix = "use an id from `mcp-router models --all`, or remove it"
+    return f"{what} {verb} unknown model {name!r}: {hint}{fix}"
+
+
+def check_models(settings: Settings, catalog: ModelLookup) -> None:
+    """Every model the configuration names must resolve in the catalog (the bundled snapshot,
+    cached live lists and the config's own endpoint models): the routing default, each tier's
+    models and each alias's target. Raises ConfigError listing every unknown one with the fix."""
+    problems = []
+    routing = settings.routing
+    if routing.default_model != "auto" and catalog.lookup(routing.default_model) is None:
+        problems.append(_unknown("[routing] default_model", routing.default_model, catalog))
+    for tier, ids in sorted(routing.tiers.items()):
+        problems += [
+            _unknown(f"[routing] tiers.{tier}", i, catalog) for i in ids if catalog.lookup(i) is None
+        ]
+    for alias, target in sorted(settings.aliases.items()):
+        if catalog.lookup(target) is None:
+            problems.append(_unknown(f"[aliases] {alias}", target, catalog, "points to"))
+    if problems:
+        source = "the configuration file (MCP_ROUTER_CONFIG)"
+        raise ConfigError(f"{source}: " + "; ".join(problems))
+
+
+# -- environment settings: checked up front so a typo is one line naming the variable ---------
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL")
+DEFAULT_REFRESH_S = 3600.0
+
+
+def check_log_level(env: Mapping[str, str]) -> None:
+    raw = env.get("MCP_ROUTER_LOG_LEVEL")
+    if raw is not None and raw.strip() and raw.strip().upper() not in LOG_LEVELS:
+        raise ConfigError(
+            f"MCP_ROUTER_LOG_LEVEL={raw.strip()!r} is not a log level: use DEBUG, INFO, WARNING, ERROR "
+            "or CRITICAL, or unset it (WARNING)."
+        )
+
+
+def refresh_seconds(env: Mapping[str, str]) -> float | None:
+    """`MCP_ROUTER_REFRESH_S`: seconds between live catalog refreshes while serving (default
+    3600); None when `0` turns them off."""
+    import math
+
+    raw = (env.get("MCP_ROUTER_REFRESH_S") or "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_REFRESH_S
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(
+            f"MCP_ROUTER_REFRESH_S={raw[:40]!r} is not a number of seconds: use e.g. 3600, or 0 to turn "
+            "live catalog refreshes off."
+        )
+    return value if value > 0 else None
+
+
+def check_base_urls(env: Mapping[str, str]) -> None:
+    """Each `<PROVIDER>_BASE_URL` (and `OLLAMA_HOST`) that is set must be an http(s) URL."""
+    from urllib.parse import urlsplit
+
+    from mcp_router.registry import PROVIDERS
+
+    for known in PROVIDERS:
+        raw = usable(env.get(known.base_url_env))
+        if raw is None:
+            continue
+        url = raw if "://" in raw or not known.keyless else f"http://{raw}"
+        try:
+            parts = urlsplit(url)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+        except ValueError:  # a port that is not a number, a broken IPv6 literal
+            ok = False
+        if not ok:
+            raise ConfigError(
+                f"{known.base_url_env} is not a URL: use the form {known.default_base_url} "
+                "(scheme and host), or unset it for the default."
+            )
+
+
+def _fix_home(var: str) -> str:
+    return f"point {var} at a writable directory, or unset it for the default"
+
+
+def check_home(env: Mapping[str, str]) -> None:
+    """The data directory (`MCP_ROUTER_HOME`) and the usage database's directory (`MCP_ROUTER_DB`)
+    exist or can be created, and are writable. An explicit `MCP_ROUTER_HOME` whose parent does not
+    exist is refused rather than created: it is most likely a typo."""
+    from mcp_router.metering.paths import default_db_path, default_home
+
+    home = default_home(env)
+    explicit = bool(usable(env.get("MCP_ROUTER_HOME")))
+    _check_dir(home, "MCP_ROUTER_HOME", strict_parent=explicit)
+    db_raw = usable(env.get("MCP_ROUTER_DB"))
+    if db_raw and "://" not in db_raw:
+        db = default_db_path(env)
+        if db.is_dir():
+            raise ConfigError(f"MCP_ROUTER_DB={db} is a directory: name a file, e.g. {db / 'usage.db'}.")
+        _check_dir(db.parent, "MCP_ROUTER_DB", strict_parent=False, what="the directory of")
+
+
+def _check_dir(path: Path, var: str, *, strict_parent: bool, what: str = "") -> None:
+    label = f"{var}={path}" if not what else f"{what} {var} ({path})"
+    if path.exists():
+        if not path.is_dir():
+            raise ConfigError(f"{label} is a file, not a directory: {_fix_home(var)}.")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise ConfigError(f"{label} is not writable: fix its permissions or {_fix_home(var)}.")
+        return
+    parent = path.parent
+    if strict_parent and not parent.is_dir():
+        raise ConfigError(
+            f"{label}: its parent {parent} does not exist; create it (mkdir -p {parent}) or {_fix_home(var)}."
+        )
+    ancestor = next((p for p in path.parents if p.exists()), None)
+    if ancestor is not None and not ancestor.is_dir():
+        raise ConfigError(f"{label}: {ancestor} is a file, not a directory: {_fix_home(var)}.")
+    if ancestor is not None and not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ConfigError(f"{label} cannot be created: {ancestor} is not writable; {_fix_home(var)}.")
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_database(env: Mapping[str, str]) -> None:
+    """The usage database, when it exists, starts like a SQLite file. Only the 16-byte header is
+    read (no SQLite import): `serve` checks this before answering its client."""
+    from mcp_router.metering.paths import default_db_path
+
+    raw = usable(env.get("MCP_ROUTER_DB"))
+    if raw and "://" in raw:
+        return
+    db = default_db_path(env)
+    try:
+        with db.open("rb") as f:
+            head = f.read(len(_SQLITE_MAGIC))
+    except OSError:
+        return  # missing (created on first use) or unreadable (check_home names the directory)
+    if head and head != _SQLITE_MAGIC:
+        raise CorruptDatabase(
+            f"the usage database {db} is not a SQLite file: move it aside (mv '{db}' '{db}.corrupt') "
+            "and a new one is created, or set MCP_ROUTER_DB to another file."
+        )
+
+
+def env_problems(env: Mapping[str, str], *, router: bool = True, serve: bool = False) -> list[ConfigError]:
+    """Every problem with the environment settings a command uses (empty when all is well):
+    the log level always; the data directory, base URLs and config file for commands that build
+    a router; the refresh interval for `serve`."""
+    checks: list[Any] = [check_log_level]
+    if router:
+        checks += [check_home, check_database, check_base_urls, load_settings]
+    if serve:
+        checks.append(refresh_seconds)
+    found = []
+    for check in checks:
+        try:
+            check(env)
+        except ConfigError as exc:
+            found.append(exc)
+    return found

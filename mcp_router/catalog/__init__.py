@@ -6,7 +6,8 @@ litellm.py    LiteLLM price table -> snapshot rows (pure; used by scripts/build_
 snapshot.py   load the bundled snapshot.json
 catalog.py    Catalog: immutable, indexed by id / alias / provider
 merge.py      live lists over the snapshot, and what changed (pure)
-refresh.py    fetch live lists concurrently, SQLite cache of last good lists
+live.py       what live lists say of an endpoint: served names, status, reasons, gone marks (pure)
+refresh.py    fetch live lists concurrently, SQLite cache of last good lists and gone marks
 pricing.py    cost(pricing, usage) in Decimal (pure)
 tokens.py     token estimates without a tokenizer (pure)
 query.py      the list_models query (pure)

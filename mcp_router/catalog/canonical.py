@@ -11,15 +11,7 @@ from __future__ import annotations
 
 import re
 
-# Provider name -> the vendor its own models belong to (for names without a vendor part).
-FIRST_PARTY_VENDOR: dict[str, str] = {
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "gemini": "google",
-    "deepseek": "deepseek",
-    "mistral": "mistralai",
-    "xai": "x-ai",
-}
+from mcp_router.registry import FIRST_PARTY_VENDOR
 
 # Vendor spellings used by hosts (Together, Groq, Hugging Face) -> OpenRouter's vendor.
 VENDOR_SYNONYMS: dict[str, str] = {

@@ -44,18 +44,23 @@ class Catalog:
             for ep in model.endpoints:
                 self._by_provider.setdefault(ep.provider, []).append((model, ep))
         self._config_aliases: Mapping[str, str] = MappingProxyType(dict(aliases or {}))
-        self._aliases: dict[str, str] = {}
-        for alias, target in self._config_aliases.items():
-            found = self._by_id.get(target.lower())
-            if found is not None:
-                self._aliases[alias.lower()] = found.id
+        own: dict[str, str] = {}  # the models' own aliases, then provider-native names
         for model in ordered:
             for alias in model.aliases:
-                self._aliases.setdefault(alias.lower(), model.id)
+                own.setdefault(alias.lower(), model.id)
         for model in ordered:
             for ep in model.endpoints:
-                self._aliases.setdefault(ep.native_model.lower(), model.id)
-                self._aliases.setdefault(f"{ep.provider}/{ep.native_model}".lower(), model.id)
+                own.setdefault(ep.native_model.lower(), model.id)
+                own.setdefault(f"{ep.provider}/{ep.native_model}".lower(), model.id)
+        # Config aliases win, and may point at any name the catalog resolves (not only an id).
+        self._aliases: dict[str, str] = {}
+        for alias, target in self._config_aliases.items():
+            base, _ = split_variant(target.strip())
+            found = self._by_id.get(base.lower()) or self._by_id.get(own.get(base.lower(), "").lower())
+            if found is not None:
+                self._aliases[alias.lower()] = found.id
+        for alias, model_id in own.items():
+            self._aliases.setdefault(alias, model_id)
 
     @classmethod
     def from_snapshot(cls, data: Mapping[str, Any], *, aliases: Mapping[str, str] | None = None) -> Catalog:
@@ -69,6 +74,21 @@ class Catalog:
     def replace(self, models: Iterable[Model], *, meta: Mapping[str, Any] | None = None) -> Catalog:
         """A new catalog with other models, keeping this one's config aliases and meta."""
         return Catalog(models, meta=dict(self._meta) | dict(meta or {}), aliases=self._config_aliases)
+
+    def with_models(self, models: Iterable[Model]) -> Catalog:
+        """A catalog with these models added: a known id gains their endpoints (each replacing
+        the one at the same provider), a new id is added as given. For the config's custom
+        endpoints (settings.py)."""
+        by_id = {m.id.lower(): m for m in self._models}
+        for extra in models:
+            base = by_id.get(extra.id.lower())
+            if base is None:
+                by_id[extra.id.lower()] = extra
+                continue
+            mine = {e.provider for e in extra.endpoints}
+            kept = tuple(e for e in base.endpoints if e.provider not in mine)
+            by_id[extra.id.lower()] = base.model_copy(update={"endpoints": (*kept, *extra.endpoints)})
+        return Catalog(by_id.values(), meta=self._meta, aliases=self._config_aliases)
 
     def with_aliases(self, aliases: Mapping[str, str]) -> Catalog:
         """A catalog that also resolves these names (e.g. from the user's config)."""

@@ -14,25 +14,13 @@ from decimal import Decimal
 from typing import Any
 
 from mcp_router.catalog.canonical import (
-    FIRST_PARTY_VENDOR,
     canonical_id,
     strip_date,
     strip_snapshot,
 )
+from mcp_router.registry import FIRST_PARTY_VENDOR, LITELLM_PROVIDERS
 
-# LiteLLM provider -> our provider name, and the key prefix LiteLLM uses for it.
-PROVIDERS: dict[str, str] = {
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "gemini": "gemini",
-    "openrouter": "openrouter",
-    "groq": "groq",
-    "deepseek": "deepseek",
-    "mistral": "mistral",
-    "together_ai": "together",
-    "xai": "xai",
-    "ollama": "ollama",
-}
+PROVIDERS = LITELLM_PROVIDERS  # LiteLLM provider -> our provider name
 
 VENDOR_NAMES: dict[str, str] = {
     "openai": "OpenAI",
@@ -206,11 +194,13 @@ def display_name(model_id: str) -> str:
 
 
 def _preferred(rows: list[Row]) -> Row:
-    """Among one provider's rows for one model: the undated name with a known price."""
+    """Among one provider's rows for one model: the undated name with a known price, its
+    `-latest` alias first (Mistral serves `mistral-small-latest`, not LiteLLM's `mistral-small`)."""
     return min(
         rows,
         key=lambda r: (
             pricing(r.data) is None,
+            not r.native.endswith("-latest"),
             strip_date(r.native) != r.native,
             "/" in r.key and r.provider in ("openai", "anthropic"),
             len(r.native),
@@ -239,6 +229,20 @@ def _fold_snapshots(groups: dict[str, _Group]) -> None:
             base.rows.setdefault(provider, []).extend(rows)
         base.aliases.extend([model_id, *dated.aliases])
         del groups[model_id]
+
+
+def _fold_latest(groups: dict[str, _Group]) -> None:
+    """Fold `x-latest` into `x` when both exist: the `-latest` alias is the name a provider
+    serves the family under, so it becomes the endpoint's name (see `_preferred`), whatever the
+    price LiteLLM gives the older undated row."""
+    for model_id in sorted(groups):
+        base_id = model_id.removesuffix("-latest")
+        if base_id == model_id or base_id not in groups:
+            continue
+        latest, base = groups.pop(model_id), groups[base_id]
+        for provider, rows in latest.rows.items():
+            base.rows.setdefault(provider, []).extend(rows)
+        base.aliases.extend([model_id, *latest.aliases])
 
 
 def _model(group: _Group) -> dict[str, Any]:
@@ -329,6 +333,7 @@ def build_models(table: Mapping[str, Any]) -> list[dict[str, Any]]:
         group = groups.setdefault(row.model_id, _Group(row.model_id))
         group.rows.setdefault(row.provider, []).append(row)
     _fold_snapshots(groups)
+    _fold_latest(groups)
     models = [_model(groups[k]) for k in sorted(groups)]
     _dedupe_aliases(models)
     by_id = {m["id"]: m for m in models}

@@ -11,13 +11,18 @@ Rules:
 - a live price (from providers that publish prices, e.g. OpenRouter) wins over the snapshot; if
   they disagree, the snapshot's figures stay in `Provenance.snapshot_input/_output`;
 - live context/output limits override the snapshot's;
-- Ollama models are `ollama/<tag without :latest>` and cost 0;
-- snapshot endpoints of a listed provider that the list lacks stay, marked `listed=False`.
+- Ollama models are `ollama/<tag without :latest>` and cost 0, and come only from its live list:
+  the snapshot's Ollama endpoints (LiteLLM's names, not what this machine holds) are dropped;
+- a snapshot endpoint the list does not name exactly takes the listed name that serves it
+  (`mistral-small` -> `mistral-small-latest`, `claude-haiku-4-5` -> `claude-haiku-4-5-20251001`,
+  see `live.served_name`): the router then calls the name the provider says it serves;
+- snapshot endpoints of a listed provider that the list still lacks stay, marked `listed=False`
+  (shown as unavailable with the reason, never planned).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -27,10 +32,13 @@ from pydantic import BaseModel, ConfigDict
 from mcp_router.catalog.canonical import canonical_id
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.litellm import chat_model_name, display_name
+from mcp_router.catalog.live import name_index, served_name
 from mcp_router.catalog.models import Endpoint, Model, Pricing, Provenance
-from mcp_router.providers.base import RemoteModel
+from mcp_router.core import RemoteModel
+from mcp_router.registry import PROVIDERS
 
 _ZERO = Decimal(0)
+_LOCAL_BUILTIN = frozenset(p.name for p in PROVIDERS if p.keyless)
 
 
 class ProviderListing(BaseModel):
@@ -172,9 +180,106 @@ class _Draft:
         )
 
 
-def merge_live(snapshot: Catalog, listings: Mapping[str, ProviderListing]) -> Catalog:
+def _without_local(snapshot: Catalog) -> Catalog:
+    """The snapshot without its endpoints at built-in local servers (Ollama): what a machine
+    holds is known only from its own list. Models left without an endpoint are dropped."""
+    models = []
+    dropped = False
+    for model in snapshot.models():
+        kept = tuple(e for e in model.endpoints if e.provider not in _LOCAL_BUILTIN)
+        if len(kept) == len(model.endpoints):
+            models.append(model)
+            continue
+        dropped = True
+        if kept:
+            models.append(model.model_copy(update={"endpoints": kept}))
+    return snapshot.replace(models) if dropped else snapshot
+
+
+def _apply_entry(
+    drafts: dict[str, _Draft],
+    snapshot: Catalog,
+    exact: Mapping[tuple[str, str], str],
+    listing: ProviderListing,
+    remote: RemoteModel,
+    names: Mapping[str, RemoteModel],
+    seen: set[str],
+) -> None:
+    """One entry of a provider's live list over the drafts; `seen` collects the model ids whose
+    endpoint at this provider the list named."""
+    provider = listing.provider
+    native = native_of(provider, remote.native_id)
+    model_id = exact.get((provider, native.lower()))
+    if model_id is not None:
+        draft = drafts[model_id]
+        draft.endpoints[provider] = _updated(draft.endpoints[provider], remote, listing.fetched_at)
+        draft.capabilities |= remote.capabilities
+        seen.add(model_id)
+        return
+    cid = live_model_id(provider, native)
+    known = snapshot.lookup(cid) or snapshot.lookup(f"{provider}/{native}")
+    if known is None and not live_chat_model(remote, native):
+        return
+    model_id = known.id if known is not None else cid
+    draft = drafts.setdefault(model_id, _Draft(None, model_id, name=remote.name))
+    draft.capabilities |= remote.capabilities
+    if provider in draft.endpoints and model_id in seen:
+        # Another name for an endpoint the list already named (a dated alias).
+        if native not in draft.aliases:
+            draft.aliases.append(native)
+        return
+    if provider in draft.endpoints:
+        # The list names this endpoint only by another of its names: call it by a listed one.
+        ep = _updated(draft.endpoints[provider], remote, listing.fetched_at)
+        if ep.native_model.lower() not in names:
+            ep = ep.model_copy(update={"native_model": native})
+        draft.endpoints[provider] = ep
+    else:
+        draft.endpoints[provider] = _new_endpoint(provider, remote, listing.fetched_at)
+    seen.add(model_id)
+
+
+def _map_unnamed(
+    drafts: dict[str, _Draft], listing: ProviderListing, names: Mapping[str, RemoteModel], seen: set[str]
+) -> None:
+    """Endpoints the list did not name: the listed name that serves them, else unlisted."""
+    provider = listing.provider
+    index = name_index(names)
+    for model_id, draft in drafts.items():
+        current = draft.endpoints.get(provider)
+        if current is None or model_id in seen:
+            continue
+        served = served_name(current.native_model, index)
+        if served is not None:
+            updated = _updated(current, names[served], listing.fetched_at)
+            draft.endpoints[provider] = updated.model_copy(
+                update={"native_model": native_of(provider, names[served].native_id)}
+            )
+        elif current.listed is not False:
+            draft.endpoints[provider] = current.model_copy(update={"listed": False})
+
+
+def _apply_listing(
+    drafts: dict[str, _Draft],
+    snapshot: Catalog,
+    exact: Mapping[tuple[str, str], str],
+    listing: ProviderListing,
+) -> None:
+    """One provider's live list over the drafts (see the module docstring)."""
+    names = {native_of(listing.provider, r.native_id).lower(): r for r in listing.models}
+    seen: set[str] = set()
+    for remote in listing.models:
+        _apply_entry(drafts, snapshot, exact, listing, remote, names, seen)
+    _map_unnamed(drafts, listing, names, seen)
+
+
+def merge_live(
+    snapshot: Catalog, listings: Mapping[str, ProviderListing], *, stale: Collection[str] = ()
+) -> Catalog:
     """The snapshot with every provider's live list applied. Providers without a listing keep
-    the snapshot's data untouched."""
+    the snapshot's data untouched (their endpoints stay unverified), except local servers, whose
+    models come only from their list. `stale`: providers whose list is kept though too old."""
+    snapshot = _without_local(snapshot)
     drafts: dict[str, _Draft] = {
         m.id: _Draft(m, m.id, endpoints={e.provider: e for e in m.endpoints}) for m in snapshot.models()
     }
@@ -185,40 +290,9 @@ def merge_live(snapshot: Catalog, listings: Mapping[str, ProviderListing]) -> Ca
     for provider in sorted(listings):
         listing = listings[provider]
         fetched[provider] = listing.fetched_at.isoformat()
-        seen: set[str] = set()  # model ids whose endpoint at this provider the list named
-        for remote in listing.models:
-            native = native_of(provider, remote.native_id)
-            model_id = exact.get((provider, native.lower()))
-            if model_id is not None:
-                draft = drafts[model_id]
-                draft.endpoints[provider] = _updated(draft.endpoints[provider], remote, listing.fetched_at)
-                draft.capabilities |= remote.capabilities
-                seen.add(model_id)
-                continue
-            cid = live_model_id(provider, native)
-            known = snapshot.lookup(cid) or snapshot.lookup(f"{provider}/{native}")
-            if known is None and not live_chat_model(remote, native):
-                continue
-            model_id = known.id if known is not None else cid
-            draft = drafts.setdefault(model_id, _Draft(None, model_id, name=remote.name))
-            draft.capabilities |= remote.capabilities
-            if provider in draft.endpoints and model_id in seen:
-                # Another name for an endpoint the list already named (a dated alias).
-                if native not in draft.aliases:
-                    draft.aliases.append(native)
-                continue
-            if provider in draft.endpoints:
-                # The list names this endpoint only by another of its names.
-                draft.endpoints[provider] = _updated(draft.endpoints[provider], remote, listing.fetched_at)
-            else:
-                draft.endpoints[provider] = _new_endpoint(provider, remote, listing.fetched_at)
-            seen.add(model_id)
-        for model_id, draft in drafts.items():
-            ep = draft.endpoints.get(provider)
-            if ep is not None and model_id not in seen and ep.listed is not False:
-                draft.endpoints[provider] = ep.model_copy(update={"listed": False})
-    meta = {"fetched_at": dict(snapshot.meta.get("fetched_at", {})) | fetched}
-    return snapshot.replace((d.build() for d in drafts.values()), meta=meta)
+        _apply_listing(drafts, snapshot, exact, listing)
+    meta = {"fetched_at": dict(snapshot.meta.get("fetched_at", {})) | fetched, "stale": sorted(stale)}
+    return snapshot.replace((d.build() for d in drafts.values() if d.endpoints), meta=meta)
 
 
 def _prices(model: Model) -> dict[str, tuple[Decimal | None, Decimal | None]]:

@@ -67,6 +67,8 @@ class Endpoint(BaseModel):
     # Whether the provider's live model list named it: None = no live list seen yet,
     # False = the latest list lacked it (e.g. an Ollama model that is not pulled).
     listed: bool | None = None
+    # When it answered ModelNotFound, if no list fetched since has named it (catalog/live.py).
+    gone_at: datetime | None = None
 
 
 class Model(BaseModel):

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.models import CAPABILITIES, Endpoint, Model, Pricing
 from mcp_router.catalog.pricing import MILLION
 
 QuerySort = Literal["name", "price", "context", "latency", "throughput"]
-SORTS: tuple[str, ...] = ("name", "price", "context", "latency", "throughput")
+SORTS: tuple[str, ...] = get_args(QuerySort)
 MAX_LIMIT = 500
 HealthKey = tuple[str, str]  # (provider, model id): the router's health key
 

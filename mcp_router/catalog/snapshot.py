@@ -57,6 +57,7 @@ def _endpoint(raw: Mapping[str, Any], provenance: Provenance) -> Endpoint:
         context_length=raw.get("context_length"),
         max_output_tokens=raw.get("max_output_tokens"),
         listed=None,
+        gone_at=None,
     )
 
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import anyio
 
-from mcp_router.commands.info import money, render_estimate, render_models, table
-from mcp_router.providers.config import KNOWN_PROVIDERS
-from mcp_router.server.results import EstimateResult, ListModelsResult
+from mcp_router.api.results import EstimateResult, ListModelsResult
+from mcp_router.commands.info import money, plural, render_estimate, render_models, table
+from mcp_router.registry import PROVIDERS as KNOWN_PROVIDERS
 
 Echo = Callable[[str], None]
 
@@ -27,6 +27,13 @@ PRIMARY = "openai/gpt-4o-mini"
 FALLBACK = "anthropic/claude-haiku-4.5"
 COMPARED = ["openai/gpt-4.1-mini", "anthropic/claude-haiku-4.5", "google/gemini-2.5-flash"]
 PROMPT = "In one sentence: why do agents need a model router?"
+NEXT_STEPS = (
+    "Next steps with real providers:",
+    '  1. set a key, e.g. `export OPENAI_API_KEY=sk-...` (README "Configuration" lists them all)',
+    "  2. `mcp-router doctor` checks each key with one cheap request",
+    '  3. `mcp-router ask "hello"` from here, or add `uvx mcp-llm-router serve` to your MCP client '
+    '(README "Client setup")',
+)
 
 
 def child_env(base: Mapping[str, str], sim_env: Mapping[str, str], home: str) -> dict[str, str]:
@@ -44,6 +51,42 @@ def _structured(result: Any) -> dict[str, Any]:
         raise RuntimeError(f"tool error: {result.content[0].text}")
     data: dict[str, Any] = result.structured_content
     return data
+
+
+async def _compare(client: Any, echo: Echo) -> None:
+    echo(f"== compare(models={COMPARED})")
+    cmp = _structured(
+        await client.call_tool("compare", {"prompt": PROMPT, "models": COMPARED, "max_tokens": 80})
+    )
+    rows = [
+        [
+            r["model"],
+            r.get("provider") or "-",
+            money(r.get("cost_usd")),
+            "?" if r.get("latency_ms") is None else f"{r['latency_ms']:.0f}",
+            (r.get("error") or r.get("text") or "")[:50],
+        ]
+        for r in cmp["results"]
+    ]
+    echo(table(["model", "provider", "cost $", "ms", "text / error"], rows))
+    echo(f"cheapest: {cmp['cheapest']}   fastest: {cmp['fastest']}\n")
+
+
+async def _usage(client: Any, echo: Echo) -> None:
+    # usage_report flushes the meter's pending batch first, so the calls above are all in it.
+    echo("== usage_report(group_by='model')")
+    report = _structured(await client.call_tool("usage_report", {"group_by": "model"}))
+    totals = report["totals"]
+    rows = [
+        [r["key"], str(r["requests"]), str(r["errors"]), str(r["input_tokens"]), str(r["output_tokens"]),
+         money(r["cost_usd"])]
+        for r in report["rows"]
+    ]  # fmt: skip
+    echo(table(["model", "requests", "errors", "in", "out", "cost $"], rows))
+    echo(
+        f"total: {plural(totals['requests'], 'request')}, {plural(totals['attempts'], 'attempt')} "
+        f"({totals['failed_attempts']} failed), ${money(totals['cost_usd'])}"
+    )
 
 
 async def _session(env: dict[str, str], echo: Echo) -> None:
@@ -72,7 +115,7 @@ async def _session(env: dict[str, str], echo: Echo) -> None:
         )
         echo(render_estimate(estimate) + "\n")
 
-        echo(f"== complete(models=[{PRIMARY}, {FALLBACK}])  ({PRIMARY} at openai answers 503)")
+        echo(f"== complete(models=[{PRIMARY}, {FALLBACK}])  (every endpoint of {PRIMARY} answers 503)")
         ticks: list[str] = []
 
         async def progress(progress: float, total: float | None, message: str | None) -> None:
@@ -92,39 +135,10 @@ async def _session(env: dict[str, str], echo: Echo) -> None:
         echo(table(["model", "provider", "outcome", "error", "ms"], rows))
         echo(f"answer from {done['model']} via {done['provider']}: {done['text']!r}")
         cost = money(done["cost_usd"])
-        echo(f"cost ${cost}, {done['latency_ms']:.0f} ms, {len(ticks)} progress notifications\n")
+        echo(f"cost ${cost}, {done['latency_ms']:.0f} ms, {plural(len(ticks), 'progress notification')}\n")
 
-        echo(f"== compare(models={COMPARED})")
-        cmp = _structured(
-            await client.call_tool("compare", {"prompt": PROMPT, "models": COMPARED, "max_tokens": 80})
-        )
-        rows = [
-            [
-                r["model"],
-                r.get("provider") or "-",
-                money(r.get("cost_usd")),
-                "?" if r.get("latency_ms") is None else f"{r['latency_ms']:.0f}",
-                (r.get("error") or r.get("text") or "")[:50],
-            ]
-            for r in cmp["results"]
-        ]
-        echo(table(["model", "provider", "cost $", "ms", "text / error"], rows))
-        echo(f"cheapest: {cmp['cheapest']}   fastest: {cmp['fastest']}\n")
-
-        # usage_report flushes the meter's pending batch first, so the calls above are all in it.
-        echo("== usage_report(group_by='model')")
-        report = _structured(await client.call_tool("usage_report", {"group_by": "model"}))
-        totals = report["totals"]
-        rows = [
-            [r["key"], str(r["requests"]), str(r["errors"]), str(r["input_tokens"]), str(r["output_tokens"]),
-             money(r["cost_usd"])]
-            for r in report["rows"]
-        ]  # fmt: skip
-        echo(table(["model", "requests", "errors", "in", "out", "cost $"], rows))
-        echo(
-            f"total: {totals['requests']} requests, {totals['attempts']} attempts "
-            f"({totals['failed_attempts']} failed), ${money(totals['cost_usd'])}"
-        )
+        await _compare(client, echo)
+        await _usage(client, echo)
 
 
 def run_demo(echo: Echo = print, *, env: Mapping[str, str] | None = None) -> int:
@@ -135,9 +149,16 @@ def run_demo(echo: Echo = print, *, env: Mapping[str, str] | None = None) -> int
     sim = Simulator()
     with sim.in_thread(), tempfile.TemporaryDirectory(prefix="mcp-router-demo-") as home:
         sim.always("openai", "gpt-4o-mini", Fault.status(503))  # the primary is down
+        sim.always("openrouter", "openai/gpt-4o-mini", Fault.status(503))  # at both its endpoints
         child = child_env(os.environ if env is None else env, sim.env(), home)
-        echo(f"simulated providers on {sim.root_url}; data in {home}\n")
+        echo(
+            f"Every provider in this demo is simulated on {sim.root_url} (no keys, no network, "
+            f"no cost); its data goes to {home}, deleted afterwards.\n"
+        )
         anyio.run(_session, child, echo)
-        echo(f"\nsimulator saw {sim.hits('openai', 'gpt-4o-mini')} requests to the failing primary")
-    echo(f"demo finished in {time.perf_counter() - started:.1f} s")
+        hits = sim.hits("openai", "gpt-4o-mini")
+        echo(f"\nthe failing primary received {plural(hits, 'request')}")
+    echo(f"demo finished in {time.perf_counter() - started:.1f} s\n")
+    for line in NEXT_STEPS:
+        echo(line)
     return 0

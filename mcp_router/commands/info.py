@@ -1,15 +1,15 @@
-"""Bodies of `models`, `estimate`, `catalog refresh` and `doctor`: the MCP tools' answers for a
-person at a terminal (tables) or a script (`--json`)."""
+"""Bodies of `models`, `estimate` and `catalog refresh`: the MCP tools' answers for a person at a
+terminal (tables) or a script (`--json`). `doctor` is in doctor.py."""
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mcp_router.server.results import EstimateResult, ListModelsResult
+from mcp_router.api.catalog_report import render_refresh as render_refresh
+from mcp_router.api.results import EstimateResult, ListModelsResult
 
 
 def _env(env: Mapping[str, str] | None) -> dict[str, str]:
@@ -19,6 +19,11 @@ def _env(env: Mapping[str, str] | None) -> dict[str, str]:
     out = dict(os.environ if env is None else env)
     configure_logging(out)
     return out
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 request`, `2 requests` (`many` for irregular plurals)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
 def money(value: float | None) -> str:
@@ -58,7 +63,7 @@ def render_models(result: ListModelsResult) -> str:
         for m in result.models
     ]
     body = table(["model", "context", "in $/M", "out $/M", "available via"], rows)
-    return f"{body}\n{len(result.models)} of {result.total} models"
+    return f"{body}\n{len(result.models)} of {plural(result.total, 'model')}"
 
 
 def render_estimate(result: EstimateResult) -> str:
@@ -79,20 +84,18 @@ def render_estimate(result: EstimateResult) -> str:
 
 async def models_command(env: Mapping[str, str] | None = None, **query: Any) -> ListModelsResult:
     from mcp_router.router import Router
-    from mcp_router.server.tools import RouterTools
 
     env = _env(env)
     async with Router.from_env(env) as router:
-        return RouterTools(router).list_models(**query)
+        return router.list_models(**query)
 
 
 async def estimate_command(env: Mapping[str, str] | None = None, **args: Any) -> EstimateResult:
     from mcp_router.router import Router
-    from mcp_router.server.tools import RouterTools
 
     env = _env(env)
     async with Router.from_env(env) as router:
-        return RouterTools(router).estimate_cost(**args)
+        return router.estimate_cost(**args)
 
 
 async def refresh_command(env: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -112,163 +115,3 @@ async def refresh_command(env: Mapping[str, str] | None = None) -> dict[str, Any
             "repriced": sorted({pc.model for pc in diff.price_changes}),
             "changed": diff.changed,
         }
-
-
-def render_refresh(summary: Mapping[str, Any]) -> str:
-    lines = [
-        f"catalog: {summary['models']} models; refreshed {', '.join(summary['refreshed']) or 'no provider'}",
-        f"added {len(summary['added'])}, removed {len(summary['removed'])}, "
-        f"repriced {len(summary['repriced'])}",
-    ]
-    lines += [f"failed {p}: {err}" for p, err in summary["errors"].items()]
-    return "\n".join(lines)
-
-
-async def _reachable(router: Any, timeout_s: float) -> dict[str, str]:
-    """Each configured provider: 'ok (N models)' or why its model list could not be fetched."""
-    import anyio
-
-    out: dict[str, str] = {}
-
-    async def probe(name: str, adapter: Any) -> None:
-        try:
-            with anyio.fail_after(timeout_s):
-                models = await adapter.list_models()
-            out[name] = f"ok ({len(models)} models)"
-        except (TimeoutError, OSError, ValueError) as exc:
-            out[name] = f"unreachable: {type(exc).__name__}"
-        except Exception as exc:
-            out[name] = f"error: {type(exc).__name__}: {str(exc)[:120]}"
-
-    async with anyio.create_task_group() as tg:
-        for name, adapter in router.adapters.items():
-            tg.start_soon(probe, name, adapter)
-    return dict(sorted(out.items()))
-
-
-def _parse_time(value: object) -> datetime | None:
-    """An ISO time or date from a file we wrote; naive values are UTC."""
-    if not isinstance(value, str):
-        return None
-    try:
-        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-
-
-def _seconds(delta: timedelta) -> float:
-    return round(delta.total_seconds(), 1)
-
-
-def catalog_ages(meta: Mapping[str, Any], providers: Sequence[str], now: datetime) -> dict[str, Any]:
-    """Per configured provider: its last live model list (`meta.fetched_at`, from `catalog
-    refresh` or a serving router's refresh, cached in catalog.db), else the bundled snapshot."""
-    built = _parse_time(meta.get("snapshot_date"))
-    fetched = meta.get("fetched_at")
-    fetched = fetched if isinstance(fetched, Mapping) else {}
-    out: dict[str, Any] = {}
-    for name in sorted(providers):
-        live = _parse_time(fetched.get(name))
-        stamp = live or built
-        out[name] = {
-            "source": "live" if live else "snapshot",
-            "as_of": stamp.isoformat() if stamp else None,
-            "age_s": _seconds(now - stamp) if stamp else None,
-        }
-    return out
-
-
-def cooldowns(health: Mapping[str, Any], now: datetime) -> list[dict[str, Any]]:
-    """Endpoints still cooling down, from the state a router persisted in health.json."""
-    out = []
-    for e in health.get("endpoints", []):
-        until = _parse_time(e.get("cooling_down_until")) if isinstance(e, Mapping) else None
-        if until is None or until <= now:
-            continue
-        since = _parse_time(e.get("changed_at"))
-        out.append(
-            {
-                "provider": e.get("provider"),
-                "model": e.get("model"),
-                "until": until.isoformat(),
-                "frees_in_s": _seconds(until - now),
-                "since": since.isoformat() if since else None,
-                "age_s": _seconds(now - since) if since else None,
-                "error_rate": e.get("error_rate"),
-                "p50_latency_ms": e.get("p50_latency_ms"),
-            }
-        )
-    return sorted(out, key=lambda c: c["until"])
-
-
-async def doctor_command(
-    env: Mapping[str, str] | None = None,
-    *,
-    timeout_s: float = 5.0,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> dict[str, Any]:
-    """Configured and reachable providers, catalog age per provider, database path and size, and
-    cooldowns (read from `$MCP_ROUTER_HOME/health.json`, which serving routers keep current)."""
-    from mcp_router.metering.paths import default_db_path, default_home
-    from mcp_router.router import Router
-    from mcp_router.routing.health_file import FILE_NAME, read_health_file
-
-    env = _env(env)
-    db = default_db_path(env)
-    home = default_home(env)
-    async with Router.from_env(env) as router:
-        reach = await _reachable(router, timeout_s)
-        meta = dict(router.catalog.meta)
-        n_models = len(router.catalog)
-        providers = list(router.adapters)
-    at = now()
-    built = meta.get("snapshot_date")
-    stamp = _parse_time(built)
-    health = read_health_file(home / FILE_NAME)
-    return {
-        "providers": reach,
-        "catalog": {
-            "models": n_models,
-            "built": built,
-            "age_days": round((at - stamp).total_seconds() / 86400, 1) if stamp else None,
-            "providers": catalog_ages(meta, providers, at),
-        },
-        "home": str(home),
-        "database": {"path": str(db), "bytes": db.stat().st_size if db.exists() else 0},
-        "health_file": {"path": str(home / FILE_NAME), "written_at": health.get("written_at")},
-        "cooldowns": cooldowns(health, at),
-    }
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if abs(seconds) >= size:
-            return f"{seconds / size:.1f} {unit}"
-    return f"{seconds:.0f} s"
-
-
-def render_doctor(report: Mapping[str, Any]) -> str:
-    lines = ["providers:"]
-    lines += [f"  {name:<12} {state}" for name, state in report["providers"].items()] or [
-        "  (none configured)"
-    ]
-    cat = report["catalog"]
-    age = f", {cat['age_days']} days old" if cat["age_days"] is not None else ""
-    lines.append(f"catalog: {cat['models']} models (snapshot {cat['built'] or '?'}{age})")
-    lines += [
-        f"  {name:<12} {'live list' if a['source'] == 'live' else 'snapshot'}, {_age(a['age_s'])} old"
-        for name, a in cat.get("providers", {}).items()
-    ]
-    db = report["database"]
-    lines.append(f"database: {db['path']} ({db['bytes']:,} bytes)")
-    cool = report["cooldowns"]
-    lines.append("cooldowns:" + ("" if cool else " none"))
-    lines += [
-        f"  {c['model']} via {c['provider']}: until {c['until']} (frees in {_age(c['frees_in_s'])}, "
-        f"opened {_age(c['age_s'])} ago)"
-        for c in cool
-    ]
-    return "\n".join(lines)

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from mcp_router.log import configure_logging
 from mcp_router.server.transports import DEFAULT_PORT, ServeConfigError, Transport, check_binding, tokens_from
 
 if TYPE_CHECKING:
+    from mcp_router.router import Router
     from mcp_router.settings import Settings
 
-DEFAULT_REFRESH_S = 3600.0
 MAX_GRACE_S = 3600.0
 
 
 def refresh_interval(env: Mapping[str, str]) -> float | None:
     """`MCP_ROUTER_REFRESH_S` seconds between live catalog refreshes (0 turns them off)."""
-    raw = env.get("MCP_ROUTER_REFRESH_S")
-    value = float(raw) if raw else DEFAULT_REFRESH_S
-    return value if value > 0 else None
+    from mcp_router.settings import refresh_seconds
+
+    return refresh_seconds(env)
 
 
 def stop_grace(env: Mapping[str, str]) -> float:
@@ -48,6 +48,7 @@ async def run_serve(
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
     env: Mapping[str, str] | None = None,
+    on_listening: Callable[[str], None] | None = None,
 ) -> None:
     """Serve until the client disconnects (stdio) or SIGTERM/SIGINT: then the calls in flight
     get `MCP_ROUTER_STOP_GRACE_S` to finish, and the router closes (ledger flushed) either way.
@@ -58,6 +59,7 @@ async def run_serve(
     read once, here, and the same settings build the router."""
     import anyio
 
+    from mcp_router.api.access import admins_from
     from mcp_router.server.app import build_server
     from mcp_router.server.pending import PendingRouter
     from mcp_router.server.shutdown import StopRequest, stop_on_signals
@@ -77,17 +79,27 @@ async def run_serve(
         pending,
         client_id=env.get("MCP_ROUTER_CLIENT", "default" if transport == "stdio" else "http"),
         tokens=tokens or None,
+        admins=admins_from(env, settings.server.admins),
         refresh_interval_s=refresh_interval(env),
     )
     stop = StopRequest(grace_s)
     async with anyio.create_task_group() as tg:
         await tg.start(stop_on_signals, stop)
         tg.start_soon(pending.run, lambda: _build_router(env, settings))
-        await serve(server, transport=transport, host=host, port=port, env=env, tokens=tokens, stop=stop)
+        await serve(
+            server,
+            transport=transport,
+            host=host,
+            port=port,
+            env=env,
+            tokens=tokens,
+            on_listening=on_listening,
+            stop=stop,
+        )
         tg.cancel_scope.cancel()  # closes the router: meter flushed, health.json written, database closed
 
 
-def _build_router(env: Mapping[str, str], settings: Settings) -> object:
+def _build_router(env: Mapping[str, str], settings: Settings) -> Router:
     from mcp_router.router import Router
 
     return Router.from_env(env, settings=settings)

@@ -42,13 +42,13 @@ from types import TracebackType
 
 import anyio
 import anyio.to_thread
-import structlog
 
 from mcp_router.errors import RouterError
+from mcp_router.log import get_logger
 from mcp_router.metering.records import RequestRecord
 from mcp_router.metering.store import UsageStore, is_busy_error, is_data_error
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class MeteringError(RouterError):

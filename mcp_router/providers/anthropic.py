@@ -29,6 +29,7 @@ from mcp_router.core import (
     Completion,
     CompletionRequest,
     FinishReason,
+    RemoteModel,
     StreamEnd,
     StreamEvent,
     TextDelta,
@@ -43,7 +44,6 @@ from mcp_router.errors import (
     RateLimited,
     ServerError,
 )
-from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.http import Classification, HttpAdapter, build_error, error_object
 from mcp_router.providers.streams import SSEParser
 from mcp_router.providers.wire import Wire, positive_int
@@ -184,16 +184,21 @@ def map_event(name: str, data: Any, state: EventState, wire: Wire, provider: str
             return TextDelta(text=text) if text else None
         return None  # thinking, signature and tool-input deltas carry no answer text
     if name == "message_delta":
-        delta = wire.obj(wire.field(payload, "delta", name), f"{name}.delta")
-        if delta.get("stop_reason") is not None:
-            state.finish = finish_from_wire(delta["stop_reason"], wire)
-        if payload.get("usage") is not None:
-            state.usage = _merge_usage(state.usage, payload["usage"], wire)
+        _message_delta(payload, state, wire)
         return None
     if name == "message_stop":
         state.stopped = True
     # content_block_start/stop and event types added later carry nothing we need.
     return None
+
+
+def _message_delta(payload: dict[str, Any], state: EventState, wire: Wire) -> None:
+    """The stop reason and the usage so far."""
+    delta = wire.obj(wire.field(payload, "delta", "message_delta"), "message_delta.delta")
+    if delta.get("stop_reason") is not None:
+        state.finish = finish_from_wire(delta["stop_reason"], wire)
+    if payload.get("usage") is not None:
+        state.usage = _merge_usage(state.usage, payload["usage"], wire)
 
 
 def _merge_usage(start: Usage | None, raw: Any, wire: Wire) -> Usage:

@@ -1,13 +1,15 @@
-"""Provider endpoints as data: every OpenAI-compatible vendor is a row here, not a subclass."""
+"""Provider configurations: the built-in providers (mcp_router/registry.py) the environment
+enables, and the shape custom endpoints from the TOML file take too."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-Protocol = Literal["openai", "anthropic", "gemini", "ollama"]
+from mcp_router.registry import PROVIDERS, WireProtocol
 
 
 class ProviderConfig(BaseModel):
@@ -16,7 +18,7 @@ class ProviderConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: str  # provider name in results: openai, anthropic, gemini, ollama, openrouter, groq, ...
-    protocol: Protocol
+    protocol: WireProtocol
     base_url: str  # SDK convention (see DESIGN.md): OpenAI-style includes /v1, Anthropic/Gemini do not
     api_key: SecretStr | None = None
     extra_headers: dict[str, str] = {}
@@ -35,109 +37,55 @@ class ProviderConfig(BaseModel):
     cache_system_prompt: bool = False
 
 
-class KnownProvider(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    protocol: Protocol
-    default_base_url: str
-    key_env: tuple[str, ...]  # first set variable wins
-    base_url_env: str
-    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
-    stream_usage: bool = True
-    supports_assistant_prefix: bool = False
-    publishes_prices: bool = False
-    keyless: bool = False
-    extra_headers: dict[str, str] = {}
-
-
-KNOWN_PROVIDERS: tuple[KnownProvider, ...] = (
-    KnownProvider(
-        name="openai",
-        protocol="openai",
-        default_base_url="https://api.openai.com/v1",
-        key_env=("OPENAI_API_KEY",),
-        base_url_env="OPENAI_BASE_URL",
-        max_tokens_field="max_completion_tokens",
-    ),
-    KnownProvider(
-        name="anthropic",
-        protocol="anthropic",
-        default_base_url="https://api.anthropic.com",
-        key_env=("ANTHROPIC_API_KEY",),
-        base_url_env="ANTHROPIC_BASE_URL",
-        supports_assistant_prefix=True,
-    ),
-    KnownProvider(
-        name="gemini",
-        protocol="gemini",
-        default_base_url="https://generativelanguage.googleapis.com",
-        key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-        base_url_env="GEMINI_BASE_URL",
-    ),
-    KnownProvider(
-        name="ollama",
-        protocol="ollama",
-        default_base_url="http://127.0.0.1:11434",
-        key_env=(),
-        base_url_env="OLLAMA_HOST",
-        keyless=True,
-    ),
-    KnownProvider(
-        name="openrouter",
-        protocol="openai",
-        default_base_url="https://openrouter.ai/api/v1",
-        key_env=("OPENROUTER_API_KEY",),
-        base_url_env="OPENROUTER_BASE_URL",
-        publishes_prices=True,
-        supports_assistant_prefix=True,
-        # OpenRouter's optional app attribution headers.
-        extra_headers={"HTTP-Referer": "https://pypi.org/project/mcp-router/", "X-Title": "mcp-router"},
-    ),
-    KnownProvider(
-        name="groq",
-        protocol="openai",
-        default_base_url="https://api.groq.com/openai/v1",
-        key_env=("GROQ_API_KEY",),
-        base_url_env="GROQ_BASE_URL",
-    ),
-    KnownProvider(
-        name="deepseek",
-        protocol="openai",
-        default_base_url="https://api.deepseek.com/v1",
-        key_env=("DEEPSEEK_API_KEY",),
-        base_url_env="DEEPSEEK_BASE_URL",
-    ),
-    KnownProvider(
-        name="mistral",
-        protocol="openai",
-        default_base_url="https://api.mistral.ai/v1",
-        key_env=("MISTRAL_API_KEY",),
-        base_url_env="MISTRAL_BASE_URL",
-    ),
-    KnownProvider(
-        name="together",
-        protocol="openai",
-        default_base_url="https://api.together.xyz/v1",
-        key_env=("TOGETHER_API_KEY",),
-        base_url_env="TOGETHER_BASE_URL",
-    ),
-    KnownProvider(
-        name="xai",
-        protocol="openai",
-        default_base_url="https://api.x.ai/v1",
-        key_env=("XAI_API_KEY",),
-        base_url_env="XAI_BASE_URL",
-    ),
+# Values a template or a client leaves behind instead of a key: an unexpanded `${VAR}` /
+# `$VAR` / `%VAR%`, `<...>`, an elided `sk-...`, `your-key`, `change-me`, `xxxxxx`, and the
+# placeholders our own manifests ship (README "Client setup"). Real keys are long random
+# strings that never match these.
+_PLACEHOLDER = re.compile(
+    r"""\$\{.*\}|^\$[A-Za-z_]\w*$|^%\w+%$|^<.*>$|\.\.\.|…
+    |(^|[-_\s.])your([-_\s.]|$)
+    |^(change|replace)[-_ ]?me$|^(placeholder|none|null|undefined|todo|api[-_]?key|key|secret|token)$
+    |x{6,}|\*{4,}""",
+    re.IGNORECASE | re.VERBOSE,
 )
 
 
+def placeholder_reason(value: str | None) -> str | None:
+    """Why `value` cannot be a real key or host (`"empty"`, `"a placeholder"`), or None."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return "empty"
+    if _PLACEHOLDER.search(text):
+        return "a placeholder"
+    return None
+
+
+def usable(value: str | None) -> str | None:
+    """`value` stripped, or None when it is unset, empty or a placeholder."""
+    return None if value is None or placeholder_reason(value) else value.strip()
+
+
+def placeholder_settings(env: Mapping[str, str]) -> dict[str, str]:
+    """Every provider variable that is set but ignored, with why: for `doctor`."""
+    names = [v for known in PROVIDERS for v in (*known.key_env, known.base_url_env)]
+    return {name: reason for name in names if (reason := placeholder_reason(env.get(name)))}
+
+
+def key_env_of(provider: str) -> str | None:
+    """The variable holding `provider`'s key (the first of its names), for messages."""
+    known = next((k for k in PROVIDERS if k.name == provider), None)
+    return known.key_env[0] if known is not None and known.key_env else None
+
+
 def providers_from_env(env: Mapping[str, str]) -> list[ProviderConfig]:
-    """Enable each known provider whose key (or, for Ollama, whose host) is set."""
+    """Enable each known provider whose key (or, for Ollama, whose host) is set. Empty values
+    and placeholders count as unset, so an unedited template never enables a provider."""
     enabled: list[ProviderConfig] = []
-    for known in KNOWN_PROVIDERS:
-        key = next((env[v] for v in known.key_env if env.get(v)), None)
-        base_url = env.get(known.base_url_env)
+    for known in PROVIDERS:
+        key = next((k for v in known.key_env if (k := usable(env.get(v)))), None)
+        base_url = usable(env.get(known.base_url_env))
         if known.keyless:
             if not base_url:
                 continue

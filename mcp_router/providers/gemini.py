@@ -23,6 +23,7 @@ from mcp_router.core import (
     Completion,
     CompletionRequest,
     FinishReason,
+    RemoteModel,
     StreamEnd,
     StreamEvent,
     TextDelta,
@@ -37,7 +38,6 @@ from mcp_router.errors import (
     RateLimited,
     ServerError,
 )
-from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.http import (
     Classification,
     HttpAdapter,

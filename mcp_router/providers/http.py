@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx2
 
-from mcp_router.core import Completion
+from mcp_router.core import Completion, RemoteModel
 from mcp_router.errors import (
     AuthFailed,
     BadRequest,
@@ -36,7 +36,6 @@ from mcp_router.errors import (
     RateLimited,
     ServerError,
 )
-from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.streams import drain, read_error_body
 from mcp_router.providers.wire import Wire

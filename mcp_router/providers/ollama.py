@@ -21,13 +21,13 @@ from mcp_router.core import (
     Completion,
     CompletionRequest,
     FinishReason,
+    RemoteModel,
     StreamEnd,
     StreamEvent,
     TextDelta,
     Usage,
 )
 from mcp_router.errors import ModelNotFound
-from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.http import Classification, HttpAdapter, build_error
 from mcp_router.providers.streams import iter_ndjson
 from mcp_router.providers.wire import Wire

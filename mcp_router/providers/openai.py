@@ -29,6 +29,8 @@ from mcp_router.core import (
     Completion,
     CompletionRequest,
     FinishReason,
+    RemoteModel,
+    ResponseFormat,
     StreamEnd,
     StreamEvent,
     TextDelta,
@@ -43,7 +45,6 @@ from mcp_router.errors import (
     ServerError,
     UnsupportedParameter,
 )
-from mcp_router.providers.base import RemoteModel
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.http import (
     Classification,
@@ -103,19 +104,25 @@ def to_wire(
         body["stop"] = list(request.stop)
     if request.seed is not None:
         body["seed"] = request.seed
-    fmt = request.response_format
-    if fmt is not None and fmt.type == "json_object":
-        body["response_format"] = {"type": "json_object"}
-    elif fmt is not None and fmt.type == "json_schema":
-        schema: dict[str, Any] = {"name": fmt.name or "response", "schema": fmt.json_schema or {}}
-        if fmt.strict is not None:
-            schema["strict"] = fmt.strict
-        body["response_format"] = {"type": "json_schema", "json_schema": schema}
+    fmt = _response_format(request.response_format)
+    if fmt is not None:
+        body["response_format"] = fmt
     if stream:
         body["stream"] = True
         if config.stream_usage:
             body["stream_options"] = {"include_usage": True}
     return body
+
+
+def _response_format(fmt: ResponseFormat | None) -> dict[str, Any] | None:
+    if fmt is None or fmt.type == "text":
+        return None
+    if fmt.type == "json_object":
+        return {"type": "json_object"}
+    schema: dict[str, Any] = {"name": fmt.name or "response", "schema": fmt.json_schema or {}}
+    if fmt.strict is not None:
+        schema["strict"] = fmt.strict
+    return {"type": "json_schema", "json_schema": schema}
 
 
 # ---------------------------------------------------------------------------- responses
@@ -193,22 +200,7 @@ def map_chunk(chunk: Any, state: ChunkState, wire: Wire) -> TextDelta | None:
     Runs once per streamed token, so the common shapes are checked inline (`type(x) is dict`)
     and the `Wire` accessors are called only to reject a bad shape with their error."""
     top = chunk if type(chunk) is dict else wire.obj(chunk, "chunk")
-    if "error" in top:
-        # OpenAI/OpenRouter report a failure after the 200 header as an error chunk.
-        raise build_error(state.provider, None, top, classify, model=state.model)
-    if not state.response_id:
-        state.response_id = wire.opt_str(top, "id", "chunk")
-    model = top.get("model")
-    if model is not None:
-        if type(model) is not str:
-            wire.opt_str(top, "model", "chunk")  # raises
-        if model:
-            state.model = model
-    raw_usage = top.get("usage")
-    if raw_usage is None and isinstance(top.get("x_groq"), dict):
-        raw_usage = top["x_groq"].get("usage")  # Groq's pre-stream_options placement
-    if raw_usage is not None:
-        state.usage = usage_from_wire(raw_usage, wire)
+    _chunk_header(top, state, wire)
     choices = top.get("choices")
     if not choices:
         return None
@@ -231,6 +223,26 @@ def map_chunk(chunk: Any, state: ChunkState, wire: Wire) -> TextDelta | None:
     if type(content) is not str:
         wire.opt_str(delta, "content", "delta")  # raises
     return TextDelta(text=content) if content else None
+
+
+def _chunk_header(top: dict[str, Any], state: ChunkState, wire: Wire) -> None:
+    """A chunk's error, id, model and usage, folded into `state`."""
+    if "error" in top:
+        # OpenAI/OpenRouter report a failure after the 200 header as an error chunk.
+        raise build_error(state.provider, None, top, classify, model=state.model)
+    if not state.response_id:
+        state.response_id = wire.opt_str(top, "id", "chunk")
+    model = top.get("model")
+    if model is not None:
+        if type(model) is not str:
+            wire.opt_str(top, "model", "chunk")  # raises
+        if model:
+            state.model = model
+    raw_usage = top.get("usage")
+    if raw_usage is None and isinstance(top.get("x_groq"), dict):
+        raw_usage = top["x_groq"].get("usage")  # Groq's pre-stream_options placement
+    if raw_usage is not None:
+        state.usage = usage_from_wire(raw_usage, wire)
 
 
 def stream_end(state: ChunkState, config: ProviderConfig, wire: Wire) -> StreamEnd:

@@ -83,6 +83,17 @@ class SSEParser:
                 if self._size - self._lf > self._limit:  # a pending line end is not content
                     raise self._too_big()
             return []
+        events = []
+        for block in self._blocks(chunk):
+            # The common shape, one `data:` line (OpenAI, Gemini), without the line loop.
+            if block.startswith(b"data: ") and b"\n" not in block:
+                events.append(SSEEvent("message", block[6:].decode("utf-8", "replace")))
+            elif (event := _sse_block(block)) is not None:
+                events.append(event)
+        return events
+
+    def _blocks(self, chunk: bytes) -> list[bytes]:
+        """The event blocks `chunk` completes (it holds an event end); keeps the rest as the tail."""
         tail = self._tail
         if not tail:
             buf = chunk
@@ -103,14 +114,7 @@ class SSEParser:
             self._size - self._lf > self._limit or any(len(block) > self._limit for block in blocks)
         ):
             raise self._too_big()
-        events = []
-        for block in blocks:
-            # The common shape, one `data:` line (OpenAI, Gemini), without the line loop.
-            if block.startswith(b"data: ") and b"\n" not in block:
-                events.append(SSEEvent("message", block[6:].decode("utf-8", "replace")))
-            elif (event := _sse_block(block)) is not None:
-                events.append(event)
-        return events
+        return blocks
 
     def _too_big(self) -> MalformedResponse:
         return MalformedResponse(

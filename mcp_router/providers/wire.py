@@ -78,12 +78,6 @@ class Wire:
             return default
         return _check_int(self, value, f"{where}.{key}")
 
-    def opt_obj(self, parent: dict[str, Any], key: str, where: str) -> dict[str, Any] | None:
-        value = parent.get(key)
-        if value is None:
-            return None
-        return self.obj(value, f"{where}.{key}")
-
 
 def positive_int(value: Any) -> int | None:
     """A positive integer from a model listing (token limits), or None for anything else."""

@@ -2,7 +2,7 @@
 and the attempt loop (`execute`). `mcp_router.router.Router` puts them together."""
 
 from mcp_router.routing.health import Clock, EndpointHealth, HealthTracker, SystemClock
-from mcp_router.routing.plan import Candidate, Exclusion, Plan, plan
+from mcp_router.routing.plan import Candidate, Exclusion, ExclusionKind, Plan, plan
 from mcp_router.routing.policy import DEFAULT_TIERS, RoutingPolicy
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "Clock",
     "EndpointHealth",
     "Exclusion",
+    "ExclusionKind",
     "HealthTracker",
     "Plan",
     "RoutingPolicy",

@@ -1,6 +1,6 @@
-"""One provider attempt's state and the pure helpers the attempt loop uses around it: the
-usage an attempt is billed for, the continuation prompt, the attempt's metering record and its
-line in the tool result."""
+"""One provider attempt's state and what the attempt loop keeps around it: the usage an attempt
+is billed for, the continuation prompt, the attempt's metering record and its line in the tool
+result, and the call's log of those records (`AttemptLog`, which settles budget holds)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,11 @@ from mcp_router.catalog.pricing import cost as price_cost
 from mcp_router.catalog.tokens import estimate_tokens
 from mcp_router.core import Message, StreamEnd, Usage
 from mcp_router.errors import ProviderError
+from mcp_router.log import get_logger
 from mcp_router.metering.billing import bill_attempt
 from mcp_router.metering.records import AttemptOutcome, AttemptRecord
+from mcp_router.routing.costs import Hold
+from mcp_router.routing.health import Clock
 from mcp_router.routing.plan import Candidate
 from mcp_router.routing.types import AttemptInfo
 
@@ -40,6 +43,18 @@ def estimate_text_tokens(text: str) -> int:
 
 @dataclass(slots=True)
 class Attempt:
+    """One provider call of the loop: which candidate and where it stands, then what the call did."""
+
+    cand: Candidate
+    idx: int  # the candidate's place in the call's list
+    protocol: str  # the candidate's wire protocol
+    retries: int = 0  # earlier calls to this candidate within this routed call
+    started: datetime | None = None  # wall time the call started
+    first_slice: float = 0.0  # the time it had for its first token
+    probe: bool = False  # the half-open circuit's single probe
+    input_estimate: int = 0  # prompt tokens, continuation prefix included
+    wait: float = 0.0  # the backoff before retrying it, when the rules retry it
+    # -- what the call did (filled by `routing.streaming.Streamer`)
     outcome: AttemptOutcome = "ok"
     text: str = ""
     end: StreamEnd | None = None
@@ -51,6 +66,12 @@ class Attempt:
     stalled: bool = False  # the idle window (not the call's deadline) ended a started stream
     chunks: int = 0  # text chunks this attempt streamed
     idle_s: float = 0.0  # the idle window that ended a stalled stream
+    last_event_at: float = 0.0  # anyio time of the stream's last event (or of the call's start)
+
+    @property
+    def cut_by_deadline(self) -> bool:
+        """The call's own deadline (not the idle window) ended the stream after its first token."""
+        return self.outcome == "timeout" and self.got_first and not self.stalled
 
 
 def usage_for(att: Attempt, input_estimate: int) -> Usage:
@@ -133,3 +154,62 @@ def attempt_info(rec: AttemptRecord) -> AttemptInfo:
         error=rec.error,
         latency_ms=round(rec.latency_ms, 3),
     )
+
+
+_log = get_logger("mcp_router.routing")
+
+
+class AttemptLog:
+    """One routed call's attempt records, appended to `records` and `infos` as attempts end (so
+    a caller cancelled mid-way still has them for metering); each record of a provider call
+    settles the budget hold taken for it."""
+
+    def __init__(
+        self, request_id: str, records: list[AttemptRecord], infos: list[AttemptInfo], clock: Clock
+    ) -> None:
+        self._request_id = request_id
+        self.records = records
+        self._infos = infos
+        self._clock = clock
+        self.held: Hold | None = None  # the budget hold of the attempt in flight
+
+    def record(self, att: Attempt, outcome: AttemptOutcome, **why: Unpack[Why]) -> None:
+        """Record a provider call that ran."""
+        assert att.started is not None
+        usage = usage_for(att, att.input_estimate)
+        self._add(
+            attempt_record(
+                self._request_id, len(self.records) + 1, att.cand, outcome, att.started, att, usage, **why
+            )
+        )
+
+    def skip(self, cand: Candidate, why: str, error_class: str | None = None) -> None:
+        """Record a candidate left out without a call."""
+        now = self._clock.now()
+        n = len(self.records) + 1
+        self._add(
+            attempt_record(self._request_id, n, cand, "skipped", now, note=why, error_class=error_class)
+        )
+
+    def release_hold(self) -> None:
+        """Give back a hold no attempt record settled (the loop ended some other way)."""
+        if self.held is not None:
+            held, self.held = self.held, None
+            held.release()
+
+    def _add(self, rec: AttemptRecord) -> None:
+        if rec.outcome != "skipped" and self.held is not None:
+            held, self.held = self.held, None
+            held.settle(rec.cost_usd)  # reconcile the worst case held with what this attempt cost
+        self.records.append(rec)
+        info = attempt_info(rec)
+        self._infos.append(info)
+        _log.info(
+            "attempt",
+            request_id=self._request_id,
+            provider=rec.provider,
+            model=rec.model,
+            outcome=rec.outcome,
+            latency_ms=info.latency_ms,
+            error_class=rec.error_class,
+        )

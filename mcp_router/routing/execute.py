@@ -1,6 +1,6 @@
 """The attempt loop: deadlines, retries, fallback, stream continuation, per-attempt records.
 
-Rules (DESIGN.md "Contract details" and issue 4):
+Rules (README "How routing chooses / Execution" states them for users):
 - `timeout_s` is the whole call's deadline. An attempt must produce its first token within
   min(first_token_timeout_s, time left / candidates left); the last candidate gets all the time
   left. After the first token the attempt may run to the call's deadline, as long as it keeps
@@ -44,58 +44,43 @@ Rules (DESIGN.md "Contract details" and issue 4):
   Any other exception escaping an adapter is a bug, not a provider verdict: the attempt is
   recorded `error` with the exception's class and the exception propagates (no fallback on it).
 
-Where things live: this module runs the loop and the streamed call (`Executor`);
-`routing/fallback.py` keeps what earlier failures rule out and does the time-slice and backoff
-arithmetic; `routing/attempt.py` holds one attempt's state, its usage and its metering record.
+Where things live: this module runs the loop (`Executor`): per candidate, take the circuit and
+the budget hold, run one attempt, decide the outcome, and at the end build the result.
+`routing/streaming.py` runs the streamed call itself (deadlines, idle window, progress);
+`routing/fallback.py` decides what an attempt's end means (`Outcome`), keeps what earlier
+failures rule out and does the time-slice and backoff arithmetic; `routing/attempt.py` holds
+one attempt's state, its usage and its metering record.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from enum import Enum
+from functools import partial
 from random import Random
-from typing import Unpack
 
 import anyio
-import structlog
 
-from mcp_router.core import CompletionRequest, FinishReason, StreamEnd, TextDelta, Usage
+from mcp_router.core import CompletionRequest, FinishReason
 from mcp_router.errors import (
     BadRequest,
     BudgetExceeded,
     ContextTooLong,
-    Overloaded,
     ProviderError,
     ProviderTimeout,
-    RateLimited,
     redact,
 )
-from mcp_router.metering.records import AttemptOutcome, AttemptRecord, RequestStatus
+from mcp_router.metering.records import AttemptRecord, RequestStatus
 from mcp_router.providers.base import Adapter
-from mcp_router.routing.attempt import (
-    Attempt,
-    Why,
-    attempt_info,
-    attempt_record,
-    estimate_text_tokens,
-    event_loop_clock,
-    usage_for,
-    with_prefix,
-)
-from mcp_router.routing.costs import AttemptBudget, Hold, Refusal
-from mcp_router.routing.fallback import RuledOut, backoff, first_token_slice
+from mcp_router.routing.attempt import Attempt, AttemptLog, estimate_text_tokens, with_prefix
+from mcp_router.routing.costs import AttemptBudget, Refusal
+from mcp_router.routing.fallback import Outcome, Rules, first_token_slice, retry_after
 from mcp_router.routing.health import Clock, HealthTracker, cooling_reason
 from mcp_router.routing.plan import Candidate
 from mcp_router.routing.policy import RoutingPolicy
+from mcp_router.routing.streaming import DeltaCallback, ProgressCallback, Streamer
 from mcp_router.routing.types import AttemptInfo
-
-ProgressCallback = Callable[[int, int], Awaitable[None]]
-"""`on_progress(chunks_so_far, chars_so_far)`: streamed text chunks and characters of the answer
-so far (a continued answer's prefix included). Counts, not the text: joining the answer on every
-report cost O(n²) over a long stream, and no caller shows it."""
-
-_log = structlog.get_logger("mcp_router.routing")
 
 
 @dataclass(slots=True)
@@ -110,9 +95,21 @@ class ExecContext:
     request_id: str
     prompt_tokens: int
     on_progress: ProgressCallback | None = None
+    on_delta: DeltaCallback | None = None  # the answer's text as it streams
     budget: AttemptBudget | None = None  # holds each attempt's worst case against the client's cap
     records: list[AttemptRecord] = field(default_factory=list)  # appended as attempts finish
     infos: list[AttemptInfo] = field(default_factory=list)
+
+
+class Failure(Enum):
+    """Why a call ended without a complete answer (`ExecResult.failure`): the router words its
+    error from this, not from our message."""
+
+    BUDGET = "budget"  # no provider was called: the client's budget refused every candidate
+    REJECTED = "rejected"  # the request is invalid for every wire protocol left (`final_error`)
+    DEADLINE = "deadline"  # the call's deadline passed (mid-stream: the answer is incomplete)
+    CUT = "cut"  # the answer broke after it started and no fallback could continue it
+    EXHAUSTED = "exhausted"  # every route failed (`final_error` is the last provider error)
 
 
 @dataclass(slots=True)
@@ -123,6 +120,7 @@ class ExecResult:
     model: str | None = None
     provider: str | None = None
     ttft_ms: float | None = None
+    failure: Failure | None = None  # None when answered
     error: str | None = None  # why the answer is incomplete, or why every route failed
     error_class: str | None = None
     final_error: ProviderError | None = None  # the error that stopped the call, if one did
@@ -138,356 +136,226 @@ class Executor:
         self.timeout_s = timeout_s
         self._start = anyio.current_time()
         self._deadline = self._start + timeout_s
-        self._chunks = 0  # streamed chunks delivered, across continuation attempts
-        self._last_progress = -1.0
-        self._held: Hold | None = None  # the budget hold of the attempt in flight
-
-    # -- bookkeeping ----------------------------------------------------------------------
-
-    def _record(
-        self,
-        cand: Candidate,
-        outcome: AttemptOutcome,
-        started_at_wall: datetime,
-        att: Attempt | None = None,
-        usage: Usage | None = None,
-        **why: Unpack[Why],
-    ) -> None:
-        """Record one attempt (see `attempt_record`), settling its budget hold with its cost."""
-        n = len(self.ctx.records) + 1
-        rec = attempt_record(self.ctx.request_id, n, cand, outcome, started_at_wall, att, usage, **why)
-        if outcome != "skipped" and self._held is not None:
-            held, self._held = self._held, None
-            held.settle(rec.cost_usd)  # reconcile the worst case held with what this attempt cost
-        self.ctx.records.append(rec)
-        info = attempt_info(rec)
-        self.ctx.infos.append(info)
-        _log.info(
-            "attempt",
-            request_id=self.ctx.request_id,
-            provider=cand.provider,
-            model=cand.model.id,
-            outcome=outcome,
-            latency_ms=info.latency_ms,
-            error_class=rec.error_class,
-        )
-
-    def _skip(self, cand: Candidate, why: str, error_class: str | None = None) -> None:
-        self._record(cand, "skipped", self.ctx.clock.now(), note=why, error_class=error_class)
-
-    def release_hold(self) -> None:
-        """Give back a hold no attempt record settled (the loop ended some other way)."""
-        if self._held is not None:
-            held, self._held = self._held, None
-            held.release()
+        self._streamer = Streamer(ctx.policy, ctx.on_progress, self._deadline, ctx.on_delta)
+        self._log = AttemptLog(ctx.request_id, ctx.records, ctx.infos, ctx.clock)
+        self._rules = Rules([], ctx.adapters, ctx.health, ctx.policy, ctx.rng)
+        self._prefix = ""  # text already produced by attempts cut after their first token
+        self._ttft: float | None = None  # ms from the call's start to the answer's first token
+        self._last_error: ProviderError | None = None
+        self._budget_error: BudgetExceeded | None = None
 
     def time_left(self) -> float:
         return self._deadline - anyio.current_time()
 
-    # -- one provider call ----------------------------------------------------------------
-
-    async def _progress(self, chars: int, force: bool) -> None:
-        cb = self.ctx.on_progress
-        if cb is None:
-            return
-        now = anyio.current_time()
-        if force or now - self._last_progress >= self.ctx.policy.progress_interval_s:
-            self._last_progress = now
-            await cb(self._chunks, chars)
-
-    def _idle_deadline(self, now: float, share: int) -> float:
-        """When a started stream that stays silent from `now` counts as stalled."""
-        window = self.ctx.policy.stream_idle_timeout_s
-        if share:
-            window = min(window, (self._deadline - now) / share)
-        return min(self._deadline, now + window)
-
-    async def _call(
-        self,
-        att: Attempt,
-        cand: Candidate,
-        request: CompletionRequest,
-        first_slice: float,
-        prefix: str,
-        idle_share: int,
-    ) -> None:
-        """Fill `att` from one streamed provider call (filled even when the caller is cancelled).
-        `idle_share`: candidates the time left is shared with for the idle window (0: no later
-        candidate could continue this answer, so only `stream_idle_timeout_s` applies)."""
-        adapter = self.ctx.adapters[cand.provider]
-        parts: list[str] = []
-        report = self.ctx.on_progress is not None
-        now = event_loop_clock()
-        base_chunks = self._chunks
-        chunks = 0  # kept in locals in the loop below, which runs once per streamed token
-        chars = len(prefix)
-        got_first = False
-        t0 = last_event = armed_at = now()
-        scope = anyio.CancelScope(deadline=t0 + first_slice)
-        deadline = scope.deadline
-        try:
-            with scope:
-                stream: AsyncIterator[TextDelta | StreamEnd] = adapter.stream(
-                    request, cand.endpoint.native_model
-                )
-                exhausted = False  # a generator that finished or raised is already closed
-                try:
-                    async for ev in stream:
-                        if got_first:  # any sign of life restarts the idle window ...
-                            last_event = now()
-                            # ... lazily: re-arming a deadline reschedules a timer, too dear per
-                            # chunk, so re-arm once a tenth of the window has passed. A stall
-                            # then trips after 90-100% of the window of silence.
-                            if (last_event - armed_at) * 10 >= deadline - armed_at:
-                                armed_at = last_event
-                                scope.deadline = deadline = self._idle_deadline(last_event, idle_share)
-                        if isinstance(ev, TextDelta):
-                            text = ev.text
-                            if not text:
-                                continue
-                            parts.append(text)
-                            chunks += 1
-                            chars += len(text)
-                            if not got_first:
-                                got_first = att.got_first = True
-                                att.first_at = last_event = armed_at = now()
-                                att.ttft_ms = (att.first_at - t0) * 1000.0
-                                scope.deadline = deadline = self._idle_deadline(last_event, idle_share)
-                                if report:
-                                    self._chunks = base_chunks + chunks
-                                    await self._progress(chars, True)
-                            elif report:
-                                self._chunks = base_chunks + chunks
-                                await self._progress(chars, False)
-                        else:
-                            att.end = ev
-                    exhausted = True
-                except ProviderError as exc:
-                    exhausted = True
-                    att.error = exc
-                finally:
-                    aclose = None if exhausted else getattr(stream, "aclose", None)
-                    if aclose is not None:
-                        # Close the HTTP stream even when cancelled; bounded so a stuck peer can't hold us.
-                        with anyio.move_on_after(2.0, shield=True):
-                            await aclose()
-        finally:
-            att.text = "".join(parts)
-            att.chunks = chunks
-            self._chunks = base_chunks + chunks
-            att.latency_ms = (now() - t0) * 1000.0
-        if scope.cancelled_caught:
-            att.outcome = "timeout"
-            att.stalled = att.got_first and scope.deadline < self._deadline
-            if att.stalled:
-                att.idle_s = scope.deadline - last_event  # the silence that tripped it
-        elif att.error is not None:
-            att.outcome = "error"
-        elif att.end is None:
-            att.outcome = "error"
-            att.error = ProviderError(
-                cand.provider, "stream ended without a final event", model=cand.model.id
-            )
+    def release_hold(self) -> None:
+        """Give back a hold no attempt record settled (the loop ended some other way)."""
+        self._log.release_hold()
 
     # -- the loop -------------------------------------------------------------------------
 
     async def run(self, candidates: Sequence[Candidate]) -> ExecResult:
-        ctx = self.ctx
-        policy = ctx.policy
-        health = ctx.health
-        adapters = ctx.adapters
-        prefix = ""  # text already produced by attempts cut after their first token
-        total_ttft: float | None = None
-        ruled = RuledOut()
-        last_error: ProviderError | None = None
-        budget_error: BudgetExceeded | None = None
-        cands = list(candidates)
+        self._rules.cands = cands = list(candidates)
+        last: Attempt | None = None
         for idx, cand in enumerate(cands):
-            adapter = adapters.get(cand.provider)
-            why_skip = ruled.skip_reason(cand, adapter, bool(prefix))
-            if why_skip is not None or adapter is None:
-                self._skip(cand, why_skip or "no adapter for provider")
+            adapter = self._callable(cand)
+            if adapter is None:
                 continue
-            protocol = adapter.config.protocol
-            request = self.request
-            if prefix:
-                request = self.request.model_copy(
-                    update={"messages": with_prefix(self.request.messages, prefix)}
-                )
-            retries = 0
-            while True:
-                left = self.time_left()
-                if left <= 0:
-                    break
-                if retries == 0 and not health.try_acquire(cand.key):
-                    self._skip(cand, cooling_reason(health.cooling_until(cand.key)))
-                    break
-                input_estimate = ctx.prompt_tokens + (estimate_text_tokens(prefix) if prefix else 0)
-                if ctx.budget is not None:
-                    try:
-                        held = await ctx.budget.hold(cand, input_estimate)
-                    except BaseException:
-                        # Cancelled (or failed) while holding: a claimed half-open probe must not
-                        # stay "in flight" forever, or the endpoint is never tried again.
-                        health.release(cand.key)
-                        raise
-                    if isinstance(held, Refusal):
-                        health.release(cand.key)  # a claimed half-open probe goes unused
-                        budget_error = held.error or budget_error
-                        self._skip(cand, held.reason, "BudgetExceeded" if held.error else None)
-                        break
-                    self._held = held
-                    left = self.time_left()  # the hold may have read the usage database
-                    if left <= 0:  # the deadline passed while holding: no call, no verdict
-                        self.release_hold()
-                        health.release(cand.key)
-                        break
-                # Share the time left with the candidates that would really be called after this
-                # one; with none, this is the last and gets all of it (DESIGN.md, contract details).
-                later = ruled.viable_after(cands, idx, adapters, health, bool(prefix))
-                first_slice = first_token_slice(left, later, policy)
-                probe = health.state(cand.key) == "half_open"
-                started = ctx.clock.now()
-                att = Attempt()
-                can_continue = ruled.viable_after(cands, idx, adapters, health, True)
-                try:
-                    await self._call(
-                        att, cand, request, first_slice, prefix, (can_continue + 1) if can_continue else 0
-                    )
-                except anyio.get_cancelled_exc_class():
-                    # The caller gave up: the provider call is already cancelled; meter what it cost.
-                    health.release(cand.key)
-                    self._record(
-                        cand,
-                        "cancelled",
-                        started,
-                        att,
-                        usage_for(att, input_estimate),
-                        note="cancelled by the caller",
-                    )
-                    raise
-                except Exception as exc:
-                    # Not a ProviderError: a bug in an adapter (or ours). Meter the call under the
-                    # exception's own class, pass no verdict on the endpoint, and let it surface.
-                    health.release(cand.key)
-                    kind = type(exc).__name__
-                    self._record(
-                        cand,
-                        "error",
-                        started,
-                        att,
-                        usage_for(att, input_estimate),
-                        note=f"{kind}: {redact(str(exc))[:200]}",
-                        error_class=kind,
-                    )
-                    raise
-                if total_ttft is None and att.first_at is not None:
-                    total_ttft = (att.first_at - self._start) * 1000.0
-                usage = usage_for(att, input_estimate)
-                if att.outcome == "ok":
-                    assert att.end is not None
-                    health.record_success(
-                        cand.key,
-                        latency_ms=att.latency_ms,
-                        ttft_ms=att.ttft_ms,
-                        output_tokens=usage.output_tokens,
-                    )
-                    self._record(cand, "ok", started, att, usage)
-                    return ExecResult(
-                        status="ok",
-                        text=prefix + att.text,
-                        finish_reason=att.end.finish_reason,
-                        model=cand.model.id,
-                        provider=cand.provider,
-                        ttft_ms=total_ttft,
-                    )
-                err = att.error
-                if att.stalled:
-                    # Silent mid-stream: the endpoint's failure, handled like a broken stream.
-                    health.record_failure(cand.key)
-                    why = f"stream stalled: no data for {att.idle_s:.3f}s after {att.chunks} chunks"
-                    stall = ProviderTimeout(cand.provider, why, model=cand.model.id)
-                    last_error = stall
-                    self._record(cand, "timeout", started, att, usage, error=stall)
-                    prefix += att.text
-                    break  # continue on a prefix-capable fallback
-                if att.outcome == "timeout":
-                    if att.got_first:
-                        # The call's deadline passed mid-stream: not the endpoint's fault.
-                        health.release(cand.key)
-                    else:
-                        health.record_failure(cand.key)
-                    note = (
-                        f"timeout: no first token within {first_slice:.3f}s"
-                        if not att.got_first
-                        else f"timeout: call deadline of {self.timeout_s}s passed mid-stream"
-                    )
-                    self._record(cand, "timeout", started, att, usage, note=note)
-                    if att.got_first:
-                        return self._incomplete(prefix + att.text, cand, total_ttft, note, "ProviderTimeout")
-                    break
-                assert err is not None
-                last_error = err
-                retry_after = err.retry_after if isinstance(err, RateLimited | Overloaded) else None
-                if isinstance(err, BadRequest | ContextTooLong):
-                    health.release(cand.key)  # the request's fault, not the endpoint's
-                else:
-                    health.record_failure(cand.key, retry_after=retry_after)
-                self._record(cand, "error", started, att, usage, error=err)
-                if att.got_first:
-                    prefix += att.text
-                    break  # continue on a prefix-capable fallback
-                if ruled.learn(cand, protocol, err):
-                    break
-                if not err.retryable or probe or retries >= policy.max_retries or health.tripped(cand.key):
-                    break
-                if ruled.viable_after(cands, idx, adapters, health, bool(prefix)):
-                    break  # a fresh endpoint beats a backoff: retries are for the last one standing
-                wait = backoff(retry_after, retries, self.time_left(), policy, ctx.rng)
-                if wait is None:
-                    break
-                retries += 1
-                await anyio.sleep(wait)
-            if ruled.stop_error is not None and not ruled.protocol_left(cands, idx, adapters):
+            outcome, last = await self._on_candidate(idx, cand, adapter)
+            if outcome is Outcome.ANSWERED:
+                return self._answered(last)
+            if outcome is Outcome.STOP or self._rules.rejected_everywhere(idx):
                 break
-        if prefix:
-            why = f"{last_error.kind}: {last_error.message}" if last_error else "stream broke"
-            return self._incomplete(
-                prefix,
-                None,
-                total_ttft,
-                f"answer cut after {len(prefix)} characters ({why}); no fallback could continue it",
-                last_error.kind if last_error else "ConnectionFailed",
-            )
-        res = ExecResult(status="error", ttft_ms=total_ttft, budget_error=budget_error)
-        if budget_error is not None and all(r.outcome == "skipped" for r in ctx.records):
-            # No provider was called: the budget, not a provider, stopped the call.
-            res.error_class = "BudgetExceeded"
-            res.error = str(budget_error)
-        elif (stop_error := ruled.stop_error) is not None:
-            res.final_error = stop_error
-            res.error_class = stop_error.kind
-            res.error = f"the request was rejected as invalid: {stop_error}"
-        elif self.time_left() <= 0:
-            res.error_class = "ProviderTimeout"
-            res.error = f"the call's deadline of {self.timeout_s}s passed"
-            res.final_error = last_error
-        else:
-            res.final_error = last_error
-            res.error_class = last_error.kind if last_error else None
-        return res
+        return self._unanswered(last)
 
-    def _incomplete(
-        self, text: str, cand: Candidate | None, ttft: float | None, why: str, error_class: str
-    ) -> ExecResult:
+    def _callable(self, cand: Candidate) -> Adapter | None:
+        """The candidate's adapter, or None (the skip recorded) when an earlier failure rules it out."""
+        adapter = self.ctx.adapters.get(cand.provider)
+        why_skip = self._rules.ruled.skip_reason(cand, adapter, bool(self._prefix))
+        if why_skip is not None or adapter is None:
+            self._log.skip(cand, why_skip or "no adapter for provider")
+            return None
+        return adapter
+
+    async def _on_candidate(self, idx: int, cand: Candidate, adapter: Adapter) -> tuple[Outcome, Attempt]:
+        """Call one candidate, again while the rules say retry; the outcome of its last call."""
+        request = self.request
+        if self._prefix:
+            request = request.model_copy(update={"messages": with_prefix(request.messages, self._prefix)})
+        retries = 0
+        while True:
+            att = Attempt(cand, idx, adapter.config.protocol, retries)
+            if not await self._take(att):
+                return Outcome.NEXT_CANDIDATE, att
+            await self._attempt(att, adapter, request)
+            self._report(att)
+            outcome = self._rules.decide(att, self.time_left(), bool(self._prefix))
+            if outcome is Outcome.RETRY_SAME:
+                retries += 1
+                await anyio.sleep(att.wait)
+                continue
+            if outcome is not Outcome.ANSWERED and att.got_first:
+                self._prefix += att.text  # the answer so far: to continue, or to return cut
+            return outcome, att
+
+    # -- take the circuit and the budget hold ---------------------------------------------
+
+    async def _take(self, att: Attempt) -> bool:
+        """Claim the circuit (on the first call of a candidate) and hold its worst case against
+        the budget. False when it cannot be called now: out of time, cooling down (recorded), or
+        refused by the budget (recorded)."""
+        if self.time_left() <= 0:
+            return False
+        health, cand = self.ctx.health, att.cand
+        if att.retries == 0 and not health.try_acquire(cand.key):
+            self._log.skip(cand, cooling_reason(health.cooling_until(cand.key)))
+            return False
+        prefix_tokens = estimate_text_tokens(self._prefix) if self._prefix else 0
+        att.input_estimate = self.ctx.prompt_tokens + prefix_tokens
+        return self.ctx.budget is None or await self._hold(att, self.ctx.budget)
+
+    async def _hold(self, att: Attempt, budget: AttemptBudget) -> bool:
+        health, key = self.ctx.health, att.cand.key
+        try:
+            held = await budget.hold(att.cand, att.input_estimate)
+        except BaseException:
+            # Cancelled (or failed) while holding: a claimed half-open probe must not stay
+            # "in flight" forever, or the endpoint is never tried again.
+            health.release(key)
+            raise
+        if isinstance(held, Refusal):
+            health.release(key)  # a claimed half-open probe goes unused
+            self._budget_error = held.error or self._budget_error
+            self._log.skip(att.cand, held.reason, "BudgetExceeded" if held.error else None)
+            return False
+        self._log.held = held
+        if self.time_left() <= 0:  # the deadline passed while holding: no call, no verdict
+            self._log.release_hold()
+            health.release(key)
+            return False
+        return True
+
+    # -- run one attempt ------------------------------------------------------------------
+
+    async def _attempt(self, att: Attempt, adapter: Adapter, request: CompletionRequest) -> None:
+        """One provider call into `att`. Cancellation and adapter bugs are recorded and raised."""
+        ctx, rules = self.ctx, self._rules
+        # Share the time left with the candidates that would really be called after this one;
+        # with none, this is the last and gets all of it (README "Execution").
+        later = rules.viable_after(att.idx, bool(self._prefix))
+        att.first_slice = first_token_slice(self.time_left(), later, ctx.policy)
+        att.probe = ctx.health.state(att.cand.key) == "half_open"
+        att.started = ctx.clock.now()
+        can_continue = rules.viable_after(att.idx, True)
+        idle_share = (can_continue + 1) if can_continue else 0
+        try:
+            await self._streamer.call(att, adapter, request, len(self._prefix), idle_share)
+        except anyio.get_cancelled_exc_class():
+            # The caller gave up: the provider call is already cancelled; meter what it cost.
+            ctx.health.release(att.cand.key)
+            self._log.record(att, "cancelled", note="cancelled by the caller")
+            raise
+        except Exception as exc:
+            # Not a ProviderError: a bug in an adapter (or ours). Meter the call under the
+            # exception's own class, pass no verdict on the endpoint, and let it surface.
+            ctx.health.release(att.cand.key)
+            kind = type(exc).__name__
+            self._log.record(att, "error", note=f"{kind}: {redact(str(exc))[:200]}", error_class=kind)
+            raise
+        if self._ttft is None and att.first_at is not None:
+            self._ttft = (att.first_at - self._start) * 1000.0
+
+    def _report(self, att: Attempt) -> None:
+        """The attempt's verdict on the endpoint (health) and its metering record."""
+        cand, health = att.cand, self.ctx.health
+        if att.outcome == "ok":
+            assert att.end is not None
+            health.record_success(
+                cand.key,
+                latency_ms=att.latency_ms,
+                ttft_ms=att.ttft_ms,
+                output_tokens=att.end.usage.output_tokens,
+            )
+            self._log.record(att, "ok")
+        elif att.stalled:
+            # Silent mid-stream: the endpoint's failure, handled like a broken stream.
+            health.record_failure(cand.key)
+            why = f"stream stalled: no data for {att.idle_s:.3f}s after {att.chunks} chunks"
+            att.error = self._last_error = ProviderTimeout(cand.provider, why, model=cand.model.id)
+            self._log.record(att, "timeout", error=att.error)
+        elif att.outcome == "timeout":
+            if att.got_first:  # the call's deadline passed mid-stream: not the endpoint's fault
+                health.release(cand.key)
+            else:
+                health.record_failure(cand.key)
+            self._log.record(att, "timeout", note=self._timeout_note(att))
+        else:
+            err = att.error
+            assert err is not None
+            self._last_error = err
+            if isinstance(err, BadRequest | ContextTooLong):
+                health.release(cand.key)  # the request's fault, not the endpoint's
+            else:
+                health.record_failure(cand.key, retry_after=retry_after(err))
+            self._log.record(att, "error", error=err)
+
+    def _timeout_note(self, att: Attempt) -> str:
+        if att.got_first:
+            return f"timeout: call deadline of {self.timeout_s}s passed mid-stream"
+        return f"timeout: no first token within {att.first_slice:.3f}s"
+
+    # -- build the result -----------------------------------------------------------------
+
+    def _answered(self, att: Attempt) -> ExecResult:
+        assert att.end is not None
+        return ExecResult(
+            status="ok",
+            text=self._prefix + att.text,
+            finish_reason=att.end.finish_reason,
+            model=att.cand.model.id,
+            provider=att.cand.provider,
+            ttft_ms=self._ttft,
+        )
+
+    def _unanswered(self, last: Attempt | None) -> ExecResult:
+        if last is not None and last.cut_by_deadline:
+            note = self._timeout_note(last)
+            return self._incomplete(last.cand, note, "ProviderTimeout", Failure.DEADLINE)
+        last_error = self._last_error
+        if self._prefix:
+            why = f"{last_error.kind}: {last_error.message}" if last_error else "stream broke"
+            note = f"answer cut after {len(self._prefix)} characters ({why}); no fallback could continue it"
+            error_class = last_error.kind if last_error else "ConnectionFailed"
+            return self._incomplete(None, note, error_class, Failure.CUT)
+        return self._failed()
+
+    def _failed(self) -> ExecResult:
+        """No answer at all: what stopped the call."""
+        last_error = self._last_error
+        failed = partial(ExecResult, "error", ttft_ms=self._ttft, budget_error=self._budget_error)
+        if self._budget_error is not None and all(r.outcome == "skipped" for r in self.ctx.records):
+            # No provider was called: the budget, not a provider, stopped the call.
+            return failed(failure=Failure.BUDGET, error=str(self._budget_error), error_class="BudgetExceeded")
+        if (stop := self._rules.ruled.stop_error) is not None:
+            why = f"the request was rejected as invalid: {stop}"
+            return failed(failure=Failure.REJECTED, error=why, error_class=stop.kind, final_error=stop)
+        if self.time_left() <= 0:
+            why = f"the call's deadline of {self.timeout_s}s passed"
+            return failed(
+                failure=Failure.DEADLINE, error=why, error_class="ProviderTimeout", final_error=last_error
+            )
+        error_class = last_error.kind if last_error else None
+        return failed(failure=Failure.EXHAUSTED, error_class=error_class, final_error=last_error)
+
+    def _incomplete(self, cand: Candidate | None, why: str, error_class: str, failure: Failure) -> ExecResult:
         last = self.ctx.records[-1] if self.ctx.records else None
         return ExecResult(
             status="incomplete",
-            text=text,
+            text=self._prefix,
             finish_reason="error",
             model=cand.model.id if cand else (last.model if last else None),
             provider=cand.provider if cand else (last.provider if last else None),
-            ttft_ms=ttft,
+            ttft_ms=self._ttft,
+            failure=failure,
             error=why,
             error_class=error_class,
         )
@@ -505,4 +373,4 @@ async def execute(
         executor.release_hold()
 
 
-__all__ = ["ExecContext", "ExecResult", "Executor", "ProgressCallback", "execute"]
+__all__ = ["ExecContext", "ExecResult", "Executor", "Failure", "Outcome", "ProgressCallback", "execute"]

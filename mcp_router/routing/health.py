@@ -6,7 +6,9 @@ An endpoint is `(provider, model_id)`. Figures are kept in small ring buffers (t
 
 Circuit breaker (closed -> open -> half-open -> closed):
 - `failure_threshold` consecutive failures open the circuit for `base_cooldown_s * 2**n`
-  (n = how many times it opened since the last success), capped at `max_cooldown_s`;
+  (n = how many times it opened since the last success), capped at `max_cooldown_s`; only that
+  transition sets the cooldown: failures of calls still in flight when it opened (or that
+  end while it is half-open without being the probe) leave it as it is;
 - a `Retry-After` from the provider extends the cooldown to at least that long, even below the
   threshold (the provider told us when to come back);
 - when the cooldown ends the circuit is half-open: exactly one attempt (the probe) may go through;
@@ -20,7 +22,8 @@ cooldown extended or closes again (never for an ordinary success or failure), so
 (`mcp-router doctor`) can be shown the cooldowns; see `routing/health_file.py`. It gets the
 tracker's `snapshot` method, not a snapshot: a hook that throttles its writes builds one only
 when it writes. `restore` re-opens a circuit another (earlier) router recorded, so a restarted
-server does not re-learn a cooldown with failed calls.
+server does not re-learn a cooldown with failed calls; `seed` fills the figures from attempts an
+earlier session recorded (the usage database), so it does not start blind either.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
@@ -123,6 +126,21 @@ class _Stats:
             self.failures_in_window += 1
 
 
+Observed = tuple[bool, float | None, float | None, int]
+"""One past attempt for `HealthTracker.seed`: (answered, latency ms, time to first token ms,
+output tokens)."""
+
+
+def _push_figures(s: _Stats, latency_ms: float, ttft_ms: float | None, output_tokens: int) -> None:
+    s.latency_ms.append(latency_ms)
+    if ttft_ms is not None:
+        s.ttft_ms.append(ttft_ms)
+        gen_ms = latency_ms - ttft_ms
+        # Throughput needs a few tokens over a measurable span, or it is noise.
+        if output_tokens > 1 and gen_ms > 0.5:
+            s.tokens_per_s.append(output_tokens / (gen_ms / 1000.0))
+
+
 class HealthTracker:
     """Rolling figures and circuit breakers for every endpoint the router has called."""
 
@@ -150,6 +168,11 @@ class HealthTracker:
     def clock(self) -> Clock:
         return self._clock
 
+    @property
+    def window(self) -> int:
+        """How many recent attempts each endpoint's figures cover."""
+        return self._window
+
     def _get(self, key: EndpointKey) -> _Stats:
         stats = self._stats.get(key)
         if stats is None:
@@ -167,13 +190,7 @@ class HealthTracker:
         output_tokens: int = 0,
     ) -> None:
         s = self._get(key)
-        s.latency_ms.append(latency_ms)
-        if ttft_ms is not None:
-            s.ttft_ms.append(ttft_ms)
-            gen_ms = latency_ms - ttft_ms
-            # Throughput needs a few tokens over a measurable span, or it is noise.
-            if output_tokens > 1 and gen_ms > 0.5:
-                s.tokens_per_s.append(output_tokens / (gen_ms / 1000.0))
+        _push_figures(s, latency_ms, ttft_ms, output_tokens)
         s.push_outcome(False)
         s.consecutive_failures = 0
         s.opened_times = 0
@@ -181,6 +198,16 @@ class HealthTracker:
         if s.cooldown_until is not None:
             s.cooldown_until = None
             self._changed(s)
+
+    def seed(self, key: EndpointKey, attempts: Iterable[Observed]) -> None:
+        """Fill `key`'s figures from attempts an earlier session recorded (oldest first: the
+        window keeps the newest), as `record_success` / `record_failure` would, but leave the
+        circuit alone: cooldowns come back from health.json (`restore`), not from history."""
+        s = self._get(key)
+        for ok, latency_ms, ttft_ms, output_tokens in attempts:
+            if ok and latency_ms is not None:
+                _push_figures(s, latency_ms, ttft_ms, output_tokens)
+            s.push_outcome(not ok)
 
     def record_failure(self, key: EndpointKey, *, retry_after: float | None = None) -> None:
         s = self._get(key)
@@ -191,7 +218,11 @@ class HealthTracker:
         was_probe = s.probe_in_flight
         s.probe_in_flight = False
         until = s.cooldown_until
-        if was_probe or s.consecutive_failures >= self.failure_threshold:
+        # Only a transition lengthens the cooldown: closed -> open, or a failed probe reopening
+        # it. Calls already in flight when the circuit opened fail too; counting each of them
+        # as another opening turned a burst of 16 into the 300 s maximum.
+        opens = s.cooldown_until is None and s.consecutive_failures >= self.failure_threshold
+        if was_probe or opens:
             cooldown = min(self.base_cooldown_s * (2**s.opened_times), self.max_cooldown_s)
             s.opened_times += 1
             until = max(until or now, now + cooldown)  # never shorten a cooldown already asked for

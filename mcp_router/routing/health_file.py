@@ -29,13 +29,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import structlog
-
+from mcp_router.log import get_logger
 from mcp_router.routing.health import Clock, EndpointHealth, EndpointKey, HealthTracker
 
 FILE_NAME = "health.json"
 
-_log = structlog.get_logger("mcp_router.health")
+_log = get_logger("mcp_router.health")
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -3,7 +3,9 @@
 `plan()` reads the catalog, the set of providers with credentials, health figures and the policy;
 it calls no one. Every endpoint it drops is listed as an `Exclusion` with the reason.
 
-Filters (an endpoint must pass all): credentials; `provider.only` / `provider.ignore` /
+Filters (an endpoint must pass all): credentials; the live lists (an endpoint its provider's
+live list lacks, or that answered ModelNotFound since, is never planned: catalog/live.py);
+`provider.only` / `provider.ignore` /
 `provider.order` with `allow_fallbacks=false`; capabilities the request needs (`json_schema` for a
 `json_schema` response format, `json_mode` — or `json_schema`, which implies it — for
 `json_object`); context (estimated prompt + `max_tokens` within the endpoint's context, and
@@ -13,7 +15,8 @@ plus `max_tokens`, else the output limit, else `worst_case_output_tokens`, price
 `costs.estimate_cost` — long-context tiers included; an unknown price never passes); cooling
 down (circuit open, with the time it frees).
 
-Order within one model:
+Order within one model: endpoints a live list names (verified) before those whose provider's
+list is unknown (unverified, a snapshot claim); within each group:
 - default (OpenRouter's documented load balancing): endpoints without a failure in the last
   `recent_failure_s` first; the first of them is drawn at random with weight 1/price²
   (price = input + output USD per token; a free endpoint wins outright; unknown prices are drawn
@@ -30,22 +33,27 @@ Across models: `model` then `models=[...]`, in order, each model's endpoints in 
 (`[routing] tiers`, default tier `standard`) whose endpoints pass every filter, cheapest first by
 the estimated cost of this request (prompt + `max_tokens` or `default_output_tokens`, priced by
 `costs.estimate_cost`, tiers included) at each model's cheapest passing endpoint; the next
-cheapest are its fallbacks. Only when the deployment serves none of the tier's models (no
-credentials for any of them) does `auto` widen to every available model in the catalog (at
-most `_AUTO_WIDE_MODELS` of them, cheapest first).
+cheapest are its fallbacks; models with only unverified endpoints come after the others. Only
+when the deployment serves none of the tier's models (no credentials for any of them) does
+`auto` widen to every available model in the catalog (at most `_AUTO_WIDE_MODELS` of them,
+verified first, then cheapest), and never to a hosted model that is free or of unknown price
+(OpenRouter's `:free` variants, preview releases) unless `auto_include_free` is set; local
+servers' models at a known price of 0 are fine.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from random import Random
-from typing import Protocol
+from typing import Any, Protocol
 
 from mcp_router.catalog.canonical import split_variant
+from mcp_router.catalog.live import is_local, listing_reason
 from mcp_router.catalog.models import Endpoint, Model
 from mcp_router.catalog.tokens import estimate_messages
 from mcp_router.core import Message
@@ -65,6 +73,9 @@ class CatalogView(Protocol):
     def resolve(self, name: str) -> Model: ...
 
     def models(self) -> Sequence[Model]: ...
+
+    @property
+    def meta(self) -> Mapping[str, Any]: ...
 
 
 class HealthView(Protocol):
@@ -95,12 +106,38 @@ class Candidate:
         return self.endpoint.context_length or self.model.context_length
 
 
+class ExclusionKind(Enum):
+    """Which filter left an endpoint out (`Exclusion.reason` says it in words)."""
+
+    CREDENTIALS = "credentials"  # no key for the provider: configuring one brings it in
+    LISTING = "listing"  # its provider's live list lacks it, or it answered ModelNotFound since
+    PREFERENCES = "preferences"  # provider.only / ignore / order with allow_fallbacks=false
+    CAPABILITY = "capability"  # lacks what the response format needs
+    SIZE = "size"  # the prompt and max_tokens do not fit its context or output limit
+    PRICE = "price"  # over max_price / max_cost_usd, or unpriced under one
+    COOLING = "cooling"  # its circuit is open: `until` says when it frees
+
+
+@dataclass(frozen=True, slots=True)
+class Unfit:
+    """Why one endpoint cannot serve the request."""
+
+    kind: ExclusionKind
+    reason: str
+    until: datetime | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Exclusion:
     model: str
     provider: str
     reason: str
     until: datetime | None = None  # set when the reason is a cooldown
+    kind: ExclusionKind = field(kw_only=True)
+
+    @classmethod
+    def of(cls, model: str, provider: str, why: Unfit) -> Exclusion:
+        return cls(model, provider, why.reason, why.until, kind=why.kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +216,8 @@ class _Filter:
         health: HealthView,
         policy: RoutingPolicy,
         prompt_tokens: int,
+        meta: Mapping[str, Any],
+        now: datetime | None,
     ) -> None:
         self.request = request
         self.available = available
@@ -187,37 +226,47 @@ class _Filter:
         self.prompt_tokens = prompt_tokens
         self.prefs = request.provider or ProviderPreferences()
         self.caps = required_capabilities(request)
+        self.meta = meta  # the catalog's: live-list fetch times, for exclusion reasons
+        self.now = now
 
     def credentials_reason(self, endpoint: Endpoint) -> str | None:
         if endpoint.provider not in self.available:
             return f"no credentials for provider {endpoint.provider}"
         return None
 
-    def reason(self, model: Model, endpoint: Endpoint) -> tuple[str, datetime | None] | None:
+    def reason(self, model: Model, endpoint: Endpoint) -> Unfit | None:
         """Why this endpoint cannot serve the request, or None when it can."""
-        provider = endpoint.provider
         r = self.credentials_reason(endpoint)
         if r:
-            return r, None
-        prefs = self.prefs
-        if prefs.only is not None and provider not in prefs.only:
-            return f"provider {provider} not in provider.only", None
-        if prefs.ignore and provider in prefs.ignore:
-            return f"provider {provider} ignored by provider.ignore", None
-        if not prefs.allow_fallbacks and prefs.order and provider not in prefs.order:
-            return f"provider {provider} not in provider.order and allow_fallbacks is false", None
+            return Unfit(ExclusionKind.CREDENTIALS, r)
+        r = listing_reason(endpoint, self.meta, self.now)
+        if r:
+            return Unfit(ExclusionKind.LISTING, r)
+        r = self._preference_reason(endpoint.provider)
+        if r:
+            return Unfit(ExclusionKind.PREFERENCES, r)
         for cap in self.caps:
             if not _has_capability(model, cap):
-                return f"lacks capability {cap}", None
+                return Unfit(ExclusionKind.CAPABILITY, f"lacks capability {cap}")
         r = size_reason(model, endpoint, self.prompt_tokens, self.request.max_tokens)
         if r:
-            return r, None
+            return Unfit(ExclusionKind.SIZE, r)
         r = self._price_reason(model, endpoint)
         if r:
-            return r, None
-        until = self.health.cooling_until((provider, model.id))
+            return Unfit(ExclusionKind.PRICE, r)
+        until = self.health.cooling_until((endpoint.provider, model.id))
         if until is not None:
-            return cooling_reason(until), until
+            return Unfit(ExclusionKind.COOLING, cooling_reason(until), until)
+        return None
+
+    def _preference_reason(self, provider: str) -> str | None:
+        prefs = self.prefs
+        if prefs.only is not None and provider not in prefs.only:
+            return f"provider {provider} not in provider.only"
+        if prefs.ignore and provider in prefs.ignore:
+            return f"provider {provider} ignored by provider.ignore"
+        if not prefs.allow_fallbacks and prefs.order and provider not in prefs.order:
+            return f"provider {provider} not in provider.order and allow_fallbacks is false"
         return None
 
     def _price_reason(self, model: Model, endpoint: Endpoint) -> str | None:
@@ -310,8 +359,15 @@ def order_endpoints(
     health: HealthView,
     rng: Random,
 ) -> tuple[list[Candidate], list[Candidate]]:
-    """Order one model's surviving endpoints; return (kept, dropped by allow_fallbacks=false)."""
-    ordered = _sorted(cands, sort, health) if sort else _default_order(cands, health, rng)
+    """Order one model's surviving endpoints; return (kept, dropped by allow_fallbacks=false).
+    Verified endpoints come first, each group in the policy's order."""
+    verified = [c for c in cands if c.endpoint.listed]
+    groups = (verified, [c for c in cands if not c.endpoint.listed]) if verified else (cands,)
+    ordered = [
+        c
+        for group in groups
+        for c in (_sorted(group, sort, health) if sort else _default_order(group, health, rng))
+    ]
     if prefs.order:
         rank = {p: i for i, p in enumerate(prefs.order)}
         named = sorted((c for c in ordered if c.provider in rank), key=lambda c: rank[c.provider])
@@ -340,8 +396,19 @@ def _survivors(model: Model, flt: _Filter, exclusions: list[Exclusion] | None) -
         if why is None:
             out.append(Candidate(model, ep))
         elif exclusions is not None:
-            exclusions.append(Exclusion(model.id, ep.provider, why[0], why[1]))
+            exclusions.append(Exclusion.of(model.id, ep.provider, why))
     return out
+
+
+def _verified(surv: list[Candidate]) -> bool:
+    return any(c.endpoint.listed for c in surv)
+
+
+def _widen_ok(c: Candidate, policy: RoutingPolicy) -> bool:
+    """Whether `auto` may widen to this endpoint: a known price, above zero unless a local
+    server's (Ollama and custom endpoints cost nothing by nature)."""
+    price = unit_price(c.endpoint)
+    return policy.auto_include_free or (price is not None and (price > 0 or is_local(c.provider)))
 
 
 def _auto_models(
@@ -353,25 +420,31 @@ def _auto_models(
             tier_models.append(catalog.resolve(mid))
         except UnknownModel:  # a tier may name models this catalog lacks
             continue
-    ranked: list[tuple[Decimal, int, Model, list[Candidate]]] = []
+    ranked: list[tuple[bool, Decimal, int, Model, list[Candidate]]] = []
     served = False
     for i, m in enumerate(tier_models):
         served = served or any(flt.credentials_reason(ep) is None for ep in m.endpoints)
         surv = _survivors(m, flt, exclusions)
         if surv:
-            ranked.append((min(flt.expected_cost(c.endpoint) for c in surv), i, m, surv))
+            cost = min(flt.expected_cost(c.endpoint) for c in surv)
+            ranked.append((not _verified(surv), cost, i, m, surv))
     if not ranked and not served:
-        # The deployment serves none of the tier: any available model, cheapest first.
+        # The deployment serves none of the tier: any available model, verified then cheapest.
         for i, m in enumerate(catalog.models()):
             if not any(flt.credentials_reason(ep) is None for ep in m.endpoints):
                 continue
-            surv = _survivors(m, flt, None)
+            surv = [c for c in _survivors(m, flt, None) if _widen_ok(c, policy)]
             if surv:
-                ranked.append((min(flt.expected_cost(c.endpoint) for c in surv), i, m, surv))
-        ranked.sort(key=lambda r: (r[0], r[1]))
+                cost = min(flt.expected_cost(c.endpoint) for c in surv)
+                ranked.append((not _verified(surv), cost, i, m, surv))
+        ranked.sort(key=lambda r: r[:3])
         ranked = ranked[:_AUTO_WIDE_MODELS]
-    ranked.sort(key=lambda r: (r[0], r[1]))
-    return [(m, surv) for _, _, m, surv in ranked]
+    ranked.sort(key=lambda r: r[:3])
+    return [(m, surv) for *_, m, surv in ranked]
+
+
+# A `:floor` / `:nitro` suffix overrides `sort` for its model.
+_VARIANT_SORT: dict[str, SortBy | None] = {"floor": "price", "nitro": "throughput"}
 
 
 def plan(
@@ -383,11 +456,13 @@ def plan(
     policy: RoutingPolicy,
     rng: Random,
     prompt_tokens: int | None = None,
+    now: datetime | None = None,
 ) -> Plan:
-    """Ordered candidates and the reason for every exclusion. Raises UnknownModel."""
+    """Ordered candidates and the reason for every exclusion. Raises UnknownModel. `now` dates
+    the live-list reasons ("fetched 3 h ago")."""
     if prompt_tokens is None:
         prompt_tokens = estimate_prompt_tokens(request.messages)
-    flt = _Filter(request, available, health, policy, prompt_tokens)
+    flt = _Filter(request, available, health, policy, prompt_tokens, catalog.meta, now)
     exclusions: list[Exclusion] = []
     candidates: list[Candidate] = []
     chain: list[str] = []
@@ -397,7 +472,8 @@ def plan(
         chain.append(model.id)
         kept, dropped = order_endpoints(surv, sort=sort, prefs=flt.prefs, health=health, rng=rng)
         for c in dropped:
-            exclusions.append(Exclusion(model.id, c.provider, "allow_fallbacks is false: primary only"))
+            why = Unfit(ExclusionKind.PREFERENCES, "allow_fallbacks is false: primary only")
+            exclusions.append(Exclusion.of(model.id, c.provider, why))
         for c in kept:
             if c.key not in seen:
                 seen.add(c.key)
@@ -410,12 +486,7 @@ def plan(
             continue
         base, variant = split_variant(name)
         model = catalog.resolve(base)
-        sort: SortBy | None = request.sort
-        if variant == "floor":
-            sort = "price"
-        elif variant == "nitro":
-            sort = "throughput"
-        add(model, _survivors(model, flt, exclusions), sort)
+        add(model, _survivors(model, flt, exclusions), _VARIANT_SORT.get(variant or "", request.sort))
     return Plan(candidates, exclusions, prompt_tokens, chain)
 
 

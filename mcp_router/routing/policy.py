@@ -3,11 +3,18 @@
 Quality tiers for `model="auto"`: each tier is an ordered list of model ids of roughly equal
 quality; `auto` picks the cheapest *available* one that can serve the request (see `plan.py`).
 Ids missing from the catalog are ignored, so the table can name models a deployment lacks.
+Every model of the default tiers is in the bundled snapshot under a name each provider serving
+it answers to, and the standard tier has a model at every hosted provider that serves its own
+(tests/test_truthful_routing.py walks them through the simulator).
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from mcp_router.routing.types import DEFAULT_OUTPUT_TOKENS
 
 DEFAULT_TIERS: dict[str, tuple[str, ...]] = {
     # Small, fast, cheap: classification, extraction, short rewrites.
@@ -17,6 +24,7 @@ DEFAULT_TIERS: dict[str, tuple[str, ...]] = {
         "google/gemini-2.5-flash-lite",
         "meta-llama/llama-3.1-8b-instruct",
         "mistralai/mistral-small",
+        "x-ai/grok-3-mini",
     ),
     # General work an agent delegates: summaries, drafting, code edits of moderate size.
     "standard": (
@@ -27,6 +35,7 @@ DEFAULT_TIERS: dict[str, tuple[str, ...]] = {
         "deepseek/deepseek-chat",
         "meta-llama/llama-3.3-70b-instruct",
         "mistralai/mistral-small",
+        "x-ai/grok-3-mini",
     ),
     # Hard reasoning and long code: the frontier models.
     "premium": (
@@ -48,6 +57,9 @@ class RoutingPolicy(BaseModel):
     default_model: str = "auto"
     auto_tier: str = "standard"
     tiers: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_TIERS))
+    # When no tier model is served, `auto` widens to other models; hosted ones that are free or
+    # of unknown price (OpenRouter's `:free` variants, previews) only when this is set.
+    auto_include_free: bool = False
     # Retries for retryable errors (429, 5xx, 529, connection) on the last candidate standing;
     # earlier candidates fall back at once instead (see routing/execute.py).
     max_retries: int = Field(default=2, ge=0, le=10)
@@ -63,11 +75,21 @@ class RoutingPolicy(BaseModel):
     backoff_base_s: float = Field(default=0.2, ge=0)
     backoff_cap_s: float = Field(default=4.0, ge=0)
     # Output tokens assumed for cost estimates when the request sets no max_tokens.
-    default_output_tokens: int = Field(default=500, ge=1)
+    default_output_tokens: int = Field(default=DEFAULT_OUTPUT_TOKENS, ge=1)
     # Worst-case output assumed for max_cost_usd when neither max_tokens nor a limit is known.
     worst_case_output_tokens: int = Field(default=4096, ge=1)
     # Minimum seconds between progress callbacks while tokens stream (the first token always reports).
     progress_interval_s: float = Field(default=0.5, ge=0)
+
+    @model_validator(mode="after")
+    def _known_auto_tier(self) -> Self:
+        if self.auto_tier not in self.tiers:
+            known = ", ".join(sorted(self.tiers)) or "none"
+            raise ValueError(
+                f"auto_tier {self.auto_tier!r} is not a tier (tiers: {known}); "
+                f"set auto_tier to one of them or define it under [routing] tiers"
+            )
+        return self
 
     def tier(self, name: str | None = None) -> tuple[str, ...]:
         return tuple(self.tiers.get(name or self.auto_tier, ()))

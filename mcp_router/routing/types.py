@@ -1,14 +1,26 @@
-"""The router's request and result: the shapes behind the `complete` and `compare` tools."""
+"""The router's request and result: the shapes behind the `complete` and `compare` tools.
+
+The request's fields are declared once, in parts the tool arguments reuse: `SamplingParams`
+(core: how to generate), `ModelChoice` (which models) and `RoutingParams` (how to route).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from mcp_router.core import FinishReason, Message, ResponseFormat, Usage
+from mcp_router.core import FinishReason, Message, SamplingParams, Usage
 
 SortBy = Literal["price", "latency", "throughput"]
+SORT_VALUES: tuple[str, ...] = get_args(SortBy)
+DEFAULT_TIMEOUT_S = 120  # seconds (an int: it reads `120` in the published schema)
+MAX_TIMEOUT_S = 3600
+DEFAULT_OUTPUT_TOKENS = 500
+"""Output tokens assumed when a request sets no `max_tokens` (estimates and budget holds)."""
+
+Ms = Annotated[float, AfterValidator(lambda v: round(v, 1))]
+"""Milliseconds, to 0.1 ms: finer digits are noise."""
 
 
 class ProviderPreferences(BaseModel):
@@ -31,25 +43,37 @@ class MaxPrice(BaseModel):
     completion: float | None = Field(default=None, ge=0)
 
 
-class RouteRequest(BaseModel):
+class ModelChoice(BaseModel):
+    """Which model answers: one id (or alias, `auto`), or an ordered fallback chain."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str | None = Field(
+        default=None, description="Suffix :floor = cheapest endpoint, :nitro = fastest."
+    )
+    models: list[str] | None = Field(default=None, description="Fallback chain, tried in order.")
+
+
+class RoutingParams(BaseModel):
+    """How to route among endpoints, and the caps on price, cost and time."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sort: SortBy | None = Field(
+        default=None, description="Endpoint order; default balances price and health."
+    )
+    provider: ProviderPreferences | None = None
+    max_price: MaxPrice | None = Field(default=None, description="USD per 1M tokens.")
+    max_cost_usd: float | None = Field(default=None, gt=0, description="Refuse if the worst case costs more.")
+    timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0, le=MAX_TIMEOUT_S)
+
+
+class RouteRequest(RoutingParams, SamplingParams, ModelChoice):
     """One routed completion. `model` may be an id, an alias, `auto`, or carry `:floor`/`:nitro`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     messages: list[Message] = Field(min_length=1)
-    model: str | None = None
-    models: list[str] | None = None
-    sort: SortBy | None = None
-    provider: ProviderPreferences | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    stop: list[str] | None = None
-    seed: int | None = None
-    response_format: ResponseFormat | None = None
-    max_price: MaxPrice | None = None
-    max_cost_usd: float | None = Field(default=None, gt=0)
-    timeout_s: float = Field(default=120.0, gt=0, le=3600)
     client: str = "default"
     tool: str = "library"
     tag: str | None = None
@@ -60,7 +84,7 @@ class AttemptInfo(BaseModel):
     provider: str
     outcome: Literal["ok", "error", "timeout", "cancelled", "skipped"]
     error: str | None = None  # "ErrorClass: short message"
-    latency_ms: float
+    latency_ms: Ms
 
 
 class RoutedCompletion(BaseModel):
@@ -72,8 +96,8 @@ class RoutedCompletion(BaseModel):
     finish_reason: FinishReason
     usage: Usage
     cost_usd: float | None
-    latency_ms: float
-    ttft_ms: float | None
+    latency_ms: Ms
+    ttft_ms: Ms | None
     attempts: list[AttemptInfo]
     request_id: str
     error: str | None = None  # set with finish_reason "error": why the answer is incomplete
@@ -85,7 +109,7 @@ class CompareEntry(BaseModel):
     text: str | None
     usage: Usage | None
     cost_usd: float | None
-    latency_ms: float | None
+    latency_ms: Ms | None
     error: str | None = None
 
 

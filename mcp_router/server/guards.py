@@ -1,6 +1,6 @@
 """MCP middleware that bounds what a protocol error repeats back (see errors.py `clip`).
 
-Tool errors come back as results and are clipped where tools run (`HouseTool`); this catches
+Tool errors come back as results and are clipped where they are mapped (`maps_errors`); this catches
 the rest: JSON-RPC errors from resource reads and the SDK's own checks, which quote the URI or
 name a client sent, however long."""
 
@@ -11,7 +11,7 @@ from typing import Any
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from mcp_router.server.requests import clip_echoes
+from mcp_router.errors import clip_echoes
 
 
 class ClipErrorEchoes(ServerMiddleware[Any]):

@@ -25,6 +25,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, ResourcesListChang
 from mcp.shared.exceptions import MCPError
 
 from mcp_router.errors import clip
+from mcp_router.server.compat import add_request_handler, connection_of
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +101,10 @@ class ResourceNotifier:
     def install(self, server: MCPServer[Any]) -> None:
         """Serve `resources/subscribe` and `resources/unsubscribe` (handshake era), and hold
         `subscriptions/listen` to the same rules."""
-        lowlevel = server._lowlevel_server  # the SDK exposes no public hook for these two methods
-        lowlevel.add_request_handler("resources/subscribe", types.SubscribeRequestParams, self._subscribe)
-        lowlevel.add_request_handler(
-            "resources/unsubscribe", types.UnsubscribeRequestParams, self._unsubscribe
+        # The SDK exposes no public hook for these two methods (see server/compat.py).
+        add_request_handler(server, "resources/subscribe", types.SubscribeRequestParams, self._subscribe)
+        add_request_handler(
+            server, "resources/unsubscribe", types.UnsubscribeRequestParams, self._unsubscribe
         )
         server.middleware.append(ListenGuard(self.rules))
 
@@ -145,7 +146,7 @@ class ResourceNotifier:
 
     @staticmethod
     def _connection_of(session: ServerSession) -> object:
-        return getattr(session, "_connection", session)
+        return connection_of(session)
 
     def legacy_subscribers(self, uri: str) -> int:
         return len(self._legacy.get(uri, []))

@@ -9,15 +9,19 @@ thread meanwhile; tool calls and resource reads wait for it (`get`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
-import structlog
 
 from mcp_router.errors import RouterError
+from mcp_router.log import get_logger
 
-log = structlog.get_logger(__name__)
+if TYPE_CHECKING:
+    from mcp_router.catalog.refresh import RefreshResult
+    from mcp_router.router import Router
+
+log = get_logger(__name__)
 
 
 class RouterUnavailable(RouterError):
@@ -27,7 +31,7 @@ class RouterUnavailable(RouterError):
 class PendingRouter:
     """Holds the router once built; `get()` waits for it (returns at once afterwards)."""
 
-    def __init__(self, router: Any = None) -> None:
+    def __init__(self, router: Router | None = None) -> None:
         self._router = router
         self._error: str | None = None
         self._done = anyio.Event()
@@ -35,11 +39,11 @@ class PendingRouter:
             self._done.set()
 
     @property
-    def router(self) -> Any:
+    def router(self) -> Router | None:
         """The router, or None while it is being built."""
         return self._router
 
-    async def get(self) -> Any:
+    async def get(self) -> Router:
         if self._router is not None:  # the common case: no checkpoint, no wait
             return self._router
         await self._done.wait()
@@ -47,11 +51,11 @@ class PendingRouter:
             raise RouterUnavailable(f"The router could not start: {self._error}. See `mcp-router doctor`.")
         return self._router
 
-    async def refresh_catalog(self) -> Any:
+    async def refresh_catalog(self) -> RefreshResult:
         """Lets a `LiveCatalogUpdater` hold this instead of the router itself."""
         return await (await self.get()).refresh_catalog()
 
-    async def run(self, build: Callable[[], Any]) -> None:
+    async def run(self, build: Callable[[], Router]) -> None:
         """Build the router in a worker thread, enter it, and keep it open until cancelled."""
         import sqlite3  # here, not at the top: `serve` answers `initialize` before needing it
 

@@ -17,16 +17,17 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import structlog
 
 from mcp_router.errors import RouterError
+from mcp_router.log import get_logger
 from mcp_router.server.live import CATALOG_URI, ResourceNotifier
 from mcp_router.server.pending import PendingRouter
 
 if TYPE_CHECKING:
     from mcp_router.catalog.refresh import RefreshResult
+    from mcp_router.router import Router
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def changes(result: RefreshResult) -> tuple[bool, list[str]]:
@@ -59,7 +60,7 @@ class LiveCatalogUpdater:
 
     def __init__(
         self,
-        router: Any,
+        router: Router | PendingRouter,
         notifier: ResourceNotifier,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),

@@ -88,7 +88,7 @@ def _shallow(prop: Any) -> Any:
     if "anyOf" in prop:
         types = sorted({t for s in prop["anyOf"] for t in _types(_shallow(s))})
         return {"type": types[0] if len(types) == 1 else types}
-    out = {k: v for k, v in prop.items() if k in ("type", "enum")}
+    out = {k: v for k, v in prop.items() if k == "type"}  # an enum is the result's to explain
     return out or {}
 
 
@@ -102,3 +102,83 @@ def shallow_output(schema: dict[str, Any]) -> dict[str, Any]:
     flat = compact(schema)
     props = {name: _shallow(p) for name, p in flat.get("properties", {}).items()}
     return {"type": "object", "properties": props}
+
+
+def _without_null(prop: Any) -> Any:
+    if not isinstance(prop, dict):
+        return prop
+    out = dict(prop)
+    kind = out.get("type")
+    if isinstance(kind, list) and "null" in kind:
+        rest = [t for t in kind if t != "null"]
+        out["type"] = rest[0] if len(rest) == 1 else rest
+        if "enum" in out:
+            out["enum"] = [v for v in out["enum"] if v is not None]
+    any_of = out.get("anyOf")
+    if isinstance(any_of, list) and _NULL in any_of:
+        rest_of = [s for s in any_of if s != _NULL]
+        del out["anyOf"]
+        if len(rest_of) == 1:
+            out.update(rest_of[0])
+        else:
+            out["anyOf"] = rest_of
+    return out
+
+
+def omit_not_null(schema: Any) -> Any:
+    """Optional properties (here and in `$defs`) without their `null` alternative: omitting an
+    argument is how a caller asks for its default, and `null` doubles the type of every optional
+    argument in the listing. Validation still accepts an explicit null."""
+    if not isinstance(schema, dict):
+        return schema
+    out = dict(schema)
+    required = set(out.get("required", ()))
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {
+            k: v if k in required else _without_null(v) for k, v in out["properties"].items()
+        }
+    if isinstance(out.get("$defs"), dict):
+        out["$defs"] = {k: omit_not_null(v) for k, v in out["$defs"].items()}
+    return out
+
+
+def _refs(node: Any, counts: dict[str, int]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            counts[ref] = counts.get(ref, 0) + 1
+        for value in node.values():
+            _refs(value, counts)
+    elif isinstance(node, list):
+        for item in node:
+            _refs(item, counts)
+
+
+def _inline(node: Any, defs: dict[str, Any], once: set[str]) -> Any:
+    if isinstance(node, list):
+        return [_inline(n, defs, once) for n in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if ref in once:
+        body = _inline(defs[ref.removeprefix("#/$defs/")], defs, once)
+        return {**body, **{k: _inline(v, defs, once) for k, v in node.items() if k != "$ref"}}
+    return {k: _inline(v, defs, once) for k, v in node.items()}
+
+
+def inline_defs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Definitions referenced once, written in place: a `$ref` and its `$defs` entry cost more
+    than the definition itself. Definitions that other definitions use stay put."""
+    defs = schema.get("$defs")
+    if not isinstance(defs, dict):
+        return schema
+    counts: dict[str, int] = {}
+    _refs({k: v for k, v in schema.items() if k != "$defs"}, counts)
+    nested: dict[str, int] = {}  # referred to from definitions (perhaps their own): left alone
+    _refs(defs, nested)
+    once = {ref for ref, n in counts.items() if n == 1 and ref not in nested}
+    out = _inline({k: v for k, v in schema.items() if k != "$defs"}, defs, once)
+    kept = {name: body for name, body in defs.items() if f"#/$defs/{name}" not in once}
+    if kept:
+        out["$defs"] = kept
+    return out

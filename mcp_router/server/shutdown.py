@@ -3,7 +3,7 @@
 `serve` catches both signals instead of dying by them: the transport stops accepting, the calls
 in flight get up to a grace period to finish and answer (a second signal cuts it short), and
 then `serve` returns normally, which closes the router: the metering ledger is flushed and
-health.json written before the process exits 0 (README.md, `MCP_ROUTER_STOP_GRACE_S`).
+health.json written before the process exits 0 (docs/architecture.md, "Stopping").
 
 `InFlight` counts what a stop waits for on HTTP: MCP requests being handled (a middleware, for
 every transport) and HTTP requests other than GET still sending their response (GET streams are

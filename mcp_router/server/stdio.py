@@ -215,7 +215,8 @@ async def serve_stdio(server: Any, stop: StopRequest | None = None) -> None:
     requested (then the requests already read are answered first, within the grace period)."""
     from mcp.server.stdio import stdio_server
 
-    lowlevel = server._lowlevel_server  # run_stdio_async takes no streams; this is its body
+    from mcp_router.server.compat import run_streams  # run_stdio_async takes no streams
+
     async with (
         _stdio_lines() as (stdin, stdout),
         stdio_server(stdin=stdin, stdout=stdout) as (read, write),  # type: ignore[arg-type]
@@ -226,7 +227,7 @@ async def serve_stdio(server: Any, stop: StopRequest | None = None) -> None:
         open_requests = OpenRequests()
         reader = GuardedRead(read, write, open_requests, stop)
         writer = TrackedWrite(write, open_requests)
-        await lowlevel.run(reader, writer, lowlevel.create_initialization_options())
+        await run_streams(server, reader, writer)
         tg.cancel_scope.cancel()
 
 

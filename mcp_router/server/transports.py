@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
@@ -165,10 +165,12 @@ async def serve(
     port: int = DEFAULT_PORT,
     env: Mapping[str, str],
     tokens: Mapping[str, str] | None = None,
+    on_listening: Callable[[str], None] | None = None,
     stop: StopRequest | None = None,
 ) -> None:
     """Run until the client disconnects (stdio) or `stop` is requested (any transport; then
-    the calls in flight finish first, within its grace period)."""
+    the calls in flight finish first, within its grace period). `on_listening` gets the URL
+    once the socket listens (with the real port when `port` is 0)."""
     if transport == "stdio":
         from mcp_router.server.stdio import serve_stdio
 
@@ -180,6 +182,9 @@ async def serve(
     app = CountHttpRequests(http_app(server, host=host, env=env, transport=transport), calls)
     web = uvicorn_server(app)
     sock = bind(host, port)
+    if on_listening is not None:
+        shown = f"[{host}]" if ":" in host else host
+        on_listening(f"http://{shown}:{sock.getsockname()[1]}/{'sse' if transport == 'sse' else 'mcp'}")
     async with anyio.create_task_group() as tg:
         if stop is not None:
             tg.start_soon(_stop_http, stop, web, calls)

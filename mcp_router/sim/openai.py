@@ -17,7 +17,6 @@ from mcp_router.sim.engine import (
     ChatPlan,
     Codec,
     ErrorReply,
-    dumps,
     parse_json,
     refuse,
     request_record,
@@ -242,7 +241,7 @@ def _auth_error(provider: str, present: bool) -> ErrorReply:
     return ErrorReply(401, _oai_error(401, message, "invalid_request_error", "invalid_api_key"))
 
 
-def _authorized(provider: str, req: Request) -> ErrorReply | None:
+def authorized(provider: str, req: Request) -> ErrorReply | None:
     auth = req.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     if scheme.lower() == "bearer" and token.strip() == sim_key(provider):
@@ -319,7 +318,7 @@ def _to_chat(provider: str, body: dict[str, Any], codec: OpenAICodec) -> ChatInp
 
 
 async def chat(state: SimState, provider: str, req: Request, conn: Conn) -> None:
-    if await refuse(conn, _authorized(provider, req)):
+    if await refuse(conn, authorized(provider, req)):
         return
     body = parse_json(req)
     model = str(body.get("model", "")) if body else ""
@@ -345,78 +344,3 @@ async def chat(state: SimState, provider: str, req: Request, conn: Conn) -> None
         # Reasoning tokens are spent out of the completion budget before any visible text.
         parsed.max_tokens = max(0, parsed.max_tokens - served.profile.reasoning_tokens)
     await serve_planned(conn, state, served, parsed, codec, implicit_cache=1024)
-
-
-def _price_str(value: Any) -> str:
-    return format(Decimal(str(value)) / Decimal(1_000_000), "f")
-
-
-async def models(state: SimState, provider: str, req: Request, conn: Conn) -> None:
-    """`GET /models`: OpenAI's list shape, or OpenRouter's richer one with per-token prices."""
-    served = state.listing(provider)
-    if provider != "openrouter":
-        if await refuse(conn, _authorized(provider, req)):
-            return
-        data = [
-            {
-                "id": m.name,
-                "object": "model",
-                "created": int(m.listing.get("created", 1_715_367_049)),
-                "owned_by": m.listing.get("owned_by", "system" if provider == "openai" else provider),
-            }
-            for m in served
-        ]
-        await conn.send(200, dumps({"object": "list", "data": data}))
-        return
-    # OpenRouter's model list is public: no key needed.
-    data = []
-    for m in served:
-        lst = m.listing
-        pricing = {
-            "prompt": _price_str(lst.get("input_price", 0)),
-            "completion": _price_str(lst.get("output_price", 0)),
-        }
-        pricing.update({"request": "0", "image": "0", "web_search": "0", "internal_reasoning": "0"})
-        if "cache_read_price" in lst:
-            pricing["input_cache_read"] = _price_str(lst["cache_read_price"])
-        if "cache_write_price" in lst:
-            pricing["input_cache_write"] = _price_str(lst["cache_write_price"])
-        pricing.update(lst.get("pricing", {}))
-        ctx = int(lst.get("context_length", 0))
-        data.append(
-            {
-                "id": m.name,
-                "canonical_slug": m.name,
-                "name": lst.get("display_name", m.name),
-                "created": int(lst.get("created", 1_715_367_049)),
-                "description": lst.get("description", f"Simulated {m.name}."),
-                "context_length": ctx,
-                "architecture": {
-                    "modality": "text->text",
-                    "input_modalities": lst.get("input_modalities", ["text"]),
-                    "output_modalities": ["text"],
-                    "tokenizer": "Other",
-                    "instruct_type": None,
-                },
-                "pricing": pricing,
-                "top_provider": {
-                    "context_length": ctx,
-                    "max_completion_tokens": lst.get("max_output_tokens"),
-                    "is_moderated": False,
-                },
-                "per_request_limits": None,
-                "supported_parameters": lst.get(
-                    "supported_parameters",
-                    [
-                        "max_tokens",
-                        "temperature",
-                        "top_p",
-                        "stop",
-                        "seed",
-                        "response_format",
-                        "structured_outputs",
-                    ],
-                ),
-            }
-        )
-    await conn.send(200, dumps({"data": data}))

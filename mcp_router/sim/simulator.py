@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 
-from mcp_router.sim import anthropic, gemini, ollama, openai
+from mcp_router.sim import anthropic, gemini, ollama, openai, openai_models, openrouter
 from mcp_router.sim.catalogue import DEFAULT_MODELS, ENV_NAMES, provider_url, sim_key
 from mcp_router.sim.engine import dumps
 from mcp_router.sim.http import Conn, HttpServer, Request
@@ -75,19 +75,33 @@ class Simulator:
 
     # -- models and behaviour ----------------------------------------------------------------------
     def add_model(
-        self, provider: str, model: str, profile: ModelProfile | None = None, **listing: Any
+        self,
+        provider: str,
+        model: str,
+        profile: ModelProfile | None = None,
+        *,
+        aliases: tuple[str, ...] | list[str] = (),
+        **listing: Any,
     ) -> None:
-        """Serve (or replace) `model` at `provider`. `listing` feeds the model lists: context_length,
-        max_output_tokens, input_price / output_price / cache_read_price / cache_write_price (USD
-        per 1M tokens), display_name, ... A prompt over context_length gets the context error."""
-        name = _normalize(provider, model)
-        self._state.add(ServedModel(provider, name, profile or ModelProfile(), dict(listing)))
+        """Serve (or replace) `model` at `provider`, also under `aliases` (names the provider
+        answers to; listed too when `list_aliases=True`, as Mistral and OpenAI list theirs).
+        `listing` feeds the model lists: context_length, max_output_tokens, input_price /
+        output_price / cache_read_price / cache_write_price (USD per 1M tokens), display_name,
+        ... A prompt over context_length gets the context error."""
+        name = self._name(provider, model)
+        if name != _normalize(provider, model):  # an alias: replace the model behind it
+            behind = self._state.get(provider, name)
+            aliases = (*(behind.aliases if behind is not None else ()), *aliases)
+        served = ServedModel(
+            provider, name, profile or ModelProfile(), dict(listing), tuple(dict.fromkeys(aliases))
+        )
+        self._state.add(served)
 
     def remove_model(self, provider: str, model: str) -> None:
-        with self._state.lock:
-            self._state.models.get(provider, {}).pop(_normalize(provider, model), None)
+        self._state.remove(provider, _normalize(provider, model))
 
     def models(self, provider: str) -> list[str]:
+        """The names `provider` serves models under (not their aliases)."""
         return [m.name for m in self._state.listing(provider)]
 
     def profile(self, provider: str, model: str) -> ModelProfile:
@@ -110,6 +124,10 @@ class Simulator:
             served.profile, latency_ms=latency_ms, ttft_ms=ttft_ms, tokens_per_s=tokens_per_s, **more
         )
 
+    def _name(self, provider: str, model: str) -> str:
+        """The served name behind `model` (an alias or an Ollama name without its tag)."""
+        return self._state.resolve(provider, _normalize(provider, model))
+
     def _served(self, provider: str, model: str) -> ServedModel:
         served = self._state.get(provider, _normalize(provider, model))
         if served is None:
@@ -118,13 +136,13 @@ class Simulator:
 
     def script(self, provider: str, model: str, *faults: Fault) -> None:
         """Queue faults: each chat request to this model takes the next; then normal answers."""
-        key = (provider, _normalize(provider, model))
+        key = (provider, self._name(provider, model))
         with self._state.lock:
             self._state.scripts.setdefault(key, deque()).extend(faults)
 
     def always(self, provider: str, model: str, fault: Fault | None) -> None:
         """Every chat request to this model gets `fault` (after any scripted ones); None clears."""
-        key = (provider, _normalize(provider, model))
+        key = (provider, self._name(provider, model))
         with self._state.lock:
             if fault is None:
                 self._state.always.pop(key, None)
@@ -133,8 +151,9 @@ class Simulator:
 
     def hits(self, provider: str, model: str) -> int:
         """Chat requests received for this model, failed ones included."""
+        key = (provider, self._name(provider, model))
         with self._state.lock:
-            return self._state.hits[(provider, _normalize(provider, model))]
+            return self._state.hits[key]
 
     async def wait_for_hits(self, provider: str, model: str, n: int = 1) -> None:
         """Return once `hits(provider, model) >= n` (at once if already so). Woken by the hit itself,
@@ -153,7 +172,7 @@ class Simulator:
             with contextlib.suppress(RuntimeError):  # the waiter's loop has closed: nobody waits
                 loop.call_soon_threadsafe(resolve)
 
-        waiter = HitWaiter((provider, _normalize(provider, model)), n, wake)
+        waiter = HitWaiter((provider, self._name(provider, model)), n, wake)
         if not self._state.add_hit_waiter(waiter):
             return
         try:
@@ -168,8 +187,9 @@ class Simulator:
             return self._state.max_in_flight
 
     def requests(self, provider: str, model: str) -> list[SimRequest]:
+        key = (provider, self._name(provider, model))
         with self._state.lock:
-            return list(self._state.requests.get((provider, _normalize(provider, model)), []))
+            return list(self._state.requests.get(key, []))
 
     def reset(self) -> None:
         """Clear scripts, standing faults, hits, recorded requests and remembered cache prefixes."""
@@ -251,14 +271,14 @@ class Simulator:
             if sub == "/v1/chat/completions" and method == "POST":
                 return await openai.chat(state, name, req, conn)
             if sub == "/v1/models" and method == "GET":
-                return await openai.models(state, name, req, conn)
+                return await openai_models.models(state, name, req, conn)
         elif path == "/v1/chat/completions" and method == "POST":
             return await openai.chat(state, "openai", req, conn)
         elif path == "/v1/models" and method == "GET":
             bearer = req.headers.get("authorization", "").partition(" ")[2].strip()
             if {"x-api-key", "anthropic-version"} & req.headers.keys() or bearer == sim_key("anthropic"):
                 return await anthropic.models(state, req, conn)
-            return await openai.models(state, "openai", req, conn)
+            return await openai_models.models(state, "openai", req, conn)
         elif path == "/v1/messages" and method == "POST":
             return await anthropic.messages(state, req, conn)
         elif path == "/v1/messages/count_tokens" and method == "POST":
@@ -266,7 +286,9 @@ class Simulator:
         elif path == "/api/v1/chat/completions" and method == "POST":
             return await openai.chat(state, "openrouter", req, conn)
         elif path == "/api/v1/models" and method == "GET":
-            return await openai.models(state, "openrouter", req, conn)
+            return await openai_models.models(state, "openrouter", req, conn)
+        elif path == "/api/v1/key" and method == "GET":
+            return await openrouter.key(req, conn)
         elif path.startswith("/v1beta/models"):
             rest = path[len("/v1beta/models") :].lstrip("/")
             if not rest and method == "GET":

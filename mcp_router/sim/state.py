@@ -124,6 +124,9 @@ class ServedModel:
     name: str
     profile: ModelProfile
     listing: dict[str, Any]
+    # Other names the provider answers to for it: Anthropic's undated aliases of its dated ids,
+    # Mistral's `-latest` pointers, OpenAI's dated snapshots, xAI's `grok-4` for `grok-4-0709`.
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(eq=False)  # identity: two waiters for the same count are still two waiters
@@ -138,6 +141,7 @@ class HitWaiter:
 @dataclass
 class SimState:
     models: dict[str, dict[str, ServedModel]] = field(default_factory=dict)
+    aliases: dict[str, dict[str, str]] = field(default_factory=dict)  # provider -> alias -> name
     scripts: dict[tuple[str, str], deque[Fault]] = field(default_factory=dict)
     always: dict[tuple[str, str], Fault] = field(default_factory=dict)
     hits: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -151,20 +155,42 @@ class SimState:
 
     def add(self, model: ServedModel) -> None:
         with self.lock:
+            self._drop(model.provider, model.name)
             self.models.setdefault(model.provider, {})[model.name] = model
+            names = self.aliases.setdefault(model.provider, {})
+            names.update(dict.fromkeys(model.aliases, model.name))
+
+    def remove(self, provider: str, name: str) -> None:
+        with self.lock:
+            self._drop(provider, self._resolve(provider, name))
+
+    def _drop(self, provider: str, name: str) -> None:
+        self.models.get(provider, {}).pop(name, None)
+        names = self.aliases.get(provider, {})
+        for alias in [a for a, target in names.items() if target == name]:
+            del names[alias]
+
+    def _resolve(self, provider: str, name: str) -> str:
+        return self.aliases.get(provider, {}).get(name, name)
+
+    def resolve(self, provider: str, name: str) -> str:
+        """The served name `name` stands for (itself unless it is an alias)."""
+        with self.lock:
+            return self._resolve(provider, name)
 
     def get(self, provider: str, name: str) -> ServedModel | None:
+        """The model served under `name` or one of its aliases."""
         with self.lock:
-            return self.models.get(provider, {}).get(name)
+            return self.models.get(provider, {}).get(self._resolve(provider, name))
 
     def listing(self, provider: str) -> list[ServedModel]:
         with self.lock:
             return list(self.models.get(provider, {}).values())
 
     def record(self, provider: str, name: str, request: SimRequest) -> None:
-        """Count a chat hit and keep the request."""
-        key = (provider, name)
+        """Count a chat hit (under the served name, whichever alias was asked) and keep the request."""
         with self.lock:
+            key = (provider, self._resolve(provider, name))
             self.hits[key] += 1
             self.requests.setdefault(key, []).append(request)
             count = self.hits[key]

@@ -12,8 +12,8 @@ from mcp_router.catalog.litellm import chat_model_name, usable
 from mcp_router.catalog.merge import ProviderListing, diff, merge_live
 from mcp_router.catalog.query import query_models
 from mcp_router.catalog.refresh import CatalogCache, CatalogRefresher
+from mcp_router.core import RemoteModel
 from mcp_router.errors import AuthFailed
-from mcp_router.providers.base import RemoteModel
 
 T0 = datetime(2026, 7, 25, 12, 0, tzinfo=UTC)
 M = Decimal(1_000_000)
@@ -40,10 +40,14 @@ def snapshot() -> Catalog:
     return Catalog.load_bundled()
 
 
-def test_snapshot_only(snapshot: Catalog) -> None:
+def test_snapshot_only_keeps_everything_but_the_snapshots_ollama_guesses(snapshot: Catalog) -> None:
     merged = merge_live(snapshot, {})
-    assert merged.models() == snapshot.models()
-    assert not diff(snapshot, merged).changed
+    assert "ollama" not in merged.providers  # what a machine holds comes only from its list
+    ollama_only = {m.id for m in snapshot.models() if {e.provider for e in m.endpoints} == {"ollama"}}
+    assert ollama_only and set(diff(snapshot, merged).removed) == ollama_only
+    kept = [m for m in snapshot.models() if m.id not in ollama_only]
+    assert merged.models() == kept
+    assert not diff(merged, merge_live(snapshot, {})).changed
 
 
 def test_live_price_wins_and_disagreement_stays_in_provenance(snapshot: Catalog) -> None:
@@ -140,10 +144,12 @@ def test_live_only_models_are_added_with_unknown_price(snapshot: Catalog) -> Non
     (ep,) = ollama.endpoints
     assert ep.native_model == "llama3.2:latest"
     assert ep.pricing is not None and ep.pricing.input == 0 and ep.pricing.output == 0
-    # snapshot Ollama models that are not pulled locally are marked unlisted
-    old = merged.endpoint("ollama/llama2", "ollama")
-    assert old is not None and old.listed is False
-    change = diff(snapshot, merged)
+    # snapshot Ollama models that are not pulled locally are not in the catalog at all
+    assert merged.lookup("ollama/llama2") is None
+    assert [m.id for m in merged.models() if any(e.provider == "ollama" for e in m.endpoints)] == [
+        "ollama/llama3.2"
+    ]
+    change = diff(merge_live(snapshot, {}), merged)
     assert {"openai/gpt-9-turbo", "newvendor/model-x", "ollama/llama3.2"} <= set(change.added)
     assert change.removed == ()
     assert merged.meta["fetched_at"]["ollama"] == T0.isoformat()

@@ -142,7 +142,7 @@ async def test_anthropic_structured_output_over_the_wire(sim: Simulator, http: h
 
 async def test_anthropic_models_api_limits_and_capabilities(sim: Simulator, http: httpx2.AsyncClient) -> None:
     models = {m.native_id: m for m in await build_adapter(_configs(sim)["anthropic"], http).list_models()}
-    haiku = models["claude-haiku-4-5"]
+    haiku = models["claude-haiku-4-5-20251001"]
     assert (haiku.context_length, haiku.max_output_tokens) == (200000, 64000)
     assert haiku.capabilities >= {"tools", "vision", "json_schema", "reasoning"}
 

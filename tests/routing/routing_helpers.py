@@ -1,4 +1,5 @@
-"""Helpers for routing tests: a manual clock and small hand-made catalogs."""
+"""Helpers for routing tests: a manual clock, small hand-made catalogs, a router wired to the
+simulator (wire and end-to-end tests) and one over in-process fake adapters (routing logic)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,17 @@ from typing import Any
 
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.models import Endpoint, Model, Pricing
+from mcp_router.metering.records import RequestRecord
 from mcp_router.metering.store import UsageStore
 from mcp_router.metering.writer import MeterWriter
 from mcp_router.providers.config import providers_from_env
 from mcp_router.providers.factory import build_adapters
 from mcp_router.providers.http import make_http_client
-from mcp_router.router import Router
+from mcp_router.router import Router, owning
 from mcp_router.routing.health import HealthTracker
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.sim import Simulator
+from mcp_router.testing import FakeAdapter
 
 
 class ManualClock:
@@ -161,8 +164,62 @@ async def harness(
             policy=policy
             or RoutingPolicy(backoff_base_s=0.01, backoff_cap_s=0.05, first_token_timeout_s=2.0),
             rng=Random(0),
-            http=http,
+            resources=owning(http),
             store=store,
         )
         async with router:
             yield Harness(sim, router, store, meter, gate)
+
+
+# -- a router over in-process fake adapters (no socket) -----------------------------------------
+
+
+class RecordingMeter:
+    """A meter that keeps the request records it is given (the router's metering output)."""
+
+    def __init__(self) -> None:
+        self.records: list[RequestRecord] = []
+
+    async def record(self, rec: RequestRecord) -> None:
+        self.records.append(rec)
+
+    def last(self) -> RequestRecord:
+        return self.records[-1]
+
+
+class FakeRig:
+    """A Router over `FakeAdapter`s, its meter and its health tracker."""
+
+    def __init__(self, router: Router, meter: RecordingMeter, adapters: dict[str, FakeAdapter]) -> None:
+        self.router = router
+        self.meter = meter
+        self.adapters = adapters
+
+    def __getitem__(self, provider: str) -> FakeAdapter:
+        return self.adapters[provider]
+
+    @property
+    def health(self) -> HealthTracker:
+        return self.router.health
+
+
+def fake_router(
+    catalog: Catalog,
+    *adapters: FakeAdapter,
+    policy: RoutingPolicy | None = None,
+    clock: Any = None,
+    health: HealthTracker | None = None,
+) -> FakeRig:
+    """A Router over `adapters` with a recording meter; the policy's backoff is tiny so the
+    retry tests run fast (their waits are real, but a few milliseconds)."""
+    meter = RecordingMeter()
+    by_name = {a.provider: a for a in adapters}
+    router = Router(
+        catalog,
+        by_name,
+        meter=meter,
+        health=health or (HealthTracker(clock) if clock is not None else None),
+        policy=policy or RoutingPolicy(backoff_base_s=0.001, backoff_cap_s=0.002, first_token_timeout_s=2.0),
+        rng=Random(0),
+    )
+    return FakeRig(router, meter, by_name)

@@ -242,7 +242,9 @@ def test_restore_health_reads_open_circuits_back(tmp_path: Path, clock: ManualCl
         n = restore_health(second, path, known=lambda key: key != ("p", "v/gone"))
     assert n == 1 and set(second.snapshot()) == {K}
     assert second.cooling_until(K) == first.cooling_until(K)
-    assert (second.get(K).cooldowns, second.get(K).consecutive_failures) == (2, 2)
+    # Opened once (the second failure came while open: it extended the cooldown to the
+    # Retry-After but was no new opening), failed twice in a row.
+    assert (second.get(K).cooldowns, second.get(K).consecutive_failures) == (1, 2)
     assert [e["event"] for e in logs] == ["health_file_entries_skipped"]
 
     # The restored circuit written back by the second router keeps the first one's figures.
@@ -253,3 +255,17 @@ def test_restore_health_reads_open_circuits_back(tmp_path: Path, clock: ManualCl
     with capture_logs() as logs:
         assert restore_health(second, tmp_path / "missing.json", known=lambda _: True) == 0
     assert logs == []  # no file yet: a first start, nothing to say
+
+
+def test_failures_while_open_do_not_lengthen_the_cooldown(health: HealthTracker, clock: ManualClock) -> None:
+    """Calls already in flight when the circuit opens fail too; only the transition to open (or a
+    failed probe) sets the cooldown, so a burst cools for the base time, not base * 2**burst."""
+    for _ in range(16):
+        health.record_failure(K)
+    assert (health.cooling_until(K) - clock.now()).total_seconds() == pytest.approx(10)
+    clock.advance(10)
+    health.record_failure(K)  # a late in-flight failure while half-open: not the probe
+    assert health.state(K) == "half_open"
+    assert health.try_acquire(K)
+    health.record_failure(K)  # the probe failed: reopen, twice as long
+    assert (health.cooling_until(K) - clock.now()).total_seconds() == pytest.approx(20)

@@ -12,7 +12,7 @@ from mcp_router.catalog.models import Endpoint, PriceTier, Pricing
 from mcp_router.core import Message, ResponseFormat
 from mcp_router.errors import UnknownModel
 from mcp_router.routing.health import HealthTracker
-from mcp_router.routing.plan import plan
+from mcp_router.routing.plan import ExclusionKind, plan
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import MaxPrice, ProviderPreferences, RouteRequest
 
@@ -281,3 +281,35 @@ def test_auto_widens_only_when_the_tier_is_not_served(health: HealthTracker) -> 
     p = run(cat, req(max_price=MaxPrice(prompt=0.5)), health, available={"a", "ollama"}, policy=policy)
     assert providers(p) == []
     assert "over max_price" in reasons(p)["a"]
+
+
+def test_every_exclusion_names_the_filter_that_made_it(health: HealthTracker, clock: ManualClock) -> None:
+    cat = catalog_of(
+        model(
+            "v/m",
+            ep("a", 1, 1),  # no credentials
+            ep("b", 1, 1),  # ignored
+            ep("c", 9, 9),  # over max_price
+            ep("d", 1, 1, ctx=50),  # too small for max_tokens
+            ep("ollama", 1, 1),  # cooling down
+        )
+    )
+    for _ in range(health.failure_threshold):
+        health.record_failure(("ollama", "v/m"))
+    r = req(
+        model="v/m", max_tokens=100, max_price=MaxPrice(prompt=5), provider=ProviderPreferences(ignore=["b"])
+    )
+    p = run(cat, r, health, available={"b", "c", "d", "ollama"})
+    assert providers(p) == []
+    kinds = {e.provider: e.kind for e in p.exclusions}  # type: ignore[attr-defined]
+    assert kinds == {
+        "a": ExclusionKind.CREDENTIALS,
+        "b": ExclusionKind.PREFERENCES,
+        "c": ExclusionKind.PRICE,
+        "d": ExclusionKind.SIZE,
+        "ollama": ExclusionKind.COOLING,
+    }
+    (cooling,) = [e for e in p.exclusions if e.until is not None]  # type: ignore[attr-defined]
+    assert cooling.provider == "ollama" and cooling.until > clock.now()
+    caps = run(cat, req(model="v/m", response_format=ResponseFormat(type="json_object")), health)
+    assert {e.kind for e in caps.exclusions} == {ExclusionKind.CAPABILITY}  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import AsyncExitStack
 from decimal import Decimal
 from pathlib import Path
 
@@ -189,7 +190,9 @@ async def test_close_finishes_every_step_when_the_meter_fails(tmp_path: Path) ->
     clock = SystemClock()
     health_file = HealthFile(tmp_path / FILE_NAME, clock, min_interval_s=3600)
     health = HealthTracker(clock, failure_threshold=1, on_state_change=health_file.write)
-    router = Router(Catalog([]), {}, meter=_FailingMeter(), health=health, store=store, closers=[health_file])
+    resources = AsyncExitStack()
+    resources.callback(health_file.close)
+    router = Router(Catalog([]), {}, meter=_FailingMeter(), health=health, store=store, resources=resources)
     health.record_failure(("p", "v/m"))  # written at once
     health.record_failure(("p", "v/m"), retry_after=60)  # held back until close
     with pytest.raises(MeteringError):

@@ -88,14 +88,18 @@ async def test_listen_streams_follow_the_same_rules(router: Any) -> None:
 @pytest.mark.parametrize(
     ("tool", "args", "names"),
     [
-        ("estimate_cost", {"input_tokens": 10**30}, "`input_tokens` must be from 0 to 1,000,000,000"),
+        ("estimate_cost", {"input_tokens": 10**30}, "`input_tokens` must be at most 1000000000"),
         ("estimate_cost", {"input_tokens": 1e30}, "`input_tokens`"),
-        ("estimate_cost", {"input_tokens": 10, "output_tokens": 10**30}, "`output_tokens` must be from 0"),
+        (
+            "estimate_cost",
+            {"input_tokens": 10, "output_tokens": 10**30},
+            "`output_tokens` must be at most 1000000000",
+        ),
         ("usage_report", {"since": "99999999999d"}, "at most 36600d"),
         ("usage_report", {"since": "99999999999999999999999999h"}, "at most 36600d"),
         ("usage_report", {"until": "0001-01-01T00:00:00+05:00"}, "out of range"),
-        ("complete", {"prompt": "hi", "max_tokens": 10**30}, "`max_tokens` must be from 1"),
-        ("complete", {"prompt": "hi", "seed": 10**30}, "`seed` must be a 64-bit integer"),
+        ("complete", {"prompt": "hi", "max_tokens": 10**30}, "`max_tokens` must be at most 1000000000"),
+        ("complete", {"prompt": "hi", "seed": 10**30}, "`seed` must be at most 9223372036854775807"),
     ],
 )
 async def test_out_of_range_numbers_get_house_style_errors(

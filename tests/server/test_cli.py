@@ -32,11 +32,11 @@ def test_models_and_estimate(sim_env: dict[str, str]) -> None:
     assert est.exit_code == 0, est.output
     assert json.loads(est.output)["estimates"][0]["model"] == "openai/gpt-4o-mini"
     bad = runner.invoke(main, ["estimate", "hi", "--model", "nosuch/model"], env=sim_env)
-    assert bad.exit_code == 2 and "list_models" in bad.output
+    assert bad.exit_code == 2 and "mcp-router models --all" in bad.output
 
 
 def test_models_without_a_serving_provider_points_to_all(tmp_path: Path) -> None:
-    from mcp_router.providers.config import KNOWN_PROVIDERS
+    from mcp_router.registry import PROVIDERS as KNOWN_PROVIDERS
 
     keyless = {v: "" for p in KNOWN_PROVIDERS for v in (*p.key_env, p.base_url_env)}
     keyless["MCP_ROUTER_HOME"] = str(tmp_path)
@@ -63,7 +63,7 @@ def test_doctor_and_catalog_refresh(sim_env: dict[str, str]) -> None:
 
 def test_serve_refuses_public_binding_without_tokens(sim_env: dict[str, str]) -> None:
     out = CliRunner().invoke(main, ["serve", "--transport", "http", "--host", "0.0.0.0"], env=sim_env)
-    assert out.exit_code == 1 and "MCP_ROUTER_TOKENS" in out.output
+    assert out.exit_code == 2 and "MCP_ROUTER_TOKENS" in out.output  # configuration: exit 2
 
 
 def test_demo_child_env_drops_real_keys() -> None:

@@ -136,12 +136,12 @@ def test_plan_lists_candidates_and_exclusions_without_calling_anyone(
     assert {"model": HAIKU, "provider": "anthropic", "reason": "provider anthropic not in provider.only",
             "until": None} in only["exclusions"]  # fmt: skip
 
-    chain = json.loads(
-        runner.invoke(
-            main, ["plan", "hi", "--models", f"{MODEL},{HAIKU}", "--json",
-                   "--provider-ignore", "openrouter", "--max-tokens", "1000000"], env=sim_env,
-        ).output
+    none_left = runner.invoke(
+        main, ["plan", "hi", "--models", f"{MODEL},{HAIKU}", "--json",
+               "--provider-ignore", "openrouter", "--max-tokens", "1000000"], env=sim_env,
     )  # fmt: skip
+    assert none_left.exit_code == 1 and "no candidate is left" in none_left.stderr
+    chain = json.loads(none_left.stdout)
     assert chain["models"] == [MODEL, HAIKU]
     assert chain["candidates"] == []
     reasons = {(e["provider"], e["reason"].split(" ")[0]) for e in chain["exclusions"]}
@@ -153,7 +153,7 @@ def test_plan_lists_candidates_and_exclusions_without_calling_anyone(
     assert table.exit_code == 0, table.output
     assert f"1  {HAIKU}  anthropic" in table.output and "excluded (1):" in table.output
     bad = runner.invoke(main, ["plan", "hi", "--model", "nosuch/model"], env=sim_env)
-    assert bad.exit_code == 2 and "list_models" in bad.output
+    assert bad.exit_code == 2 and "mcp-router models --all" in bad.output
     assert _total_hits(sim) == 0
 
 
@@ -190,8 +190,8 @@ def test_a_new_router_restores_a_cooldown_from_health_json(sim: Simulator, sim_e
     out = CliRunner().invoke(
         main, ["plan", "hi", "--model", MODEL, "--provider-only", "openai", "--json"], env=sim_env
     )
-    assert out.exit_code == 0, out.output
-    result = json.loads(out.output)
+    assert out.exit_code == 1, out.output  # no candidate left
+    result = json.loads(out.stdout)
     assert result["candidates"] == []
     (excl,) = [e for e in result["exclusions"] if e["provider"] == "openai"]
     assert excl["reason"].startswith("cooling down until")

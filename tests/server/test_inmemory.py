@@ -104,7 +104,15 @@ async def test_resources(router: Any, mode: str) -> None:
         templates = [t.uri_template for t in (await client.list_resource_templates()).resource_templates]
         assert templates == ["catalog://models/{vendor}/{model}"]
         catalog = json.loads((await client.read_resource("catalog://models")).contents[0].text)  # type: ignore[union-attr]
-        assert any(m["id"] == "openai/gpt-4o-mini" for m in catalog["models"])
+        rows = {
+            f"{vendor}/{row[0]}": (providers.split(","), row)
+            for vendor, groups in catalog["vendors"].items()
+            for providers, group in groups.items()
+            for row in group
+        }
+        providers, row = rows["openai/gpt-4o-mini"]
+        assert "openai" in providers and row[2:4] == [0.15, 0.6]  # USD per 1M tokens
+        assert len(rows) == catalog["models"]
         assert "openai" in catalog["available_providers"]
         one = json.loads((await client.read_resource("catalog://models/openai/gpt-4o-mini")).contents[0].text)  # type: ignore[union-attr]
         assert one["id"] == "openai/gpt-4o-mini" and one["endpoints"]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mcp_router.providers.config import placeholder_reason
 from mcp_router.server.app import build_server
 from mcp_router.server.transports import ServeConfigError
 
@@ -22,33 +21,63 @@ def _load(name: str) -> dict[str, Any]:
     return data
 
 
-def _command_exists(command: str) -> bool:
-    """On PATH, or beside this interpreter (the venv's bin when PATH lacks it)."""
-    return shutil.which(command) is not None or (Path(sys.executable).parent / command).exists()
+def _console_scripts() -> dict[str, str]:
+    import tomllib
+
+    scripts: dict[str, str] = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    return scripts
 
 
-def _stdio_entries(servers: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for s in servers.values() if "command" in s]
+def _assert_uvx_serve(entry: dict[str, Any]) -> None:
+    """`uvx mcp-llm-router serve`: the published distribution's own console script (GUI clients
+    do not inherit the shell's PATH; README "Client setup" says how to use an absolute path)."""
+    assert entry["command"] == "uvx"
+    assert entry["args"] == ["mcp-llm-router", "serve"]
+    assert "mcp-llm-router" in _console_scripts()
+
+
+def _keys_only(env: dict[str, str]) -> None:
+    assert all(k.endswith("_API_KEY") or k == "OLLAMA_HOST" for k in env)
+
+
+@pytest.mark.parametrize("name", ["claude_desktop_config.json", ".cursor/mcp.json", "mcp_config.json"])
+def test_stdio_manifests_start_uvx_and_ship_only_placeholders(name: str) -> None:
+    servers = _load(name)["mcpServers"]
+    # stdio files carry no entry for an HTTP server that may not be running (see manifests/remote/).
+    assert list(servers) == ["mcp-router"] and "url" not in servers["mcp-router"]
+    entry = servers["mcp-router"]
+    _assert_uvx_serve(entry)
+    _keys_only(entry["env"])
+    for value in entry["env"].values():
+        assert placeholder_reason(value) is not None, value  # an unedited file enables nothing
+
+
+def test_claude_code_manifest_defaults_unset_variables() -> None:
+    # Claude Code leaves an unset ${VAR} as literal text; ${VAR:-} expands to "" instead.
+    entry = _load(".mcp.json")["mcpServers"]["mcp-router"]
+    _assert_uvx_serve(entry)
+    _keys_only(entry["env"])
+    for name, value in entry["env"].items():
+        assert value == f"${{{name}:-}}"
+    assert list(_load(".mcp.json")["mcpServers"]) == ["mcp-router"]
 
 
 @pytest.mark.parametrize(
-    "name", ["claude_desktop_config.json", ".mcp.json", ".cursor/mcp.json", "mcp_config.json"]
+    ("name", "url_key"),
+    [
+        ("remote/.mcp.json", "url"),
+        ("remote/.cursor/mcp.json", "url"),
+        ("remote/mcp_config.json", "serverUrl"),
+    ],
 )
-def test_mcpservers_manifests(name: str) -> None:
-    servers = _load(name)["mcpServers"]
-    stdio = _stdio_entries(servers)
-    assert stdio, name
-    for entry in stdio:
-        assert _command_exists(entry["command"]), entry["command"]
-        assert entry["args"] == ["serve"]
-        assert all(k.endswith("_API_KEY") or k == "OLLAMA_HOST" for k in entry.get("env", {}))
-    remote = [s for s in servers.values() if "command" not in s]
-    url_key = {".mcp.json": "url", ".cursor/mcp.json": "url", "mcp_config.json": "serverUrl"}.get(name)
-    if url_key:
-        assert remote and all(r[url_key].endswith("/mcp") for r in remote)
-        assert all(r["headers"]["Authorization"].startswith("Bearer ") for r in remote)
-    if name == ".mcp.json":
-        assert all(r["type"] == "http" for r in remote)
+def test_remote_manifests(name: str, url_key: str) -> None:
+    (remote,) = _load(name)["mcpServers"].values()
+    assert "command" not in remote and remote[url_key].endswith("/mcp")
+    assert remote["headers"]["Authorization"].startswith("Bearer ")
+    if name == "remote/.mcp.json":
+        assert (
+            remote["type"] == "http" and remote["headers"]["Authorization"] == "Bearer ${MCP_ROUTER_TOKEN:-}"
+        )
 
 
 def test_vscode_manifest_prompts_for_keys() -> None:
@@ -56,34 +85,33 @@ def test_vscode_manifest_prompts_for_keys() -> None:
     inputs = {i["id"]: i for i in data["inputs"]}
     assert all(i["type"] == "promptString" and i["password"] is True for i in inputs.values())
     server = data["servers"]["mcp-router"]
-    assert server["type"] == "stdio" and _command_exists(server["command"]) and server["args"] == ["serve"]
+    assert server["type"] == "stdio"
+    _assert_uvx_serve(server)
     for value in server["env"].values():
         assert value.startswith("${input:") and value[len("${input:") : -1] in inputs
 
 
 def test_mcpb_manifest() -> None:
-    import tomllib
-
     data = _load("manifest.json")
     assert data["manifest_version"] == "0.4"
+    assert data["name"] == "mcp-llm-router"
     server = data["server"]
-    # `uv`: the host installs pyproject.toml's dependencies and runs the project from the
+    # `uv`: the host installs pyproject.toml's dependencies and runs the entry point from the
     # unpacked bundle (${__dirname}); `python` would need them bundled under server/lib.
     assert server["type"] == "uv"
-    assert (ROOT / server["entry_point"]).is_file()
+    assert server["entry_point"] == "server/main.py"
+    assert (MANIFESTS / "mcpb" / server["entry_point"]).is_file()  # copied by scripts/build_bundle.py
     config = server["mcp_config"]
     assert config["command"] == "uv"
-    assert config["args"][:3] == ["run", "--directory", "${__dirname}"]
-    script, *rest = config["args"][3:]
-    assert rest == ["serve"]
-    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert script in scripts and _command_exists(script)  # the project's own console script
+    assert config["args"] == ["run", "--directory", "${__dirname}", server["entry_point"]]
     assert not any("PYTHONPATH" in k for k in config["env"])
     user_config = data["user_config"]
     for key in ("openai_api_key", "anthropic_api_key", "gemini_api_key", "openrouter_api_key"):
         assert user_config[key]["sensitive"] is True
     for value in config["env"].values():
         assert value.startswith("${user_config.") and value[len("${user_config.") : -1] in user_config
+        # A host that leaves an optional value unexpanded must not enable anything with it.
+        assert placeholder_reason(value) is not None
     assert {t["name"] for t in data["tools"]} == {
         "complete",
         "list_models",
@@ -96,12 +124,16 @@ def test_mcpb_manifest() -> None:
 def test_registry_server_json_matches_readme() -> None:
     data = _load("server.json")
     assert data["$schema"].endswith("/2025-12-11/server.schema.json")
+    # The index name `mcp-router` belongs to another project: ours is published as mcp-llm-router.
+    assert data["name"].endswith("/mcp-llm-router")
     package = data["packages"][0]
-    assert package["registryType"] == "pypi" and package["identifier"] == "mcp-router"
+    assert package["registryType"] == "pypi" and package["identifier"] == "mcp-llm-router"
     assert package["transport"] == {"type": "stdio"}
     secrets = {e["name"] for e in package["environmentVariables"] if e["isSecret"]}
     assert {"OPENAI_API_KEY", "ANTHROPIC_API_KEY"} <= secrets
-    assert f"mcp-name: {data['name']}" in (ROOT / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert f"mcp-name: {data['name']}" in readme
+    assert "pip install mcp-llm-router" in readme and "uvx mcp-llm-router serve" in readme
 
 
 def test_examples_are_valid() -> None:

@@ -165,21 +165,23 @@ async def test_a_corrupt_usage_database_gives_tool_errors(tmp_path: Path) -> Non
 async def test_serve_refreshes_at_start_when_the_cache_is_missing_or_stale(
     sim: Simulator, tmp_path: Path
 ) -> None:
-    sim.add_model("ollama", "phi-sim:latest", context_length=4096)
+    sim.add_model("openai", "gpt-sim-1", context_length=4096)
     env = {**sim.env(), "MCP_ROUTER_HOME": str(tmp_path / "home")}
     async with Router.from_env(env) as router:
-        assert router.catalog.lookup("ollama/phi-sim") is None  # only the live list knows it
+        # Only the live list knows it; a remote list missing at start is fetched in the
+        # background (local servers' lists are fetched before the router is ready).
+        assert router.catalog.lookup("openai/gpt-sim-1") is None
         updater = LiveCatalogUpdater(router, ResourceNotifier())
         async with Client(build_server(router, updater=updater, refresh_interval_s=3600)) as client:
             with anyio.fail_after(10):
                 await updater.started.wait()
             assert updater.refreshes == 1
-            result = await client.call_tool("complete", {"prompt": "hi", "model": "ollama/phi-sim"})
+            result = await client.call_tool("complete", {"prompt": "hi", "model": "openai/gpt-sim-1"})
         assert not result.is_error, result.content
-        assert result.structured_content["provider"] == "ollama"  # type: ignore[index]
+        assert result.structured_content["provider"] == "openai"  # type: ignore[index]
     # The next start finds the lists fresh in the cache: no refresh until the interval passes.
     async with Router.from_env(env) as router:
-        assert router.catalog.lookup("ollama/phi-sim") is not None
+        assert router.catalog.lookup("openai/gpt-sim-1") is not None
         updater = LiveCatalogUpdater(router, ResourceNotifier())
         async with Client(build_server(router, updater=updater, refresh_interval_s=3600)):
             with anyio.fail_after(10):

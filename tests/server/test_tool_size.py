@@ -1,4 +1,6 @@
-"""The whole `tools/list` answer stays under 2,500 tokens: agents pay for it every turn."""
+"""What an agent pays for in context: the whole `tools/list` answer stays within 2,500 o200k
+tokens (counted exactly), and the catalog resource within 8,000 with every simulated provider
+configured."""
 
 from __future__ import annotations
 
@@ -7,24 +9,47 @@ from typing import Any
 
 import pytest
 from mcp.client import Client
+from token_count import as_sent, o200k
 
-from mcp_router.catalog.tokens import estimate_tokens
 from mcp_router.server.app import build_server
-from mcp_router.server.schema import compact, shallow_output
+from mcp_router.server.schema import compact, inline_defs, omit_not_null, shallow_output
 
-BUDGET = 2500
+TOOLS_BUDGET = 2500
+CATALOG_BUDGET = 8000
 
 
 @pytest.mark.anyio
-async def test_tools_list_under_budget(router: Any) -> None:
-    async with Client(build_server(router), mode="legacy") as client:
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_tools_list_under_budget(router: Any, mode: str) -> None:
+    async with Client(build_server(router), mode=mode) as client:
         listing = await client.list_tools()
-    text = json.dumps(listing.model_dump(mode="json", by_alias=True, exclude_none=True))
-    assert estimate_tokens(text) < BUDGET
-    assert len(text) / 4 < BUDGET  # a second, tokenizer-free bound
+    sent = as_sent(listing)
+    assert o200k(sent) <= TOOLS_BUDGET, o200k(sent)
     for tool in listing.tools:
-        assert tool.description and len(tool.description) <= 80
+        assert tool.title and tool.description and len(tool.description.split()) >= 15, tool.name
         assert tool.output_schema is not None  # structured results are announced
+        assert tool.input_schema["additionalProperties"] is False, tool.name
+
+
+@pytest.mark.anyio
+async def test_descriptions_teach_the_conventions(router: Any) -> None:
+    async with Client(build_server(router)) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    complete = tools["complete"].description or ""
+    for convention in ("vendor/model", "list_models", "auto", "cheapest", "fallback"):
+        assert convention in complete, convention
+    assert "USD per 1M tokens" in (tools["list_models"].description or "")
+    assert "USD per 1M tokens" in json.dumps(tools["complete"].input_schema["properties"]["max_price"])
+
+
+@pytest.mark.anyio
+async def test_catalog_resource_under_budget_with_every_provider(router: Any) -> None:
+    assert len(router.available_providers) >= 10  # the simulator configures every provider
+    async with Client(build_server(router)) as client:
+        text = (await client.read_resource("catalog://models")).contents[0].text  # type: ignore[union-attr]
+    digest = json.loads(text)
+    assert digest["models"] > 200  # the whole catalog (snapshot, live lists), not a page of it
+    assert o200k(text) <= CATALOG_BUDGET, o200k(text)
 
 
 def test_compact_keeps_meaning() -> None:
@@ -61,3 +86,31 @@ def test_compact_keeps_meaning() -> None:
     assert out["properties"]["d"] == {"type": "object"}
     flat = shallow_output({"type": "object", "properties": {"u": {"$ref": "#/$defs/U"}}, "required": ["u"]})
     assert flat == {"type": "object", "properties": {"u": {"type": "object"}}}
+
+
+def test_optional_arguments_drop_null_and_single_use_definitions_inline() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "a": {"type": ["string", "null"]},
+            "b": {"type": ["integer", "null"]},
+            "p": {"anyOf": [{"$ref": "#/$defs/P"}, {"type": "null"}], "description": "d"},
+            "q": {"$ref": "#/$defs/Q"},
+            "r": {"$ref": "#/$defs/Q"},
+        },
+        "required": ["b"],
+        "$defs": {
+            "P": {"type": "object", "properties": {"x": {"type": ["number", "null"], "enum": [1, None]}}},
+            "Q": {"type": "object"},
+        },
+    }
+    out = inline_defs(omit_not_null(schema))
+    assert out["properties"]["a"] == {"type": "string"}
+    assert out["properties"]["b"] == {"type": ["integer", "null"]}  # required: null stays allowed
+    assert out["properties"]["p"] == {
+        "type": "object",
+        "properties": {"x": {"type": "number", "enum": [1]}},
+        "description": "d",
+    }
+    assert out["properties"]["q"] == out["properties"]["r"] == {"$ref": "#/$defs/Q"}
+    assert out["$defs"] == {"Q": {"type": "object"}}  # used twice: kept once

@@ -119,16 +119,17 @@ async def test_anthropic_structured_output_and_models_api(sim: Simulator, client
     bad = {**body, "output_config": {"format": {"type": "json_schema"}}}
     assert (await client.post(url, headers=a_headers(sim), json=bad)).status_code == 400
     listed = (await client.get(f"{sim.url('anthropic')}/v1/models", headers=a_headers(sim))).json()
-    haiku = next(m for m in listed["data"] if m["id"] == "claude-haiku-4-5")
+    haiku = next(m for m in listed["data"] if m["id"] == "claude-haiku-4-5-20251001")
     assert haiku["max_input_tokens"] == 200000 and haiku["max_tokens"] == 64000
     assert haiku["capabilities"]["structured_outputs"] == {"supported": True}
 
 
 async def test_anthropic_models_and_errors(sim: Simulator, client: httpx2.AsyncClient) -> None:
     listing = (await client.get(f"{sim.url('anthropic')}/v1/models", headers=a_headers(sim))).json()
-    assert [m["id"] for m in listing["data"]] == ["claude-haiku-4-5", "claude-sonnet-4-5"]
+    # Anthropic lists dated ids; calls may use their undated aliases (as above).
+    assert [m["id"] for m in listing["data"]] == ["claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"]
     assert listing["data"][0]["type"] == "model" and listing["data"][0]["display_name"] == "Claude Haiku 4.5"
-    assert listing["has_more"] is False and listing["first_id"] == "claude-haiku-4-5"
+    assert listing["has_more"] is False and listing["first_id"] == "claude-haiku-4-5-20251001"
     sim.script("anthropic", "claude-haiku-4-5", Fault.status(529), Fault.status(429, retry_after=3))
     url = f"{sim.url('anthropic')}/v1/messages"
     body = {"model": "claude-haiku-4-5", "max_tokens": 10, "messages": HELLO}

@@ -168,7 +168,16 @@ async def test_auth(sim: Simulator, client: httpx2.AsyncClient) -> None:
 async def test_models_lists(sim: Simulator, client: httpx2.AsyncClient) -> None:
     r = (await client.get(f"{sim.url('openai')}/models", headers=auth(sim))).json()
     assert r["object"] == "list"
-    assert {m["id"] for m in r["data"]} == {"gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "o3-mini"}
+    ids = {m["id"] for m in r["data"]}
+    # OpenAI lists each model's dated snapshots beside it.
+    assert {
+        "gpt-4o-mini",
+        "gpt-4o-mini-2024-07-18",
+        "gpt-4o",
+        "gpt-4.1-mini",
+        "gpt-4.1-nano",
+        "o3-mini",
+    } <= ids
     assert all(m["object"] == "model" and isinstance(m["created"], int) for m in r["data"])
     assert (await client.get(f"{sim.url('openai')}/models")).status_code == 401
     groq = (await client.get(f"{sim.url('groq')}/models", headers=auth(sim, "groq"))).json()

@@ -6,9 +6,14 @@ USD, as JSON numbers rounded to 1e-9 (exact `Decimal` inside until this boundary
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
+
+from mcp_router.routing.types import Ms
+
+PerSecond = Annotated[float, AfterValidator(lambda v: round(v, 1))]
+Fraction = Annotated[float, AfterValidator(lambda v: round(v, 4))]
 
 
 class Price(BaseModel):
@@ -23,17 +28,22 @@ class Health(BaseModel):
     """Recent figures and the circuit breaker: `open` means cooling down after failures (not
     routed to until `cooling_down_until`, ISO time), `half_open` means one probe may go."""
 
-    p50_latency_ms: float | None = None
-    tokens_per_s: float | None = None
-    error_rate: float | None = None
+    p50_latency_ms: Ms | None = None
+    tokens_per_s: PerSecond | None = None
+    error_rate: Fraction | None = None
     state: Literal["closed", "open", "half_open"] = "closed"
     cooling_down_until: str | None = None
 
 
 class EndpointInfo(BaseModel):
+    """`listing`: `verified` when the provider's live model list names it; `unverified` when
+    that list is not known yet (a snapshot claim, tried after verified endpoints); `unlisted`
+    or `gone` (answered ModelNotFound since the last list) are never routed to."""
+
     provider: str
     available: bool
     unavailable_reason: str | None = None
+    listing: Literal["verified", "unverified", "unlisted", "gone"] = "unverified"
     pricing: Price | None
     health: Health | None = None
 

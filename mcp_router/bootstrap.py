@@ -1,0 +1,143 @@
+"""Router assembly from the environment and the optional TOML file (README "Configuration").
+
+`build_router` opens each part in dependency order (catalog cache, usage store, metering
+writer, budgets, HTTP pool, adapters); every part that must be closed is pushed on one
+`AsyncExitStack` that the Router unwinds in `aclose`. When a later step fails, what was opened
+so far is closed again here and the original error propagates.
+
+The catalog is the bundled snapshot with the config's custom-endpoint models, under the live
+lists cached by earlier runs; the models the config names must all be in it (`check_models`).
+Entering the router fetches the lists due at start (catalog/refresh.py), within
+`[catalog] startup_timeout_s`. Health starts from circuits still open in health.json and from the
+figures of the last day's attempts in the usage database (metering/health_seed.py).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Mapping
+from contextlib import AsyncExitStack, ExitStack
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import structlog
+
+from mcp_router.catalog.catalog import Catalog
+from mcp_router.catalog.models import Model
+from mcp_router.catalog.refresh import CatalogCache, CatalogRefresher
+from mcp_router.metering.health_seed import recent_attempts
+from mcp_router.metering.paths import default_db_path, ensure_home
+from mcp_router.metering.store import UsageStore
+from mcp_router.metering.writer import MeterWriter
+from mcp_router.providers.config import providers_from_env
+from mcp_router.providers.factory import build_adapters
+from mcp_router.providers.http import make_http_client
+from mcp_router.routing.health import Clock, HealthTracker, SystemClock
+from mcp_router.routing.health_file import FILE_NAME as HEALTH_FILE_NAME
+from mcp_router.routing.health_file import HealthFile, restore_health
+from mcp_router.settings import Settings, check_models, load_settings
+
+log = structlog.get_logger(__name__)
+
+# How far back the usage database's attempts seed a new router's health figures.
+SEED_WINDOW = timedelta(hours=24)
+
+if TYPE_CHECKING:
+    from mcp_router.metering.budgets import Budgets
+    from mcp_router.router import Router
+
+
+def _budgets(settings: Settings, store: UsageStore, clock: Clock) -> Budgets | None:
+    if not settings.budgets:
+        return None
+    from mcp_router.metering.budgets import Budgets
+
+    return Budgets(store, settings.budgets, clock.now)
+
+
+def _refresher(settings: Settings, cache: CatalogCache, clock: Clock) -> tuple[CatalogRefresher, list[Model]]:
+    """The bundled snapshot with the config's custom models, under the cached live lists."""
+    base = Catalog.load_bundled(aliases=settings.aliases)
+    extras = settings.custom_models({})
+    refresher = CatalogRefresher(
+        base.with_models(extras) if extras else base,
+        cache=cache,
+        clock=clock.now,
+        max_age_s=settings.catalog.max_age_days * 86400.0,
+    )
+    return refresher, extras
+
+
+def _restore_health(router: Router, health_path: Path, store: UsageStore, clock: Clock) -> None:
+    """Circuits still open in health.json, and the last day's measured figures from the usage
+    database, for the endpoints this router can call (both are shared by routers configured
+    otherwise), checked against its catalog with the config's custom models."""
+
+    def known(key: tuple[str, str]) -> bool:
+        return key[0] in router.available_providers and router.catalog.endpoint(key[1], key[0]) is not None
+
+    restore_health(router.health, health_path, known)
+    since_ms = int((clock.now() - SEED_WINDOW).timestamp() * 1000)
+    try:
+        found = recent_attempts(store, since_ms=since_ms, per_endpoint=router.health.window)
+    except sqlite3.Error as exc:  # advisory figures must not stop the router
+        log.warning("health_seed_failed", error=type(exc).__name__, detail=str(exc)[:200])
+        return
+    for key, attempts in found.items():
+        if known(key):
+            router.health.seed(key, attempts)
+
+
+def build_router(
+    env: Mapping[str, str] | None = None,
+    config_path: str | Path | None = None,
+    *,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+) -> Router:
+    """A Router over the providers the environment configures (see `Router.from_env`)."""
+    from mcp_router.router import Router
+
+    env = dict(os.environ) if env is None else env
+    settings = settings or load_settings(env, config_path)
+    configs = [*providers_from_env(env), *settings.provider_configs(env)]
+    home = ensure_home(env)  # 0700: the ledger and health.json are this user's
+    clock = clock or SystemClock()
+    with ExitStack() as on_failure:
+        resources = AsyncExitStack()  # unwound by Router.aclose, newest first
+        cache = CatalogCache(home / "catalog.db")
+        on_failure.callback(cache.close)
+        resources.callback(cache.close)
+        refresher, extras = _refresher(settings, cache, clock)
+        catalog = refresher.load_cached()
+        check_models(settings, catalog)
+        # Circuit state goes to $MCP_ROUTER_HOME/health.json on each change, for `doctor`, and
+        # comes back from it below: a restarted server keeps skipping a cooling endpoint.
+        health_file = HealthFile(home / HEALTH_FILE_NAME, clock)
+        resources.callback(health_file.close)
+        health = HealthTracker(clock, on_state_change=health_file.write)
+        store = UsageStore(default_db_path(env))
+        on_failure.callback(store.close)
+        http = make_http_client()
+        resources.push_async_callback(http.aclose)
+        router = Router(
+            catalog,
+            build_adapters(configs, http),
+            meter=MeterWriter(store),
+            budgets=_budgets(settings, store, clock),
+            clock=clock,
+            health=health,
+            policy=settings.routing,
+            store=store,
+            resources=resources,
+            extra_models=extras,  # in the refresher's base too; kept over a catalog swapped in
+            aliases=settings.aliases,
+            refresher=refresher,
+            startup_fetch_s=settings.catalog.startup_timeout_s or None,
+        )
+        _restore_health(router, health_file.path, store, clock)
+        on_failure.pop_all()  # success: the Router owns them now
+        return router
+    raise AssertionError("unreachable")  # pragma: no cover - ExitStack never swallows here

@@ -1,0 +1,101 @@
+"""The SDK internals server/compat.py relies on. When an MCP SDK release changes one of them,
+a test here fails by name, before the symptoms show up elsewhere."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pytest
+from mcp.client import Client
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel.server import Server
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
+from mcp.server.session import ServerSession
+from mcp_types import ToolAnnotations
+from pydantic import BaseModel, ConfigDict, Field
+
+from mcp_router.server import compat
+from mcp_router.server.live import ResourceNotifier, SubscriptionRules
+
+
+class Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    n: int = Field(ge=1, description="How many.")
+    word: str | None = None
+
+
+class Out(BaseModel):
+    text: str
+
+
+async def repeat(args: Args, ctx: Context[Any, Any]) -> Out:
+    return Out(text=" ".join([args.word or "hi"] * args.n))
+
+
+def test_the_sdk_still_has_what_compat_overrides_and_reads() -> None:
+    run = inspect.signature(Tool.run)
+    assert list(run.parameters) == ["self", "arguments", "context", "convert_result"], run
+    assert {"title", "description", "annotations"} <= set(inspect.signature(Tool.from_function).parameters)
+    assert {"parameters", "fn_metadata"} <= set(Tool.model_fields)
+    assert {"arg_model", "output_schema"} <= set(FuncMetadata.model_fields)
+    server: MCPServer[Any] = MCPServer("t")
+    low = compat.lowlevel(server)
+    assert isinstance(low, Server)
+    for name in ("add_request_handler", "run", "create_initialization_options"):
+        assert callable(getattr(low, name)), name
+    assert "middleware" in inspect.signature(MCPServer).parameters
+    assert {"request", "protocol_version", "meta"} <= set(inspect.signature(ServerRequestContext).parameters)
+    assert "_connection" in inspect.getsource(ServerSession.__init__)
+
+
+def test_a_model_tool_publishes_the_model_schema() -> None:
+    tool = compat.model_tool(
+        repeat, title="Repeat", description="Say it n times.", annotations=ToolAnnotations()
+    )
+    assert tool.title == "Repeat" and tool.args_model is Args and tool.args_key == "args"
+    assert tool.parameters == {
+        "type": "object",
+        "properties": {
+            "n": {"type": "integer", "minimum": 1, "description": "How many."},
+            "word": {"type": "string"},
+        },
+        "required": ["n"],
+        "additionalProperties": False,
+    }
+    assert tool.output_schema == {"type": "object", "properties": {"text": {"type": "string"}}}
+
+
+@pytest.mark.anyio
+async def test_a_model_tool_runs_and_rejects_through_the_sdk() -> None:
+    tool = compat.model_tool(
+        repeat, title="Repeat", description="Say it n times.", annotations=ToolAnnotations()
+    )
+    async with Client(MCPServer("t", tools=[tool])) as client:
+        ok = await client.call_tool("repeat", {"n": 2, "word": "yo"})
+        assert not ok.is_error and ok.structured_content == {"text": "yo yo"}
+        bad = await client.call_tool("repeat", {"n": 2, "wrod": "yo"})
+        assert bad.is_error
+        assert "`wrod` is not an argument (did you mean `word`?)" in bad.content[0].text  # type: ignore[union-attr]
+        low = await client.call_tool("repeat", {"n": 0})
+        assert low.is_error and "`n` must be at least 1" in low.content[0].text  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+@pytest.mark.filterwarnings("ignore:resources/subscribe is removed")
+async def test_subscribe_sessions_share_one_connection_per_client() -> None:
+    server: MCPServer[Any] = MCPServer("t")
+    notifier = ResourceNotifier(SubscriptionRules(["x://one"]))  # this server's only resource
+    notifier.install(server)
+
+    @server.resource("x://one")
+    def one() -> str:
+        return "1"
+
+    async with Client(server, mode="legacy") as client:
+        for _ in range(3):  # each request reaches the handler with a fresh session proxy
+            await client.subscribe_resource("x://one")
+        assert notifier.legacy_subscribers("x://one") == 1
