@@ -28,7 +28,7 @@ from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.models import Model
 from mcp_router.catalog.refresh import CatalogCache, CatalogRefresher
 from mcp_router.metering.health_seed import recent_attempts
-from mcp_router.metering.paths import default_db_path, default_home
+from mcp_router.metering.paths import default_db_path, ensure_home
 from mcp_router.metering.store import UsageStore
 from mcp_router.metering.writer import MeterWriter
 from mcp_router.providers.config import providers_from_env
@@ -104,8 +104,7 @@ def build_router(
     env = dict(os.environ) if env is None else env
     settings = settings or load_settings(env, config_path)
     configs = [*providers_from_env(env), *settings.provider_configs(env)]
-    home = default_home(env)
-    home.mkdir(parents=True, exist_ok=True)
+    home = ensure_home(env)  # 0700: the ledger and health.json are this user's
     clock = clock or SystemClock()
     with ExitStack() as on_failure:
         resources = AsyncExitStack()  # unwound by Router.aclose, newest first

@@ -293,17 +293,23 @@ class ResponseFormat(BaseModel):
         return data
 
 
+MAX_TOKEN_COUNT = 1_000_000_000
+"""Upper bound on any token count a caller passes: far past every context window, and small
+enough for every price computation."""
+SEED_MAX = 2**63 - 1
+
+
 class SamplingParams(BaseModel):
     """How to generate, declared once: the `complete`/`compare` tool arguments, `RouteRequest` and
     `CompletionRequest` all inherit these fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKEN_COUNT)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
     stop: list[str] | None = None  # one string is taken as a list of one
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=-SEED_MAX - 1, le=SEED_MAX)
     response_format: ResponseFormat | None = None
 
     @field_validator("stop", mode="before")

@@ -18,7 +18,8 @@
     └── AllRoutesFailed(attempts, message)              every candidate failed or was excluded
 
 Messages never contain API keys: adapters build them from status codes and provider error
-bodies only, and `redact()` scrubs anything key-shaped as a last line of defence.
+bodies only, and `redact()` scrubs anything key-shaped as a last line of defence. A value a
+caller sent is quoted through `clip()`: at most ~100 characters of it come back.
 """
 
 from __future__ import annotations
@@ -50,6 +51,27 @@ def redact_value(value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(redact_value(v, secrets) for v in value)
     return value
+
+
+MAX_ECHO = 100
+"""The most characters of a rejected value an error message repeats."""
+
+
+def clip(value: object, limit: int = MAX_ECHO) -> str:
+    """`value` as text for an error message: whole when short, else its start and its size."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
+_LONG_ECHO = re.compile(rf"'[^'\n]{{{MAX_ECHO + 1},}}'|\"[^\"\n]{{{MAX_ECHO + 1},}}\"|\S{{{MAX_ECHO + 1},}}")
+
+
+def clip_echoes(message: str) -> str:
+    """An error message as it leaves for a caller: any quoted value or unbroken run longer than
+    MAX_ECHO characters (a rejected value, echoed by a message built anywhere) is clipped."""
+    return _LONG_ECHO.sub(lambda m: clip(m.group()), message)
 
 
 class RouterError(Exception):
@@ -171,7 +193,7 @@ class UnknownModel(RouterError):
         self.name = name
         self.suggestions = suggestions or []
         hint = f" Did you mean: {', '.join(self.suggestions)}?" if self.suggestions else ""
-        super().__init__(f"Unknown model {name!r}.{hint} Call list_models to see available ids.")
+        super().__init__(f"Unknown model {clip(name)!r}.{hint} Call list_models to see available ids.")
 
 
 class BudgetExceeded(RouterError):
@@ -182,7 +204,7 @@ class BudgetExceeded(RouterError):
         self.cap_usd = cap_usd
         self.resets_at = resets_at
         super().__init__(
-            f"{period.capitalize()} budget for client {client!r} exceeded: spent ${spent_usd} of "
+            f"{period.capitalize()} budget for client {clip(client)!r} exceeded: spent ${spent_usd} of "
             f"${cap_usd}; it resets at {resets_at}. Raise the cap in the config or wait."
         )
 

@@ -30,7 +30,7 @@ from mcp_router.api.errors import InvalidArguments
 from mcp_router.api.explain import describe_invalid
 from mcp_router.api.names import canonical_preferences
 from mcp_router.catalog.query import MAX_LIMIT, QuerySort
-from mcp_router.core import Message, SamplingParams
+from mcp_router.core import MAX_TOKEN_COUNT, Message, SamplingParams
 from mcp_router.metering.reports import GroupBy
 from mcp_router.routing.types import DEFAULT_OUTPUT_TOKENS, ModelChoice, RouteRequest, RoutingParams
 
@@ -258,8 +258,10 @@ class EstimateArgs(ToolArgs):
 
     prompt: str | None = None
     messages: Messages | None = None
-    input_tokens: int | None = Field(default=None, ge=0, description="Instead of prompt/messages.")
-    output_tokens: int = Field(default=DEFAULT_OUTPUT_TOKENS, ge=0)
+    input_tokens: int | None = Field(
+        default=None, ge=0, le=MAX_TOKEN_COUNT, description="Instead of prompt/messages."
+    )
+    output_tokens: int = Field(default=DEFAULT_OUTPUT_TOKENS, ge=0, le=MAX_TOKEN_COUNT)
     models: list[str] | None = Field(default=None, description="Default: every available priced model.")
     limit: int = Field(default=20, ge=1, le=MAX_LIST_LIMIT)
 

@@ -16,6 +16,7 @@ _EXPECTS: dict[str, str] = {
     "int_parsing": "must be an integer",
     "int_type": "must be an integer",
     "int_from_float": "must be a whole number",
+    "int_parsing_size": "is too large a number",
     "float_parsing": "must be a number",
     "float_type": "must be a number",
     "decimal_parsing": "must be a number",

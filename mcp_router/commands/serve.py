@@ -7,11 +7,13 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from mcp_router.log import configure_logging
-from mcp_router.server.transports import DEFAULT_PORT, Transport, check_binding, tokens_from
+from mcp_router.server.transports import DEFAULT_PORT, ServeConfigError, Transport, check_binding, tokens_from
 
 if TYPE_CHECKING:
     from mcp_router.router import Router
     from mcp_router.settings import Settings
+
+MAX_GRACE_S = 3600.0
 
 
 def refresh_interval(env: Mapping[str, str]) -> float | None:
@@ -19,6 +21,25 @@ def refresh_interval(env: Mapping[str, str]) -> float | None:
     from mcp_router.settings import refresh_seconds
 
     return refresh_seconds(env)
+
+
+def stop_grace(env: Mapping[str, str]) -> float:
+    """`MCP_ROUTER_STOP_GRACE_S`: seconds the calls in flight get to finish after SIGTERM/SIGINT."""
+    from mcp_router.server.shutdown import DEFAULT_GRACE_S
+
+    raw = env.get("MCP_ROUTER_STOP_GRACE_S", "").strip()
+    if not raw:
+        return DEFAULT_GRACE_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= MAX_GRACE_S:
+        raise ServeConfigError(
+            f"MCP_ROUTER_STOP_GRACE_S must be a number of seconds from 0 to {MAX_GRACE_S:.0f} "
+            f"(default {DEFAULT_GRACE_S:.0f}); got {raw[:40]!r}."
+        )
+    return value
 
 
 async def run_serve(
@@ -29,7 +50,8 @@ async def run_serve(
     env: Mapping[str, str] | None = None,
     on_listening: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve until the client disconnects (stdio) or the process stops (HTTP).
+    """Serve until the client disconnects (stdio) or SIGTERM/SIGINT: then the calls in flight
+    get `MCP_ROUTER_STOP_GRACE_S` to finish, and the router closes (ledger flushed) either way.
 
     The session starts before the router exists: building it (catalog, usage database, HTTP
     pool) runs in a worker thread while the client's `initialize` is answered, and tool calls
@@ -40,12 +62,14 @@ async def run_serve(
     from mcp_router.api.access import admins_from
     from mcp_router.server.app import build_server
     from mcp_router.server.pending import PendingRouter
+    from mcp_router.server.shutdown import StopRequest, stop_on_signals
     from mcp_router.server.transports import serve
     from mcp_router.settings import load_settings
 
     env = dict(os.environ if env is None else env)
     configure_logging(env)
     settings = load_settings(env)
+    grace_s = stop_grace(env)
     configured = _configured_tokens(settings)
     tokens = tokens_from(env, configured) if transport != "stdio" else {}
     if transport != "stdio":
@@ -58,7 +82,9 @@ async def run_serve(
         admins=admins_from(env, settings.server.admins),
         refresh_interval_s=refresh_interval(env),
     )
+    stop = StopRequest(grace_s)
     async with anyio.create_task_group() as tg:
+        await tg.start(stop_on_signals, stop)
         # Over stdio the client started the server in its own folder: local files there may be
         # read; over HTTP only the configured `[files] roots`.
         roots = [os.getcwd()] if transport == "stdio" else []
@@ -71,8 +97,9 @@ async def run_serve(
             env=env,
             tokens=tokens,
             on_listening=on_listening,
+            stop=stop,
         )
-        tg.cancel_scope.cancel()  # closes the router: meter flushed, pool and database closed
+        tg.cancel_scope.cancel()  # closes the router: meter flushed, health.json written, database closed
 
 
 def _build_router(env: Mapping[str, str], settings: Settings, file_roots: list[str]) -> Router:

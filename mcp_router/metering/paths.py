@@ -1,15 +1,23 @@
 """Where the usage database lives: `MCP_ROUTER_DB`, else `$MCP_ROUTER_HOME/usage.db`, else the
-platform's user data directory. One function so the server, the CLI and the router agree."""
+platform's user data directory. One function so the server, the CLI and the router agree.
+
+The data directory holds the usage ledger, the catalog cache and health.json: it is private to
+its user (0700), created so and tightened if an earlier version left it open."""
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
 import platformdirs
+import structlog
 
 APP_NAME = "mcp-router"
+HOME_MODE = 0o700
+
+_log = structlog.get_logger(__name__)
 
 
 def default_home(env: Mapping[str, str] | None = None) -> Path:
@@ -28,3 +36,25 @@ def default_db_path(env: Mapping[str, str] | None = None) -> Path:
     if db:
         return Path(db).expanduser()
     return default_home(env) / "usage.db"
+
+
+def ensure_home(env: Mapping[str, str] | None = None) -> Path:
+    """The data directory, created if missing, private to this user (see `make_private`)."""
+    home = default_home(env)
+    home.mkdir(mode=HOME_MODE, parents=True, exist_ok=True)
+    make_private(home)
+    return home
+
+
+def make_private(directory: Path) -> None:
+    """Remove group and other access from a directory this user owns (POSIX; elsewhere the
+    platform's per-user data directory is already private). Failing to is a warning, not fatal:
+    the directory may be on a filesystem without modes."""
+    if os.name != "posix":
+        return
+    try:
+        st = directory.stat()
+        if stat.S_IMODE(st.st_mode) & 0o077 and st.st_uid == os.getuid():
+            directory.chmod(stat.S_IMODE(st.st_mode) & ~0o077 | HOME_MODE)
+    except OSError as exc:
+        _log.warning("data_dir_not_private", path=str(directory), error=type(exc).__name__)

@@ -6,12 +6,16 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from mcp_router.errors import clip
+
 ACCEPTED = (
     "an ISO-8601 date or time (2025-01-31, 2025-01-31T12:00:00Z), a span back from now "
     "(90m, 24h, 7d, 30d, 2w), 'today' (since 00:00 UTC) or 'now'"
 )
 _SPAN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+MAX_SPAN = timedelta(days=36_600)
+"""The longest span back from now (about 100 years); omit `since` for all time."""
 
 
 @dataclass(frozen=True)
@@ -60,14 +64,31 @@ def parse_time(value: str, now: datetime) -> datetime:
         return start_of_day(now)
     span = _SPAN.match(text)
     if span:
-        amount, unit = int(span.group(1)), span.group(2).lower()
-        return now - timedelta(**{_UNITS[unit]: amount})
+        return now - _span(span.group(1), span.group(2).lower(), value)
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"invalid time {value!r}: expected {ACCEPTED}") from None
-    # a naive time or a bare date is UTC
-    return as_utc(parsed)
+        raise ValueError(f"invalid time {clip(value)!r}: expected {ACCEPTED}") from None
+    try:  # a naive time or a bare date is UTC
+        return as_utc(parsed)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise ValueError(f"time {clip(value)!r} is out of range: use a date from 0002 to 9998") from None
+
+
+def _span(amount: str, unit: str, value: str) -> timedelta:
+    """`amount` `unit`s, at most MAX_SPAN (a longer one would run past year 1)."""
+    too_long = ValueError(
+        f"span {clip(value)!r} is too long: at most {MAX_SPAN.days}d (about 100 years); omit it for all time"
+    )
+    if len(amount) > 12:  # far past any limit, and int() of a huge digit string is slow
+        raise too_long
+    try:
+        span = timedelta(**{_UNITS[unit]: int(amount)})
+    except OverflowError:
+        raise too_long from None
+    if span > MAX_SPAN:
+        raise too_long
+    return span
 
 
 def parse_window(since: str | None, until: str | None, now: datetime) -> TimeWindow:

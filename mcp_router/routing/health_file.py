@@ -143,6 +143,10 @@ def restore_health(tracker: HealthTracker, path: Path, known: Callable[[Endpoint
     return restored
 
 
+FILE_MODE = 0o600
+"""health.json is readable by its user only (it names the providers in use)."""
+
+
 class HealthFile:
     """Writes circuit state for other processes to read; see the module docstring."""
 
@@ -186,9 +190,11 @@ class HealthFile:
             "endpoints": _merge(ours, read_health_file(self.path)["endpoints"]),
         }
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".health-", suffix=".tmp", dir=self.path.parent)
             try:
+                if hasattr(os, "fchmod"):  # 0600 (mkstemp's mode too): replaced into place as is
+                    os.fchmod(fd, FILE_MODE)
                 with os.fdopen(fd, "w", encoding="utf-8") as f:
                     json.dump(data, f, indent=1)
                 os.replace(tmp, self.path)

@@ -5,6 +5,7 @@ in the library (`Router` and `mcp_router/api/`); `server/` only wires (docs/arch
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +18,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_router import __version__
 from mcp_router.router import Router
 from mcp_router.server.callers import CallerMiddleware
+from mcp_router.server.guards import ClipErrorEchoes
 from mcp_router.server.live import ResourceNotifier
 from mcp_router.server.pending import PendingRouter
 from mcp_router.server.prompts import Completer
@@ -52,13 +54,20 @@ def refuse_placeholder_tokens(tokens: Mapping[str, str]) -> None:
 
 
 class StaticTokens:
-    """Bearer tokens from configuration; each token names a metering client."""
+    """Bearer tokens from configuration; each token names a metering client.
+
+    The presented token is compared with every configured one in constant time (no dict
+    lookup, no early exit), so response timing says nothing about how close a guess was."""
 
     def __init__(self, tokens: Mapping[str, str]) -> None:
-        self._clients = dict(tokens)  # token -> client
+        self._tokens = [(token.encode(), client) for token, client in tokens.items()]
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        client = self._clients.get(token)
+        presented = token.encode()
+        client: str | None = None
+        for known, name in self._tokens:
+            if hmac.compare_digest(known, presented):
+                client = name
         return None if client is None else AccessToken(token=token, client_id=client, scopes=[])
 
 
@@ -118,7 +127,7 @@ def build_server(
         lifespan=lifespan,
         subscriptions=notifier.bus,
         tools=RouterTools(state).declared(),
-        middleware=[callers],
+        middleware=[callers, ClipErrorEchoes()],
         **_bearer_auth(tokens),
     )
     notifier.install(server)

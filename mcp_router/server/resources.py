@@ -10,11 +10,11 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from mcp_router.api.digest import catalog_digest
-from mcp_router.server.live import CATALOG_URI, USAGE_URI
+from mcp_router.errors import clip
+from mcp_router.server.live import CATALOG_URI, MODEL_URI, USAGE_URI
 from mcp_router.server.render import compact_json
 from mcp_router.server.state import ServerState, maps_errors
 
-MODEL_URI = CATALOG_URI + "/{vendor}/{model}"
 JSON = "application/json"
 
 
@@ -58,7 +58,9 @@ class RouterResources:
     async def model(self, vendor: str, model: str) -> str:
         info = (await self._state.router()).model_info(f"{vendor}/{model}")
         if info is None:
-            raise ResourceNotFoundError(f"Unknown model {vendor}/{model}. Read catalog://models for ids.")
+            raise ResourceNotFoundError(
+                f"Unknown model {clip(f'{vendor}/{model}')}. Read catalog://models for ids."
+            )
         return compact_json(info.model_dump(mode="json"))
 
     @maps_errors(ResourceError)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from mcp_router.api.access import Caller
 from mcp_router.api.arguments import InvalidArguments
 from mcp_router.api.names import known_providers
-from mcp_router.errors import RouterError
+from mcp_router.errors import RouterError, clip_echoes
 from mcp_router.server.callers import CallerMiddleware, current_caller
 from mcp_router.server.pending import PendingRouter
 
@@ -45,7 +45,8 @@ def maps_errors(
     to: Callable[[str], Exception],
 ) -> Callable[[Callable[P, Coroutine[Any, Any, T]]], Callable[P, Coroutine[Any, Any, T]]]:
     """Errors a caller can fix (`InvalidArguments`, the router's `RouterError`s) become `to`'s
-    exception with the same message: the SDK sends that text back instead of a generic error."""
+    exception with the same message (a long echoed value clipped, errors.py `clip_echoes`): the
+    SDK sends that text back instead of a generic error."""
 
     def decorate(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
         @wraps(fn)
@@ -53,7 +54,7 @@ def maps_errors(
             try:
                 return await fn(*args, **kwargs)
             except (InvalidArguments, RouterError) as exc:
-                raise to(str(exc)) from exc
+                raise to(clip_echoes(str(exc))) from exc
 
         return mapped
 

@@ -10,6 +10,10 @@ another event loop, Windows) falls back to the SDK's own transport.
 
 Like the SDK, it serves the wire from private duplicates of fd 0 and 1 and points fd 0 at
 the null device and fd 1 at stderr meanwhile, so a stray `print` never corrupts the session.
+
+On both paths the server reads through server/stdio_guard.py (malformed lines answered, open
+requests tracked), and the input can be closed from inside: a stop (server/shutdown.py) ends
+the input, lets the open requests finish, then ends the session as a client's EOF would.
 """
 
 from __future__ import annotations
@@ -18,27 +22,85 @@ import asyncio
 import os
 import stat
 import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
+
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
+
+from mcp_router.server.shutdown import StopRequest
+from mcp_router.server.stdio_guard import GuardedRead, OpenRequests, TrackedWrite
 
 MAX_LINE = 1 << 27  # one JSON-RPC message per line; prompts of many MB must fit
+
+
+class Lines(Protocol):
+    """The input `stdio_server` iterates, which a stop can end early."""
+
+    def __aiter__(self) -> Lines: ...
+    async def __anext__(self) -> str: ...
+    def close(self) -> None: ...
 
 
 class PipeLines:
     """`async for line in stdin` over a non-blocking pipe (what `stdio_server` iterates)."""
 
-    def __init__(self, reader: asyncio.StreamReader) -> None:
+    def __init__(self, reader: asyncio.StreamReader, transport: asyncio.ReadTransport | None = None) -> None:
         self._reader = reader
+        self._transport = transport
+        self._closed = False
 
     def __aiter__(self) -> PipeLines:
         return self
 
     async def __anext__(self) -> str:
         line = await self._reader.readline()
-        if not line:
+        if not line or self._closed:  # after close(), a partial line is dropped, not served
             raise StopAsyncIteration
         return line.decode("utf-8", errors="replace")
+
+    def close(self) -> None:
+        """Stop reading: the pending and any later `__anext__` end the iteration."""
+        self._closed = True
+        if self._transport is not None:
+            self._transport.close()  # its protocol feeds EOF to the reader
+        else:
+            self._reader.feed_eof()
+
+
+class ThreadLines:
+    """Lines of a blocking descriptor (a terminal, a file), read by a daemon thread: closing
+    never waits for the next line, and the thread never holds the process open at exit."""
+
+    def __init__(self, fd: int) -> None:
+        self._send, self._receive = anyio.create_memory_object_stream[str](0)
+        self._token = anyio.lowlevel.current_token()
+        threading.Thread(target=self._pump, args=(fd,), name="mcp-router-stdin", daemon=True).start()
+
+    def _pump(self, fd: int) -> None:
+        source = os.fdopen(fd, "rb", buffering=0, closefd=False)
+        try:
+            for raw in iter(source.readline, b""):
+                line = raw.decode("utf-8", errors="replace")
+                anyio.from_thread.run(self._send.send, line, token=self._token)
+            anyio.from_thread.run_sync(self._send.close, token=self._token)
+        except Exception:  # closed by a stop, or the loop is gone: nothing is waiting for input
+            return
+
+    def __aiter__(self) -> ThreadLines:
+        return self
+
+    async def __anext__(self) -> str:
+        try:
+            return await self._receive.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise StopAsyncIteration from None
+
+    def close(self) -> None:
+        self._send.close()
 
 
 class PipeWriter:
@@ -96,7 +158,7 @@ async def pipe_stdio() -> AsyncIterator[tuple[PipeLines, PipeWriter]]:
         )
         transports.append(write_transport)
         writer = asyncio.StreamWriter(write_transport, protocol, None, loop)
-        yield PipeLines(reader), PipeWriter(writer)
+        yield PipeLines(reader, read_transport), PipeWriter(writer)
     finally:
         for transport in transports:
             transport.close()
@@ -123,14 +185,52 @@ class _FlowControl(asyncio.streams.FlowControlMixin, asyncio.Protocol):
         return self._closed
 
 
-async def serve_stdio(server: Any) -> None:
-    """Run `server` (an MCPServer) over stdio, through asyncio pipes when possible."""
-    if not fast_stdio_possible():
-        await server.run_stdio_async()
-        return
+@asynccontextmanager
+async def thread_stdin() -> AsyncIterator[ThreadLines]:
+    """The SDK path's input: claim fd 0 as `pipe_stdio` does and read a private duplicate
+    from a daemon thread (the SDK's own reader would block a stop until the next line)."""
+    wire_in, saved_in = os.dup(0), os.dup(0)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    try:
+        yield ThreadLines(wire_in)  # wire_in stays open: the thread may still be reading it
+    finally:
+        os.dup2(saved_in, 0)
+        os.close(saved_in)
+
+
+@asynccontextmanager
+async def _stdio_lines() -> AsyncIterator[tuple[Lines, PipeWriter | None]]:
+    if fast_stdio_possible():
+        async with pipe_stdio() as (stdin, stdout):
+            yield stdin, stdout
+    else:
+        async with thread_stdin() as stdin:
+            yield stdin, None  # the SDK claims and writes stdout itself
+
+
+async def serve_stdio(server: Any, stop: StopRequest | None = None) -> None:
+    """Run `server` (an MCPServer) over stdio until the client closes stdin or `stop` is
+    requested (then the requests already read are answered first, within the grace period)."""
     from mcp.server.stdio import stdio_server
 
     from mcp_router.server.compat import run_streams  # run_stdio_async takes no streams
 
-    async with pipe_stdio() as (stdin, stdout), stdio_server(stdin=stdin, stdout=stdout) as (read, write):  # type: ignore[arg-type]
-        await run_streams(server, read, write)
+    async with (
+        _stdio_lines() as (stdin, stdout),
+        stdio_server(stdin=stdin, stdout=stdout) as (read, write),  # type: ignore[arg-type]
+        anyio.create_task_group() as tg,
+    ):
+        if stop is not None:
+            tg.start_soon(_close_on_stop, stop, stdin)
+        open_requests = OpenRequests()
+        reader = GuardedRead(read, write, open_requests, stop)
+        writer = TrackedWrite(write, open_requests)
+        await run_streams(server, reader, writer)
+        tg.cancel_scope.cancel()
+
+
+async def _close_on_stop(stop: StopRequest, stdin: Lines) -> None:
+    await stop.requested.wait()
+    stdin.close()

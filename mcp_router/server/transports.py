@@ -7,20 +7,26 @@ HTTP safety: bound to loopback by default with Host/Origin validation (a foreign
 
 from __future__ import annotations
 
+import contextlib
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 
+from mcp_router.server.shutdown import CountHttpRequests, CountRequests, InFlight, StopRequest
+
 if TYPE_CHECKING:  # HTTP only: stdio start-up does not pay for importing uvicorn
     import uvicorn
-    from starlette.applications import Starlette
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 Transport = Literal["stdio", "http", "sse"]
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 DEFAULT_PORT = 8765
+MIN_TOKEN_CHARS = 16
+"""Bearer tokens guarding a non-loopback bind are at least this long."""
 
 
 class ServeConfigError(ValueError):
@@ -55,39 +61,74 @@ def _csv(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
+def is_loopback(host: str) -> bool:
+    return host.lower() in LOOPBACK
+
+
 def security_for(host: str, env: Mapping[str, str]) -> TransportSecuritySettings:
-    """Host/Origin validation. Loopback: only loopback hosts and origins. Elsewhere: the hosts
-    and origins in MCP_ROUTER_ALLOWED_HOSTS / MCP_ROUTER_ALLOWED_ORIGINS when set; otherwise
-    the bearer token is the guard (a browser cannot attach it cross-site)."""
-    hosts = _csv(env.get("MCP_ROUTER_ALLOWED_HOSTS"))
-    origins = _csv(env.get("MCP_ROUTER_ALLOWED_ORIGINS"))
-    if host in LOOPBACK:
+    """Host/Origin validation. Loopback: only loopback hosts and origins, with or without a
+    port. Elsewhere: the hosts and origins in MCP_ROUTER_ALLOWED_HOSTS / MCP_ROUTER_ALLOWED_ORIGINS
+    when set; otherwise the bearer token is the guard (a browser cannot attach it cross-site).
+    Names are compared lowercased (`LowercaseHostHeaders` lowers the request's side)."""
+    hosts = [h.lower() for h in _csv(env.get("MCP_ROUTER_ALLOWED_HOSTS"))]
+    origins = [o.lower() for o in _csv(env.get("MCP_ROUTER_ALLOWED_ORIGINS"))]
+    if is_loopback(host):
+        names = ("127.0.0.1", "localhost", "[::1]")
         return TransportSecuritySettings(
             enable_dns_rebinding_protection=True,
-            allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", *hosts],
-            allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*", *origins],
+            allowed_hosts=[*names, *(f"{n}:*" for n in names), *hosts],
+            allowed_origins=[*(f"http://{n}" for n in names), *(f"http://{n}:*" for n in names), *origins],
         )
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=bool(hosts), allowed_hosts=hosts, allowed_origins=origins
     )
 
 
+class LowercaseHostHeaders:
+    """ASGI wrapper: the Host and Origin headers lowercased (host names are case-insensitive,
+    the SDK's checks are not: `LOCALHOST:8765` is localhost)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            headers = [
+                (name, value.lower() if name in (b"host", b"origin") else value)
+                for name, value in scope.get("headers", [])
+            ]
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
+
+
 def check_binding(host: str, tokens: Mapping[str, str]) -> None:
-    if host not in LOOPBACK and not tokens:
+    """Off loopback, bearer tokens are required, each at least MIN_TOKEN_CHARS long."""
+    if is_loopback(host):
+        return
+    if not tokens:
         raise ServeConfigError(
             f"Refusing to serve on {host} without bearer tokens: set MCP_ROUTER_TOKENS='client:token' "
             "(or [server] tokens in the config), or bind to 127.0.0.1."
+        )
+    short = sorted({client for token, client in tokens.items() if len(token) < MIN_TOKEN_CHARS})
+    if short:
+        raise ServeConfigError(
+            f"Refusing to serve on {host}: the bearer token for client(s) {', '.join(short)} is shorter "
+            f"than {MIN_TOKEN_CHARS} characters. Use a long random secret, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, in MCP_ROUTER_TOKENS or "
+            "[server] tokens."
         )
 
 
 def http_app(
     server: MCPServer[Any], *, host: str, env: Mapping[str, str], transport: Transport = "http"
-) -> Starlette:
+) -> ASGIApp:
     """The ASGI app for `server` (Streamable HTTP at /mcp, or legacy SSE at /sse)."""
     security = security_for(host, env)
     if transport == "sse":
-        return server.sse_app(transport_security=security, host=host)
-    return server.streamable_http_app(streamable_http_path="/mcp", transport_security=security, host=host)
+        return LowercaseHostHeaders(server.sse_app(transport_security=security, host=host))
+    app = server.streamable_http_app(streamable_http_path="/mcp", transport_security=security, host=host)
+    return LowercaseHostHeaders(app)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -102,10 +143,18 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def uvicorn_server(app: Starlette, *, log_level: str = "warning") -> uvicorn.Server:
+def uvicorn_server(app: ASGIApp, *, log_level: str = "warning") -> uvicorn.Server:
+    """A uvicorn server that leaves signals to its caller (`serve` stops it gracefully; uvicorn's
+    own capture re-raises the signal after its shutdown, killing the process before the ledger
+    is flushed)."""
     import uvicorn
 
-    return uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on"))
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return _Server(uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on"))
 
 
 async def serve(
@@ -117,18 +166,40 @@ async def serve(
     env: Mapping[str, str],
     tokens: Mapping[str, str] | None = None,
     on_listening: Callable[[str], None] | None = None,
+    stop: StopRequest | None = None,
 ) -> None:
-    """Run until the client disconnects (stdio) or the process is stopped (HTTP/SSE).
-    `on_listening` gets the URL once the socket listens (with the real port when `port` is 0)."""
+    """Run until the client disconnects (stdio) or `stop` is requested (any transport; then
+    the calls in flight finish first, within its grace period). `on_listening` gets the URL
+    once the socket listens (with the real port when `port` is 0)."""
     if transport == "stdio":
         from mcp_router.server.stdio import serve_stdio
 
-        await serve_stdio(server)
+        await serve_stdio(server, stop)
         return
     check_binding(host, tokens or {})
-    app = http_app(server, host=host, env=env, transport=transport)
+    calls = InFlight()
+    server.middleware.append(CountRequests(calls))
+    app = CountHttpRequests(http_app(server, host=host, env=env, transport=transport), calls)
+    web = uvicorn_server(app)
     sock = bind(host, port)
     if on_listening is not None:
         shown = f"[{host}]" if ":" in host else host
         on_listening(f"http://{shown}:{sock.getsockname()[1]}/{'sse' if transport == 'sse' else 'mcp'}")
-    await uvicorn_server(app).serve(sockets=[sock])
+    async with anyio.create_task_group() as tg:
+        if stop is not None:
+            tg.start_soon(_stop_http, stop, web, calls)
+        await web.serve(sockets=[sock])
+        tg.cancel_scope.cancel()
+
+
+async def _stop_http(stop: StopRequest, web: uvicorn.Server, calls: InFlight) -> None:
+    """On stop: uvicorn closes the listener and idle connections and waits for the others; once
+    the calls in flight are answered (or the grace is over), end what is left: idle
+    notification streams, and calls past the grace."""
+    await stop.requested.wait()
+    web.should_exit = True
+    await stop.drain(calls.wait_idle)
+    while True:  # until `serve` returns; a connection accepted before the listener closed is ended too
+        for task in list(web.server_state.tasks):
+            task.cancel()
+        await anyio.sleep(0.1)

@@ -18,7 +18,7 @@ from mcp_types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_router.server import compat
-from mcp_router.server.live import ResourceNotifier
+from mcp_router.server.live import ResourceNotifier, SubscriptionRules
 
 
 class Args(BaseModel):
@@ -88,7 +88,7 @@ async def test_a_model_tool_runs_and_rejects_through_the_sdk() -> None:
 @pytest.mark.filterwarnings("ignore:resources/subscribe is removed")
 async def test_subscribe_sessions_share_one_connection_per_client() -> None:
     server: MCPServer[Any] = MCPServer("t")
-    notifier = ResourceNotifier()
+    notifier = ResourceNotifier(SubscriptionRules(["x://one"]))  # this server's only resource
     notifier.install(server)
 
     @server.resource("x://one")

@@ -145,7 +145,7 @@ async def test_streamable_http_requires_a_token_when_configured(router: Any, env
 def test_non_loopback_binding_requires_tokens() -> None:
     with pytest.raises(ServeConfigError, match="MCP_ROUTER_TOKENS"):
         check_binding("0.0.0.0", {})
-    check_binding("0.0.0.0", {"tok": "client"})
+    check_binding("0.0.0.0", {"tok-long-enough-1234": "client"})
     check_binding("127.0.0.1", {})
     assert parse_tokens("a:1, b:2") == {"1": "a", "2": "b"}
     with pytest.raises(ServeConfigError):
