@@ -29,7 +29,7 @@ from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.merge import diff
 from mcp_router.catalog.models import Model
 from mcp_router.core import CompletionRequest, Usage
-from mcp_router.errors import AllRoutesFailed, RouterError
+from mcp_router.errors import AllRoutesFailed, MeteringError, RouterError
 from mcp_router.metering.records import AttemptRecord, RequestRecord, RequestStatus
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.costs import BudgetGate, BudgetHook
@@ -188,8 +188,8 @@ class Router:
         when the caller already loaded them, instead of reading the file again; `clock` for
         tests (the system clock otherwise)."""
         from mcp_router.catalog.refresh import CatalogCache, CatalogRefresher
-        from mcp_router.metering.paths import default_db_path, default_home
-        from mcp_router.metering.store import UsageStore
+        from mcp_router.metering.factory import open_store
+        from mcp_router.metering.paths import default_home, default_store_location
         from mcp_router.metering.writer import MeterWriter
         from mcp_router.providers.config import providers_from_env
         from mcp_router.providers.factory import build_adapters
@@ -217,7 +217,7 @@ class Router:
             # and comes back from it below: a restarted server keeps skipping a cooling endpoint.
             health_file = HealthFile(home / HEALTH_FILE_NAME, clock)
             health = HealthTracker(clock, on_state_change=health_file.write)
-            store = UsageStore(default_db_path(env))
+            store = open_store(default_store_location(env))
             opened.append(store)
             meter = MeterWriter(store)
             budgets = None
@@ -324,10 +324,13 @@ class Router:
 
     async def flush_metering(self) -> None:
         """Return once every request finished so far is in the usage database, so a report
-        read right after a call sees it. Returns at once when nothing is pending."""
+        read right after a call sees it. Returns at once when nothing is pending. Best effort:
+        when the database cannot be written (the writer logs why) it returns as soon as that is
+        known, so a report answers from what is committed; closing still reports lost rows."""
         flush = getattr(self._meter, "flush", None)  # the Meter protocol needs only `record`
         if flush is not None:
-            await _maybe_await(flush())
+            with contextlib.suppress(MeteringError):
+                await _maybe_await(flush())
 
     def _with_extras(self, catalog: Catalog) -> Catalog:
         if not self._extra_models and not self._aliases:
@@ -358,6 +361,10 @@ class Router:
     @property
     def store(self) -> Any:
         return self._store
+
+    @property
+    def budgets(self) -> BudgetGate | None:
+        return self._budgets
 
     @property
     def policy(self) -> RoutingPolicy:
@@ -431,6 +438,9 @@ class Router:
                 tag=req.tag,
             )
 
+        ensure_writable = getattr(self._meter, "ensure_writable", None)  # no paid call unrecorded
+        if ensure_writable is not None:
+            ensure_writable()  # raises LedgerUnavailable while the usage database cannot be written
         if not p.candidates:
             await self._meter.record(request_record("error", (), None, "AllRoutesFailed"))
             raise AllRoutesFailed(no_candidates_message(p), [])
@@ -463,6 +473,7 @@ class Router:
                 request_id=request_id,
                 max_tokens=req.max_tokens,
                 policy=self._policy,
+                timeout_s=req.timeout_s,
             ),
         )
         result: ExecResult | None = None

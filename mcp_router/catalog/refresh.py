@@ -44,10 +44,22 @@ class CatalogCache:
     """Last good live list per provider, in its own SQLite file (not the metering store)."""
 
     def __init__(self, path: str | Path) -> None:
-        self._db = Database(sqlite3.connect(str(path), check_same_thread=False))
-        self._db[_TABLE].create(  # type: ignore[union-attr]
-            {"provider": str, "fetched_at": str, "models": str}, pk="provider", if_not_exists=True
-        )
+        from mcp_router.metering.paths import private_file
+
+        private_file(Path(path))  # owner-only (0600), like the usage database
+        conn = None
+        try:
+            conn = sqlite3.connect(str(path), check_same_thread=False)
+            self._db = Database(conn)
+            self._db[_TABLE].create(  # type: ignore[union-attr]
+                {"provider": str, "fetched_at": str, "models": str}, pk="provider", if_not_exists=True
+            )
+        except sqlite3.Error as exc:  # this module owns the cache's SQL, so its errors end here
+            if conn is not None:
+                conn.close()
+            raise RouterError(
+                f"The catalog cache {path} cannot be opened ({exc}): delete it; the next refresh rebuilds it."
+            ) from exc
 
     def save(self, listing: ProviderListing) -> None:
         self._db[_TABLE].upsert(  # type: ignore[union-attr]

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
-import anyio.to_thread
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
@@ -294,6 +292,7 @@ def build_server(
 
     @declare(annotations=_READ_ONLY, description="Metered requests, tokens and cost.")
     async def usage_report(
+        ctx: Context[Any, Any],
         since: Since = None,
         until: str | None = None,
         group_by: Literal["model", "provider", "day", "client"] = "model",
@@ -302,13 +301,11 @@ def build_server(
     ) -> UsageReport:
         tools = await tools_()
         await tools.router.flush_metering()  # a report right after a call includes it
-        report = partial(
-            tools.usage_report, since=since, until=until, group_by=group_by, client=client, limit=limit
-        )
         try:
-            # SQLite in a worker thread: the store's lock is shared with the meter's writer and
-            # may be held through a busy timeout; on the loop that would stall every stream.
-            return await anyio.to_thread.run_sync(report)
+            return await tools.usage_report(
+                since=since, until=until, group_by=group_by, client=client, limit=limit,
+                caller=_client_of(ctx, client_id),
+            )  # fmt: skip
         except (InvalidToolInput, RouterError) as exc:
             raise ToolError(str(exc)) from exc
 
@@ -355,6 +352,6 @@ def build_server(
     async def usage_resource() -> str:
         tools = await tools_()
         await tools.router.flush_metering()
-        return await anyio.to_thread.run_sync(tools.usage_summary_json)  # SQLite: off the loop
+        return await tools.usage_summary_json(caller=client_id)
 
     return server

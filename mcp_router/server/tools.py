@@ -14,7 +14,7 @@ from mcp_router.catalog.models import Endpoint, Model, Pricing
 from mcp_router.catalog.pricing import input_output_cost, per_million, usd
 from mcp_router.catalog.query import query_models
 from mcp_router.core import Message, Usage
-from mcp_router.metering.reports import UsageReport, summary, usage_report
+from mcp_router.metering.reports import UsageReport
 from mcp_router.routing.costs import estimate_cost as estimate_request_cost
 from mcp_router.routing.plan import Candidate, cheapest_known, size_reason, unit_price
 from mcp_router.routing.types import CompareResult, RoutedCompletion
@@ -301,7 +301,7 @@ class RouterTools:
             health=self._health(),
         )
 
-    def usage_report(
+    async def usage_report(
         self,
         *,
         since: str | None = None,
@@ -309,19 +309,20 @@ class RouterTools:
         group_by: str = "model",
         client: str | None = None,
         limit: int = 50,
+        caller: str | None = None,
     ) -> UsageReport:
+        """The report, with the budgets of `client` (or else of the `caller`'s client)."""
         try:
-            return usage_report(
-                self.router.store,
-                since=since,
-                until=until,
-                group_by=group_by,
-                client=client,
-                limit=limit,
-                now=self._clock(),
+            report: UsageReport = await self.router.store.usage_report(
+                since=since, until=until, group_by=group_by, client=client, limit=limit, now=self._clock()
             )
         except ValueError as exc:  # unparseable window or group: the caller's to fix
             raise InvalidToolInput(str(exc)) from exc
+        return report.model_copy(update={"budgets": await self._budgets(client or caller)})
+
+    async def _budgets(self, client: str | None) -> list[Any]:
+        budgets = getattr(self.router, "budgets", None)
+        return [] if budgets is None or client is None else list(await budgets.budget_status(client))
 
     def catalog_json(self) -> str:
         catalog: Catalog = self.router.catalog
@@ -340,5 +341,6 @@ class RouterTools:
             return None
         return model_info(model, self._available, self._health()).model_dump_json()
 
-    def usage_summary_json(self) -> str:
-        return summary(self.router.store, self._clock()).model_dump_json()
+    async def usage_summary_json(self, caller: str | None = None) -> str:
+        summary = await self.router.store.summary(self._clock())
+        return str(summary.model_copy(update={"budgets": await self._budgets(caller)}).model_dump_json())
