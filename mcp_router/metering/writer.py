@@ -263,19 +263,25 @@ class MeterWriter:
             return 0.0
         return max(0.0, self._queue[0][0] + self._interval - self._monotonic())
 
+    def _next_batch(self) -> list[RequestRecord] | None:
+        """Wait until a batch is due: the batch; [] when idle with a faulty store (probe it);
+        None when closing with nothing left."""
+        with self._cond:
+            while True:
+                due = self._due()
+                if due == 0.0:
+                    return [rec for _, rec in islice(self._queue, self._max_batch)]
+                if due is None and self._closing:
+                    return None
+                if due is None and self._store.write_fault() is not None:
+                    return []  # nothing queued whose retry would tell when the disk is back
+                self._cond.wait(_IDLE_WAKE_S if due is None else due)
+
     def _run(self) -> None:
         while True:
-            with self._cond:
-                while True:
-                    due = self._due()
-                    if due == 0.0:
-                        break
-                    if due is None and self._closing:
-                        return
-                    if due is None and self._store.write_fault() is not None:
-                        break  # nothing queued to retry: probe the store instead (below)
-                    self._cond.wait(_IDLE_WAKE_S if due is None else due)
-                batch = [rec for _, rec in islice(self._queue, self._max_batch)]
+            batch = self._next_batch()
+            if batch is None:
+                return
             if not batch:
                 if not self._store.probe_writable():
                     with self._cond:
@@ -294,7 +300,6 @@ class MeterWriter:
                 # The database failed (not the records): keep the rest queued, retry, never drop.
                 self._failures += 1
                 self._last_error = str(error.cause) if isinstance(error, LedgerUnavailable) else repr(error)
-                self._cond.notify_all()
                 log.error(
                     "metering_write_failed",
                     error=type(error).__name__,
