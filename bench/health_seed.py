@@ -4,7 +4,7 @@
 
 Builds a usage database with `--rows` attempt rows, all within the last 24 h (the worst case: a
 query bounded only by time would read every one), spread over `--endpoints` endpoints, then times
-what a router does at start (bootstrap.py): `recent_attempts` (metering/health_seed.py) plus
+what a router does at start (bootstrap.py): `recent_attempts` (metering/sqlite_health.py) plus
 `HealthTracker.seed` for every endpoint found. Prints the median and the budget it must stay
 within (issue 11: 20 ms at 1,000,000 rows), and the same at 1/10 of the rows for the ratio.
 """
@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mcp_router.metering.health_seed import recent_attempts
+from mcp_router.metering.sqlite_health import recent_attempts
 from mcp_router.metering.store import UsageStore
 from mcp_router.routing.health import HealthTracker
 

@@ -23,7 +23,7 @@ import anyio
 
 from mcp_router.core import Usage
 from mcp_router.metering.records import AttemptRecord, RequestRecord
-from mcp_router.metering.store import UsageStore
+from mcp_router.metering.store import SqliteStore
 from mcp_router.metering.writer import MeterWriter
 
 
@@ -74,7 +74,7 @@ def make(n: int) -> list[RequestRecord]:
     return out
 
 
-async def batched(store: UsageStore, recs: list[RequestRecord]) -> float:
+async def batched(store: SqliteStore, recs: list[RequestRecord]) -> float:
     async with MeterWriter(store) as writer:
         t0 = time.perf_counter()
         for rec in recs:
@@ -83,7 +83,7 @@ async def batched(store: UsageStore, recs: list[RequestRecord]) -> float:
         return time.perf_counter() - t0
 
 
-def per_row(store: UsageStore, recs: list[RequestRecord]) -> float:
+def per_row(store: SqliteStore, recs: list[RequestRecord]) -> float:
     t0 = time.perf_counter()
     for rec in recs:
         store.write_batch([rec])
@@ -101,9 +101,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=".") as tmp:  # on the real disk: commits pay their fsync
         for k in range(rounds):  # alternate the two so machine noise hits both alike
             recs = make(args.rows)  # fresh ids every round: every run writes new rows
-            with UsageStore(Path(tmp) / f"batched{k}.db") as store:
+            with SqliteStore(Path(tmp) / f"batched{k}.db") as store:
                 batch_rates.append(args.rows / anyio.run(batched, store, recs))
-            with UsageStore(Path(tmp) / f"per_row{k}.db") as store:
+            with SqliteStore(Path(tmp) / f"per_row{k}.db") as store:
                 row_rates.append(args.per_row / per_row(store, recs[: args.per_row]))
             ratios.append(batch_rates[-1] / row_rates[-1])
             print(

@@ -15,10 +15,8 @@ figures of the last day's attempts in the usage database (metering/health_seed.p
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack, ExitStack
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,9 +25,9 @@ import structlog
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.models import Model
 from mcp_router.catalog.refresh import CatalogCache, CatalogRefresher
-from mcp_router.metering.health_seed import recent_attempts
-from mcp_router.metering.paths import default_db_path, ensure_home
-from mcp_router.metering.store import UsageStore
+from mcp_router.metering.factory import open_store
+from mcp_router.metering.paths import default_store_location, ensure_home
+from mcp_router.metering.protocol import UsageStore
 from mcp_router.metering.writer import MeterWriter
 from mcp_router.providers.config import providers_from_env
 from mcp_router.providers.factory import build_adapters
@@ -42,7 +40,6 @@ from mcp_router.settings import Settings, check_models, load_settings
 log = structlog.get_logger(__name__)
 
 # How far back the usage database's attempts seed a new router's health figures.
-SEED_WINDOW = timedelta(hours=24)
 
 if TYPE_CHECKING:
     from mcp_router.metering.budgets import Budgets
@@ -79,15 +76,6 @@ def _restore_health(router: Router, health_path: Path, store: UsageStore, clock:
         return key[0] in router.available_providers and router.catalog.endpoint(key[1], key[0]) is not None
 
     restore_health(router.health, health_path, known)
-    since_ms = int((clock.now() - SEED_WINDOW).timestamp() * 1000)
-    try:
-        found = recent_attempts(store, since_ms=since_ms, per_endpoint=router.health.window)
-    except sqlite3.Error as exc:  # advisory figures must not stop the router
-        log.warning("health_seed_failed", error=type(exc).__name__, detail=str(exc)[:200])
-        return
-    for key, attempts in found.items():
-        if known(key):
-            router.health.seed(key, attempts)
 
 
 def build_router(
@@ -119,7 +107,7 @@ def build_router(
         health_file = HealthFile(home / HEALTH_FILE_NAME, clock)
         resources.callback(health_file.close)
         health = HealthTracker(clock, on_state_change=health_file.write)
-        store = UsageStore(default_db_path(env))
+        store = open_store(default_store_location(env))
         on_failure.callback(store.close)
         http = make_http_client()
         resources.push_async_callback(http.aclose)

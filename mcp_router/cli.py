@@ -69,25 +69,30 @@ def usage(
     """Usage and cost from the local database (MCP_ROUTER_DB)."""
     from datetime import UTC, datetime
 
-    from mcp_router.metering.paths import default_db_path
-    from mcp_router.metering.render import render_report
-    from mcp_router.metering.reports import usage_report
-    from mcp_router.metering.store import UsageStore
+    import anyio
 
     _preflight()
-    with UsageStore(default_db_path()) as store:
+    from mcp_router.errors import MeteringError
+    from mcp_router.metering.factory import open_store
+    from mcp_router.metering.paths import default_store_location
+    from mcp_router.metering.render import render_report
+    from mcp_router.metering.reports import UsageReport
+
+    async def read() -> UsageReport:
+        store = open_store(default_store_location())
         try:
-            report = usage_report(
-                store,
-                since=since,
-                until=until,
-                group_by=group_by,
-                client=client,
-                limit=limit,
-                now=datetime.now(UTC),
+            return await store.usage_report(
+                since=since, until=until, group_by=group_by, client=client, limit=limit, now=datetime.now(UTC)
             )
-        except ValueError as exc:
-            raise click.BadParameter(str(exc)) from exc
+        finally:
+            await store.aclose()
+
+    try:
+        report = anyio.run(read)
+    except MeteringError as exc:  # the database cannot be opened or read
+        raise click.ClickException(str(exc)) from exc
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
     click.echo(report.model_dump_json(indent=2) if as_json else render_report(report))
 
 

@@ -14,8 +14,11 @@
     │   ├── ConnectionFailed                            refused, reset, DNS, broken stream
     │   └── MalformedResponse                           body not JSON / missing fields / unknown values
     ├── UnknownModel(name, suggestions)                 no such model or alias
-    ├── BudgetExceeded(client, spent, cap, resets_at)   a budget would be overspent
-    └── AllRoutesFailed(attempts, message)              every candidate failed or was excluded
+    ├── BudgetExceeded(client, spent, reserved, cap)    a budget would be overspent
+    ├── AllRoutesFailed(attempts, message)              every candidate failed or was excluded
+    └── MeteringError                                   usage records could not be written
+        ├── LedgerUnavailable(location, cause)          the usage database cannot be written now
+        └── RecordRejected(cause)                       a record's own values cannot be stored
 
 Messages never contain API keys: adapters build them from status codes and provider error
 bodies only, and `redact()` scrubs anything key-shaped as a last line of defence. A value a
@@ -197,15 +200,49 @@ class UnknownModel(RouterError):
 
 
 class BudgetExceeded(RouterError):
-    def __init__(self, client: str, period: str, spent_usd: Any, cap_usd: Any, resets_at: str) -> None:
+    """A call's worst case would pass a cap. `spent_usd` is money already spent (committed, or
+    settled by a call not yet recorded); `reserved_usd` is held by calls still in flight, at
+    their worst case, and comes back when they finish; `requested_usd` is this call's hold."""
+
+    def __init__(
+        self,
+        client: str,
+        period: str,
+        spent_usd: Any,
+        cap_usd: Any,
+        resets_at: str,
+        *,
+        reserved_usd: Any = 0,
+        requested_usd: Any = None,
+        hint: str = "",
+    ) -> None:
         self.client = client
         self.period = period
         self.spent_usd = spent_usd
+        self.reserved_usd = reserved_usd
         self.cap_usd = cap_usd
+        self.requested_usd = requested_usd
         self.resets_at = resets_at
+        self.hint = hint
+        held = f" and ${reserved_usd} is reserved by calls in flight" if reserved_usd else ""
+        needs = f"; this call would hold ${requested_usd}" if requested_usd is not None else ""
         super().__init__(
             f"{period.capitalize()} budget for client {clip(client)!r} exceeded: spent ${spent_usd} of "
-            f"${cap_usd}; it resets at {resets_at}. Raise the cap in the config or wait."
+            f"${cap_usd}{held}{needs}. {hint + ' ' if hint else ''}It resets at {resets_at}. "
+            "Raise the cap in the config or wait."
+        )
+
+    def with_hint(self, hint: str) -> BudgetExceeded:
+        """The same refusal, with advice about the call that was refused."""
+        return BudgetExceeded(
+            self.client,
+            self.period,
+            self.spent_usd,
+            self.cap_usd,
+            self.resets_at,
+            reserved_usd=self.reserved_usd,
+            requested_usd=self.requested_usd,
+            hint=hint,
         )
 
 
@@ -213,3 +250,46 @@ class AllRoutesFailed(RouterError):
     def __init__(self, message: str, attempts: list[Any] | None = None) -> None:
         self.attempts = attempts or []
         super().__init__(message)
+
+
+class MeteringError(RouterError):
+    """Usage records could not be written (the writer is closed, or the database keeps failing)."""
+
+
+_CORRUPT_SIGNS = ("not a database", "malformed", "disk image")  # SQLite's words for a damaged file
+
+
+class LedgerUnavailable(MeteringError):
+    """The usage database cannot be opened, read or written now (disk full, I/O error,
+    read-only or corrupt file, locked past the retry window: `busy`). While it cannot be
+    written, new calls are refused: a call that cannot be recorded must not be made. Writing
+    recovers by itself once a write succeeds again."""
+
+    def __init__(self, location: str, cause: str, *, action: str = "written", busy: bool = False) -> None:
+        self.location = location
+        self.cause = cause
+        self.action = action
+        self.busy = busy
+        self.corrupt = any(sign in cause for sign in _CORRUPT_SIGNS)
+        if self.corrupt:
+            advice = (
+                f"the file is corrupt: move it aside (mv '{location}' '{location}.corrupt') and a new "
+                "one is created at the next start, or point MCP_ROUTER_DB elsewhere."
+            )
+        elif action == "written":
+            advice = (
+                "new calls are refused meanwhile, since they could not be recorded. Free disk "
+                "space or fix the file; calls resume by themselves once it is writable."
+            )
+        else:
+            advice = "check the file (`mcp-router doctor`) or point MCP_ROUTER_DB elsewhere."
+        super().__init__(f"The usage database {location} cannot be {action} ({cause}): {advice}")
+
+
+class RecordRejected(MeteringError):
+    """One record's own values cannot be stored (an integer too large, a lone surrogate, a
+    violated constraint): it would fail on every retry, whatever the database's state."""
+
+    def __init__(self, cause: str) -> None:
+        self.cause = cause
+        super().__init__(f"a usage record cannot be stored: {cause}")

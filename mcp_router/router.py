@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from functools import partial
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, suppress
+from datetime import timedelta
 from pathlib import Path
 from random import Random
 from types import TracebackType
@@ -32,8 +32,9 @@ from mcp_router.catalog.custom import with_custom
 from mcp_router.catalog.merge import diff
 from mcp_router.catalog.models import Model
 from mcp_router.core import CompletionRequest, has_media
-from mcp_router.errors import AllRoutesFailed, RouterError
+from mcp_router.errors import AllRoutesFailed, MeteringError, RouterError
 from mcp_router.files import FileAccess, RemoteFetcher, localize, make_fetch_client
+from mcp_router.log import get_logger
 from mcp_router.metering.records import AttemptRecord, RequestRecord, RequestStatus
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.compare import compare
@@ -51,9 +52,20 @@ from mcp_router.routing.types import CompareResult, RoutedCompletion, RouteReque
 
 if TYPE_CHECKING:
     from mcp_router.catalog.refresh import CatalogRefresher, RefreshResult
-    from mcp_router.metering.reports import UsageReport, UsageSummary
-    from mcp_router.metering.store import UsageStore
+    from mcp_router.metering.protocol import UsageStore
+    from mcp_router.metering.reports import BudgetStatus, UsageReport, UsageSummary
     from mcp_router.settings import Settings
+
+
+log = get_logger(__name__)
+
+HEALTH_SEED_WINDOW = timedelta(hours=24)  # how far back a new router reads measured figures
+
+
+class Budgets(BudgetGate, Protocol):
+    """The budget gate attempts reserve through, plus where each client stands."""
+
+    async def budget_status(self, client: str) -> list[BudgetStatus]: ...
 
 
 class Meter(Protocol):
@@ -81,7 +93,7 @@ class Router:
         adapters: Mapping[str, Adapter],
         *,
         meter: Meter,
-        budgets: BudgetGate | None = None,
+        budgets: Budgets | None = None,
         health: HealthTracker | None = None,
         clock: Clock | None = None,
         policy: RoutingPolicy | None = None,
@@ -149,9 +161,26 @@ class Router:
         enter = getattr(self._meter, "__aenter__", None)
         if enter is not None:
             await enter()
+        await self._seed_health()
         if self._startup_fetch_s:
             await self.fetch_due_lists(self._startup_fetch_s)
         return self
+
+    async def _seed_health(self) -> None:
+        """The last day's measured figures from the usage database, for the endpoints this
+        router can call, so the first call of a new session routes by them (README "What
+        providers serve"). Advisory: a database that cannot be read leaves health blank."""
+        if self._store is None:
+            return
+        since_ms = int((self._clock.now() - HEALTH_SEED_WINDOW).timestamp() * 1000)
+        try:
+            found = await self._store.recent_attempts(since_ms=since_ms, per_endpoint=self._health.window)
+        except MeteringError as exc:
+            log.warning("health_seed_failed", error=type(exc).__name__)
+            return
+        for (provider, model), samples in found.items():
+            if provider in self._available and self._catalog.endpoint(model, provider) is not None:
+                self._health.seed((provider, model), samples)
 
     async def __aexit__(
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
@@ -166,7 +195,7 @@ class Router:
         with anyio.CancelScope(shield=True):
             async with AsyncExitStack() as stack:
                 if self._store is not None:
-                    stack.callback(self._store.close)
+                    stack.push_async_callback(self._store.aclose)
                 stack.push_async_exit(self._resources)
                 exit_ = getattr(self._meter, "__aexit__", None)
                 if exit_ is not None:
@@ -238,10 +267,13 @@ class Router:
 
     async def flush_metering(self) -> None:
         """Return once every request finished so far is in the usage database, so a report
-        read right after a call sees it. Returns at once when nothing is pending."""
+        read right after a call sees it. Returns at once when nothing is pending. Best effort:
+        when the database cannot be written (the writer logs why) it returns as soon as that is
+        known, so a report answers from what is committed; closing still reports lost rows."""
         flush = getattr(self._meter, "flush", None)  # the Meter protocol needs only `record`
         if flush is not None:
-            await _maybe_await(flush())
+            with suppress(MeteringError):
+                await _maybe_await(flush())
 
     def _with_extras(self, catalog: Catalog) -> Catalog:
         return with_custom(catalog, self._extra_models, self._aliases)
@@ -266,6 +298,10 @@ class Router:
     @property
     def store(self) -> UsageStore | None:
         return self._store
+
+    @property
+    def budgets(self) -> Budgets | None:
+        return self._budgets
 
     @property
     def policy(self) -> RoutingPolicy:
@@ -324,6 +360,9 @@ class Router:
             requested=req.model or (",".join(req.models) if req.models else self._policy.default_model),
         )
         p = self.plan(req, prompt_tokens=prompt_tokens)  # UnknownModel: nothing attempted, nothing to meter
+        ensure_writable = getattr(self._meter, "ensure_writable", None)  # no paid call unrecorded
+        if ensure_writable is not None:
+            ensure_writable()  # raises LedgerUnavailable while the usage database cannot be written
         fetched: dict[str, str] = {}
         if self._files.fetch_remote and has_media(req.messages):
             p, fetched = await self._fetch_for(p, req)
@@ -358,6 +397,7 @@ class Router:
                 request_id=request_id,
                 max_tokens=req.max_tokens,
                 policy=self._policy,
+                timeout_s=req.timeout_s,
             )
         return ExecContext(
             adapters=self._adapters,
@@ -460,27 +500,32 @@ class Router:
             model, self._available, self._health.snapshot(), meta=self._catalog.meta, now=self._clock.now()
         )
 
-    async def usage_report(self, **args: Any) -> UsageReport:
-        """`usage_report` tool over everything metered so far (this call flushes first)."""
-        from mcp_router.metering.reports import usage_report
-
+    async def usage_report(self, *, budgets_of: str | None = None, **args: Any) -> UsageReport:
+        """`usage_report` tool over everything metered so far (this call flushes first), with the
+        budgets of the reported client, else of `budgets_of` (the caller's own client)."""
         store = self._require_store()
         await self.flush_metering()
-        call = partial(usage_report, store, now=self._clock.now(), **args)
         try:
-            # SQLite in a worker thread: the store's lock is shared with the meter's writer and
-            # may be held through a busy timeout; on the loop that would stall every stream.
-            return await anyio.to_thread.run_sync(call)
+            report = await store.usage_report(now=self._clock.now(), **args)
         except ValueError as exc:  # unparseable window or group: the caller's to fix
             raise InvalidArguments(str(exc)) from exc
+        return report.model_copy(
+            update={"budgets": await self._budget_status(args.get("client") or budgets_of)}
+        )
 
-    async def usage_summary(self, client: str | None = None) -> UsageSummary:
-        """Today's and this week's totals (the `usage://summary` resource)."""
-        from mcp_router.metering.reports import summary
-
+    async def usage_summary(
+        self, client: str | None = None, *, budgets_of: str | None = None
+    ) -> UsageSummary:
+        """Today's and this week's totals (the `usage://summary` resource), with budgets."""
         store = self._require_store()
         await self.flush_metering()
-        return await anyio.to_thread.run_sync(partial(summary, store, self._clock.now(), client))
+        summary = await store.summary(self._clock.now(), client)
+        return summary.model_copy(update={"budgets": await self._budget_status(client or budgets_of)})
+
+    async def _budget_status(self, client: str | None) -> list[BudgetStatus]:
+        if self._budgets is None or client is None:
+            return []
+        return list(await self._budgets.budget_status(client))
 
     def _require_store(self) -> UsageStore:
         if self._store is None:

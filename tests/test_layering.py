@@ -10,12 +10,13 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "mcp_router"
 
 # room -> rooms it may import (besides itself); see docs/architecture.md, "Rooms".
-BASE = {"core", "errors", "registry", "log"}
+BASE = {"core", "errors", "registry", "log", "permissions"}
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "errors": set(),
     "registry": set(),
     "log": set(),
+    "permissions": set(),
     "files": BASE,
     "catalog": BASE,
     "providers": BASE,

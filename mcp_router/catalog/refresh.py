@@ -29,6 +29,7 @@ from mcp_router.catalog.merge import CatalogDiff, ProviderListing, diff, merge_l
 from mcp_router.core import RemoteModel
 from mcp_router.errors import RouterError
 from mcp_router.log import get_logger
+from mcp_router.permissions import private_file
 
 log = get_logger(__name__)
 
@@ -53,11 +54,14 @@ class CatalogCache:
     """Last good live list per provider, in its own SQLite file (not the metering store)."""
 
     def __init__(self, path: str | Path) -> None:
+        private_file(Path(path))  # owner-only (0600), like the usage database
         try:
             self._db = self._open(path)
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError):  # cannot open or write: not ours to delete
-                raise
+                raise RouterError(
+                    f"The catalog cache {path} cannot be opened ({exc}): check its folder's permissions."
+                ) from exc
             # Not a database, or a damaged one. It is only a cache: start a new one, and say so once.
             for leftover in (Path(path), Path(f"{path}-wal"), Path(f"{path}-shm")):
                 leftover.unlink(missing_ok=True)
@@ -68,20 +72,26 @@ class CatalogCache:
 
     @staticmethod
     def _open(path: str | Path) -> Database:
-        db = Database(sqlite3.connect(str(path), check_same_thread=False))
+        # Several routers may start on one home at once: the schema is made in one IMMEDIATE
+        # transaction, which waits on the busy timeout (two implicit transactions upgrading
+        # their locks at the same time would fail at once as a deadlock instead).
+        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30.0, isolation_level=None)
         try:
-            db[_TABLE].create(  # type: ignore[union-attr]
-                {"provider": str, "fetched_at": str, "models": str}, pk="provider", if_not_exists=True
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS [{_TABLE}] "
+                "([provider] TEXT PRIMARY KEY, [fetched_at] TEXT, [models] TEXT)"
             )
-            db[_GONE].create(  # type: ignore[union-attr]
-                {"provider": str, "model": str, "native": str, "at": str},
-                pk=("provider", "model"),
-                if_not_exists=True,
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS [{_GONE}] ([provider] TEXT, [model] TEXT, [native] TEXT, "
+                "[at] TEXT, PRIMARY KEY ([provider], [model]))"
             )
+            conn.execute("COMMIT")
+            conn.isolation_level = "DEFERRED"  # back to implicit transactions for sqlite-utils
         except BaseException:
-            db.close()
+            conn.close()
             raise
-        return db
+        return Database(conn)
 
     def save_gone(self, mark: GoneMark) -> None:
         row = {

@@ -152,10 +152,29 @@ def _m003_attempts_append_only(db: Database) -> None:
     db.execute("ALTER TABLE attempts_v3 RENAME TO attempts")
 
 
+def _m004_budget_holds(db: Database) -> None:
+    """Budget holds of calls in flight, shared by every process on the database (see
+    metering/protocol.py). Few rows live at once: a hold goes when its request's record
+    commits, when it is released, or when it expires."""
+    db.execute(
+        """CREATE TABLE budget_holds (
+            hold_id TEXT PRIMARY KEY, client TEXT NOT NULL, request_id TEXT NOT NULL,
+            day_ms INTEGER NOT NULL, amount_nusd INTEGER NOT NULL,
+            settled INTEGER NOT NULL DEFAULT 0, expires_ms INTEGER NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX idx_holds_client ON budget_holds(client, day_ms)")
+    db.execute("CREATE INDEX idx_holds_request ON budget_holds(request_id)")
+    db.execute("CREATE INDEX idx_holds_expiry ON budget_holds(expires_ms)")
+    # Scratch space for the store's write probe while the disk is failing (always empty).
+    db.execute("CREATE TABLE _probe (b BLOB)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_requests_and_attempts,
     _m002_rollups,
     _m003_attempts_append_only,
+    _m004_budget_holds,
 )
 
 

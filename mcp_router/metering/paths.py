@@ -58,3 +58,10 @@ def make_private(directory: Path) -> None:
             directory.chmod(stat.S_IMODE(st.st_mode) & ~0o077 | HOME_MODE)
     except OSError as exc:
         _log.warning("data_dir_not_private", path=str(directory), error=type(exc).__name__)
+
+
+def default_store_location(env: Mapping[str, str] | None = None) -> str:
+    """What `open_store` gets: `MCP_ROUTER_DB` as given when it is a URL, else the SQLite path."""
+    env = os.environ if env is None else env
+    db = env.get("MCP_ROUTER_DB", "")
+    return db if "://" in db else str(default_db_path(env))

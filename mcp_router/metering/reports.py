@@ -1,10 +1,12 @@
-"""`usage_report` and `usage://summary`: aggregates over the rollups plus the raw edges.
+"""`usage_report` and `usage://summary`: their models, and the pure parts of building them.
 
-A window [since, until) is split into segments (see `plan_segments`): whole UTC days come from
-the daily rollup, whole hours from the hourly rollup, and the sub-hour edges from the raw
-`requests` rows. Counts, tokens and costs are exact for any window; p50/p95 latency come from
-the fixed log-spaced histograms (within 4.4 %, see rollup.py). A report reads a few thousand
-rollup rows however many requests are stored.
+A store answers the queries (`UsageStore.usage_report`/`summary`, through `build_usage_report`
+and `build_summary` here with its own aggregate query). A window [since, until) is split into
+segments (see `plan_segments`): whole UTC days come from the daily rollup, whole hours from the
+hourly rollup, and the sub-hour edges from the raw `requests` rows. Counts, tokens and costs
+are exact for any window; p50/p95 latency come from the fixed log-spaced histograms (within
+4.4 %, see rollup.py). A report reads a few thousand rollup rows however many requests are
+stored.
 
 Contract: a *request* is one routed completion; `errors` counts requests that failed as a whole
 (status `error` or `incomplete`; a client-cancelled request is not an error); `attempts` counts
@@ -14,27 +16,18 @@ error, timeout or cancellation; cost sums every billed attempt (empty answers bi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import BaseModel
 
 from mcp_router.metering.billing import from_nano, usd_out
-from mcp_router.metering.rollup import (
-    DAY_MS,
-    ERROR_STATUSES,
-    HOUR_MS,
-    NO_MODEL,
-    from_ms,
-    iso,
-    percentile,
-    to_ms,
-)
+from mcp_router.metering.rollup import DAY_MS, HOUR_MS, from_ms, iso, percentile, to_ms
 from mcp_router.metering.windows import as_utc, parse_window, start_of_day, start_of_week
 
-if TYPE_CHECKING:  # annotations only: the store pulls in sqlite-utils (~100 ms), not needed to import this
-    from mcp_router.metering.store import UsageStore
+if TYPE_CHECKING:  # the protocol's module imports this one's models
+    from mcp_router.metering.protocol import UsageStore
 
 GroupBy = Literal["model", "provider", "day", "client"]
 GROUP_BYS: tuple[str, ...] = get_args(GroupBy)
@@ -68,12 +61,26 @@ class ReportRow(BaseModel):
     p95_latency_ms: float | None
 
 
+class BudgetStatus(BaseModel):
+    """One cap of the caller's client. `spent_usd` is money spent (recorded, or settled by a
+    call not recorded yet); `reserved_usd` is held by calls in flight at their worst case and
+    comes back as they finish; `remaining_usd` = cap - spent - reserved (never below 0)."""
+
+    period: Literal["daily", "monthly"]
+    cap_usd: float
+    spent_usd: float
+    reserved_usd: float
+    remaining_usd: float
+    resets_at: str
+
+
 class UsageReport(BaseModel):
     window: Window
     group_by: GroupBy
     client: str | None = None
     totals: Totals
     rows: list[ReportRow]
+    budgets: list[BudgetStatus] = []  # the caller's client's caps; empty without a budget
 
 
 class PeriodTotals(BaseModel):
@@ -87,6 +94,7 @@ class UsageSummary(BaseModel):
     generated_at: str
     today: PeriodTotals
     week: PeriodTotals
+    budgets: list[BudgetStatus] = []  # the caller's client's caps; empty without a budget
 
 
 def _floor(ms: int, size: int) -> int:
@@ -119,88 +127,31 @@ def plan_segments(since_ms: int | None, until_ms: int) -> list[Segment]:
     return [seg for seg in segments if seg[1] is None or seg[1] < seg[2]]
 
 
-_ROLLUP_KEYS = {
-    "model": "model",
-    "provider": "provider",
-    "client": "client",
-    "day": f"bucket_ms - bucket_ms % {DAY_MS}",
-}
-_RAW_KEYS = {
-    "model": f"COALESCE(model, requested_model, '{NO_MODEL}')",
-    "provider": f"COALESCE(provider, '{NO_MODEL}')",
-    "client": "client",
-    "day": f"started_ms - started_ms % {DAY_MS}",
-}
-_ERRORS = ", ".join(f"'{s}'" for s in sorted(ERROR_STATUSES))
-_ROLLUP_SUMS = (
-    "SUM(requests), SUM(errors), SUM(attempts), SUM(failed_attempts), SUM(input_tokens), "
-    "SUM(output_tokens), SUM(cost_nusd)"
-)
-_RAW_SUMS = (
-    f"COUNT(*), SUM(status IN ({_ERRORS})), SUM(attempt_count), SUM(failed_attempts), "
-    "SUM(input_tokens), SUM(output_tokens), SUM(cost_nusd)"
-)
+class Aggregate:
+    """Sums and latency histograms per group key, filled by a store's report queries."""
 
-
-class _Aggregate:
     def __init__(self) -> None:
         self.sums: dict[Any, list[int]] = {}
         self.hists: dict[Any, dict[int, int]] = {}
 
     def add_sums(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Rows of (key, requests, errors, attempts, failed_attempts, input_tokens,
+        output_tokens, cost_nusd)."""
         for key, *values in rows:
             acc = self.sums.setdefault(key, [0] * 7)
             for i, v in enumerate(values):
                 acc[i] += int(v or 0)
 
     def add_hist(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Rows of (key, latency bucket, count)."""
         for key, bucket, n in rows:
             hist = self.hists.setdefault(key, {})
             hist[bucket] = hist.get(bucket, 0) + int(n)
 
 
-def _aggregate(
-    store: UsageStore, since_ms: int | None, until_ms: int, group_by: str, client: str | None
-) -> _Aggregate:
-    agg = _Aggregate()
-    for source, lo, hi in plan_segments(since_ms, until_ms):
-        where: list[str] = []
-        params: list[Any] = []
-        if source == "raw":
-            table, key, sums, time_col, hist_count = (
-                "requests",
-                _RAW_KEYS[group_by],
-                _RAW_SUMS,
-                "started_ms",
-                "COUNT(*)",
-            )
-        else:
-            table, key, sums, time_col, hist_count = (
-                "rollup",
-                _ROLLUP_KEYS[group_by],
-                _ROLLUP_SUMS,
-                "bucket_ms",
-                "SUM(n)",
-            )
-            where.append("grain = ?")
-            params.append(source)
-        if lo is not None:
-            where.append(f"{time_col} >= ?")
-            params.append(lo)
-        where.append(f"{time_col} < ?")
-        params.append(hi)
-        if client is not None:
-            where.append("client = ?")
-            params.append(client)
-        cond = " AND ".join(where)
-        agg.add_sums(store.query(f"SELECT {key}, {sums} FROM {table} WHERE {cond} GROUP BY 1", params))
-        hist_table = "requests" if source == "raw" else "rollup_latency"
-        agg.add_hist(
-            store.query(
-                f"SELECT {key}, lat_bucket, {hist_count} FROM {hist_table} WHERE {cond} GROUP BY 1, 2", params
-            )
-        )
-    return agg
+# A store's report query: the aggregate over [since_ms, until_ms) (None: all time) grouped by
+# `group_by`, for one client or all (None). The store plans its reads with `plan_segments`.
+AggregateFn = Callable[[int | None, int, str, str | None], Awaitable[Aggregate]]
 
 
 def _totals(sums: Iterable[list[int]]) -> Totals:
@@ -223,8 +174,15 @@ def _window(since: datetime | None, until: datetime) -> Window:
     return Window(since=iso(since) if since else None, until=iso(until))
 
 
-def usage_report(
-    store: UsageStore,
+def check_report_args(group_by: str, limit: int) -> None:
+    if group_by not in GROUP_BYS:
+        raise ValueError(f"invalid group_by {group_by!r}: expected one of {', '.join(GROUP_BYS)}")
+    if limit < 1:
+        raise ValueError(f"invalid limit {limit}: expected a positive number")
+
+
+async def build_usage_report(
+    aggregate: AggregateFn,
     *,
     since: str | None = None,
     until: str | None = None,
@@ -234,13 +192,20 @@ def usage_report(
     now: datetime,
 ) -> UsageReport:
     """Totals and the top `limit` groups over [since, until). Raises ValueError on bad input."""
-    if group_by not in GROUP_BYS:
-        raise ValueError(f"invalid group_by {group_by!r}: expected one of {', '.join(GROUP_BYS)}")
-    if limit < 1:
-        raise ValueError(f"invalid limit {limit}: expected a positive number")
+    check_report_args(group_by, limit)
     window = parse_window(since, until, now)
     since_ms = to_ms(window.since) if window.since else None
-    agg = _aggregate(store, since_ms, to_ms(window.until), group_by, client)
+    agg = await aggregate(since_ms, to_ms(window.until), group_by, client)
+    return UsageReport(
+        window=_window(window.since, window.until),
+        group_by=group_by,  # type: ignore[arg-type]  # checked against GROUP_BYS above
+        client=client,
+        totals=_totals(agg.sums.values()),
+        rows=_rows(agg, group_by, limit),
+    )
+
+
+def _rows(agg: Aggregate, group_by: str, limit: int) -> list[ReportRow]:
     rows = []
     for key, (requests, errors, _att, _fail, tokens_in, tokens_out, nusd) in agg.sums.items():
         if requests == 0:
@@ -265,29 +230,37 @@ def usage_report(
         )
     if group_by == "day":
         rows.sort(key=lambda r: r[0])
-        chosen = [r[2] for r in rows[-limit:]]  # the most recent days, oldest first
-    else:
-        rows.sort(key=lambda r: (-r[1], -r[2].requests, r[2].key))
-        chosen = [r[2] for r in rows[:limit]]
-    return UsageReport(
-        window=_window(window.since, window.until),
-        group_by=group_by,  # type: ignore[arg-type]  # checked against GROUP_BYS above
-        client=client,
-        totals=_totals(agg.sums.values()),
-        rows=chosen,
-    )
+        return [r[2] for r in rows[-limit:]]  # the most recent days, oldest first
+    rows.sort(key=lambda r: (-r[1], -r[2].requests, r[2].key))
+    return [r[2] for r in rows[:limit]]
 
 
-def period_totals(store: UsageStore, since: datetime, until: datetime, client: str | None = None) -> Totals:
-    agg = _aggregate(store, to_ms(since), to_ms(until), "client", client)
-    return _totals(agg.sums.values())
-
-
-def summary(store: UsageStore, now: datetime, client: str | None = None) -> UsageSummary:
+async def build_summary(aggregate: AggregateFn, now: datetime, client: str | None = None) -> UsageSummary:
     now = as_utc(now)
     day, week = start_of_day(now), start_of_week(now)
-    return UsageSummary(
-        generated_at=iso(now),
-        today=PeriodTotals(window=_window(day, now), totals=period_totals(store, day, now, client)),
-        week=PeriodTotals(window=_window(week, now), totals=period_totals(store, week, now, client)),
+    periods = []
+    for since in (day, week):
+        agg = await aggregate(to_ms(since), to_ms(now), "client", client)
+        periods.append(PeriodTotals(window=_window(since, now), totals=_totals(agg.sums.values())))
+    return UsageSummary(generated_at=iso(now), today=periods[0], week=periods[1])
+
+
+async def usage_report(
+    store: UsageStore,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    group_by: str = "model",
+    client: str | None = None,
+    limit: int = 20,
+    now: datetime,
+) -> UsageReport:
+    """`store.usage_report(...)`, for callers holding a store and these functions' names."""
+    return await store.usage_report(
+        since=since, until=until, group_by=group_by, client=client, limit=limit, now=now
     )
+
+
+async def summary(store: UsageStore, now: datetime, client: str | None = None) -> UsageSummary:
+    """`store.summary(...)`."""
+    return await store.summary(now, client)

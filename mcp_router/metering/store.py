@@ -1,16 +1,24 @@
-"""The usage store: SQLite (WAL) through sqlite-utils, migrated on open.
+"""`SqliteStore`: the usage store (protocol.py) in SQLite (WAL) through sqlite-utils, migrated on
+open, its file owner-only (0600).
 
-One connection guarded by a lock, so the writer's flush thread and report readers can share a
-store. Writes are `BEGIN IMMEDIATE` transactions (a writer takes the lock up front instead of
-upgrading a read lock, which in WAL mode fails at once with SQLITE_BUSY, bypassing the busy
-handler); the busy timeout makes SQLite wait for another process's transaction, and a retry loop
-with jittered backoff covers the rare SQLITE_BUSY that still surfaces, so two processes sharing a
-file never see "database is locked".
+One connection guarded by a lock, so the writer's flush thread, budget holds and report readers
+share a store; the async methods run the blocking work in a worker thread. Writes are
+`BEGIN IMMEDIATE` transactions (a writer takes the lock up front instead of upgrading a read
+lock, which in WAL mode fails at once with SQLITE_BUSY, bypassing the busy handler); the busy
+timeout makes SQLite wait for another process's transaction, and a retry loop with jittered
+backoff covers the rare SQLITE_BUSY that still surfaces, so processes sharing a file never see
+"database is locked".
 
-Durability: WAL with `synchronous=FULL` by default: every COMMIT is fsynced, so a committed
-transaction survives kill -9 and a power cut. That costs one fsync per commit, which is exactly
-what the batched writer amortizes (one commit per batch, not per request). `synchronous="NORMAL"`
-skips the fsync: still safe against kill -9, may lose the last commits on an OS crash.
+Durability: WAL with `synchronous=FULL` by default: every COMMIT of usage records is fsynced, so
+a committed transaction survives kill -9 and a power cut. That costs one fsync per commit, which
+is exactly what the batched writer amortizes. Budget holds commit with `synchronous=NORMAL`
+(safe against kill -9; a power cut, which stops every process, may lose a hold, which is then
+not needed). `synchronous="NORMAL"` skips the fsync for records too.
+
+Errors leave this module typed (`LedgerUnavailable`, `RecordRejected`), never as `sqlite3`'s. A
+write that fails for the environment's reason (disk full, I/O error, read-only file) sets
+`write_fault()`, which the router checks before each paid call; the next write that succeeds
+(the writer's retry, a reserve, `probe_writable`) clears it.
 """
 
 from __future__ import annotations
@@ -20,60 +28,39 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 import structlog
 from sqlite_utils import Database
 
-from mcp_router.metering.billing import to_nano
+from mcp_router.errors import LedgerUnavailable, MeteringError, RecordRejected
+from mcp_router.metering import sqlite_batch, sqlite_health, sqlite_holds, sqlite_reports
 from mcp_router.metering.migrations import MIGRATIONS, applied_versions, migrate
+from mcp_router.metering.protocol import AttemptSample, HoldDecision, HoldRequest, PeriodCap, PeriodSpend
 from mcp_router.metering.records import RequestRecord
-from mcp_router.metering.rollup import (
-    ERROR_STATUSES,
-    NO_MODEL,
-    RollupDelta,
-    attempt_counts,
-    latency_bucket,
-    to_ms,
+from mcp_router.metering.reports import (
+    Aggregate,
+    UsageReport,
+    UsageSummary,
+    build_summary,
+    build_usage_report,
 )
+from mcp_router.permissions import private_file
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
-_REQUEST_COLUMNS = (
-    "request_id, started_ms, client, tag, tool, requested_model, model, provider, status, "
-    "error_class, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, "
-    "reasoning_tokens, cost_nusd, latency_ms, ttft_ms, attempt_count, failed_attempts, lat_bucket"
-)
-_ATTEMPT_COLUMNS = (
-    "request_id, number, provider, model, outcome, started_ms, latency_ms, ttft_ms, http_status, "
-    "error_class, error, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, "
-    "reasoning_tokens, cost_nusd, empty_free"
-)
-_SUMS = "requests, errors, attempts, failed_attempts, input_tokens, output_tokens, cost_nusd"
-_ROLLUP_UPSERT = (
-    f"INSERT INTO rollup (grain, bucket_ms, client, model, provider, {_SUMS}) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (grain, bucket_ms, client, model, provider) DO UPDATE SET "
-    + ", ".join(f"{c} = {c} + excluded.{c}" for c in _SUMS.split(", "))
-)
-_LATENCY_UPSERT = (
-    "INSERT INTO rollup_latency (grain, bucket_ms, client, model, provider, lat_bucket, n) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (grain, bucket_ms, client, model, provider, lat_bucket) DO UPDATE SET n = n + excluded.n"
-)
-_ID_CHUNK = 500  # stay well under SQLite's bound-parameter limit
-
-
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
 
 def is_busy_error(exc: BaseException) -> bool:
     """SQLITE_BUSY/LOCKED: another connection holds the lock; waiting, not the data, fixes it."""
-    return isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 def is_data_error(exc: BaseException) -> bool:
@@ -91,105 +78,16 @@ def is_data_error(exc: BaseException) -> bool:
     return isinstance(exc, ValueError | TypeError | ArithmeticError)
 
 
-def _batch_rows(
-    records: Sequence[RequestRecord], delta: RollupDelta
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """Request rows and attempt rows for a batch; each request's rollup share goes to `delta`.
-
-    This is the writer's hot path (it runs on every request, holding the GIL), hence the flat
-    loop and local names.
-    """
-    request_rows: list[tuple[Any, ...]] = []
-    attempt_rows: list[tuple[Any, ...]] = []
-    add_request, add_attempt, add_delta = request_rows.append, attempt_rows.append, delta.add
-    for rec in records:
-        rid = rec.request_id
-        billed = 0
-        for a in rec.attempts:
-            # Zero-completion insurance is enforced here too: an empty answer is never billed.
-            if a.empty_free:
-                cost: int | None = 0
-            elif a.cost_usd is None:
-                cost = None
-            else:
-                cost = to_nano(a.cost_usd)
-                billed += cost
-            u = a.usage
-            add_attempt(
-                (
-                    rid,
-                    a.number,
-                    a.provider,
-                    a.model,
-                    a.outcome,
-                    to_ms(a.started_at),
-                    a.latency_ms,
-                    a.ttft_ms,
-                    a.http_status,
-                    a.error_class,
-                    a.error,
-                    u.input_tokens,
-                    u.output_tokens,
-                    u.cached_input_tokens,
-                    u.cache_write_tokens,
-                    u.reasoning_tokens,
-                    cost,
-                    int(a.empty_free),
-                )
-            )
-        # "Cost sums every billed attempt": with attempts present the store derives it from them
-        # so the request row can never disagree with its attempts.
-        cost_nusd = billed if rec.attempts else to_nano(rec.cost_usd)
-        made, failed = attempt_counts(rec.attempts)
-        started_ms = to_ms(rec.started_at)
-        bucket = latency_bucket(rec.latency_ms)
-        u = rec.usage
-        add_request(
-            (
-                rid,
-                started_ms,
-                rec.client,
-                rec.tag,
-                rec.tool,
-                rec.requested_model,
-                rec.model,
-                rec.provider,
-                rec.status,
-                rec.error_class,
-                u.input_tokens,
-                u.output_tokens,
-                u.cached_input_tokens,
-                u.cache_write_tokens,
-                u.reasoning_tokens,
-                cost_nusd,
-                rec.latency_ms,
-                rec.ttft_ms,
-                made,
-                failed,
-                bucket,
-            )
-        )
-        add_delta(
-            started_ms=started_ms,
-            client=rec.client,
-            model=rec.model or rec.requested_model or NO_MODEL,  # rollup.model_key, inlined
-            provider=rec.provider or NO_MODEL,
-            values=(
-                1,
-                int(rec.status in ERROR_STATUSES),
-                made,
-                failed,
-                u.input_tokens,
-                u.output_tokens,
-                cost_nusd,
-            ),
-            lat_bucket=bucket,
-        )
-    return request_rows, attempt_rows
+_MAPPED = (sqlite3.Error, ValueError, TypeError, ArithmeticError)
 
 
-class UsageStore:
-    """Requests and attempts in SQLite. Thread-safe; safe to share one file between processes."""
+class _AlreadyStored(Exception):
+    """A batch's optimistic insert met a request id already stored."""
+
+
+class SqliteStore:
+    """Requests, attempts and budget holds in SQLite. Thread-safe; one file may be shared by
+    any number of processes."""
 
     def __init__(
         self,
@@ -203,21 +101,40 @@ class UsageStore:
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError("synchronous must be 'FULL' or 'NORMAL'")
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._synchronous = synchronous
         self._retry_for_s = retry_for_s
         self._lock = threading.RLock()
-        # isolation_level=None: we issue BEGIN IMMEDIATE/COMMIT ourselves.
-        conn = sqlite3.connect(
-            str(self.path), timeout=busy_timeout_s, check_same_thread=False, isolation_level=None
-        )
-        self.db = Database(conn)
+        self._adjust_lock = threading.Lock()
+        self._adjust: dict[str, int | None] = {}  # queued settles/releases (sqlite_holds)
+        self._fault: str | None = None
         self._closed = False
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-        self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
-        conn.execute(f"PRAGMA synchronous = {synchronous}")
-        self._retry(lambda: migrate(self.db, migrate_to))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)
+            # isolation_level=None: we issue BEGIN IMMEDIATE/COMMIT ourselves.
+            conn = sqlite3.connect(
+                str(self.path), timeout=busy_timeout_s, check_same_thread=False, isolation_level=None
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise LedgerUnavailable(self.location, _cause(exc), action="opened") from exc
+        self.db = Database(conn)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
+            self._retry(lambda: migrate(self.db, migrate_to))
+            self._page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+            self._max_pages = int(conn.execute("PRAGMA max_page_count").fetchone()[0])
+        except sqlite3.Error as exc:
+            conn.close()
+            raise LedgerUnavailable(self.location, _cause(exc), action="opened") from exc
+        private_file(self.path)  # the -wal and -shm files now exist: check them too
 
     # -- plumbing -------------------------------------------------------------------------------
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     def _retry(self, op: Callable[[], T]) -> T:
         """Run `op` under the lock, retrying SQLITE_BUSY with jittered backoff."""
@@ -228,13 +145,70 @@ class UsageStore:
                 try:
                     return op()
                 except sqlite3.OperationalError as exc:
-                    if not _is_busy(exc) or time.monotonic() >= deadline:
+                    if not is_busy_error(exc) or time.monotonic() >= deadline:
                         raise
                     if self.db.conn.in_transaction:
                         self.db.conn.execute("ROLLBACK")
                     log.debug("sqlite_busy_retry", delay_s=round(delay, 3))
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 0.25)
+
+    def _typed(self, exc: BaseException, action: str) -> MeteringError:
+        if action == "written" and is_data_error(exc):
+            return RecordRejected(_cause(exc))
+        return LedgerUnavailable(self.location, _cause(exc), action=action, busy=is_busy_error(exc))
+
+    def _write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
+        """`fn` in one IMMEDIATE transaction, queued hold adjustments applied first."""
+
+        def run() -> T:
+            conn = self.db.conn
+            with self._adjust_lock:
+                adjust, self._adjust = self._adjust, {}
+            if not durable:
+                conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                if adjust:
+                    sqlite_holds.apply_adjustments(conn, adjust)
+                out = fn(conn)
+                conn.execute("COMMIT")
+                return out
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                with self._adjust_lock:  # not applied: keep them for the next write
+                    self._adjust = {**adjust, **self._adjust}
+                raise
+            finally:
+                if not durable:
+                    conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+
+        try:
+            out = self._retry(run)
+        except _MAPPED as exc:
+            err = self._typed(exc, "written")
+            if isinstance(err, LedgerUnavailable) and not err.busy:
+                self._fault = err.cause
+            raise err from exc
+        self._fault = None
+        return out
+
+    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """`fn` in one read transaction (one consistent snapshot of the file)."""
+
+        def run() -> T:
+            conn = self.db.conn
+            conn.execute("BEGIN")
+            try:
+                return fn(conn)
+            finally:
+                conn.execute("COMMIT")
+
+        try:
+            return self._retry(run)
+        except sqlite3.Error as exc:
+            raise self._typed(exc, "read") from exc
 
     @property
     def schema_version(self) -> int:
@@ -245,89 +219,131 @@ class UsageStore:
         return len(MIGRATIONS)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Read rows (reports and budgets use this; it never writes)."""
-        return self._retry(lambda: self.db.conn.execute(sql, tuple(params)).fetchall())
+        """Read rows (diagnostics and tests; the store's own reads use the same path)."""
+        try:
+            return self._retry(lambda: self.db.conn.execute(sql, tuple(params)).fetchall())
+        except sqlite3.Error as exc:
+            raise self._typed(exc, "read") from exc
 
-    # -- writes ---------------------------------------------------------------------------------
+    # -- health of the file ---------------------------------------------------------------------
+
+    def write_fault(self) -> str | None:
+        return self._fault
+
+    def probe_writable(self) -> bool:
+        """A small real write (it needs fresh pages, as records do); True when it committed."""
+        blob = 2 * self._page_size
+
+        def probe(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO _probe (b) VALUES (zeroblob(?))", (blob,))
+            conn.execute("DELETE FROM _probe")
+
+        try:
+            self._write(probe)
+        except MeteringError:
+            return False
+        return True
+
+    def limit_size(self, max_bytes: int | None) -> None:
+        """Cap the file's size (rounded down to whole pages, never below its current size);
+        None lifts the cap. A write that would grow the file past it fails as on a full disk."""
+        pages = self._max_pages if max_bytes is None else max(1, max_bytes // self._page_size)
+        with self._lock:
+            self.db.conn.execute(f"PRAGMA max_page_count = {int(pages)}").fetchall()
+
+    # -- records --------------------------------------------------------------------------------
 
     def write_batch(self, records: Sequence[RequestRecord]) -> int:
-        """Insert requests, their attempts and rollup deltas in ONE transaction.
-
-        Idempotent on `request_id`: a record already stored (a retried flush, a duplicate in the
-        batch) is skipped whole, so nothing is counted twice. Returns how many were new.
-        """
+        """Insert requests, their attempts and rollup deltas in ONE transaction, retiring the
+        budget holds of the requests inserted. Idempotent on `request_id` (a record already
+        stored is skipped whole). Returns how many were new."""
         if not records:
             return 0
-        return self._retry(lambda: self._write(records))
 
-    def _write(self, records: Sequence[RequestRecord]) -> int:
-        conn = self.db.conn
-        unique = list({r.request_id: r for r in records}.values())  # duplicates within the batch
-        conn.execute("BEGIN IMMEDIATE")
+        def write(dedupe: bool) -> Callable[[sqlite3.Connection], int]:
+            def run(conn: sqlite3.Connection) -> int:
+                ids = sqlite_batch.write(conn, records, dedupe=dedupe)
+                if ids is None:
+                    raise _AlreadyStored  # rolled back by _write; written again with dedupe
+                if ids:
+                    sqlite_holds.retire_for_requests(conn, ids)
+                return len(ids)
+
+            return run
+
         try:
-            # Optimistic path (a fresh batch, the common case): insert everything, and only if
-            # some request id was already stored undo and redo with those left out. That saves
-            # an id lookup per row on every normal flush.
-            inserted = self._insert(conn, unique, check=False)
-            if inserted is None:
-                conn.execute("ROLLBACK")
-                conn.execute("BEGIN IMMEDIATE")
-                existing = self._existing(conn, [r.request_id for r in unique])
-                inserted = self._insert(conn, [r for r in unique if r.request_id not in existing], check=True)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return inserted or 0
+            return self._write(write(False))
+        except _AlreadyStored:
+            return self._write(write(True))
 
-    @staticmethod
-    def _insert(conn: sqlite3.Connection, records: Sequence[RequestRecord], *, check: bool) -> int | None:
-        """Insert new records and their rollup deltas; None if `check` is off and one existed."""
-        delta = RollupDelta()
-        request_rows, attempt_rows = _batch_rows(records, delta)
-        if not request_rows:
-            return 0
-        before = conn.total_changes
-        conn.executemany(
-            f"INSERT OR IGNORE INTO requests ({_REQUEST_COLUMNS}) VALUES ({', '.join('?' * 21)})",
-            request_rows,
-        )
-        if conn.total_changes - before != len(request_rows):
-            if check:
-                raise sqlite3.IntegrityError("request rows changed under a write lock")  # cannot happen
-            return None
-        conn.executemany(
-            f"INSERT INTO attempts ({_ATTEMPT_COLUMNS}) VALUES ({', '.join('?' * 18)})",
-            attempt_rows,
-        )
-        conn.executemany(_ROLLUP_UPSERT, delta.sum_rows())
-        conn.executemany(_LATENCY_UPSERT, delta.latency_rows())
-        return len(request_rows)
-
-    @staticmethod
-    def _existing(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
-        found: set[str] = set()
-        for i in range(0, len(ids), _ID_CHUNK):
-            chunk = ids[i : i + _ID_CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            rows = conn.execute(f"SELECT request_id FROM requests WHERE request_id IN ({marks})", chunk)
-            found.update(r[0] for r in rows)
-        return found
+    async def record_batch(self, records: Sequence[RequestRecord]) -> int:
+        return await anyio.to_thread.run_sync(self.write_batch, list(records))
 
     def stored_ids(self, ids: Iterable[str]) -> set[str]:
         """Which of these request ids are committed."""
         wanted = list(ids)
-        return self._retry(lambda: self._existing(self.db.conn, wanted)) if wanted else set()
+        return self._read(lambda conn: sqlite_batch.existing(conn, wanted)) if wanted else set()
 
-    def client_spend_nusd(self, client: str, since_ms: int, until_ms: int) -> int:
-        """Committed spend of one client over whole UTC days [since_ms, until_ms) (day-aligned)."""
-        rows = self.query(
-            "SELECT COALESCE(SUM(cost_nusd), 0) FROM rollup "
-            "WHERE grain = 'd' AND client = ? AND bucket_ms >= ? AND bucket_ms < ?",
-            (client, since_ms, until_ms),
+    # -- budget holds ---------------------------------------------------------------------------
+
+    async def reserve(self, hold: HoldRequest) -> HoldDecision:
+        return await anyio.to_thread.run_sync(self.reserve_now, hold)
+
+    def reserve_now(self, hold: HoldRequest) -> HoldDecision:
+        """`reserve`, blocking."""
+        return self._write(lambda conn: sqlite_holds.reserve(conn, hold), durable=False)
+
+    def settle(self, hold_id: str, amount_nusd: int) -> None:
+        with self._adjust_lock:
+            self._adjust[hold_id] = amount_nusd
+
+    def release(self, hold_id: str) -> None:
+        with self._adjust_lock:
+            self._adjust[hold_id] = None
+
+    async def budget_spend(self, client: str, caps: Sequence[PeriodCap], now_ms: int) -> list[PeriodSpend]:
+        with self._adjust_lock:
+            adjust = dict(self._adjust)
+
+        def read(conn: sqlite3.Connection) -> list[PeriodSpend]:
+            return [sqlite_holds.period_spend(conn, client, cap, now_ms, adjust) for cap in caps]
+
+        return await anyio.to_thread.run_sync(self._read, read)
+
+    # -- reports --------------------------------------------------------------------------------
+
+    async def _aggregate(
+        self, since_ms: int | None, until_ms: int, group_by: str, client: str | None
+    ) -> Aggregate:
+        # Query by query (each takes the lock briefly), not one long read transaction: a report
+        # never holds up the writer's commits for its whole duration.
+        return await anyio.to_thread.run_sync(
+            lambda: sqlite_reports.aggregate(self.query, since_ms, until_ms, group_by, client)
         )
-        return int(rows[0][0])
+
+    async def usage_report(
+        self,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        group_by: str = "model",
+        client: str | None = None,
+        limit: int = 20,
+        now: datetime,
+    ) -> UsageReport:
+        return await build_usage_report(
+            self._aggregate, since=since, until=until, group_by=group_by, client=client, limit=limit, now=now
+        )
+
+    async def summary(self, now: datetime, client: str | None = None) -> UsageSummary:
+        return await build_summary(self._aggregate, now, client)
+
+    async def recent_attempts(
+        self, *, since_ms: int, per_endpoint: int = 50
+    ) -> dict[tuple[str, str], list[AttemptSample]]:
+        return await anyio.to_thread.run_sync(
+            lambda: sqlite_health.recent_attempts(self, since_ms=since_ms, per_endpoint=per_endpoint)
+        )
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -337,8 +353,21 @@ class UsageStore:
                 self._closed = True
                 self.db.conn.close()
 
-    def __enter__(self) -> UsageStore:
+    async def aclose(self) -> None:
+        await anyio.to_thread.run_sync(self.close)
+
+    def __enter__(self) -> SqliteStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _cause(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text[:200] if text else type(exc).__name__) or "unknown error"
+
+
+# The class's name before the store interface (issue 9); `UsageStore` is now the protocol
+# (`mcp_router.metering.UsageStore`), and new code opens stores with `open_store`.
+UsageStore = SqliteStore

@@ -20,13 +20,22 @@ A batch is one transaction, so a crash never leaves half a batch.
 
 If the database keeps failing (disk full, read-only file), the batch stays queued and is retried
 with backoff; `close()` waits `close_timeout_s` and then raises `MeteringError` with the count
-of records it could not write, rather than pretending they were saved.
+of records it could not write, rather than pretending they were saved. Meanwhile:
+  - `ensure_writable()` raises `LedgerUnavailable` (naming the database and the cause), and the
+    router asks it before every paid call: no provider call is made that could not be recorded;
+  - `record()` never waits for room (the queue then grows only by the calls already in flight,
+    since new ones are refused), so a call that was answered is never left hanging;
+  - `flush()` raises `LedgerUnavailable` as soon as a write attempt made after it was called
+    fails, and every flush is bounded by `flush_timeout_s` in any case;
+  - with nothing queued to retry (a budget hold was what failed), the thread probes the store
+    every `retry_backoff_s`; the first write that succeeds clears the fault: recovery needs no
+    restart.
 
 Poison records: a batch that fails with anything but SQLITE_BUSY is split in halves and the
 halves written in order, down to single records. A single record that fails on its own values
-(see `store.is_data_error`: an int too big for SQLite, a lone surrogate, a constraint) would fail
-on every retry, so it is rejected: logged as `metering_record_rejected` with its request id and
-counted in `rejected`, and the records around it are committed. A single record failing for an
+(`RecordRejected`: an int too big for SQLite, a lone surrogate, a constraint) would fail on every
+retry, so it is rejected: logged as `metering_record_rejected` with its request id and counted in
+`rejected`, and the records around it are committed. A single record failing for an
 environmental reason stops the pass there: what came before it is committed, it and everything
 after stay queued (order is kept, so `committed` stays a prefix) and are retried.
 """
@@ -43,16 +52,13 @@ from types import TracebackType
 import anyio
 import anyio.to_thread
 
-from mcp_router.errors import RouterError
+from mcp_router.errors import LedgerUnavailable, MeteringError, RecordRejected
 from mcp_router.log import get_logger
+from mcp_router.metering.protocol import UsageStore
 from mcp_router.metering.records import RequestRecord
-from mcp_router.metering.store import UsageStore, is_busy_error, is_data_error
 
 log = get_logger(__name__)
-
-
-class MeteringError(RouterError):
-    """Usage records could not be written (the writer is closed, or the database keeps failing)."""
+_IDLE_WAKE_S = 1.0  # an idle writer looks at the store's fault this often (probing it if set)
 
 
 class MeterWriter:
@@ -64,6 +70,7 @@ class MeterWriter:
         max_batch: int = 1000,
         max_queue: int = 10_000,
         close_timeout_s: float = 30.0,
+        flush_timeout_s: float = 30.0,
         retry_backoff_s: float = 0.5,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -74,6 +81,7 @@ class MeterWriter:
         self._max_batch = max_batch
         self._max_queue = max_queue
         self._close_timeout = close_timeout_s
+        self._flush_timeout = flush_timeout_s
         self._backoff = retry_backoff_s
         self._monotonic = monotonic
         self._cond = threading.Condition()
@@ -84,6 +92,8 @@ class MeterWriter:
         self._committed = 0
         self._rejected = 0  # poison records dropped (logged); part of _committed
         self._urgent_upto = 0  # flush without waiting until `committed` reaches this
+        self._failures = 0  # write passes that ended in an environmental error
+        self._last_error: str | None = None
         self._closing = False
         self._thread: threading.Thread | None = None
 
@@ -139,20 +149,27 @@ class MeterWriter:
                 self._queue.clear()  # the thread drops what it holds when it sees the cleared queue
                 self._cond.notify_all()
         if lost:
-            raise MeteringError(f"{lost} usage records could not be written to {self._store.path}")
+            raise MeteringError(f"{lost} usage records could not be written to {self._store.location}")
 
     async def aclose(self) -> None:
         await anyio.to_thread.run_sync(self.close)
 
     # -- producers --------------------------------------------------------------------------------
 
+    def ensure_writable(self) -> None:
+        """Raise LedgerUnavailable while the database cannot be written (cheap: no I/O)."""
+        fault = self._store.write_fault()
+        if fault is not None:
+            raise LedgerUnavailable(self._store.location, fault)
+
     def try_record(self, rec: RequestRecord) -> bool:
-        """Enqueue without waiting; False when `max_queue` records are already uncommitted."""
+        """Enqueue without waiting; False when `max_queue` records are already uncommitted
+        and the database is writing (while it fails, the record is taken: see above)."""
         with self._cond:
             if self._closing:
                 raise MeteringError("the meter writer is closed")
             pending = self._enqueued - self._committed
-            if pending >= self._max_queue:
+            if pending >= self._max_queue and self._store.write_fault() is None:
                 self._urgent_upto = max(self._urgent_upto, self._enqueued)
                 self._cond.notify_all()
                 return False
@@ -186,32 +203,50 @@ class MeterWriter:
             seq = self._enqueued  # our record is at or before this sequence number
         await self._wait_committed(seq)
 
-    async def flush(self) -> None:
-        """Return once everything recorded before this call is committed."""
+    async def flush(self, timeout_s: float | None = None) -> None:
+        """Return once everything recorded before this call is committed. Raises
+        LedgerUnavailable as soon as a write attempted after this call fails, and
+        MeteringError after `timeout_s` (default `flush_timeout_s`) in any case."""
         if self._thread is None:
             self.start()
         with self._cond:
             seq = self._enqueued
-        await self._wait_committed(seq)
+        await self._wait_committed(seq, timeout_s)
 
-    async def _wait_committed(self, seq: int) -> None:
+    async def _wait_committed(self, seq: int, timeout_s: float | None = None) -> None:
         with self._cond:
             if self._committed >= seq:
                 return
             self._urgent_upto = max(self._urgent_upto, seq)
             self._cond.notify_all()
-        await anyio.to_thread.run_sync(self._block_until_committed, seq, abandon_on_cancel=True)
+            failures = self._failures
+        deadline = time.monotonic() + (self._flush_timeout if timeout_s is None else timeout_s)
+        await anyio.to_thread.run_sync(
+            self._block_until_committed, seq, failures, deadline, abandon_on_cancel=True
+        )
 
-    def _block_until_committed(self, seq: int) -> None:
+    def _block_until_committed(self, seq: int, failures: int, deadline: float) -> None:
         with self._cond:
             while self._committed < seq:
+                if self._failures > failures:
+                    raise LedgerUnavailable(self._store.location, self._last_error or "write failed")
                 if self._closing and (self._thread is None or not self._thread.is_alive()):
                     raise MeteringError(f"{seq - self._committed} usage records were not written")
-                self._cond.wait(0.5)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise MeteringError(
+                        f"{seq - self._committed} usage records were not committed to "
+                        f"{self._store.location} in time"
+                    )
+                self._cond.wait(min(0.5, left))
 
     def _wait_for_room(self) -> None:
         with self._cond:
-            while self._enqueued - self._committed >= self._max_queue and not self._closing:
+            while (
+                self._enqueued - self._committed >= self._max_queue
+                and not self._closing
+                and self._store.write_fault() is None
+            ):
                 self._cond.wait(0.5)
 
     # -- the flush thread -------------------------------------------------------------------------
@@ -228,17 +263,30 @@ class MeterWriter:
             return 0.0
         return max(0.0, self._queue[0][0] + self._interval - self._monotonic())
 
+    def _next_batch(self) -> list[RequestRecord] | None:
+        """Wait until a batch is due: the batch; [] when idle with a faulty store (probe it);
+        None when closing with nothing left."""
+        with self._cond:
+            while True:
+                due = self._due()
+                if due == 0.0:
+                    return [rec for _, rec in islice(self._queue, self._max_batch)]
+                if due is None and self._closing:
+                    return None
+                if due is None and self._store.write_fault() is not None:
+                    return []  # nothing queued whose retry would tell when the disk is back
+                self._cond.wait(_IDLE_WAKE_S if due is None else due)
+
     def _run(self) -> None:
         while True:
-            with self._cond:
-                while True:
-                    due = self._due()
-                    if due == 0.0:
-                        break
-                    if due is None and self._closing:
-                        return
-                    self._cond.wait(due)
-                batch = [rec for _, rec in islice(self._queue, self._max_batch)]
+            batch = self._next_batch()
+            if batch is None:
+                return
+            if not batch:
+                if not self._store.probe_writable():
+                    with self._cond:
+                        self._cond.wait(self._backoff)
+                continue
             resolved, rejected, error = self._write(batch)
             with self._cond:
                 # min(): close() may have given up on (cleared) the queue while we were writing.
@@ -250,6 +298,8 @@ class MeterWriter:
                 if error is None:
                     continue
                 # The database failed (not the records): keep the rest queued, retry, never drop.
+                self._failures += 1
+                self._last_error = str(error.cause) if isinstance(error, LedgerUnavailable) else repr(error)
                 log.error(
                     "metering_write_failed",
                     error=type(error).__name__,
@@ -269,17 +319,17 @@ class MeterWriter:
         try:
             self._store.write_batch(batch)
         except Exception as exc:  # classified below; whatever it is, no record is dropped unseen
-            if is_busy_error(exc):
+            if isinstance(exc, LedgerUnavailable) and exc.busy:
                 return 0, 0, exc  # the store already waited out its retry window
             if len(batch) == 1:
-                if not is_data_error(exc):
+                if not isinstance(exc, RecordRejected):
                     return 0, 0, exc
                 rec = batch[0]
                 log.error(
                     "metering_record_rejected",
                     request_id=rec.request_id,
                     client=rec.client,
-                    error=type(exc).__name__,
+                    error=type(exc.__cause__ or exc).__name__,
                     detail=str(exc)[:200],
                 )
                 return 1, 1, None

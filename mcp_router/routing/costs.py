@@ -9,14 +9,17 @@ Worst case of one attempt (`max_cost_usd`, budget reservations): the prompt esti
 `max_tokens`, else the endpoint's output limit, else the model's, else the policy's
 `worst_case_output_tokens`.
 
-Budgets (issue 5: "checked before each attempt from the estimated cost and reserved, reconciled
-with the actual cost"): `BudgetHook.hold(candidate, prompt_tokens)` runs before every provider
-call, retries included, and reserves that candidate's worst-case cost under the request's id;
-the executor settles the hold with the attempt's billed cost when the attempt is recorded. A
-candidate whose worst case would pass the client's cap is skipped (outcome `skipped`, the reason
-names spend, cap and reset). An endpoint with an unknown price is refused outright for a client
-with a budget: it could not be capped, and guessing a figure would let spend run unbounded.
-Clients without a budget are never held.
+Budgets (checked before each attempt from the estimated cost and reserved, reconciled with the
+actual cost): `BudgetHook.hold(candidate, prompt_tokens)` runs before every provider call,
+retries included, and reserves that candidate's worst-case cost under the request's id (in the
+usage database, so every process sharing it sees the hold; it lapses after the call's deadline
+plus a grace); the executor settles the hold with the attempt's billed cost when the attempt is
+recorded. A candidate whose worst case would pass the client's cap is skipped (outcome
+`skipped`); the reason tells spend and what calls in flight hold apart, the cap, the reset, and
+that setting `max_tokens` lowers the hold (without it, the hold is the model's whole output
+limit). An endpoint with an unknown price is refused outright for a client with a budget: it
+could not be capped, and guessing a figure would let spend run unbounded. Clients without a
+budget are never held. `settle`/`release` are synchronous and never block.
 """
 
 from __future__ import annotations
@@ -73,7 +76,14 @@ class BudgetGate(Protocol):
 
     def limit_for(self, client: str) -> Any: ...
 
-    async def reserve(self, client: str, estimated_usd: Decimal, *, request_id: str | None = None) -> Any: ...
+    async def reserve(
+        self,
+        client: str,
+        estimated_usd: Decimal,
+        *,
+        request_id: str | None = None,
+        deadline_s: float | None = None,
+    ) -> Any: ...
 
 
 class _NoHold:
@@ -98,12 +108,14 @@ class BudgetHook:
         request_id: str,
         max_tokens: int | None,
         policy: RoutingPolicy,
+        timeout_s: float | None = None,
     ) -> None:
         self._gate = gate
         self._client = client
         self._request_id = request_id
         self._max_tokens = max_tokens
         self._policy = policy
+        self._deadline_s = timeout_s  # the gate lets a hold lapse a grace after this
         self._capped = gate.limit_for(client) is not None
 
     async def hold(self, cand: Candidate, prompt_tokens: int) -> Hold | Refusal:
@@ -117,12 +129,31 @@ class BudgetHook:
                 "cannot be kept under a cap"
             )
         try:
-            held = self._gate.reserve(self._client, worst, request_id=self._request_id)
+            if self._deadline_s is None:
+                held = self._gate.reserve(self._client, worst, request_id=self._request_id)
+            else:
+                held = self._gate.reserve(
+                    self._client, worst, request_id=self._request_id, deadline_s=self._deadline_s
+                )
             if inspect.isawaitable(held):
                 held = await held
         except BudgetExceeded as exc:
-            return Refusal(f"budget: worst case ${worst:.6f} would pass the cap. {exc}", exc)
+            err = exc.with_hint(self._hold_hint(out))
+            return Refusal(f"budget: {err}", err)
         return held  # a Budgets Reservation
+
+    def _hold_hint(self, output_tokens: int) -> str:
+        """Why the hold is as large as it is, and how to make it smaller."""
+        if self._max_tokens is None:
+            return (
+                f"A call holds its worst case until it ends: its prompt plus {output_tokens} output "
+                "tokens, the model's whole output limit, since max_tokens is not set; setting "
+                "max_tokens lowers the hold."
+            )
+        return (
+            f"A call holds its worst case until it ends: its prompt plus max_tokens "
+            f"({output_tokens}); a lower max_tokens lowers the hold."
+        )
 
 
 __all__ = [

@@ -57,12 +57,10 @@ class PendingRouter:
 
     async def run(self, build: Callable[[], Router]) -> None:
         """Build the router in a worker thread, enter it, and keep it open until cancelled."""
-        import sqlite3  # here, not at the top: `serve` answers `initialize` before needing it
-
         try:
             router = await anyio.to_thread.run_sync(build)
-        # Config, database (unreadable, or not a database at all) or catalog faults.
-        except (RouterError, OSError, ValueError, sqlite3.DatabaseError) as exc:
+        # Config, database (unreadable, or not a database at all: LedgerUnavailable) or catalog faults.
+        except (RouterError, OSError, ValueError) as exc:
             self._error = f"{type(exc).__name__}: {exc}"
             log.error("router_start_failed", error=type(exc).__name__, detail=str(exc)[:200])
             self._done.set()

@@ -66,5 +66,6 @@ class RouterResources:
     @maps_errors(ResourceError)
     async def usage(self) -> str:
         router = await self._state.router()
-        client = self._state.caller().usage_client(None)
-        return compact_json((await router.usage_summary(client)).model_dump(mode="json"))
+        caller = self._state.caller()
+        summary = await router.usage_summary(caller.usage_client(None), budgets_of=caller.client)
+        return compact_json(summary.model_dump(mode="json"))

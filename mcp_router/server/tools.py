@@ -147,5 +147,6 @@ class RouterTools:
     )
     async def usage_report(self, args: UsageArgs) -> Annotated[CallToolResult, UsageReport]:
         router = await self._state.router()
-        fields = args.fields() | {"client": self._state.caller().usage_client(args.client)}
-        return as_json(await router.usage_report(**fields))
+        caller = self._state.caller()
+        fields = args.fields() | {"client": caller.usage_client(args.client)}
+        return as_json(await router.usage_report(budgets_of=caller.client, **fields))

@@ -2,6 +2,7 @@
 
 python metering_child.py write DB PREFIX N BUSY_TIMEOUT_S   # waits for "go" on stdin
 python metering_child.py crash DB MAX_QUEUE                  # records until killed
+python metering_child.py route CALLS                         # a Router.from_env; waits for "go"
 """
 
 from __future__ import annotations
@@ -9,11 +10,16 @@ from __future__ import annotations
 import sys
 
 import anyio
+import anyio.to_thread
 import structlog
 from metering_helpers import request
 
-from mcp_router.metering.store import UsageStore
+from mcp_router.metering.store import SqliteStore as UsageStore
 from mcp_router.metering.writer import MeterWriter
+
+ROUTE_PROMPT = "Summarise the plot of a short story about a lighthouse keeper in three sentences."
+ROUTE_MAX_TOKENS = 200
+ROUTE_ROUNDS = 5  # calls per concurrent caller, one after another, until refused
 
 
 async def write(db: str, prefix: str, n: int, busy_timeout_s: float) -> None:
@@ -45,10 +51,48 @@ async def crash(db: str, max_queue: int) -> None:
                 print(f"acked {acked}", flush=True)
 
 
+async def route(calls: int) -> None:
+    """`calls` concurrent callers on a router configured from the environment (one database and
+    budget shared with the other children); each calls again after every answer, up to
+    ROUTE_ROUNDS times, and stops at its first refusal. Prints answered/refused counts."""
+    from mcp_router.core import Message
+    from mcp_router.errors import RouterError
+    from mcp_router.router import Router
+    from mcp_router.routing.types import ProviderPreferences, RouteRequest
+
+    req = RouteRequest(
+        messages=[Message(role="user", content=ROUTE_PROMPT)],
+        model="openai/gpt-4o-mini",
+        provider=ProviderPreferences(only=["openai"]),
+        max_tokens=ROUTE_MAX_TOKENS,
+    )
+    answered = refused = 0
+    async with Router.from_env() as router:
+
+        async def caller() -> None:
+            nonlocal answered, refused
+            for _ in range(ROUTE_ROUNDS):
+                try:
+                    await router.complete(req)
+                except RouterError:
+                    refused += 1
+                    return
+                answered += 1
+
+        print("ready", flush=True)
+        await anyio.to_thread.run_sync(sys.stdin.readline)  # "go": every child starts together
+        async with anyio.create_task_group() as tg:
+            for _ in range(calls):
+                tg.start_soon(caller)
+    print(f"answered {answered} refused {refused}", flush=True)
+
+
 def main() -> None:
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))  # stdout is the protocol
     mode, db = sys.argv[1], sys.argv[2]
-    if mode == "write":
+    if mode == "route":
+        anyio.run(route, int(sys.argv[2]))
+    elif mode == "write":
         anyio.run(write, db, sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
     else:
         anyio.run(crash, db, int(sys.argv[3]))

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mcp_router.core import Usage
-from mcp_router.metering.health_seed import recent_attempts
 from mcp_router.metering.records import AttemptOutcome, AttemptRecord, RequestRecord
+from mcp_router.metering.sqlite_health import recent_attempts
 from mcp_router.metering.store import UsageStore
 from mcp_router.routing.health import HealthTracker
 

@@ -1,4 +1,5 @@
-"""Two OS processes on one database file; a kill -9 in the middle of writing."""
+"""OS processes on one database file: two writers, a kill -9 in the middle of writing, and
+four routers sharing one daily budget."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mcp_router.metering.store import UsageStore
+from mcp_router.metering.store import SqliteStore as UsageStore
 
 CHILD = Path(__file__).with_name("metering_child.py")
 
@@ -80,3 +81,77 @@ def test_kill_9_loses_only_uncommitted_rows_within_the_documented_bound(tmp_path
     # and the loss is at most max_queue (records uncommitted at any moment; `recorded` lags the
     # true number enqueued by at most one record, which the bound already covers).
     assert recorded - stored <= max_queue
+
+
+def _start_together(procs: list[subprocess.Popen[str]]) -> None:
+    for p in procs:
+        assert p.stdout is not None
+        assert p.stdout.readline().strip() == "ready", p.stderr.read() if p.stderr else ""
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+
+
+def test_four_routers_on_one_database_keep_a_shared_daily_cap(tmp_path: Path) -> None:
+    # Each process routes 50 concurrent callers at one cap. Holds live in the database, so the
+    # spend of all four together may pass the cap by at most one call's estimate error, which
+    # is below the largest single hold (before they did, it reached 200-240 % of the cap).
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    import anyio
+    from metering_child import ROUTE_MAX_TOKENS, ROUTE_PROMPT
+
+    from mcp_router.catalog.catalog import Catalog
+    from mcp_router.catalog.tokens import estimate_messages
+    from mcp_router.core import Message
+    from mcp_router.routing.costs import estimate_cost
+    from mcp_router.sim import Simulator
+
+    cap = Decimal("0.0005")
+    model = Catalog.load_bundled().lookup("openai/gpt-4o-mini")
+    assert model is not None
+    pricing = next(e.pricing for e in model.endpoints if e.provider == "openai")
+    prompt_tokens = estimate_messages([Message(role="user", content=ROUTE_PROMPT)])
+    hold = estimate_cost(pricing, prompt_tokens, ROUTE_MAX_TOKENS)
+    assert hold is not None and hold < cap / 3  # several holds fit: processes really compete
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(f'[budgets.default]\ndaily_usd = "{cap}"\n')
+    db = home / "usage.db"
+    sim = Simulator()
+    with sim.in_thread():
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))},
+            **sim.env(),
+            "MCP_ROUTER_HOME": str(home),
+            "MCP_ROUTER_DB": str(db),
+            "MCP_ROUTER_CONFIG": str(home / "config.toml"),
+        }
+        procs = [
+            subprocess.Popen(
+                [sys.executable, str(CHILD), "route", "50"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=CHILD.parent,
+                env=env,
+            )
+            for _ in range(4)
+        ]
+        _start_together(procs)
+        answered = refused = 0
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            assert p.returncode == 0, err
+            words = out.split()
+            answered += int(words[words.index("answered") + 1])
+            refused += int(words[words.index("refused") + 1])
+    assert answered > 0 and refused > 0  # the cap really stopped callers
+    with UsageStore(db) as store:
+        report = anyio.run(lambda: store.usage_report(client="default", now=datetime.now(UTC)))
+    spent = Decimal(str(report.totals.cost_usd))
+    assert report.totals.requests == answered + refused
+    assert 0 < spent <= cap + hold, f"spent {spent} of a {cap} cap (largest hold {hold})"

@@ -12,7 +12,7 @@ from metering_helpers import T0, attempt, request
 
 from mcp_router.metering.billing import to_nano
 from mcp_router.metering.records import RequestRecord
-from mcp_router.metering.reports import plan_segments, summary, usage_report
+from mcp_router.metering.reports import plan_segments
 from mcp_router.metering.rollup import DAY_MS, HOUR_MS, bucket_value, latency_bucket, to_ms
 from mcp_router.metering.store import UsageStore
 from mcp_router.metering.windows import parse_time, parse_window
@@ -104,7 +104,8 @@ def _seed(rng: random.Random, n: int) -> list[RequestRecord]:
     return recs
 
 
-def test_reports_match_a_brute_force_oracle_for_many_windows(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_reports_match_a_brute_force_oracle_for_many_windows(tmp_path: Path) -> None:
     rng = random.Random(7)
     recs = _seed(rng, 1500)
     with UsageStore(tmp_path / "u.db") as store:
@@ -123,8 +124,8 @@ def test_reports_match_a_brute_force_oracle_for_many_windows(tmp_path: Path) -> 
         for since, until in windows:
             for group_by in ("model", "provider", "client", "day"):
                 client = rng.choice([None, "alice"])
-                report = usage_report(
-                    store, since=since, until=until, group_by=group_by, client=client, limit=100, now=NOW
+                report = await store.usage_report(
+                    since=since, until=until, group_by=group_by, client=client, limit=100, now=NOW
                 )
                 w = parse_window(since, until, NOW)
                 chosen = [
@@ -160,7 +161,8 @@ def test_reports_match_a_brute_force_oracle_for_many_windows(tmp_path: Path) -> 
                 assert sum(r.requests for r in report.rows) == len(chosen)
 
 
-def test_errors_attempts_and_empty_free_costs(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_errors_attempts_and_empty_free_costs(tmp_path: Path) -> None:
     recs = [
         # fell back once, then succeeded: not an error, one failed attempt, both attempts billed
         request(
@@ -183,7 +185,7 @@ def test_errors_attempts_and_empty_free_costs(tmp_path: Path) -> None:
     ]
     with UsageStore(tmp_path / "u.db") as store:
         store.write_batch(recs)
-        report = usage_report(store, since="2025-03-12", now=NOW)
+        report = await store.usage_report(since="2025-03-12", now=NOW)
     t = report.totals
     assert (t.requests, t.errors, t.attempts, t.failed_attempts) == (3, 1, 5, 3)
     assert t.cost_usd == 0.003
@@ -192,7 +194,8 @@ def test_errors_attempts_and_empty_free_costs(tmp_path: Path) -> None:
     assert by_key["openai/gpt-4o-mini"].error_rate == round(1 / 3, 4)
 
 
-def test_rows_ordered_by_cost_and_limited_day_rows_most_recent(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_rows_ordered_by_cost_and_limited_day_rows_most_recent(tmp_path: Path) -> None:
     recs = [
         request("cheap", model="m/cheap", cost="0.001"),
         request("dear", model="m/dear", cost="0.5"),
@@ -201,17 +204,18 @@ def test_rows_ordered_by_cost_and_limited_day_rows_most_recent(tmp_path: Path) -
     ]
     with UsageStore(tmp_path / "u.db") as store:
         store.write_batch(recs)
-        report = usage_report(store, group_by="model", limit=2, now=NOW)
+        report = await store.usage_report(group_by="model", limit=2, now=NOW)
         assert [r.key for r in report.rows] == ["m/dear", "m/mid"]
         assert report.totals.requests == 4  # totals cover every group, not just the top N
-        days = usage_report(store, group_by="day", limit=1, now=NOW)
+        days = await store.usage_report(group_by="day", limit=1, now=NOW)
         assert [r.key for r in days.rows] == ["2025-03-12"]
         assert days.window.since is None and days.window.until == "2025-03-14T15:45:30Z"
         with pytest.raises(ValueError, match="group_by"):
-            usage_report(store, group_by="week", now=NOW)
+            await store.usage_report(group_by="week", now=NOW)
 
 
-def test_summary_has_today_and_this_week(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_summary_has_today_and_this_week(tmp_path: Path) -> None:
     recs = [
         request("t", at=NOW - timedelta(hours=1), cost="0.25"),
         request("w", at=datetime(2025, 3, 10, 9, tzinfo=UTC), cost="0.5"),  # Monday
@@ -219,7 +223,7 @@ def test_summary_has_today_and_this_week(tmp_path: Path) -> None:
     ]
     with UsageStore(tmp_path / "u.db") as store:
         store.write_batch(recs)
-        s = summary(store, NOW)
+        s = await store.summary(NOW)
     assert (s.today.totals.requests, s.today.totals.cost_usd) == (1, 0.25)
     assert (s.week.totals.requests, s.week.totals.cost_usd) == (2, 0.75)
     assert s.week.window.since == "2025-03-10T00:00:00Z"

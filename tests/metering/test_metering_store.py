@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import os
+import stat
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from metering_helpers import attempt, request
 from sqlite_utils import Database
 
+from mcp_router.catalog.refresh import CatalogCache
 from mcp_router.metering.billing import bill_attempt, from_nano, to_nano
+from mcp_router.metering.factory import open_store
 from mcp_router.metering.migrations import MIGRATIONS, migrate
-from mcp_router.metering.store import UsageStore
+from mcp_router.metering.paths import default_store_location
+from mcp_router.metering.store import SqliteStore as UsageStore
 
 
 def test_opens_empty_file_with_all_migrations_wal_and_busy_timeout(tmp_path: Path) -> None:
@@ -144,3 +150,38 @@ def test_request_without_attempts_keeps_its_own_cost(tmp_path: Path) -> None:
     with UsageStore(tmp_path / "u.db") as store:
         store.write_batch([request("n1", cost="0.25", attempts=())])
         assert store.query("SELECT cost_nusd, attempt_count FROM requests") == [(250_000_000, 0)]
+
+
+def test_database_files_are_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        with UsageStore(tmp_path / "usage.db") as store:
+            store.write_batch([request("a")])  # the -wal and -shm files exist while it is open
+            cache = CatalogCache(tmp_path / "catalog.db")
+            files = sorted(p.name for p in tmp_path.iterdir())
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+            cache.close()
+    finally:
+        os.umask(old)
+    assert {"usage.db", "usage.db-wal", "usage.db-shm", "catalog.db"} <= set(files)
+    assert modes == dict.fromkeys(files, 0o600)
+
+
+def test_an_existing_world_readable_database_is_tightened(tmp_path: Path) -> None:
+    UsageStore(tmp_path / "usage.db").close()
+    (tmp_path / "usage.db").chmod(0o644)
+    UsageStore(tmp_path / "usage.db").close()
+    assert stat.S_IMODE((tmp_path / "usage.db").stat().st_mode) == 0o600
+
+
+def test_open_store_takes_a_path_and_refuses_urls_it_cannot_serve(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "u.db"))
+    assert isinstance(store, UsageStore) and store.location == str(tmp_path / "u.db")
+    store.close()  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match=r"PostgreSQL URL.*SQLite only"):
+        open_store("postgresql://user:secret@db/usage")
+    with pytest.raises(ValueError, match="not a supported database URL"):
+        open_store("mysql://db/usage")
+    url = "postgresql://db/usage"
+    assert default_store_location({"MCP_ROUTER_DB": url}) == url  # a URL is passed on whole
+    assert default_store_location({"MCP_ROUTER_HOME": str(tmp_path)}) == str(tmp_path / "usage.db")

@@ -11,6 +11,7 @@ from anyio import wait_all_tasks_blocked
 from metering_helpers import attempt, request
 from structlog.testing import capture_logs
 
+from mcp_router.errors import LedgerUnavailable, RecordRejected
 from mcp_router.metering.records import RequestRecord
 from mcp_router.metering.store import UsageStore
 from mcp_router.metering.writer import MeteringError, MeterWriter
@@ -33,7 +34,7 @@ class GatedStore(UsageStore):
 
 class BrokenStore(UsageStore):
     def write_batch(self, records: Sequence[RequestRecord]) -> int:
-        raise sqlite3.OperationalError("disk I/O error")
+        raise LedgerUnavailable(self.location, "disk I/O error")
 
 
 def _count(path: Path) -> int:
@@ -161,8 +162,9 @@ def test_store_refuses_a_poison_record_and_keeps_the_batch_atomic(tmp_path: Path
     path = tmp_path / "u.db"
     with UsageStore(path) as store:
         for bad in _poison():
-            with pytest.raises((OverflowError, UnicodeEncodeError)):
+            with pytest.raises(RecordRejected) as info:
                 store.write_batch([request("good"), bad])
+            assert isinstance(info.value.__cause__, OverflowError | UnicodeEncodeError)
         assert _count(path) == 0  # the whole transaction rolled back
 
 
@@ -201,7 +203,7 @@ class FlakyStore(UsageStore):
         if self.down and any(r.request_id == "f" for r in records):
             if records[0].request_id == "f" and len(records) > 1:
                 self.retrying.set()
-            raise sqlite3.OperationalError("database or disk is full")
+            raise LedgerUnavailable(self.location, "database or disk is full")
         return super().write_batch(records)
 
 

@@ -138,7 +138,6 @@ async def harness(
     policy: RoutingPolicy | None = None,
     clock: Any = None,
     budgets: dict[str, Any] | None = None,
-    budget_refresh_s: float = 1.0,
     catalog: Catalog | None = None,
 ) -> AsyncIterator[Harness]:
     sim = Simulator()
@@ -154,7 +153,7 @@ async def harness(
             from mcp_router.metering.budgets import BudgetLimit, Budgets
 
             limits = {k: BudgetLimit(**v) for k, v in budgets.items()}
-            gate = Budgets(store, limits, lambda: datetime.now(UTC), refresh_s=budget_refresh_s)
+            gate = Budgets(store, limits, lambda: datetime.now(UTC))
         router = Router(
             catalog or sim_catalog(),
             adapters,

@@ -15,7 +15,7 @@ from mcp_router.catalog.catalog import Catalog
 from mcp_router.core import Message
 from mcp_router.metering.records import RequestRecord
 from mcp_router.metering.store import UsageStore
-from mcp_router.metering.writer import MeteringError
+from mcp_router.metering.writer import LedgerUnavailable, MeteringError
 from mcp_router.router import Router
 from mcp_router.routing.health import HealthTracker, SystemClock
 from mcp_router.routing.health_file import FILE_NAME, HealthFile, read_health_file
@@ -170,7 +170,7 @@ def test_from_env_takes_loaded_settings_instead_of_reading_the_file(tmp_path: Pa
 def test_from_env_closes_what_it_opened_when_a_later_step_fails(tmp_path: Path) -> None:
     (tmp_path / "db-is-a-directory").mkdir()
     env = {"MCP_ROUTER_HOME": str(tmp_path / "home"), "MCP_ROUTER_DB": str(tmp_path / "db-is-a-directory")}
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(LedgerUnavailable):
         Router.from_env(env)
     assert (tmp_path / "home" / "catalog.db").exists()  # the cache was opened first ...
     assert _open_files_under(tmp_path) == []  # ... and closed again

@@ -153,11 +153,11 @@ async def test_a_corrupt_usage_database_gives_tool_errors(tmp_path: Path) -> Non
                 result = await client.call_tool(name, args)
                 assert result.is_error
                 text = result.content[0].text  # type: ignore[union-attr]
-                assert "The router could not start: DatabaseError" in text and "mcp-router doctor" in text
+                assert "The router could not start: LedgerUnavailable" in text and "mcp-router doctor" in text
             with anyio.fail_after(10):
                 await updater.started.wait()
     events = {e["event"]: e for e in logs}
-    assert events["router_start_failed"]["error"] == "DatabaseError"
+    assert events["router_start_failed"]["error"] == "LedgerUnavailable"
     assert events["catalog_refresh_skipped"]["error"] == "RouterUnavailable"  # structlog, like the rest
 
 

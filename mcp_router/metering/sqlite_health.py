@@ -1,6 +1,7 @@
-"""Recent per-endpoint attempt figures from the usage database, so a new router's health starts
-from what earlier sessions measured (README "What providers serve"; stdio clients start a server
-per session, and `sort=latency`, `:nitro` and `list_models` would otherwise start blind).
+"""SQLite: recent per-endpoint attempts from the usage database (`SqliteStore.recent_attempts`),
+so a new router's health starts from what earlier sessions measured (README "What providers
+serve"; stdio clients start a server per session, and `sort=latency`, `:nitro` and
+`list_models` would otherwise start blind).
 
 Bounded, whatever the table's size: attempts are appended in time order, so the newest are the
 last rowids; only the newest `scan` rows are read (a range on the rowid: no index needed), of those
