@@ -15,7 +15,25 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
-Role = Literal["system", "user", "assistant"]
+from mcp_router.tooling import (
+    EFFORT_SHARE,
+    Effort,
+    FunctionCall,
+    FunctionDef,
+    FunctionName,
+    NamedToolChoice,
+    Reasoning,
+    ReasoningDelta,
+    ToolCall,
+    ToolCallAssembler,
+    ToolCallDelta,
+    ToolChoice,
+    ToolDef,
+    effort_of,
+    reasoning_budget,
+)
+
+Role = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "content_filter", "tool_calls", "error"]
 
 
@@ -168,18 +186,31 @@ def describe_source(url: str) -> str:
 
 
 class Message(BaseModel):
-    """One chat turn. `content` is a string or a list of content parts; only user turns may
-    carry images and files (as in OpenAI's API, where system and assistant parts are text)."""
+    """One chat turn (OpenAI chat's shapes). `content` is a string or a list of content parts;
+    only user turns may carry images and files. An assistant turn may carry `tool_calls` (its
+    content then may be null, kept as ""); a `tool` turn answers one call by `tool_call_id`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     role: Role
-    content: Content
+    content: Content = ""
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None  # a tool turn's function name (optional, as in OpenAI's API)
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _null_content(cls, value: Any) -> Any:
+        return "" if value is None else value
 
     @model_validator(mode="after")
-    def _media_only_from_users(self) -> Message:
+    def _shape(self) -> Message:
         if self.role != "user" and any(not isinstance(p, TextPart) for p in self.parts):
             raise ValueError(f"only user messages may carry images and files, not {self.role}")
+        if self.tool_calls and self.role != "assistant":
+            raise ValueError(f"only assistant messages may carry tool_calls, not {self.role}")
+        if (self.role == "tool") != (self.tool_call_id is not None):
+            raise ValueError("a tool message needs tool_call_id (and only tool messages take one)")
         return self
 
     @property
@@ -311,6 +342,9 @@ class SamplingParams(BaseModel):
     stop: list[str] | None = None  # one string is taken as a list of one
     seed: int | None = Field(default=None, ge=-SEED_MAX - 1, le=SEED_MAX)
     response_format: ResponseFormat | None = None
+    tools: list[ToolDef] | None = Field(default=None, description="OpenAI chat tools.")
+    tool_choice: ToolChoice | None = Field(default=None, description="auto|none|required|{function}.")
+    reasoning: Reasoning | None = Field(default=None, description="{effort, max_tokens, exclude}.")
 
     @field_validator("stop", mode="before")
     @classmethod
@@ -368,6 +402,8 @@ class Completion(BaseModel):
     usage: Usage
     model: str  # the model name the provider reported
     response_id: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    reasoning: str | None = None  # the model's thinking text, when the provider returns it
 
 
 class TextDelta(BaseModel):
@@ -387,9 +423,11 @@ class StreamEnd(BaseModel):
     usage: Usage
     model: str
     response_id: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    reasoning: str | None = None
 
 
-StreamEvent = TextDelta | StreamEnd
+StreamEvent = TextDelta | ReasoningDelta | ToolCallDelta | StreamEnd
 
 
 class RemoteModel(BaseModel):
@@ -412,3 +450,22 @@ class RemoteModel(BaseModel):
     # modalities, Together's `type`); None when it does not say (OpenAI, Mistral, Groq,
     # Ollama...), and the catalog judges by the name.
     chat: bool | None = None
+
+
+__all__ = [
+    "EFFORT_SHARE",
+    "Effort",
+    "FunctionCall",
+    "FunctionDef",
+    "FunctionName",
+    "NamedToolChoice",
+    "Reasoning",
+    "ReasoningDelta",
+    "ToolCall",
+    "ToolCallAssembler",
+    "ToolCallDelta",
+    "ToolChoice",
+    "ToolDef",
+    "effort_of",
+    "reasoning_budget",
+]

@@ -22,7 +22,7 @@ are below every model's cacheable minimum (1024-4096 tokens), where the marker d
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mcp_router.core import (
@@ -37,6 +37,7 @@ from mcp_router.core import (
     StreamEvent,
     TextDelta,
     TextPart,
+    ToolCallAssembler,
     Usage,
 )
 from mcp_router.errors import (
@@ -48,6 +49,7 @@ from mcp_router.errors import (
     RateLimited,
     ServerError,
 )
+from mcp_router.providers import anthropic_tools as tools
 from mcp_router.providers import media
 from mcp_router.providers.http import Classification, HttpAdapter, build_error, error_object
 from mcp_router.providers.streams import SSEParser
@@ -133,8 +135,8 @@ def to_wire(
     provider: str = "anthropic",
 ) -> dict[str, Any]:
     turns = [m for m in request.messages if m.role != "system"]
-    messages = [{"role": m.role, "content": _content(m, request.fetched, provider)} for m in turns]
-    if messages and messages[-1]["role"] == "assistant":
+    messages = _turns(turns, request.fetched, provider)
+    if messages and messages[-1]["role"] == "assistant" and not turns[-1].tool_calls:
         # A prefill is continued; the API rejects one that ends in whitespace.
         messages[-1]["content"] = turns[-1].text.rstrip()
     body: dict[str, Any] = {
@@ -154,9 +156,30 @@ def to_wire(
     fmt = request.response_format
     if fmt is not None and fmt.type == "json_schema":
         body["output_config"] = {"format": {"type": "json_schema", "schema": fmt.json_schema or {}}}
+    tools.apply(body, request, DEFAULT_MAX_TOKENS)
     if stream:
         body["stream"] = True
     return body
+
+
+def _turns(turns: list[Message], fetched: Mapping[str, str], provider: str) -> list[dict[str, Any]]:
+    """Turns as messages: tool calls as `tool_use` blocks, consecutive tool turns as one user
+    turn of `tool_result` blocks."""
+    out: list[dict[str, Any]] = []
+    for m in turns:
+        if m.role == "tool":
+            block = tools.tool_result_block(m)
+            last = out[-1]["content"] if out and out[-1]["role"] == "user" else None
+            if isinstance(last, list) and last and last[-1].get("type") == "tool_result":
+                last.append(block)
+            else:
+                out.append({"role": "user", "content": [block]})
+            continue
+        content = _content(m, fetched, provider)
+        if m.tool_calls:
+            content = ([{"type": "text", "text": m.text}] if m.text else []) + tools.tool_use_blocks(m)
+        out.append({"role": m.role, "content": content})
+    return out
 
 
 def usage_from_wire(raw: Any, wire: Wire, *, require_input: bool = True) -> Usage:
@@ -189,18 +212,25 @@ def from_wire(body: Any, provider: str, *, status: int = 200, model: str | None 
     if top.get("type") == "error":
         raise build_error(provider, status, top, classify, model=model)
     blocks = wire.arr(wire.field(top, "content", "response"), "content")
-    texts = []
-    for i, raw in enumerate(blocks):
-        block = wire.obj(raw, f"content[{i}]")
-        if block.get("type") == "text":
-            texts.append(wire.str_(block, "text", f"content[{i}]"))
+    texts, calls, thinking = tools.blocks_from_wire(blocks, wire)
+    reasoning = "".join(thinking)
+    usage = usage_from_wire(wire.field(top, "usage", "response"), wire)
     return Completion(
         text="".join(texts),
+        tool_calls=calls,
+        reasoning=reasoning or None,
         finish_reason=finish_from_wire(top.get("stop_reason"), wire),
-        usage=usage_from_wire(wire.field(top, "usage", "response"), wire),
+        usage=_with_thinking(usage, reasoning),
         model=wire.opt_str(top, "model", "response") or model or "",
         response_id=wire.opt_str(top, "id", "response"),
     )
+
+
+def _with_thinking(usage: Usage, thinking: str) -> Usage:
+    if not thinking:
+        return usage
+    estimate = min(usage.output_tokens, tools.thinking_tokens(thinking))
+    return usage.model_copy(update={"reasoning_tokens": estimate})
 
 
 @dataclass
@@ -211,9 +241,23 @@ class EventState:
     finish: FinishReason | None = None
     usage: Usage | None = None
     response_id: str | None = None
+    calls: ToolCallAssembler = field(default_factory=ToolCallAssembler)
+    thinking: list[str] = field(default_factory=list)
+
+    def end(self) -> StreamEnd:
+        assert self.finish is not None and self.usage is not None
+        thinking = "".join(self.thinking)
+        return StreamEnd(
+            finish_reason=self.finish,
+            usage=_with_thinking(self.usage, thinking),
+            model=self.model,
+            response_id=self.response_id,
+            tool_calls=self.calls.calls(),
+            reasoning=thinking or None,
+        )
 
 
-def map_event(name: str, data: Any, state: EventState, wire: Wire, provider: str) -> TextDelta | None:
+def map_event(name: str, data: Any, state: EventState, wire: Wire, provider: str) -> StreamEvent | None:
     """Fold one named SSE event into `state`; return its text, if any."""
     if name == "ping":
         return None
@@ -234,7 +278,9 @@ def map_event(name: str, data: Any, state: EventState, wire: Wire, provider: str
         if delta.get("type") == "text_delta":
             text = wire.str_(delta, "text", f"{name}.delta")
             return TextDelta(text=text) if text else None
-        return None  # thinking, signature and tool-input deltas carry no answer text
+        return tools.block_delta(payload, delta, state.calls, state.thinking)
+    if name == "content_block_start":
+        return tools.block_start(payload, state.calls)
     if name == "message_delta":
         _message_delta(payload, state, wire)
         return None
@@ -360,9 +406,7 @@ class AnthropicAdapter(HttpAdapter):
             raise self._cut(model, "message_stop")
         if state.finish is None or state.usage is None:
             wire.fail("message_stop without a stop_reason and usage")
-        yield StreamEnd(
-            finish_reason=state.finish, usage=state.usage, model=state.model, response_id=state.response_id
-        )
+        yield state.end()
 
     async def list_models(self) -> list[RemoteModel]:
         # Real lists are one or two pages.

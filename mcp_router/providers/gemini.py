@@ -16,7 +16,7 @@ reason `content_filter` and empty text, like a refusal on the other providers.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mcp_router.core import (
@@ -24,11 +24,14 @@ from mcp_router.core import (
     CompletionRequest,
     FinishReason,
     MediaPart,
+    ReasoningDelta,
     RemoteModel,
     StreamEnd,
     StreamEvent,
     TextDelta,
     TextPart,
+    ToolCall,
+    ToolCallDelta,
     Usage,
 )
 from mcp_router.errors import (
@@ -40,6 +43,7 @@ from mcp_router.errors import (
     RateLimited,
     ServerError,
 )
+from mcp_router.providers import gemini_tools as tools
 from mcp_router.providers import media
 from mcp_router.providers.http import (
     Classification,
@@ -98,15 +102,7 @@ def _part(
 
 
 def to_wire(request: CompletionRequest, model: str = "", provider: str = "gemini") -> dict[str, Any]:
-    contents = [
-        {
-            "role": "model" if m.role == "assistant" else "user",
-            "parts": [_part(p, model, request.fetched, provider) for p in m.parts],
-        }
-        for m in request.messages
-        if m.role != "system"
-    ]
-    body: dict[str, Any] = {"contents": contents}
+    body: dict[str, Any] = {"contents": _contents(request, model, provider)}
     system = request.system
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
@@ -126,9 +122,34 @@ def to_wire(request: CompletionRequest, model: str = "", provider: str = "gemini
         config["responseMimeType"] = "application/json"
         if fmt.type == "json_schema" and fmt.json_schema:
             config["responseJsonSchema"] = fmt.json_schema
+    tools.apply(body, config, request)
     if config:
         body["generationConfig"] = config
     return body
+
+
+def _contents(request: CompletionRequest, model: str, provider: str) -> list[dict[str, Any]]:
+    """Turns as contents: calls as `functionCall` parts, consecutive tool turns as one user
+    turn of `functionResponse` parts."""
+    names = tools.call_names(request.messages)
+    out: list[dict[str, Any]] = []
+    for m in request.messages:
+        if m.role == "system":
+            continue
+        if m.role == "tool":
+            part = tools.response_part(m, names)
+            if out and out[-1]["role"] == "user" and "functionResponse" in out[-1]["parts"][-1]:
+                out[-1]["parts"].append(part)
+            else:
+                out.append({"role": "user", "parts": [part]})
+            continue
+        parts = [
+            _part(p, model, request.fetched, provider) for p in m.parts if not (m.tool_calls and not p.text)
+        ]
+        out.append(
+            {"role": "model" if m.role == "assistant" else "user", "parts": parts + tools.call_parts(m)}
+        )
+    return out
 
 
 def usage_from_wire(raw: Any, wire: Wire) -> Usage:
@@ -158,6 +179,8 @@ class Chunk:
     usage: Usage | None
     model: str | None
     response_id: str | None
+    calls: list[ToolCall] = field(default_factory=list)
+    thoughts: str = ""
 
 
 def read_response(body: Any, wire: Wire) -> Chunk:
@@ -175,20 +198,26 @@ def read_response(body: Any, wire: Wire) -> Chunk:
             return Chunk("", "content_filter", usage, model, response_id)
         wire.fail("response has no candidates")
     candidate = wire.obj(wire.arr(candidates, "candidates")[0], "candidates[0]")
-    texts = []
+    texts: list[str] = []
+    thoughts: list[str] = []
+    calls: list[ToolCall] = []
     content = candidate.get("content")
     if content is not None:
         parts = wire.obj(content, "candidates[0].content").get("parts") or []
         for i, raw in enumerate(wire.arr(parts, "candidates[0].content.parts")):
             part = wire.obj(raw, f"parts[{i}]")
-            if part.get("thought") is True:
-                continue  # thought summaries are not the answer
+            if isinstance(part.get("functionCall"), dict):
+                calls.append(tools.call_from_part(part["functionCall"], i, response_id, wire))
+                continue
             text = wire.opt_str(part, "text", f"parts[{i}]")
             if text:
-                texts.append(text)
+                # thought summaries are the reasoning, not the answer
+                (thoughts if part.get("thought") is True else texts).append(text)
     raw_finish = candidate.get("finishReason")
     finish = finish_from_wire(raw_finish, wire) if raw_finish is not None else None
-    return Chunk("".join(texts), finish, usage, model, response_id)
+    if calls and finish == "stop":
+        finish = "tool_calls"  # Gemini ends a turn of calls with STOP
+    return Chunk("".join(texts), finish, usage, model, response_id, calls, "".join(thoughts))
 
 
 def from_wire(body: Any, provider: str, *, status: int = 200, model: str | None = None) -> Completion:
@@ -200,6 +229,8 @@ def from_wire(body: Any, provider: str, *, status: int = 200, model: str | None 
         wire.fail("missing field response.usageMetadata")
     return Completion(
         text=chunk.text,
+        tool_calls=chunk.calls,
+        reasoning=chunk.thoughts or None,
         finish_reason=chunk.finish,
         usage=chunk.usage,
         model=chunk.model or model or "",
@@ -248,6 +279,38 @@ def models_from_wire(body: Any, provider: str) -> tuple[list[RemoteModel], str |
     return models, token if isinstance(token, str) and token else None
 
 
+@dataclass
+class _StreamState:
+    """What a streamGenerateContent stream has said so far."""
+
+    model: str
+    finish: FinishReason | None = None
+    usage: Usage | None = None
+    response_id: str | None = None
+    calls: list[ToolCall] = field(default_factory=list)
+    thoughts: list[str] = field(default_factory=list)
+
+    def fold(self, chunk: Chunk) -> list[StreamEvent]:
+        """Take in one chunk; its events (function calls arrive whole, one part each)."""
+        self.usage = chunk.usage or self.usage
+        self.model = chunk.model or self.model
+        self.response_id = chunk.response_id or self.response_id
+        self.finish = chunk.finish
+        events: list[StreamEvent] = []
+        if chunk.thoughts:
+            self.thoughts.append(chunk.thoughts)
+            events.append(ReasoningDelta(text=chunk.thoughts))
+        for call in chunk.calls:
+            self.calls.append(call)
+            fn = call.function
+            events.append(
+                ToolCallDelta(index=len(self.calls) - 1, id=call.id, name=fn.name, arguments=fn.arguments)
+            )
+        if chunk.text:
+            events.append(TextDelta(text=chunk.text))
+        return events
+
+
 class GeminiAdapter(HttpAdapter):
     """Gemini generateContent / streamGenerateContent."""
 
@@ -268,9 +331,7 @@ class GeminiAdapter(HttpAdapter):
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         url = self._url(model, "streamGenerateContent")
-        finish: FinishReason | None = None
-        usage: Usage | None = None
-        model_name, response_id = model, None
+        state = _StreamState(model)
         parser = SSEParser(self.name)
         body = to_wire(request, model, self.name)
         async with self._open_stream(url, body, model, params={"alt": "sse"}) as (chunks, wire):
@@ -278,22 +339,25 @@ class GeminiAdapter(HttpAdapter):
                 for event in parser.feed(raw):
                     if not event.data.strip():
                         continue
-                    chunk = read_response(wire.parse(event.data), wire)
-                    usage = chunk.usage or usage
-                    model_name = chunk.model or model_name
-                    response_id = chunk.response_id or response_id
-                    if chunk.text:
-                        yield TextDelta(text=chunk.text)
-                    if chunk.finish is not None:
-                        finish = chunk.finish
+                    for ev in state.fold(read_response(wire.parse(event.data), wire)):
+                        yield ev
+                    if state.finish is not None:
                         break
-                if finish is not None:
+                if state.finish is not None:
                     break
-        if finish is None:
+        if state.finish is None:
             raise self._cut(model, "a chunk with finishReason")
-        if usage is None:
+        if state.usage is None:
             wire.fail("stream finished without usageMetadata")
-        yield StreamEnd(finish_reason=finish, usage=usage, model=model_name, response_id=response_id)
+        finish = "tool_calls" if state.calls and state.finish == "stop" else state.finish
+        yield StreamEnd(
+            finish_reason=finish,
+            usage=state.usage,
+            model=state.model,
+            response_id=state.response_id,
+            tool_calls=state.calls,
+            reasoning="".join(state.thoughts) or None,
+        )
 
     async def list_models(self) -> list[RemoteModel]:
         return await self._list_pages(

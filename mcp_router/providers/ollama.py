@@ -25,14 +25,18 @@ from mcp_router.core import (
     FilePart,
     FinishReason,
     Message,
+    ReasoningDelta,
     RemoteModel,
     StreamEnd,
     StreamEvent,
     TextDelta,
+    ToolCall,
+    ToolCallDelta,
     Usage,
 )
 from mcp_router.errors import BadRequest, ModelNotFound, ProviderError
 from mcp_router.providers import media
+from mcp_router.providers import ollama_tools as tools
 from mcp_router.providers.http import Classification, HttpAdapter, build_error
 from mcp_router.providers.streams import iter_ndjson
 from mcp_router.providers.wire import Wire
@@ -41,7 +45,9 @@ _FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
 _NOT_FOUND = re.compile(r"\bmodel\b.*\bnot found\b", re.IGNORECASE)
 
 
-def _message(message: Message, fetched: Mapping[str, str], provider: str) -> dict[str, Any]:
+def _message(
+    message: Message, fetched: Mapping[str, str], provider: str, names: dict[str, str]
+) -> dict[str, Any]:
     """Text parts joined into `content`; images as base64 strings in `images` (no URLs)."""
     out: dict[str, Any] = {"role": message.role, "content": message.text}
     images = []
@@ -53,15 +59,16 @@ def _message(message: Message, fetched: Mapping[str, str], provider: str) -> dic
         images.append(sent.data)
     if images:
         out["images"] = images
-    return out
+    return tools.message_extras(message, out, names)
 
 
 def to_wire(
     request: CompletionRequest, model: str, *, stream: bool = False, provider: str = "ollama"
 ) -> dict[str, Any]:
+    names = {c.id: c.function.name for m in request.messages for c in m.tool_calls or []}
     body: dict[str, Any] = {
         "model": model,
-        "messages": [_message(m, request.fetched, provider) for m in request.messages],
+        "messages": [_message(m, request.fetched, provider, names) for m in request.messages],
         "stream": stream,
     }
     options: dict[str, Any] = {}
@@ -82,6 +89,7 @@ def to_wire(
         body["format"] = fmt.json_schema
     elif fmt is not None and fmt.type in ("json_object", "json_schema"):
         body["format"] = "json"
+    tools.apply(body, request)
     return body
 
 
@@ -117,12 +125,38 @@ def from_wire(body: Any, provider: str, *, status: int = 200, model: str | None 
         raise build_error(provider, status, top, classify, model=model)
     if top.get("done") is not True:
         wire.fail("response is not done")
+    message = wire.obj(wire.field(top, "message", "response"), "message")
+    calls = tools.calls_from_wire(message, wire, str(top.get("created_at")))
+    thinking = tools.thinking_of(message)
+    usage = usage_from_wire(top, wire)
+    finish = finish_from_wire(top.get("done_reason"), wire)
     return Completion(
         text=_message_text(top, wire),
-        finish_reason=finish_from_wire(top.get("done_reason"), wire),
-        usage=usage_from_wire(top, wire),
+        tool_calls=calls,
+        reasoning=thinking or None,
+        finish_reason="tool_calls" if calls and finish == "stop" else finish,
+        usage=usage.model_copy(
+            update={"reasoning_tokens": tools.thinking_tokens(thinking, usage.output_tokens)}
+        ),
         model=wire.opt_str(top, "model", "response") or model or "",
     )
+
+
+def _extras(top: dict[str, Any], wire: Wire, calls: list[ToolCall], thinking: list[str]) -> list[StreamEvent]:
+    """A line's thinking and whole tool calls, as events (and kept)."""
+    message = top.get("message")
+    if not isinstance(message, dict) or not (message.get("thinking") or message.get("tool_calls")):
+        return []
+    events: list[StreamEvent] = []
+    text = tools.thinking_of(message)
+    if text:
+        thinking.append(text)
+        events.append(ReasoningDelta(text=text))
+    for call in tools.calls_from_wire(message, wire, f"{top.get('created_at')}|{len(calls)}"):
+        calls.append(call)
+        fn = call.function
+        events.append(ToolCallDelta(index=len(calls) - 1, id=call.id, name=fn.name, arguments=fn.arguments))
+    return events
 
 
 def classify(status: int | None, body: Any) -> Classification:
@@ -178,11 +212,15 @@ class OllamaAdapter(HttpAdapter):
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         body = to_wire(request, model, stream=True, provider=self.name)
         final: dict[str, Any] | None = None
+        calls: list[ToolCall] = []
+        thinking: list[str] = []
         async with self._open_stream(f"{self.base_url}/api/chat", body, model) as (chunks, wire):
             async for item in iter_ndjson(chunks, wire):
                 top = wire.obj(item, "line")
                 if "error" in top:
                     raise build_error(self.name, None, top, classify, model=model)
+                for ev in _extras(top, wire, calls, thinking):
+                    yield ev
                 text = _message_text(top, wire)
                 if text:
                     yield TextDelta(text=text)
@@ -191,10 +229,17 @@ class OllamaAdapter(HttpAdapter):
                     break
         if final is None:
             raise self._cut(model, "a line with done: true")
+        finish = finish_from_wire(final.get("done_reason"), wire)
+        usage = usage_from_wire(final, wire)
+        reasoning = "".join(thinking)
         yield StreamEnd(
-            finish_reason=finish_from_wire(final.get("done_reason"), wire),
-            usage=usage_from_wire(final, wire),
+            finish_reason="tool_calls" if calls and finish == "stop" else finish,
+            usage=usage.model_copy(
+                update={"reasoning_tokens": tools.thinking_tokens(reasoning, usage.output_tokens)}
+            ),
             model=wire.opt_str(final, "model", "response") or model,
+            tool_calls=calls,
+            reasoning=reasoning or None,
         )
 
     async def list_models(self) -> list[RemoteModel]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -39,6 +39,7 @@ from mcp_router.core import (
     StreamEvent,
     TextDelta,
     TextPart,
+    ToolCallAssembler,
     Usage,
 )
 from mcp_router.errors import (
@@ -51,6 +52,7 @@ from mcp_router.errors import (
     UnsupportedParameter,
 )
 from mcp_router.providers import media
+from mcp_router.providers import openai_tools as tools
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.http import (
     Classification,
@@ -98,7 +100,8 @@ def to_wire(
     body: dict[str, Any] = {
         "model": model,
         "messages": [
-            {"role": m.role, "content": _content(m, request.fetched, model, config)} for m in request.messages
+            tools.message_extras(m, {"role": m.role, "content": _content(m, request.fetched, model, config)})
+            for m in request.messages
         ],
     }
     if request.max_tokens is not None:
@@ -115,6 +118,7 @@ def to_wire(
     fmt = _response_format(request.response_format)
     if fmt is not None:
         body["response_format"] = fmt
+    tools.request_extras(body, request, model, config.name)
     if stream:
         body["stream"] = True
         if config.stream_usage:
@@ -225,7 +229,10 @@ def from_wire(body: Any, provider: str, *, status: int = 200, model: str | None 
     refusal = wire.opt_str(message, "refusal", "choices[0].message")
     if text is None and refusal is not None:
         text, finish = refusal, "content_filter"
+    calls = tools.tool_calls_from_wire(message.get("tool_calls"), wire, "choices[0].message.tool_calls")
     return Completion(
+        tool_calls=calls,
+        reasoning=tools.reasoning_from_wire(message),
         text=text or "",
         finish_reason=finish,
         usage=usage_from_wire(wire.field(top, "usage", "response"), wire),
@@ -244,6 +251,9 @@ class ChunkState:
     usage: Usage | None = None
     response_id: str | None = None
     done: bool = False
+    calls: ToolCallAssembler = field(default_factory=ToolCallAssembler)
+    reasoning: list[str] = field(default_factory=list)
+    pending: list[StreamEvent] = field(default_factory=list)  # tool-call and reasoning deltas
 
 
 def map_chunk(chunk: Any, state: ChunkState, wire: Wire) -> TextDelta | None:
@@ -270,6 +280,8 @@ def map_chunk(chunk: Any, state: ChunkState, wire: Wire) -> TextDelta | None:
     if type(delta) is not dict:
         delta = wire.obj(delta, "chunk.choices[0].delta")
     content = delta.get("content")
+    if len(delta) > 2 or content is None:  # more than role and content: tool calls, reasoning
+        state.pending += tools.delta_extras(delta, state.calls, state.reasoning, wire)
     if content is None:
         return None
     if type(content) is not str:
@@ -307,6 +319,8 @@ def stream_end(state: ChunkState, config: ProviderConfig, wire: Wire) -> StreamE
         usage=state.usage or Usage(),
         model=state.model,
         response_id=state.response_id,
+        tool_calls=state.calls.calls(),
+        reasoning="".join(state.reasoning) or None,
     )
 
 
@@ -457,6 +471,10 @@ class OpenAIAdapter(HttpAdapter):
                     if event.event == "error":
                         raise _error_event(self.name, model, data, wire)
                     delta = map_chunk(wire.parse(data), state, wire)
+                    if state.pending:
+                        for extra in state.pending:
+                            yield extra
+                        state.pending.clear()
                     if delta is not None:
                         yield delta
                 if state.done:
