@@ -43,7 +43,7 @@ from mcp_router.core import (
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.registry import WireProtocol
 
-Item = str | TextDelta | StreamEnd | BaseException
+Item = str | StreamEvent | BaseException
 Script = Iterable[Item] | AsyncIterable[Item]
 
 
@@ -175,9 +175,14 @@ class FakeAdapter:
         async for ev in self.stream(request, model):
             if isinstance(ev, TextDelta):
                 parts.append(ev.text)
-            else:
+            elif isinstance(ev, StreamEnd):
                 return Completion(
-                    text="".join(parts), finish_reason=ev.finish_reason, usage=ev.usage, model=ev.model
+                    text="".join(parts),
+                    finish_reason=ev.finish_reason,
+                    usage=ev.usage,
+                    model=ev.model,
+                    tool_calls=ev.tool_calls,
+                    reasoning=ev.reasoning,
                 )
         raise RuntimeError(f"fake provider {self.provider!r}: the script ended without a StreamEnd")
 

@@ -143,9 +143,9 @@ def _contents(request: CompletionRequest, model: str, provider: str) -> list[dic
             else:
                 out.append({"role": "user", "parts": [part]})
             continue
-        parts = [
-            _part(p, model, request.fetched, provider) for p in m.parts if not (m.tool_calls and not p.text)
-        ]
+        # A call turn with no text sends only its calls (an empty text part is rejected).
+        kept = m.parts if not m.tool_calls or m.text else []
+        parts = [_part(p, model, request.fetched, provider) for p in kept]
         out.append(
             {"role": "model" if m.role == "assistant" else "user", "parts": parts + tools.call_parts(m)}
         )

@@ -101,7 +101,8 @@ def delta_extras(
     if raw:
         for i, item in enumerate(wire.arr(raw, "delta.tool_calls")):
             call = wire.obj(item, f"delta.tool_calls[{i}]")
-            fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+            raw_fn = call.get("function")
+            fn: dict[str, Any] = raw_fn if isinstance(raw_fn, dict) else {}
             index = call.get("index", i)
             args = fn.get("arguments") or ""
             events.append(

@@ -51,6 +51,7 @@ def _entry(name: str, r: RoutedCompletion | None, error: str | None) -> CompareE
         cost_usd=r.cost_usd,
         latency_ms=r.latency_ms,
         error=r.error,
+        tool_calls=r.tool_calls,
     )
 
 

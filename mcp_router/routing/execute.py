@@ -62,7 +62,7 @@ from random import Random
 
 import anyio
 
-from mcp_router.core import CompletionRequest, FinishReason
+from mcp_router.core import CompletionRequest, FinishReason, StreamEnd
 from mcp_router.errors import (
     BadRequest,
     BudgetExceeded,
@@ -125,6 +125,7 @@ class ExecResult:
     error_class: str | None = None
     final_error: ProviderError | None = None  # the error that stopped the call, if one did
     budget_error: BudgetExceeded | None = None  # the last budget refusal, if a candidate had one
+    end: StreamEnd | None = None  # the answering stream's end: tool calls, reasoning
 
 
 class Executor:
@@ -311,6 +312,7 @@ class Executor:
             status="ok",
             text=self._prefix + att.text,
             finish_reason=att.end.finish_reason,
+            end=att.end,
             model=att.cand.model.id,
             provider=att.cand.provider,
             ttft_ms=self._ttft,

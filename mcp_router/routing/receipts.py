@@ -76,6 +76,8 @@ class Receipt:
     def completion(
         self, result: ExecResult, rec: RequestRecord, infos: Sequence[AttemptInfo]
     ) -> RoutedCompletion:
+        end = result.end
+        excluded = self.req.reasoning is not None and self.req.reasoning.exclude
         return RoutedCompletion(
             text=result.text,
             model=result.model or "",
@@ -88,4 +90,21 @@ class Receipt:
             attempts=list(infos),
             request_id=self.request_id,
             error=result.error if result.status == "incomplete" else None,
+            tool_calls=end.tool_calls if end is not None else [],
+            reasoning=None if end is None or excluded else end.reasoning,
+            hint=reasoning_hint(result, rec.usage, self.req.max_tokens),
         )
+
+
+def reasoning_hint(result: ExecResult, usage: Usage, max_tokens: int | None) -> str | None:
+    """Why an answer that stopped at `max_tokens` is empty: reasoning used every token."""
+    end = result.end
+    if result.finish_reason != "length" or result.text.strip() or (end is not None and end.tool_calls):
+        return None
+    if usage.reasoning_tokens <= 0 and not (end is not None and end.reasoning):
+        return None
+    limit = f"all {max_tokens}" if max_tokens else "all the"
+    return (
+        f"reasoning used {limit} max_tokens before any answer: raise max_tokens or lower "
+        "reasoning.effort (or set reasoning.max_tokens below max_tokens)"
+    )

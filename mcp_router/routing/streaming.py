@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 
-from mcp_router.core import CompletionRequest, StreamEnd, TextDelta
+from mcp_router.core import CompletionRequest, StreamEnd, StreamEvent, TextDelta
 from mcp_router.errors import ProviderError
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.attempt import Attempt, event_loop_clock
@@ -86,7 +86,7 @@ class Streamer:
     async def _consume(
         self,
         att: Attempt,
-        stream: AsyncIterator[TextDelta | StreamEnd],
+        stream: AsyncIterator[StreamEvent],
         scope: anyio.CancelScope,
         t0: float,
         chars: int,
@@ -102,7 +102,6 @@ class Streamer:
         got_first = False
         last_event = armed_at = t0
         deadline = scope.deadline
-        exhausted = False  # a generator that finished or raised is already closed
         try:
             async for ev in stream:
                 if got_first:  # any sign of life restarts the idle window ...
@@ -113,15 +112,19 @@ class Streamer:
                     if (last_event - armed_at) * 10 >= deadline - armed_at:
                         armed_at = last_event
                         scope.deadline = deadline = self._idle_deadline(last_event, idle_share)
-                if not isinstance(ev, TextDelta):
+                if type(ev) is StreamEnd:
                     att.end = ev
                     continue
-                text = ev.text
-                if not text:
+                # Reasoning and tool-call pieces carry no answer text, but the first one
+                # shows the model has started (a long think must not trip the first-token
+                # deadline).
+                text = ev.text if type(ev) is TextDelta else ""
+                if text:
+                    keep(text)
+                    chunks += 1
+                    chars += len(text)
+                elif got_first or type(ev) is TextDelta:
                     continue
-                keep(text)
-                chunks += 1
-                chars += len(text)
                 if not got_first:
                     got_first = True
                     last_event = armed_at = await self._first_token(
@@ -131,17 +134,14 @@ class Streamer:
                 elif report:
                     self._chunks = base_chunks + chunks
                     await self._progress(chars, False)
-            exhausted = True
         except ProviderError as exc:
-            exhausted = True
             att.error = exc
         finally:
             att.text = "".join(parts)
             att.chunks = chunks
             att.last_event_at = last_event
             self._chunks = base_chunks + chunks
-            if not exhausted:
-                await _close(stream)
+            await _close(stream)  # a no-op for a generator that finished or raised
 
     async def _first_token(
         self, att: Attempt, scope: anyio.CancelScope, t0: float, idle_share: int, chunks: int, chars: int
@@ -186,7 +186,7 @@ def _keeper(parts: list[str], on_delta: DeltaCallback | None) -> Callable[[str],
     return keep
 
 
-async def _close(stream: AsyncIterator[TextDelta | StreamEnd]) -> None:
+async def _close(stream: AsyncIterator[StreamEvent]) -> None:
     """Close the provider's stream even when cancelled; bounded so a stuck peer can't hold us."""
     aclose = getattr(stream, "aclose", None)
     if aclose is not None:

@@ -10,7 +10,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from mcp_router.core import FinishReason, Message, SamplingParams, Usage
+from mcp_router.core import FinishReason, Message, SamplingParams, ToolCall, Usage
 
 SortBy = Literal["price", "latency", "throughput"]
 SORT_VALUES: tuple[str, ...] = get_args(SortBy)
@@ -101,6 +101,9 @@ class RoutedCompletion(BaseModel):
     attempts: list[AttemptInfo]
     request_id: str
     error: str | None = None  # set with finish_reason "error": why the answer is incomplete
+    tool_calls: list[ToolCall] = Field(default_factory=list)  # finish_reason "tool_calls"
+    reasoning: str | None = None  # the model's thinking text (absent with `reasoning.exclude`)
+    hint: str | None = None  # what to change when the answer came back empty-handed
 
 
 class CompareEntry(BaseModel):
@@ -111,6 +114,7 @@ class CompareEntry(BaseModel):
     cost_usd: float | None
     latency_ms: Ms | None
     error: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
 
 
 class CompareResult(BaseModel):
