@@ -17,9 +17,11 @@ from email.utils import formatdate
 from typing import Any
 
 from mcp_router.sim import text as simtext
+from mcp_router.sim import tools as simtools
 from mcp_router.sim.http import Conn, Request
 from mcp_router.sim.media import Seen
 from mcp_router.sim.state import Fault, ServedModel, SimRequest, SimState
+from mcp_router.sim.tools import SimCall
 
 
 def dumps(value: Any) -> bytes:
@@ -43,6 +45,12 @@ class ChatInput:
     # Images and documents, and their input tokens by the protocol's own rule.
     media: list[Seen] = field(default_factory=list)
     media_tokens: int = 0
+    # Tools (name, JSON Schema), the choice (auto|none|required|a name), the trailing tool
+    # result's text, and the thinking budget asked for (None: no thinking asked).
+    tools: list[tuple[str, Any]] = field(default_factory=list)
+    tool_choice: str | None = None
+    tool_result: str | None = None
+    thinking_budget: int | None = None
 
 
 @dataclass
@@ -58,6 +66,8 @@ class ChatPlan:
     cached_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    tool_calls: list[SimCall] = field(default_factory=list)
+    thinking: str = ""  # thinking text (when the request asked for reasoning)
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:24])
     created: int = field(default_factory=lambda: int(time.time()))
     started: float = field(default_factory=time.monotonic)
@@ -68,8 +78,9 @@ class ChatPlan:
 
     @property
     def output_tokens(self) -> int:
-        """Visible output tokens (reasoning tokens are reported separately by each codec)."""
-        return len(self.chunks)
+        """Visible output tokens, tool calls included (reasoning tokens are reported separately
+        by each codec)."""
+        return len(self.chunks) + (simtools.call_tokens(self) if self.tool_calls else 0)
 
 
 @dataclass
@@ -113,6 +124,14 @@ class Codec(ABC):
 
     @abstractmethod
     def context_error(self, plan: ChatPlan, limit: int) -> ErrorReply: ...
+
+    def stream_thinking(self, plan: ChatPlan) -> list[bytes]:
+        """Stream items of the plan's thinking, sent before the answer's text."""
+        return []
+
+    def stream_tools(self, plan: ChatPlan) -> list[bytes]:
+        """Stream items of the plan's tool calls, sent after the answer's text."""
+        return []
 
     def overloaded(self) -> ErrorReply:
         """What a non-stream request gets for `Fault.stream_error_event()`."""
@@ -177,6 +196,8 @@ def plan_chat(state: SimState, served: ServedModel, chat: ChatInput, *, implicit
         input_tokens=total,
         reasoning_tokens=profile.reasoning_tokens,
     )
+    if chat.tools or chat.tool_result is not None or chat.thinking_budget:
+        simtools.shape(plan, chat, seed)
     # Anthropic caches nothing below a per-model minimum (1024 tokens for Sonnet, more for
     # some models); a breakpoint on a shorter prefix is silently ignored, at no charge.
     cache_min = int(served.listing.get("cache_min_tokens", 1024))
@@ -296,6 +317,8 @@ async def _stream(conn: Conn, codec: Codec, plan: ChatPlan, fault: Fault | None)
         await conn.end_stream()
         return
     await _sleep_ms(plan.served.profile.ttft_ms)
+    for item in codec.stream_thinking(plan):
+        await conn.chunk(item)
     error_at = max(1, len(plan.chunks) // 2) if kind == "stream_error_event" else -1
     for index, piece in enumerate(plan.chunks):
         if fault is not None and kind == "cut_stream" and index >= fault.after_chunks:
@@ -320,7 +343,7 @@ async def _stream(conn: Conn, codec: Codec, plan: ChatPlan, fault: Fault | None)
         await conn.chunk(codec.stream_error(plan))
         await conn.end_stream()
         return
-    for item in codec.stream_close(plan):
+    for item in codec.stream_tools(plan) + codec.stream_close(plan):
         await conn.chunk(item)
     await conn.end_stream()
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from mcp_router.sim import media, parts
+from mcp_router.sim import tools as simtools
 from mcp_router.sim.catalogue import OPENROUTER_UPSTREAM, sim_key
 from mcp_router.sim.engine import (
     ChatInput,
@@ -30,7 +31,13 @@ from mcp_router.sim.media import Seen
 from mcp_router.sim.state import SimState
 
 _REASONING_MODEL = re.compile(r"^(openai/)?o\d")
-_FINISH = {"stop": "stop", "stop_sequence": "stop", "length": "length", "content_filter": "content_filter"}
+_FINISH = {
+    "stop": "stop",
+    "stop_sequence": "stop",
+    "length": "length",
+    "content_filter": "content_filter",
+    "tool_calls": "tool_calls",
+}
 
 
 def _oai_error(
@@ -156,10 +163,18 @@ class OpenAICodec(Codec):
         out = self._envelope(plan, "chat.completion")
         message: dict[str, Any] = {
             "role": "assistant",
-            "content": plan.text,
+            "content": plan.text if plan.chunks or not plan.tool_calls else None,
             "refusal": None,
             "annotations": [],
         }
+        if plan.tool_calls:
+            message["tool_calls"] = [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.json}}
+                for c in plan.tool_calls
+            ]
+        key = self._reasoning_key(plan)
+        if plan.thinking and key:
+            message[key] = plan.thinking
         out["choices"] = [
             {"index": 0, "message": message, "logprobs": None, "finish_reason": self._finish(plan)}
         ]
@@ -180,6 +195,27 @@ class OpenAICodec(Codec):
 
     def stream_delta(self, plan: ChatPlan, text: str, index: int) -> bytes:
         return self._chunk(plan, {"content": text}, None)
+
+    def _reasoning_key(self, plan: ChatPlan) -> str:
+        """Where the thinking text goes: OpenRouter's `reasoning`, DeepSeek's `reasoning_content`
+        (OpenAI's chat API returns none)."""
+        return "reasoning" if self.openrouter else "reasoning_content" if plan.provider == "deepseek" else ""
+
+    def stream_thinking(self, plan: ChatPlan) -> list[bytes]:
+        key = self._reasoning_key(plan)
+        if not plan.thinking or not key:
+            return []
+        return [self._chunk(plan, {key: piece}, None) for piece in simtools.pieces(plan.thinking)]
+
+    def stream_tools(self, plan: ChatPlan) -> list[bytes]:
+        items = []
+        for i, c in enumerate(plan.tool_calls):
+            head = {"index": i, "id": c.id, "type": "function", "function": {"name": c.name, "arguments": ""}}
+            items.append(self._chunk(plan, {"tool_calls": [head]}, None))
+            for piece in simtools.pieces(c.json):
+                delta = {"tool_calls": [{"index": i, "function": {"arguments": piece}}]}
+                items.append(self._chunk(plan, delta, None))
+        return items
 
     def stream_close(self, plan: ChatPlan) -> list[bytes]:
         items = [self._chunk(plan, {}, self._finish(plan))]
@@ -306,6 +342,10 @@ def _to_chat(
     read = _read_messages(messages, codec, modalities)
     if isinstance(read, ErrorReply):
         return read
+    extra = simtools.openai_request(body, messages)
+    if isinstance(extra, str):
+        return _bad(codec, extra, "messages")
+    tools, tool_choice, tool_result, thinking_budget = extra
     system_parts, turns, seen = read
     stop = body.get("stop")
     stops = [stop] if isinstance(stop, str) else [s for s in (stop or []) if isinstance(s, str)]
@@ -328,6 +368,10 @@ def _to_chat(
         stream=bool(body.get("stream")),
         media=seen,
         media_tokens=parts.openai_tokens(seen, codec.model),
+        tools=tools,
+        tool_choice=tool_choice,
+        tool_result=tool_result,
+        thinking_budget=thinking_budget,
     )
 
 
@@ -354,7 +398,9 @@ async def chat(state: SimState, provider: str, req: Request, conn: Conn) -> None
     if isinstance(parsed, ErrorReply):
         await send_error(conn, parsed)
         return
-    if parsed.max_tokens is not None and served.profile.reasoning_tokens:
+    if provider == "deepseek" and served.profile.reasoning_tokens and parsed.thinking_budget is None:
+        parsed.thinking_budget = served.profile.reasoning_tokens * 32  # the reasoner always thinks
+    if parsed.max_tokens is not None and served.profile.reasoning_tokens and not parsed.thinking_budget:
         # Reasoning tokens are spent out of the completion budget before any visible text.
         parsed.max_tokens = max(0, parsed.max_tokens - served.profile.reasoning_tokens)
     await serve_planned(conn, state, served, parsed, codec, implicit_cache=1024)
