@@ -8,6 +8,7 @@ from typing import Any
 
 from mcp_router.sim import parts
 from mcp_router.sim import text as simtext
+from mcp_router.sim import tools as simtools
 from mcp_router.sim.catalogue import sim_key
 from mcp_router.sim.engine import (
     ChatInput,
@@ -25,6 +26,7 @@ from mcp_router.sim.engine import (
 from mcp_router.sim.http import Conn, Request
 from mcp_router.sim.media import Seen
 from mcp_router.sim.state import SimState
+from mcp_router.sim.tools import SimCall
 
 _TYPES = {
     400: "invalid_request_error",
@@ -53,6 +55,7 @@ _MESSAGES = {
     "timeout_error": "Request timed out.",
 }
 _STOP = {
+    "tool_calls": "tool_use",
     "stop": "end_turn",
     "length": "max_tokens",
     "stop_sequence": "stop_sequence",
@@ -93,7 +96,8 @@ class AnthropicCodec(Codec):
                 "ephemeral_5m_input_tokens": plan.cache_write_tokens,
                 "ephemeral_1h_input_tokens": 0,
             },
-            "output_tokens": output,
+            # Thinking tokens are billed as output tokens, and not counted apart.
+            "output_tokens": output + (plan.reasoning_tokens if plan.thinking else 0),
             "service_tier": "standard",
         }
 
@@ -113,17 +117,51 @@ class AnthropicCodec(Codec):
         return _STOP.get(plan.finish, "sim_unknown_reason")
 
     def body(self, plan: ChatPlan) -> Any:
-        content = [{"type": "text", "text": plan.text}] if plan.chunks else []
+        content: list[dict[str, Any]] = []
+        if plan.thinking:
+            content.append({"type": "thinking", "thinking": plan.thinking, "signature": _SIGNATURE})
+        if plan.chunks:
+            content.append({"type": "text", "text": plan.text})
+        content += [_tool_use(c, c.arguments) for c in plan.tool_calls]
         return self._message(plan, content, self._stop(plan), plan.output_tokens)
+
+    def _text_index(self, plan: ChatPlan) -> int:
+        return 1 if plan.thinking else 0
 
     def stream_open(self, plan: ChatPlan) -> list[bytes]:
         start = {"type": "message_start", "message": self._message(plan, [], None, 1)}
-        block = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
-        return [sse(start, "message_start"), sse(block, "content_block_start"), sse({"type": "ping"}, "ping")]
+        items = [sse(start, "message_start")]
+        if not plan.thinking:
+            items.append(_block_start(0, {"type": "text", "text": ""}))
+        return [*items, sse({"type": "ping"}, "ping")]
+
+    def stream_thinking(self, plan: ChatPlan) -> list[bytes]:
+        if not plan.thinking:
+            return []
+        items = [_block_start(0, {"type": "thinking", "thinking": ""})]
+        items += [
+            _block_delta(0, {"type": "thinking_delta", "thinking": p}) for p in simtools.pieces(plan.thinking)
+        ]
+        items.append(_block_delta(0, {"type": "signature_delta", "signature": _SIGNATURE}))
+        items.append(sse({"type": "content_block_stop", "index": 0}, "content_block_stop"))
+        return [*items, _block_start(1, {"type": "text", "text": ""})]
 
     def stream_delta(self, plan: ChatPlan, text: str, index: int) -> bytes:
-        delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}
-        return sse(delta, "content_block_delta")
+        return _block_delta(self._text_index(plan), {"type": "text_delta", "text": text})
+
+    def stream_tools(self, plan: ChatPlan) -> list[bytes]:
+        if not plan.tool_calls:
+            return []
+        first = self._text_index(plan)
+        items = [sse({"type": "content_block_stop", "index": first}, "content_block_stop")]
+        for i, call in enumerate(plan.tool_calls, start=first + 1):
+            items.append(_block_start(i, _tool_use(call, {})))
+            items += [
+                _block_delta(i, {"type": "input_json_delta", "partial_json": p})
+                for p in simtools.pieces(call.json)
+            ]
+            items.append(sse({"type": "content_block_stop", "index": i}, "content_block_stop"))
+        return items
 
     def stream_close(self, plan: ChatPlan) -> list[bytes]:
         stop = self._stop(plan)
@@ -133,10 +171,15 @@ class AnthropicCodec(Codec):
                 "stop_reason": stop,
                 "stop_sequence": plan.stop_sequence if stop == "stop_sequence" else None,
             },
-            "usage": {"output_tokens": plan.output_tokens},
+            "usage": {"output_tokens": plan.output_tokens + (plan.reasoning_tokens if plan.thinking else 0)},
         }
+        stop_text = (
+            []
+            if plan.tool_calls
+            else [sse({"type": "content_block_stop", "index": self._text_index(plan)}, "content_block_stop")]
+        )
         return [
-            sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
+            *stop_text,
             sse(delta, "message_delta"),
             sse({"type": "message_stop"}, "message_stop"),
         ]
@@ -156,6 +199,26 @@ class AnthropicCodec(Codec):
         return sse({"type": "content_block_delta", "index": 0}, "content_block_delta") + sse(
             {"type": "message_stop"}, "message_stop"
         )
+
+
+_SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
+
+
+def _tool_use(call: SimCall, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "tool_use",
+        "id": "toolu_" + call.id.removeprefix("call_"),
+        "name": call.name,
+        "input": arguments,
+    }
+
+
+def _block_start(index: int, block: dict[str, Any]) -> bytes:
+    return sse({"type": "content_block_start", "index": index, "content_block": block}, "content_block_start")
+
+
+def _block_delta(index: int, delta: dict[str, Any]) -> bytes:
+    return sse({"type": "content_block_delta", "index": index, "delta": delta}, "content_block_delta")
 
 
 def _blocks(content: Any) -> list[dict[str, Any]]:
@@ -212,9 +275,10 @@ def _to_chat(body: dict[str, Any]) -> ChatInput | ErrorReply:
         seen += read.seen
     prefix, prefix_tokens = _cache_prefix(system_blocks, messages)
     stops = [s for s in body.get("stop_sequences") or [] if isinstance(s, str)]
-    schema = _output_schema(body)
-    if isinstance(schema, ErrorReply):
-        return schema
+    extra = _extras(body, raw_messages)
+    if isinstance(extra, ErrorReply):
+        return extra
+    schema, tools, tool_choice, tool_result, thinking_budget = extra
     return ChatInput(
         system=text(system_blocks),
         messages=turns,
@@ -227,7 +291,22 @@ def _to_chat(body: dict[str, Any]) -> ChatInput | ErrorReply:
         cache_prefix_tokens=prefix_tokens,
         media=seen,
         media_tokens=parts.anthropic_tokens(seen),
+        tools=tools,
+        tool_choice=tool_choice,
+        tool_result=tool_result,
+        thinking_budget=thinking_budget,
     )
+
+
+def _extras(body: dict[str, Any], raw_messages: list[Any]) -> tuple[Any, ...] | ErrorReply:
+    """The output schema, tools, tool choice, trailing tool result and thinking budget."""
+    schema = _output_schema(body)
+    if isinstance(schema, ErrorReply):
+        return schema
+    extra = simtools.anthropic_request(body, raw_messages)
+    if isinstance(extra, str):
+        return _error(400, extra)
+    return (schema, *extra)
 
 
 def _output_schema(body: dict[str, Any]) -> dict[str, Any] | ErrorReply | None:

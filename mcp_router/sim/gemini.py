@@ -11,6 +11,7 @@ from typing import Any
 
 from mcp_router.sim import parts
 from mcp_router.sim import text as simtext
+from mcp_router.sim import tools as simtools
 from mcp_router.sim.catalogue import sim_key
 from mcp_router.sim.engine import (
     ChatInput,
@@ -54,7 +55,13 @@ _MESSAGES = {
     "UNAVAILABLE": "The model is overloaded. Please try again later.",
     "DEADLINE_EXCEEDED": "Deadline expired before operation could complete.",
 }
-_FINISH = {"stop": "STOP", "stop_sequence": "STOP", "length": "MAX_TOKENS", "content_filter": "SAFETY"}
+_FINISH = {
+    "stop": "STOP",
+    "stop_sequence": "STOP",
+    "length": "MAX_TOKENS",
+    "content_filter": "SAFETY",
+    "tool_calls": "STOP",  # Gemini ends a turn of function calls with STOP
+}
 _SEP = "\r\n\r\n"  # Google's SSE frames end with CRLF pairs
 
 
@@ -98,6 +105,8 @@ class GeminiCodec(Codec):
         self.model = model
         self.sse_mode = sse_mode
         self.stream_type = "text/event-stream" if sse_mode else "application/json"
+        self.include_thoughts = False
+        self._opened = False  # a streamed JSON array has its `[`
 
     def error(self, status: int, message: str | None = None) -> ErrorReply:
         return _error(status, message)
@@ -126,10 +135,12 @@ class GeminiCodec(Codec):
             usage["thoughtsTokenCount"] = plan.reasoning_tokens
         return usage
 
-    def _response(self, plan: ChatPlan, text: str | None, finish: bool, produced: int) -> dict[str, Any]:
-        candidate: dict[str, Any] = {"content": {"parts": [], "role": "model"}, "index": 0}
+    def _response(
+        self, plan: ChatPlan, text: str | None, finish: bool, produced: int, extra: list[Any] | None = None
+    ) -> dict[str, Any]:
+        candidate: dict[str, Any] = {"content": {"parts": list(extra or []), "role": "model"}, "index": 0}
         if text is not None:
-            candidate["content"]["parts"] = [{"text": text}]
+            candidate["content"]["parts"].append({"text": text})
         if finish:
             candidate["finishReason"] = _FINISH.get(plan.finish, "SIM_UNKNOWN_REASON")
         return {
@@ -139,27 +150,45 @@ class GeminiCodec(Codec):
             "responseId": plan.id,
         }
 
+    def _thought(self, plan: ChatPlan) -> list[Any]:
+        return [{"text": plan.thinking, "thought": True}] if plan.thinking and self.include_thoughts else []
+
     def body(self, plan: ChatPlan) -> Any:
-        return self._response(plan, plan.text if plan.chunks else None, True, plan.output_tokens)
+        calls = [{"functionCall": {"name": c.name, "args": c.arguments}} for c in plan.tool_calls]
+        text = plan.text if plan.chunks else None
+        response = self._response(plan, text, True, plan.output_tokens, self._thought(plan))
+        response["candidates"][0]["content"]["parts"] += calls
+        return response
 
     def _item(self, value: Any, first: bool = False) -> bytes:
         if self.sse_mode:
             return sse(value, sep=_SEP)
+        first, self._opened = first or not self._opened, True
         return (b"[" if first else b",\r\n") + dumps(value)
 
     def stream_open(self, plan: ChatPlan) -> list[bytes]:
         return []
 
+    def stream_thinking(self, plan: ChatPlan) -> list[bytes]:
+        thought = self._thought(plan)
+        return [self._item(self._response(plan, None, False, 0, thought))] if thought else []
+
     def stream_delta(self, plan: ChatPlan, text: str, index: int) -> bytes:
-        last = index == len(plan.chunks) - 1
-        return self._item(self._response(plan, text, last, index + 1), first=index == 0)
+        last = index == len(plan.chunks) - 1 and not plan.tool_calls
+        return self._item(self._response(plan, text, last, index + 1))
+
+    def stream_tools(self, plan: ChatPlan) -> list[bytes]:
+        if not plan.tool_calls:
+            return []
+        calls = [{"functionCall": {"name": c.name, "args": c.arguments}} for c in plan.tool_calls]
+        return [self._item(self._response(plan, None, True, plan.output_tokens, calls))]
 
     def stream_close(self, plan: ChatPlan) -> list[bytes]:
-        if plan.chunks:
+        if plan.chunks or plan.tool_calls:
             return [] if self.sse_mode else [b"]"]
         # Nothing was generated: one chunk carries the finish reason and usage.
         empty = self._response(plan, None, True, 0)
-        return [self._item(empty, first=True), *([] if self.sse_mode else [b"]"])]
+        return [self._item(empty), *([] if self.sse_mode else [b"]"])]
 
     def stream_error(self, plan: ChatPlan) -> bytes:
         err = {"error": {"code": 503, "message": _MESSAGES["UNAVAILABLE"], "status": "UNAVAILABLE"}}
@@ -213,6 +242,10 @@ def _to_chat(body: dict[str, Any], stream: bool, model: str = "") -> ChatInput |
     mime = config.get("responseMimeType", config.get("response_mime_type"))
     schema = config.get("responseJsonSchema") or config.get("responseSchema") or config.get("response_schema")
     json_mode = mime == "application/json"
+    extra = simtools.gemini_request(body, contents)
+    if isinstance(extra, str):
+        return _error(400, extra)
+    tools, tool_choice, tool_result, thinking_budget, _ = extra
     return ChatInput(
         system=_text(system_instruction.get("parts")) if isinstance(system_instruction, dict) else "",
         messages=messages,
@@ -223,6 +256,10 @@ def _to_chat(body: dict[str, Any], stream: bool, model: str = "") -> ChatInput |
         stream=stream,
         media=seen,
         media_tokens=parts.gemini_tokens(seen),
+        tools=tools,
+        tool_choice=tool_choice,
+        tool_result=tool_result,
+        thinking_budget=thinking_budget,
     )
 
 
@@ -276,6 +313,8 @@ async def generate(state: SimState, model: str, method: str, req: Request, conn:
         return
     parsed = _to_chat(body, method == "streamGenerateContent", served.name)
     codec = GeminiCodec(model, req.query.get("alt") == "sse")
+    extra = simtools.gemini_request(body, [])
+    codec.include_thoughts = not isinstance(extra, str) and bool(extra[-1])
     await serve_planned(conn, state, served, parsed, codec, implicit_cache=1024)
 
 

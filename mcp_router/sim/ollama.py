@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mcp_router.sim import media, parts
+from mcp_router.sim import tools as simtools
 from mcp_router.sim.engine import (
     ChatInput,
     ChatPlan,
@@ -31,7 +32,13 @@ _MESSAGES = {
     500: "llama runner process has terminated: exit status 2",
     503: "server busy, please try again.  maximum pending requests exceeded",
 }
-_DONE = {"stop": "stop", "stop_sequence": "stop", "length": "length", "content_filter": "stop"}
+_DONE = {
+    "tool_calls": "stop",
+    "stop": "stop",
+    "stop_sequence": "stop",
+    "length": "length",
+    "content_filter": "stop",
+}
 
 
 def normalize(model: str) -> str:
@@ -87,17 +94,37 @@ class OllamaCodec(Codec):
                 "load_duration": load_ns,
                 "prompt_eval_count": plan.input_tokens,
                 "prompt_eval_duration": prompt_ns,
-                "eval_count": plan.output_tokens,
+                "eval_count": plan.output_tokens + (plan.reasoning_tokens if plan.thinking else 0),
                 "eval_duration": eval_ns,
             }
         )
         return out
 
     def body(self, plan: ChatPlan) -> Any:
-        return self._final(plan, plan.text)
+        out = self._final(plan, plan.text)
+        if plan.thinking:
+            out["message"]["thinking"] = plan.thinking
+        if plan.tool_calls:
+            out["message"]["tool_calls"] = _calls(plan)
+        return out
 
     def stream_open(self, plan: ChatPlan) -> list[bytes]:
         return []
+
+    def stream_thinking(self, plan: ChatPlan) -> list[bytes]:
+        items = []
+        for piece in simtools.pieces(plan.thinking) if plan.thinking else []:
+            line = self._msg("", False)
+            line["message"]["thinking"] = piece
+            items.append(self._line(line))
+        return items
+
+    def stream_tools(self, plan: ChatPlan) -> list[bytes]:
+        if not plan.tool_calls:
+            return []
+        line = self._msg("", False)
+        line["message"]["tool_calls"] = _calls(plan)
+        return [self._line(line)]
 
     def stream_delta(self, plan: ChatPlan, text: str, index: int) -> bytes:
         return self._line(self._msg(text, False))
@@ -118,6 +145,10 @@ class OllamaCodec(Codec):
 
     def missing_item(self, plan: ChatPlan) -> bytes:
         return self._line({"model": self.model, "created_at": _now(), "done": False})
+
+
+def _calls(plan: ChatPlan) -> list[dict[str, Any]]:
+    return [{"function": {"name": c.name, "arguments": c.arguments}} for c in plan.tool_calls]
 
 
 def _to_chat(
@@ -148,6 +179,7 @@ def _to_chat(
     stop = options.get("stop")
     stops = [stop] if isinstance(stop, str) else [s for s in stop or [] if isinstance(s, str)]
     fmt = body.get("format")
+    tools, tool_choice, tool_result, thinking_budget = simtools.ollama_request(body, raw)
     return ChatInput(
         system="\n".join(system_parts),
         messages=messages,
@@ -158,6 +190,10 @@ def _to_chat(
         stream=body.get("stream", True) is not False,
         media=seen,
         media_tokens=media.OLLAMA_IMAGE_TOKENS * len(seen),
+        tools=tools,
+        tool_choice=tool_choice,
+        tool_result=tool_result,
+        thinking_budget=thinking_budget,
     )
 
 

@@ -135,3 +135,95 @@ def openai_request(body: dict[str, Any], messages: list[Any]) -> tuple[Any, ...]
 def pieces(text: str, size: int = 12) -> list[str]:
     """`text` in stream-sized pieces."""
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def anthropic_request(body: dict[str, Any], messages: list[Any]) -> tuple[Any, ...] | str:
+    """Tools, choice, trailing tool result and thinking budget of a Messages body, or the API's
+    complaint (a tool_result answering no tool_use of the turn before, a bad thinking budget)."""
+    tools = [
+        (t.get("name"), t.get("input_schema") or {}) for t in body.get("tools") or [] if isinstance(t, dict)
+    ]
+    raw_choice = body.get("tool_choice")
+    kind = raw_choice.get("type") if isinstance(raw_choice, dict) else None
+    choice = {"any": "required", "tool": (raw_choice or {}).get("name")}.get(kind or "", kind)
+    previous: set[Any] = set()
+    result: str | None = None
+    for i, m in enumerate(messages):
+        content = m.get("content") if isinstance(m, dict) else None
+        blocks = [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+        answers = [b for b in blocks if b.get("type") == "tool_result"]
+        for b in answers:
+            if b.get("tool_use_id") not in previous:
+                found = b.get("tool_use_id")
+                return (
+                    f"messages.{i}.content: unexpected `tool_use_id` found in `tool_result` blocks: {found}"
+                )
+        result = "; ".join(_result_text(b.get("content")) for b in answers) if answers else None
+        previous = {b.get("id") for b in blocks if b.get("type") == "tool_use"}
+    thinking = body.get("thinking")
+    budget = None
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        budget = thinking.get("budget_tokens")
+        if not isinstance(budget, int) or budget < 1024:
+            return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+        if budget >= body.get("max_tokens", 0):
+            return "`max_tokens` must be greater than `thinking.budget_tokens`."
+        if body.get("temperature") not in (None, 1):
+            return "`temperature` may only be set to 1 when thinking is enabled."
+    return tools, choice, result, budget
+
+
+def _result_text(content: Any) -> str:
+    if isinstance(content, list):
+        return "".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+    return str(content or "")
+
+
+def gemini_request(body: dict[str, Any], contents: list[Any]) -> tuple[Any, ...] | str:
+    """Tools, choice, trailing function responses, thinking budget and whether thoughts are
+    shown, of a generateContent body; or the API's complaint about a response to no call."""
+    tools = [
+        (d.get("name"), d.get("parametersJsonSchema") or d.get("parameters") or {})
+        for t in body.get("tools") or []
+        if isinstance(t, dict)
+        for d in t.get("functionDeclarations") or []
+        if isinstance(d, dict)
+    ]
+    fcc = (body.get("toolConfig") or {}).get("functionCallingConfig") or {}
+    mode = str(fcc.get("mode", "AUTO")).upper()
+    allowed = fcc.get("allowedFunctionNames") or []
+    choice = (
+        allowed[0] if mode == "ANY" and allowed else {"ANY": "required", "NONE": "none"}.get(mode, "auto")
+    )
+    called: set[Any] = set()
+    result: str | None = None
+    for content in contents:
+        parts = content.get("parts") if isinstance(content, dict) else None
+        parts = [p for p in parts if isinstance(p, dict)] if isinstance(parts, list) else []
+        responses = [p["functionResponse"] for p in parts if isinstance(p.get("functionResponse"), dict)]
+        if any(r.get("name") not in called for r in responses):
+            return "Please ensure that function response turn comes immediately after a function call turn."
+        result = "; ".join(json.dumps(r.get("response")) for r in responses) if responses else None
+        called = {p["functionCall"].get("name") for p in parts if isinstance(p.get("functionCall"), dict)}
+    config = body.get("generationConfig") or {}
+    raw_thinking = config.get("thinkingConfig")
+    thinking: dict[str, Any] = raw_thinking if isinstance(raw_thinking, dict) else {}
+    budget = thinking.get("thinkingBudget")
+    budget = 1024 if budget == -1 else budget if isinstance(budget, int) and budget > 0 else None
+    return tools, choice, result, budget, bool(thinking.get("includeThoughts"))
+
+
+def ollama_request(body: dict[str, Any], messages: list[Any]) -> tuple[Any, ...]:
+    """Tools, trailing tool results and thinking budget of an /api/chat body."""
+    tools = [
+        (t["function"].get("name"), t["function"].get("parameters") or {})
+        for t in body.get("tools") or []
+        if isinstance(t, dict) and isinstance(t.get("function"), dict)
+    ]
+    results: list[str] = []
+    for m in messages:
+        is_tool = isinstance(m, dict) and m.get("role") == "tool"
+        results = [*results, str(m.get("content") or "")] if is_tool else []
+    think = body.get("think")
+    budget = EFFORT_BUDGET.get(think) if isinstance(think, str) else 1024 if think is True else None
+    return tools, "auto", "; ".join(results) if results else None, budget
