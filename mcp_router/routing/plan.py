@@ -63,7 +63,14 @@ from mcp_router.errors import UnknownModel
 from mcp_router.routing.costs import estimate_cost, worst_case_output
 from mcp_router.routing.health import cooling_reason
 from mcp_router.routing.policy import RoutingPolicy
-from mcp_router.routing.requirements import WHY, WireTokens, input_reason, media_capabilities, media_facts
+from mcp_router.routing.requirements import (
+    WHY,
+    WireTokens,
+    input_reason,
+    media_capabilities,
+    media_facts,
+    tool_capabilities,
+)
 from mcp_router.routing.types import ProviderPreferences, RouteRequest, SortBy
 
 AUTO = "auto"
@@ -199,7 +206,7 @@ def required_capabilities(request: RouteRequest) -> tuple[str, ...]:
     caps: tuple[str, ...] = ()
     if rf is not None and rf.type != "text":
         caps = ("json_schema",) if rf.type == "json_schema" else ("json_mode",)
-    return caps + media_capabilities(media_facts(request.messages))
+    return caps + tool_capabilities(request) + media_capabilities(media_facts(request.messages))
 
 
 def _has_capability(model: Model, cap: str) -> bool:

@@ -1,4 +1,5 @@
-"""What a request's images and documents require of an endpoint (pure; `plan()` applies it).
+"""What a request's images, documents, tools and reasoning require of an endpoint (pure;
+`plan()` applies it).
 
 - capabilities of the model: `vision` for images, `pdf` for PDF documents (a text file is read
   into the prompt and needs nothing);
@@ -15,18 +16,35 @@ from collections.abc import Sequence
 
 from mcp_router.catalog.models import Endpoint
 from mcp_router.catalog.tokens import media_tokens
-from mcp_router.core import MediaPart, Message, has_media
+from mcp_router.core import MediaPart, Message, SamplingParams, has_media
 from mcp_router.providers import media
 from mcp_router.providers.media import MediaFact
 from mcp_router.registry import BY_NAME
 
-WHY = {"vision": " (the request has images)", "pdf": " (the request has PDF documents)"}
+WHY = {
+    "vision": " (the request has images)",
+    "pdf": " (the request has PDF documents)",
+    "tools": " (the request has tools or tool calls)",
+    "reasoning": " (the request asks for reasoning)",
+}
 
 
 def protocol_of(provider: str) -> str:
     """A provider's wire protocol; custom endpoints speak OpenAI's."""
     spec = BY_NAME.get(provider)
     return spec.protocol if spec is not None else "openai"
+
+
+def tool_capabilities(request: SamplingParams) -> tuple[str, ...]:
+    """`tools` for tools or a conversation with tool calls; `reasoning` when reasoning is asked
+    for (and not turned off with `enabled: false`)."""
+    messages: Sequence[Message] = getattr(request, "messages", ())
+    caps: tuple[str, ...] = ()
+    if request.tools or any(m.tool_calls or m.role == "tool" for m in messages):
+        caps += ("tools",)
+    if request.reasoning is not None and request.reasoning.on:
+        caps += ("reasoning",)
+    return caps
 
 
 def media_parts(messages: Sequence[Message]) -> list[MediaPart]:
