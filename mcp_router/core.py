@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from mcp_router.tooling import (
     EFFORT_SHARE,
@@ -342,9 +351,20 @@ class SamplingParams(BaseModel):
     stop: list[str] | None = None  # one string is taken as a list of one
     seed: int | None = Field(default=None, ge=-SEED_MAX - 1, le=SEED_MAX)
     response_format: ResponseFormat | None = None
-    tools: list[ToolDef] | None = Field(default=None, description="OpenAI chat tools.")
-    tool_choice: ToolChoice | None = Field(default=None, description="auto|none|required|{function}.")
-    reasoning: Reasoning | None = Field(default=None, description="{effort, max_tokens, exclude}.")
+    # Compact schemas in the tool list (every agent pays for it on every turn); validation
+    # still uses the models.
+    tools: Annotated[list[ToolDef] | None, WithJsonSchema({"type": "array", "items": {"type": "object"}})] = (
+        Field(
+            default=None,
+            description="OpenAI chat tools: [{type:function,function:{name,description,parameters}}].",
+        )
+    )
+    tool_choice: Annotated[ToolChoice | None, WithJsonSchema({"type": ["string", "object"]})] = Field(
+        default=None, description="auto|none|required|{type:function,function:{name}}."
+    )
+    reasoning: Annotated[Reasoning | None, WithJsonSchema({"type": "object"})] = Field(
+        default=None, description="{effort:minimal|low|medium|high, max_tokens, exclude}."
+    )
 
     @field_validator("stop", mode="before")
     @classmethod

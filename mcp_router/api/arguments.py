@@ -155,16 +155,17 @@ MESSAGES_SCHEMA: dict[str, Any] = {
     "items": {
         "type": "object",
         "properties": {
-            "role": {"enum": ["system", "user", "assistant"]},
-            "content": {"type": ["string", "array"], "items": {"type": "object"}},
+            "role": {"enum": ["system", "user", "assistant", "tool"]},
+            "content": {"type": ["string", "array", "null"], "items": {"type": "object"}},
         },
-        "required": ["role", "content"],
+        "required": ["role"],
     },
 }
 Messages = Annotated[list[Message], WithJsonSchema(MESSAGES_SCHEMA)]
 MESSAGES_HELP = (
     "A conversation, instead of prompt. content: a string or OpenAI parts "
-    "(text; image_url{url}; file{filename,file_data}); url/file_data: https, data: or absolute path."
+    "(text; image_url{url}; file{filename,file_data}); url/file_data: https, data: or absolute path. "
+    "Tool turns as OpenAI's: assistant tool_calls, role tool with tool_call_id."
 )
 
 

@@ -41,7 +41,8 @@ def receipt(result: RoutedCompletion) -> str:
     u = result.usage
     parts = [
         f"{result.model} via {result.provider}",
-        f"{u.input_tokens} in/{u.output_tokens} out tokens",
+        f"{u.input_tokens} in/{u.output_tokens} out tokens"
+        + (f" ({u.reasoning_tokens} reasoning)" if u.reasoning_tokens else ""),
         usd(result.cost_usd),
         f"{result.latency_ms:.1f} ms",
     ]
@@ -55,8 +56,20 @@ def receipt(result: RoutedCompletion) -> str:
     return "[" + " · ".join(parts) + f" · request {result.request_id}]"
 
 
+def tool_call_lines(result: RoutedCompletion) -> list[str]:
+    """One line per tool call: `→ name(arguments) id`; the caller runs it and sends a `tool`
+    message with that id."""
+    return [f"→ {c.function.name}({c.function.arguments}) id={c.id}" for c in result.tool_calls]
+
+
 def answer(result: RoutedCompletion) -> CallToolResult:
-    """`complete`: the answer first, then the receipt; structured content in full."""
+    """`complete`: the answer first (tool calls, one line each), then the hint when reasoning
+    used every token, then the receipt; structured content in full (the reasoning text too)."""
     data = result.model_dump(mode="json", by_alias=True)
-    text = f"{result.text}\n\n{receipt(result)}" if result.text else receipt(result)
+    lines = [result.text] if result.text else []
+    lines += tool_call_lines(result)
+    if result.hint:
+        lines.append(f"hint: {result.hint}")
+    body = "\n".join(lines)
+    text = f"{body}\n\n{receipt(result)}" if body else receipt(result)
     return _result(data, text)
