@@ -371,6 +371,17 @@ class SamplingParams(BaseModel):
     def _one_stop(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
+    @model_validator(mode="after")
+    def _choice_names_a_tool(self) -> SamplingParams:
+        choice = self.tool_choice
+        if isinstance(choice, NamedToolChoice):
+            names = [t.function.name for t in self.tools or []]
+            if choice.function.name not in names:
+                raise ValueError(f"tool_choice names {choice.function.name!r}, which is not in `tools`")
+        elif choice == "required" and not self.tools:
+            raise ValueError("tool_choice 'required' needs `tools`")
+        return self
+
     def sampling(self) -> dict[str, Any]:
         """These fields as keyword arguments (nested models kept as they are)."""
         return {name: getattr(self, name) for name in SamplingParams.model_fields}

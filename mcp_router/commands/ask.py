@@ -44,11 +44,12 @@ async def ask_command(
     images: Sequence[str] = (),
     files: Sequence[str] = (),
     write: Callable[[str], None] | None = None,
+    reasoning: str | None = None,
 ) -> RoutedCompletion:
     """Route one completion; with `write`, the answer's text is handed to it as it streams.
     `images` and `files` are paths or URLs; the files named may be read (and nothing else).
     Raises UnknownModel, BudgetExceeded, AllRoutesFailed or FileRefused."""
-    from mcp_router.core import Message, TextDelta
+    from mcp_router.core import Message, Reasoning, TextDelta
     from mcp_router.router import Router
     from mcp_router.routing.types import RouteRequest
 
@@ -60,6 +61,7 @@ async def ask_command(
         model=model,
         models=split_models(models),
         max_tokens=max_tokens,
+        reasoning=Reasoning.model_validate({"effort": reasoning}) if reasoning else None,
         client=CLIENT,
         tool="ask",
     )
@@ -112,13 +114,16 @@ def receipt(result: RoutedCompletion) -> str:
     cost = "?" if result.cost_usd is None else f"${money(result.cost_usd)}"
     parts = [
         f"{result.model} via {result.provider}",
-        f"{u.input_tokens} in + {u.output_tokens} out tokens",
+        f"{u.input_tokens} in + {u.output_tokens} out tokens"
+        + (f" ({u.reasoning_tokens} reasoning)" if u.reasoning_tokens else ""),
         cost,
         f"{result.latency_ms:.0f} ms",
         fallbacks_text(result.attempts),
     ]
     if result.error:
         parts.append(f"INCOMPLETE: {result.error}")
+    if result.hint:
+        parts.append(f"hint: {result.hint}")
     return " · ".join(parts)
 
 

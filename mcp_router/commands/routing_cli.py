@@ -93,10 +93,15 @@ class _Answer:
 @click.option(
     "--file", "files", multiple=True, help="A PDF or text file to ask about: a path or URL (repeatable)."
 )
+@click.option(
+    "--reasoning", type=click.Choice(["minimal", "low", "medium", "high"]), default=None,
+    help="Let the model think first, with this effort (reasoning models only).",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
 def ask(
     prompt: str | None, model: str | None, models: tuple[str, ...], system: str | None,
-    max_tokens: int | None, images: tuple[str, ...], files: tuple[str, ...], as_json: bool,
+    max_tokens: int | None, images: tuple[str, ...], files: tuple[str, ...], reasoning: str | None,
+    as_json: bool,
 ) -> None:  # fmt: skip
     """One completion through the router: the answer streamed to stdout, a receipt on stderr. The prompt
     comes from PROMPT, from stdin when piped, or both (stdin first). Exit code 1 when every
@@ -121,7 +126,7 @@ def ask(
         result = anyio.run(
             lambda: ask_command(
                 env, prompt=text, system=system, model=model, models=models, max_tokens=max_tokens,
-                images=images, files=files, write=None if as_json else out.write,
+                images=images, files=files, write=None if as_json else out.write, reasoning=reasoning,
             )
         )  # fmt: skip
     except AllRoutesFailed as exc:
