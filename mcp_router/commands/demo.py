@@ -3,7 +3,8 @@
 Starts the simulated providers in a thread, spawns `mcp-router serve` over stdio pointed at
 them (a throwaway data directory, no real keys), and drives every tool through a real MCP
 client session: list_models, estimate_cost, a complete that survives a failing provider by
-fallback, a question about an image, a compare of three models, and usage_report.
+fallback, a question about an image, a tool call and its answer, a compare of three models,
+and usage_report.
 """
 
 from __future__ import annotations
@@ -96,6 +97,32 @@ async def _image(client: Any, echo: Echo) -> None:
     echo(f"{tokens} input tokens, the image's counted as the provider counts it; cost ${cost}\n")
 
 
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather in a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+
+
+async def _tool_call(client: Any, echo: Echo) -> None:
+    """The model calls a tool; the demo plays the agent, runs it, and sends the result back."""
+    ask: list[dict[str, Any]] = [{"role": "user", "content": "Paris weather today, umbrella?"}]
+    base = {"model": FALLBACK, "tools": [WEATHER_TOOL], "max_tokens": 80}
+    echo(f"== complete(model={FALLBACK}, tools=[get_weather])")
+    first = _structured(await client.call_tool("complete", {**base, "messages": ask}))
+    (call,) = first["tool_calls"]
+    echo(f"tool call: {call['function']['name']}({call['function']['arguments']}) id={call['id']}")
+    ask += [
+        {"role": "assistant", "content": first["text"] or None, "tool_calls": first["tool_calls"]},
+        {"role": "tool", "tool_call_id": call["id"], "content": "light rain, 14C"},
+    ]
+    done = _structured(await client.call_tool("complete", {**base, "messages": ask}))
+    echo(f"after the tool result: {done['text']!r}\n")
+
+
 async def _usage(client: Any, echo: Echo) -> None:
     # usage_report flushes the meter's pending batch first, so the calls above are all in it.
     echo("== usage_report(group_by='model')")
@@ -162,6 +189,7 @@ async def _session(env: dict[str, str], echo: Echo) -> None:
         echo(f"cost ${cost}, {done['latency_ms']:.0f} ms, {plural(len(ticks), 'progress notification')}\n")
 
         await _image(client, echo)
+        await _tool_call(client, echo)
         await _compare(client, echo)
         await _usage(client, echo)
 

@@ -82,4 +82,6 @@ def test_demo_runs_offline() -> None:
     assert "answer from anthropic/claude-haiku-4.5" in text  # survived the failing primary
     assert "answer from google/gemini-2.5-flash via" in text  # a question about an image
     assert "[saw image/png 4x4]" in text
+    assert 'tool call: get_weather({"city":"Paris"})' in text  # a tool call, then its answer
+    assert "after the tool result: 'The tool returned: light rain, 14C'" in text
     assert "cheapest:" in text and "total:" in text
