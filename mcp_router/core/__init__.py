@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from mcp_router.tooling import (
+from mcp_router.core.tooling import (
     EFFORT_SHARE,
     Effort,
     FunctionCall,
