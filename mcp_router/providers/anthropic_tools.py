@@ -7,7 +7,9 @@ Tools become `{name, description, input_schema}`; `tool_choice` auto/required/no
 budget from `reasoning.max_tokens` or the effort's share of `max_tokens`; the API wants at least
 1024 and less than `max_tokens`, so a too-small `max_tokens` is raised to budget + the caller's
 answer allowance, and `temperature`/`top_p` are dropped (thinking rejects them). A forced tool
-choice is not allowed with thinking either, so it becomes `auto`. Thinking tokens are part of
+choice is not allowed with thinking either, so it becomes `auto`. A turn that answers tool results
+is sent without thinking: the API would want the call turn's signed thinking block back, which
+a conversation routed across wires does not keep. Thinking tokens are part of
 `output_tokens`; the API does not count them apart, so `reasoning_tokens` is estimated from the
 thinking text (README "Tools and reasoning").
 """
@@ -55,7 +57,10 @@ def tool_result_block(message: Message) -> dict[str, Any]:
 
 def apply(body: dict[str, Any], request: CompletionRequest, default_max: int) -> None:
     """Tools, tool choice and thinking on a request `body` whose messages are mapped."""
-    thinking = request.reasoning is not None and request.reasoning.on
+    # Mid tool loop (the last turn is a tool result), Anthropic wants the signed thinking block
+    # of the call turn sent back, which no other wire keeps: that turn goes on without thinking.
+    mid_loop = bool(request.messages) and request.messages[-1].role == "tool"
+    thinking = request.reasoning is not None and request.reasoning.on and not mid_loop
     if request.tools:
         body["tools"] = [
             {

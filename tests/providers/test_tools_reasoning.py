@@ -198,3 +198,24 @@ async def test_anthropic_budget_below_max_tokens(env: Env) -> None:
     sent = env.sim.requests("anthropic", MODELS["anthropic"])[-1].body or {}
     assert sent["thinking"]["budget_tokens"] == 2000 and sent["max_tokens"] == 2500
     assert done.reasoning and done.text
+
+
+def test_anthropic_thinks_no_more_mid_tool_loop() -> None:
+    """After a tool result the call turn's signed thinking block would be wanted back: that
+    turn goes without thinking rather than fail."""
+    from mcp_router.core import FunctionCall, ToolCall
+    from mcp_router.providers.anthropic import to_wire
+
+    call = ToolCall(id="call_1", function=FunctionCall(name="get_weather", arguments='{"city":"Paris"}'))
+    loop = THINK.model_copy(
+        update={
+            "tools": [WEATHER],
+            "messages": [
+                *THINK.messages,
+                Message(role="assistant", tool_calls=[call]),
+                Message(role="tool", tool_call_id="call_1", content="sunny"),
+            ],
+        }
+    )
+    assert "thinking" not in to_wire(loop, "claude-haiku-4-5")
+    assert to_wire(THINK, "claude-haiku-4-5")["thinking"]["type"] == "enabled"
