@@ -65,6 +65,7 @@ async def test_fallback_to_anthropic_mid_tool_conversation(tmp_path: Path) -> No
         history = [Message(role="user", content="Paris weather?")]
         first = await h.router.complete(_req(history))
         assert first.provider == "openai" and first.finish_reason == "tool_calls"
+        assert first.text == "" and first.ttft_ms is not None  # a tool call is the model's first sign of life
         (call,) = first.tool_calls
         assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {
             "city": "Paris"
