@@ -30,7 +30,7 @@ from mcp_router.api.results import EstimateResult, ListModelsResult, ModelInfo
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.current import CurrentCatalog
 from mcp_router.catalog.models import Model
-from mcp_router.core import CompletionRequest, has_media
+from mcp_router.core import CompletionRequest, has_media, reasoning_budget
 from mcp_router.errors import AllRoutesFailed, MeteringError, RouterError
 from mcp_router.files import FileAccess, RemoteFetcher, localize, make_fetch_client
 from mcp_router.log import get_logger
@@ -81,6 +81,15 @@ def owning(*clients: httpx2.AsyncClient) -> AsyncExitStack:
     for client in clients:
         stack.push_async_callback(client.aclose)
     return stack
+
+
+def _held_output(req: RouteRequest) -> int | None:
+    """The output tokens an attempt's budget hold covers: `max_tokens`, plus the thinking budget
+    when reasoning is asked for (a wire that takes a budget may raise its `max_tokens` to make
+    room for it, providers/anthropic_tools.py)."""
+    if req.max_tokens is None or req.reasoning is None:
+        return req.max_tokens
+    return req.max_tokens + reasoning_budget(req.reasoning, req.max_tokens)
 
 
 class Router:
@@ -346,7 +355,7 @@ class Router:
                 self._budgets,
                 client=req.client,
                 request_id=request_id,
-                max_tokens=req.max_tokens,
+                max_tokens=_held_output(req),
                 policy=self._policy,
                 timeout_s=req.timeout_s,
             )

@@ -197,3 +197,27 @@ async def test_usage_tools_show_the_callers_budgets(tmp_path: Path) -> None:
         assert daily["remaining_usd"] == pytest.approx(2 - spent, abs=1e-9)
         assert daily["resets_at"].endswith("T00:00:00Z") and monthly["resets_at"].endswith("-01T00:00:00Z")
     assert other["budgets"] == []  # a client without a budget: an empty list
+
+
+async def test_reasoning_budget_is_held_on_top_of_max_tokens(tmp_path: Path) -> None:
+    # max_tokens=100 alone holds 100 x $5/M = $0.0005, under the $0.005 cap; with a 2,000-token
+    # thinking budget the wire may be sent max_tokens=2,100 ($0.0105), so the hold must cover it.
+    from mcp_router.core import Reasoning
+
+    cat = catalog_of(
+        model(
+            HAIKU,
+            ep("anthropic", 1.0, 5.0, native="claude-haiku-4-5", ctx=200_000, max_out=64_000),
+            caps=("reasoning",),
+        )
+    )
+    async with harness(tmp_path, budgets={"default": {"daily_usd": "0.005"}}, catalog=cat) as h:
+        plain = await h.router.complete(RouteRequest(messages=MSG, model=HAIKU, max_tokens=100))
+        assert plain.provider == "anthropic"
+        thinking = RouteRequest(
+            messages=MSG, model=HAIKU, max_tokens=100, reasoning=Reasoning(max_tokens=2000)
+        )
+        with pytest.raises(BudgetExceeded) as info:
+            await h.router.complete(thinking)
+        assert info.value.requested_usd is not None and info.value.requested_usd >= Decimal("0.0105")
+        assert h.sim.hits("anthropic", "claude-haiku-4-5") == 1  # the refused call reached no provider
