@@ -1,0 +1,255 @@
+"""Hot path of a routed completion: what the router's own work costs per `complete`.
+
+    .venv/bin/python bench/hot_path.py [--rounds 7] [--calls 60] [--skip-stdio] [--skip-http]
+
+The simulator runs in a process of its own (zero scripted latency for `gpt-4o-mini`). Each part
+runs twice, without and with a budget (`[budgets.default]` and `[budgets."*"]` in a config file,
+so every attempt takes and settles a hold in the database). Rounds interleave the paths so drift
+lands on all of them; figures are medians over rounds.
+
+(a) stdio, c=1. Per round: `--calls` sequential calls of each of
+      floor    `estimate_cost` with `input_tokens` for one model (an MCP round trip, no provider);
+      direct   a non-streaming chat completion posted with httpx2 straight to the simulator;
+      complete `complete` through `mcp-router serve` (a subprocess, the MCP SDK client);
+    own work = median(complete) - median(floor) - median(direct), per round.
+(b) Streamable HTTP, c=16. Per round, 16 workers run `--calls` calls each of floor, complete and a
+    direct *streamed* httpx2 call (read and parsed as a real client would); CPU seconds per call:
+    the server process's own (utime+stime from /proc/<pid>/stat) for floor and complete, this
+    process's own for direct. Target: complete <= floor + direct + 0.5 ms.
+(c) HTTP throughput at c=64 (calls/s), and p99 at c=16 / p99 at c=1. For the p99 the provider
+    answers after LATENCY_MS (`gpt-4o`) and each c=16 worker waits THINK_MS between calls, which
+    keeps the server's CPU well under one core; the server's CPU share and the machine's idle
+    share during the c=16 block are printed, so "not saturated" can be checked, not assumed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+from _common import start_sim, timed_stream
+from mcp.client import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+from mcp_router.sim.catalogue import ENV_NAMES, provider_url, sim_key
+
+MODEL = "openai/gpt-4o-mini"
+SLOW_MODEL = "openai/gpt-4o"
+LATENCY_MS = 20.0
+THINK_MS = 60.0
+PROMPT = "Say hello."
+BUDGET_TOML = '[budgets.default]\ndaily_usd = 100000\n\n[budgets."*"]\ndaily_usd = 100000\n'
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _configure(sim: Any) -> None:
+    sim.set_profile("openai", "gpt-4o", latency_ms=LATENCY_MS)
+
+
+def proc_cpu(pid: int) -> float:
+    """utime + stime of process `pid`, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def idle_share() -> tuple[float, float]:
+    """(idle, total) jiffies of the machine, from /proc/stat."""
+    cpu = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return cpu[3] + cpu[4], sum(cpu)
+
+
+def server_env(root: str, home: str, budget: bool) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    for provider, prefix in ENV_NAMES.items():
+        env[f"{prefix}_API_KEY"] = sim_key(provider)
+        env[f"{prefix}_BASE_URL"] = provider_url(root, provider)
+    env |= {"MCP_ROUTER_HOME": home, "MCP_ROUTER_REFRESH_S": "0", "MCP_ROUTER_LOG_LEVEL": "ERROR"}
+    if budget:
+        cfg = Path(home) / "budget.toml"
+        cfg.write_text(BUDGET_TOML)
+        env["MCP_ROUTER_CONFIG"] = str(cfg)
+    return env
+
+
+class Paths:
+    """The three calls, against one MCP client session and one httpx2 client."""
+
+    def __init__(self, client: Client, http: httpx2.AsyncClient, root: str) -> None:
+        self.client, self.http = client, http
+        self.url = provider_url(root, "openai") + "/chat/completions"
+        self.headers = {"authorization": f"Bearer {sim_key('openai')}"}
+        self.body: dict[str, Any] = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": PROMPT}]}
+
+    async def floor(self) -> None:
+        args = {"input_tokens": 10, "output_tokens": 10, "models": [MODEL]}
+        result = await self.client.call_tool("estimate_cost", args)
+        assert not result.is_error, result.content
+
+    async def complete(self, model: str = MODEL) -> None:
+        result = await self.client.call_tool("complete", {"prompt": PROMPT, "model": model})
+        assert not result.is_error, result.content
+
+    async def direct(self) -> None:
+        resp = await self.http.post(self.url, json=self.body, headers=self.headers)
+        resp.raise_for_status()
+        assert resp.json()["choices"][0]["message"]["content"]
+
+    async def streamed(self) -> None:
+        body = {**self.body, "stream": True, "stream_options": {"include_usage": True}}
+        await timed_stream(self.http, self.url, body, self.headers)
+
+
+async def seq_ms(fn: Callable[[], Awaitable[None]], n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        await fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+async def fan(fn: Callable[[], Awaitable[None]], workers: int, each: int, think_ms: float = 0) -> list[float]:
+    """`workers` concurrent loops of `each` calls; returns every call's latency in ms."""
+    lat: list[float] = []
+
+    async def loop() -> None:
+        for _ in range(each):
+            if think_ms:
+                await anyio.sleep(random.uniform(0.5, 1.5) * think_ms / 1000)
+            t = time.perf_counter()
+            await fn()
+            lat.append((time.perf_counter() - t) * 1000)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(workers):
+            tg.start_soon(loop)
+    return lat
+
+
+def p99(xs: list[float]) -> float:
+    return statistics.quantiles(xs, n=100)[98]
+
+
+async def part_stdio(root: str, budget: bool, rounds: int, calls: int) -> None:
+    with tempfile.TemporaryDirectory() as home:
+        env = server_env(root, home, budget)
+        params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_router", "serve"], env=env)
+        async with httpx2.AsyncClient() as http, Client(stdio_client(params), mode="legacy") as client:
+            paths = Paths(client, http, root)
+            for fn in (paths.floor, paths.direct, paths.complete):
+                await seq_ms(fn, 30)
+            own, med = [], {"floor": [], "direct": [], "complete": []}
+            for _ in range(rounds):
+                r = {name: statistics.median(await seq_ms(getattr(paths, name), calls)) for name in med}
+                for name, v in r.items():
+                    med[name].append(v)
+                own.append(r["complete"] - r["floor"] - r["direct"])
+    m = {k: statistics.median(v) for k, v in med.items()}
+    print(f"(a) stdio c=1, budget={'yes' if budget else 'no'}: floor {m['floor']:.3f} ms, direct {m['direct']:.3f} ms, "
+          f"complete {m['complete']:.3f} ms -> router's own work {statistics.median(own):.3f} ms "
+          f"(rounds: {', '.join(f'{x:.2f}' for x in own)}; target <= 0.6)")  # fmt: skip
+
+
+async def start_http(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    with __import__("socket").socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "mcp_router", "serve", "--transport", "http", "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    async with httpx2.AsyncClient() as probe:
+        for _ in range(600):
+            try:
+                await probe.get(url + "/", timeout=5)
+                return proc, url
+            except httpx2.TransportError:
+                await anyio.sleep(0.05)
+    raise RuntimeError("server did not listen")
+
+
+async def part_http(root: str, budget: bool, rounds: int, calls: int) -> None:
+    with tempfile.TemporaryDirectory() as home:
+        proc, url = await start_http(server_env(root, home, budget))
+        try:
+            limits = httpx2.Limits(max_connections=200, max_keepalive_connections=200)
+            async with (
+                httpx2.AsyncClient(limits=limits) as http,
+                httpx2.AsyncClient(limits=limits, timeout=60) as mcp_http,
+                Client(streamable_http_client(url + "/mcp", http_client=mcp_http), mode="legacy") as client,
+            ):
+                await http_rounds(Paths(client, http, root), proc.pid, budget, rounds, calls)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
+async def http_rounds(paths: Paths, pid: int, budget: bool, rounds: int, calls: int) -> None:
+    for fn in (paths.floor, paths.complete, paths.streamed, lambda: paths.complete(SLOW_MODEL)):
+        await fan(fn, 16, 5)
+    cpu: dict[str, list[float]] = {"floor": [], "complete": [], "direct": []}
+    rate: list[float] = []
+    lat1: list[float] = []
+    lat16: list[float] = []
+    busy: list[float] = []
+    idle: list[float] = []
+    for _ in range(rounds):
+        for name, fn in (("floor", paths.floor), ("complete", paths.complete)):
+            c0 = proc_cpu(pid)
+            await fan(fn, 16, calls)
+            cpu[name].append((proc_cpu(pid) - c0) / (16 * calls) * 1000)
+        c0 = time.process_time()
+        await fan(paths.streamed, 16, calls)
+        cpu["direct"].append((time.process_time() - c0) / (16 * calls) * 1000)
+        t0 = time.perf_counter()
+        await fan(paths.complete, 64, max(2, calls // 4))
+        rate.append(64 * max(2, calls // 4) / (time.perf_counter() - t0))
+        lat1 += await seq_ms(lambda: paths.complete(SLOW_MODEL), calls // 2)
+        c0, (i0, t0j), w0 = proc_cpu(pid), idle_share(), time.perf_counter()
+        lat16 += await fan(lambda: paths.complete(SLOW_MODEL), 16, calls // 2, THINK_MS)
+        (i1, t1j), wall = idle_share(), time.perf_counter() - w0
+        busy.append((proc_cpu(pid) - c0) / wall)
+        idle.append((i1 - i0) / max(1, t1j - t0j))
+    m = {k: statistics.median(v) for k, v in cpu.items()}
+    tag = "yes" if budget else "no"
+    extra = m["complete"] - m["floor"] - m["direct"]
+    print(f"(b) HTTP c=16, budget={tag}: server CPU per complete {m['complete']:.3f} ms; floor {m['floor']:.3f} ms; "
+          f"streamed direct {m['direct']:.3f} ms -> excess {extra:.3f} ms (target <= 0.5)")  # fmt: skip
+    print(f"(c) HTTP c=64, budget={tag}: {statistics.median(rate):.0f} calls/s "
+          f"(rounds: {', '.join(f'{x:.0f}' for x in rate)})")  # fmt: skip
+    print(f"    p99 {SLOW_MODEL} ({LATENCY_MS:.0f} ms provider): c=1 {p99(lat1):.2f} ms, c=16 {p99(lat16):.2f} ms "
+          f"-> ratio {p99(lat16) / p99(lat1):.2f}x (target <= 3); c=16 block: server CPU "
+          f"{statistics.median(busy) * 100:.0f}% of a core, machine idle {statistics.median(idle) * 100:.0f}%")  # fmt: skip
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--calls", type=int, default=60)
+    ap.add_argument("--skip-stdio", action="store_true")
+    ap.add_argument("--skip-http", action="store_true")
+    a = ap.parse_args()
+    proc, root = start_sim(_configure)
+    try:
+        for budget in (False, True):
+            if not a.skip_stdio:
+                await part_stdio(root, budget, a.rounds, a.calls)
+            if not a.skip_http:
+                await part_http(root, budget, a.rounds, a.calls)
+    finally:
+        proc.terminate()
+
+
+if __name__ == "__main__":
+    anyio.run(main)
