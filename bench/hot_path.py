@@ -90,7 +90,8 @@ class Paths:
         self.client, self.http = client, http
         self.url = provider_url(root, "openai") + "/chat/completions"
         self.headers = {"authorization": f"Bearer {sim_key('openai')}"}
-        self.body: dict[str, Any] = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": PROMPT}]}
+        messages = [{"role": "user", "content": PROMPT}]
+        self.body: dict[str, Any] = {"model": "gpt-4o-mini", "messages": messages}
 
     async def floor(self) -> None:
         args = {"input_tokens": 10, "output_tokens": 10, "models": [MODEL]}
@@ -157,8 +158,9 @@ async def part_stdio(root: str, budget: bool, rounds: int, calls: int) -> None:
                     med[name].append(v)
                 own.append(r["complete"] - r["floor"] - r["direct"])
     m = {k: statistics.median(v) for k, v in med.items()}
-    print(f"(a) stdio c=1, budget={'yes' if budget else 'no'}: floor {m['floor']:.3f} ms, direct {m['direct']:.3f} ms, "
-          f"complete {m['complete']:.3f} ms -> router's own work {statistics.median(own):.3f} ms "
+    print(f"(a) stdio c=1, budget={'yes' if budget else 'no'}: floor {m['floor']:.3f} ms, "
+          f"direct {m['direct']:.3f} ms, complete {m['complete']:.3f} ms "
+          f"-> router's own work {statistics.median(own):.3f} ms "
           f"(rounds: {', '.join(f'{x:.2f}' for x in own)}; target <= 0.6)")  # fmt: skip
 
 
@@ -224,13 +226,15 @@ async def http_rounds(paths: Paths, pid: int, budget: bool, rounds: int, calls: 
     m = {k: statistics.median(v) for k, v in cpu.items()}
     tag = "yes" if budget else "no"
     extra = m["complete"] - m["floor"] - m["direct"]
-    print(f"(b) HTTP c=16, budget={tag}: server CPU per complete {m['complete']:.3f} ms; floor {m['floor']:.3f} ms; "
-          f"streamed direct {m['direct']:.3f} ms -> excess {extra:.3f} ms (target <= 0.5)")  # fmt: skip
+    print(f"(b) HTTP c=16, budget={tag}: server CPU per complete {m['complete']:.3f} ms; "
+          f"floor {m['floor']:.3f} ms; streamed direct {m['direct']:.3f} ms "
+          f"-> excess {extra:.3f} ms (target <= 0.5)")  # fmt: skip
     print(f"(c) HTTP c=64, budget={tag}: {statistics.median(rate):.0f} calls/s "
           f"(rounds: {', '.join(f'{x:.0f}' for x in rate)})")  # fmt: skip
-    print(f"    p99 {SLOW_MODEL} ({LATENCY_MS:.0f} ms provider): c=1 {p99(lat1):.2f} ms, c=16 {p99(lat16):.2f} ms "
-          f"-> ratio {p99(lat16) / p99(lat1):.2f}x (target <= 3); c=16 block: server CPU "
-          f"{statistics.median(busy) * 100:.0f}% of a core, machine idle {statistics.median(idle) * 100:.0f}%")  # fmt: skip
+    print(f"    p99 {SLOW_MODEL} ({LATENCY_MS:.0f} ms provider): c=1 {p99(lat1):.2f} ms, "
+          f"c=16 {p99(lat16):.2f} ms -> ratio {p99(lat16) / p99(lat1):.2f}x (target <= 3); "
+          f"c=16 block: server CPU {statistics.median(busy) * 100:.0f}% of a core, "
+          f"machine idle {statistics.median(idle) * 100:.0f}%")  # fmt: skip
 
 
 async def main() -> None:
