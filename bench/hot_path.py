@@ -1,11 +1,14 @@
 """Hot path of a routed completion: what the router's own work costs per `complete`.
 
     .venv/bin/python bench/hot_path.py [--rounds 7] [--calls 60] [--skip-stdio] [--skip-http]
+        [--budget both|no|yes] [--base DIR]
 
 The simulator runs in a process of its own (zero scripted latency for `gpt-4o-mini`). Each part
 runs twice, without and with a budget (`[budgets.default]` and `[budgets."*"]` in a config file,
 so every attempt takes and settles a hold in the database). Rounds interleave the paths so drift
-lands on all of them; figures are medians over rounds.
+lands on all of them; figures are medians over rounds. `--base DIR` runs a second server from
+another source tree (e.g. `git worktree add /tmp/base main`) in the same rounds, alternating
+which goes first, so a before/after comparison shares the machine's noise.
 
 (a) stdio, c=1. Per round: `--calls` sequential calls of each of
       floor    `estimate_cost` with `input_tokens` for one model (an MCP round trip, no provider);
@@ -27,12 +30,14 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -143,33 +148,54 @@ def p99(xs: list[float]) -> float:
     return statistics.quantiles(xs, n=100)[98]
 
 
-async def part_stdio(root: str, budget: bool, rounds: int, calls: int) -> None:
-    with tempfile.TemporaryDirectory() as home:
-        env = server_env(root, home, budget)
-        params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_router", "serve"], env=env)
-        async with httpx2.AsyncClient() as http, Client(stdio_client(params), mode="legacy") as client:
-            paths = Paths(client, http, root)
-            for fn in (paths.floor, paths.direct, paths.complete):
+Server = tuple[str, str | None]  # (label, source tree to run `mcp_router` from; None: this one)
+
+
+def _src_env(env: dict[str, str], src: str | None) -> dict[str, str]:
+    return env if src is None else {**env, "PYTHONPATH": src}
+
+
+async def part_stdio(root: str, budget: bool, rounds: int, calls: int, servers: list[Server]) -> None:
+    async with AsyncExitStack() as stack:
+        http = await stack.enter_async_context(httpx2.AsyncClient())
+        paths: dict[str, Paths] = {}
+        for label, src in servers:
+            env = _src_env(server_env(root, stack.enter_context(tempfile.TemporaryDirectory()), budget), src)
+            params = StdioServerParameters(
+                command=sys.executable, args=["-m", "mcp_router", "serve"], env=env, cwd=src
+            )
+            client = await stack.enter_async_context(Client(stdio_client(params), mode="legacy"))
+            paths[label] = Paths(client, http, root)
+            for fn in (paths[label].floor, paths[label].direct, paths[label].complete):
                 await seq_ms(fn, 30)
-            own, med = [], {"floor": [], "direct": [], "complete": []}
-            for _ in range(rounds):
-                r = {name: statistics.median(await seq_ms(getattr(paths, name), calls)) for name in med}
+        own: dict[str, list[float]] = {label: [] for label in paths}
+        med: dict[str, dict[str, list[float]]] = {
+            label: {"floor": [], "direct": [], "complete": []} for label in paths
+        }
+        for i in range(rounds):
+            order = list(paths) if i % 2 == 0 else list(paths)[::-1]
+            for label in order:
+                r = {
+                    name: statistics.median(await seq_ms(getattr(paths[label], name), calls))
+                    for name in med[label]
+                }
                 for name, v in r.items():
-                    med[name].append(v)
-                own.append(r["complete"] - r["floor"] - r["direct"])
-    m = {k: statistics.median(v) for k, v in med.items()}
-    print(f"(a) stdio c=1, budget={'yes' if budget else 'no'}: floor {m['floor']:.3f} ms, "
-          f"direct {m['direct']:.3f} ms, complete {m['complete']:.3f} ms "
-          f"-> router's own work {statistics.median(own):.3f} ms "
-          f"(rounds: {', '.join(f'{x:.2f}' for x in own)}; target <= 0.6)")  # fmt: skip
+                    med[label][name].append(v)
+                own[label].append(r["complete"] - r["floor"] - r["direct"])
+    for label in paths:
+        m = {k: statistics.median(v) for k, v in med[label].items()}
+        print(f"(a) [{label}] stdio c=1, budget={'yes' if budget else 'no'}: floor {m['floor']:.3f} ms, "
+              f"direct {m['direct']:.3f} ms, complete {m['complete']:.3f} ms "
+              f"-> router's own work {statistics.median(own[label]):.3f} ms "
+              f"(rounds: {', '.join(f'{x:.2f}' for x in own[label])}; target <= 0.6)")  # fmt: skip
 
 
-async def start_http(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    with __import__("socket").socket() as s:
+async def start_http(env: dict[str, str], src: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cmd = [sys.executable, "-m", "mcp_router", "serve", "--transport", "http", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, env=env, cwd=src, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     async with httpx2.AsyncClient() as probe:
         for _ in range(600):
@@ -181,60 +207,84 @@ async def start_http(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]
     raise RuntimeError("server did not listen")
 
 
-async def part_http(root: str, budget: bool, rounds: int, calls: int) -> None:
-    with tempfile.TemporaryDirectory() as home:
-        proc, url = await start_http(server_env(root, home, budget))
-        try:
-            limits = httpx2.Limits(max_connections=200, max_keepalive_connections=200)
-            async with (
-                httpx2.AsyncClient(limits=limits) as http,
-                httpx2.AsyncClient(limits=limits, timeout=60) as mcp_http,
-                Client(streamable_http_client(url + "/mcp", http_client=mcp_http), mode="legacy") as client,
-            ):
-                await http_rounds(Paths(client, http, root), proc.pid, budget, rounds, calls)
-        finally:
+class HttpFigures:
+    def __init__(self) -> None:
+        self.cpu: dict[str, list[float]] = {"floor": [], "complete": [], "direct": []}
+        self.rate: list[float] = []
+        self.lat1: list[float] = []
+        self.lat16: list[float] = []
+        self.busy: list[float] = []
+        self.idle: list[float] = []
+
+    def show(self, label: str, budget: bool) -> None:
+        m = {k: statistics.median(v) for k, v in self.cpu.items()}
+        tag = f"[{label}] budget={'yes' if budget else 'no'}"
+        extra = m["complete"] - m["floor"] - m["direct"]
+        p1, p16 = p99(self.lat1), p99(self.lat16)
+        print(f"(b) {tag} HTTP c=16: server CPU per complete {m['complete']:.3f} ms; "
+              f"floor {m['floor']:.3f} ms; streamed direct {m['direct']:.3f} ms "
+              f"-> excess {extra:.3f} ms (target <= 0.5)")  # fmt: skip
+        print(f"(c) {tag} HTTP c=64: {statistics.median(self.rate):.0f} calls/s "
+              f"(rounds: {', '.join(f'{x:.0f}' for x in self.rate)})")  # fmt: skip
+        print(f"    {tag} p99 {SLOW_MODEL} ({LATENCY_MS:.0f} ms provider): c=1 {p1:.2f} ms, "
+              f"c=16 {p16:.2f} ms -> ratio {p16 / p1:.2f}x (target <= 3); "
+              f"c=16 block: server CPU {statistics.median(self.busy) * 100:.0f}% of a core, "
+              f"machine idle {statistics.median(self.idle) * 100:.0f}%")  # fmt: skip
+
+
+async def part_http(root: str, budget: bool, rounds: int, calls: int, servers: list[Server]) -> None:
+    limits = httpx2.Limits(max_connections=200, max_keepalive_connections=200)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        async with AsyncExitStack() as stack:
+            http = await stack.enter_async_context(httpx2.AsyncClient(limits=limits))
+            runs: list[tuple[str, Paths, int]] = []
+            for label, src in servers:
+                home = stack.enter_context(tempfile.TemporaryDirectory())
+                proc, url = await start_http(_src_env(server_env(root, home, budget), src), src)
+                procs.append(proc)
+                mcp_http = await stack.enter_async_context(httpx2.AsyncClient(limits=limits, timeout=60))
+                client = await stack.enter_async_context(
+                    Client(streamable_http_client(url + "/mcp", http_client=mcp_http), mode="legacy")
+                )
+                runs.append((label, Paths(client, http, root), proc.pid))
+            figures = {label: HttpFigures() for label, _, _ in runs}
+            for _, paths, _ in runs:
+                await warm(paths)
+            for i in range(rounds):
+                for label, paths, pid in runs if i % 2 == 0 else runs[::-1]:
+                    await http_round(paths, pid, calls, figures[label])
+            for label, f in figures.items():
+                f.show(label, budget)
+    finally:
+        for proc in procs:
             proc.terminate()
             proc.wait(30)
 
 
-async def http_rounds(paths: Paths, pid: int, budget: bool, rounds: int, calls: int) -> None:
+async def warm(paths: Paths) -> None:
     for fn in (paths.floor, paths.complete, paths.streamed, lambda: paths.complete(SLOW_MODEL)):
         await fan(fn, 16, 5)
-    cpu: dict[str, list[float]] = {"floor": [], "complete": [], "direct": []}
-    rate: list[float] = []
-    lat1: list[float] = []
-    lat16: list[float] = []
-    busy: list[float] = []
-    idle: list[float] = []
-    for _ in range(rounds):
-        for name, fn in (("floor", paths.floor), ("complete", paths.complete)):
-            c0 = proc_cpu(pid)
-            await fan(fn, 16, calls)
-            cpu[name].append((proc_cpu(pid) - c0) / (16 * calls) * 1000)
-        c0 = time.process_time()
-        await fan(paths.streamed, 16, calls)
-        cpu["direct"].append((time.process_time() - c0) / (16 * calls) * 1000)
-        t0 = time.perf_counter()
-        await fan(paths.complete, 64, max(2, calls // 4))
-        rate.append(64 * max(2, calls // 4) / (time.perf_counter() - t0))
-        lat1 += await seq_ms(lambda: paths.complete(SLOW_MODEL), calls // 2)
-        c0, (i0, t0j), w0 = proc_cpu(pid), idle_share(), time.perf_counter()
-        lat16 += await fan(lambda: paths.complete(SLOW_MODEL), 16, calls // 2, THINK_MS)
-        (i1, t1j), wall = idle_share(), time.perf_counter() - w0
-        busy.append((proc_cpu(pid) - c0) / wall)
-        idle.append((i1 - i0) / max(1, t1j - t0j))
-    m = {k: statistics.median(v) for k, v in cpu.items()}
-    tag = "yes" if budget else "no"
-    extra = m["complete"] - m["floor"] - m["direct"]
-    print(f"(b) HTTP c=16, budget={tag}: server CPU per complete {m['complete']:.3f} ms; "
-          f"floor {m['floor']:.3f} ms; streamed direct {m['direct']:.3f} ms "
-          f"-> excess {extra:.3f} ms (target <= 0.5)")  # fmt: skip
-    print(f"(c) HTTP c=64, budget={tag}: {statistics.median(rate):.0f} calls/s "
-          f"(rounds: {', '.join(f'{x:.0f}' for x in rate)})")  # fmt: skip
-    print(f"    p99 {SLOW_MODEL} ({LATENCY_MS:.0f} ms provider): c=1 {p99(lat1):.2f} ms, "
-          f"c=16 {p99(lat16):.2f} ms -> ratio {p99(lat16) / p99(lat1):.2f}x (target <= 3); "
-          f"c=16 block: server CPU {statistics.median(busy) * 100:.0f}% of a core, "
-          f"machine idle {statistics.median(idle) * 100:.0f}%")  # fmt: skip
+
+
+async def http_round(paths: Paths, pid: int, calls: int, f: HttpFigures) -> None:
+    for name, fn in (("floor", paths.floor), ("complete", paths.complete)):
+        c0 = proc_cpu(pid)
+        await fan(fn, 16, calls)
+        f.cpu[name].append((proc_cpu(pid) - c0) / (16 * calls) * 1000)
+    c0 = time.process_time()
+    await fan(paths.streamed, 16, calls)
+    f.cpu["direct"].append((time.process_time() - c0) / (16 * calls) * 1000)
+    each = max(2, calls // 4)
+    t0 = time.perf_counter()
+    await fan(paths.complete, 64, each)
+    f.rate.append(64 * each / (time.perf_counter() - t0))
+    f.lat1 += await seq_ms(lambda: paths.complete(SLOW_MODEL), calls // 2)
+    c0, (i0, t0j), w0 = proc_cpu(pid), idle_share(), time.perf_counter()
+    f.lat16 += await fan(lambda: paths.complete(SLOW_MODEL), 16, calls // 2, THINK_MS)
+    (i1, t1j), wall = idle_share(), time.perf_counter() - w0
+    f.busy.append((proc_cpu(pid) - c0) / wall)
+    f.idle.append((i1 - i0) / max(1, t1j - t0j))
 
 
 async def main() -> None:
@@ -243,14 +293,19 @@ async def main() -> None:
     ap.add_argument("--calls", type=int, default=60)
     ap.add_argument("--skip-stdio", action="store_true")
     ap.add_argument("--skip-http", action="store_true")
+    ap.add_argument("--budget", choices=("both", "no", "yes"), default="both")
+    ap.add_argument("--base", help="another source tree (e.g. a worktree of main) to run side by side")
     a = ap.parse_args()
+    servers: list[Server] = [("this", None)]
+    if a.base:
+        servers.append(("base", os.path.abspath(a.base)))
     proc, root = start_sim(_configure)
     try:
-        for budget in (False, True):
+        for budget in {"both": (False, True), "no": (False,), "yes": (True,)}[a.budget]:
             if not a.skip_stdio:
-                await part_stdio(root, budget, a.rounds, a.calls)
+                await part_stdio(root, budget, a.rounds, a.calls, servers)
             if not a.skip_http:
-                await part_http(root, budget, a.rounds, a.calls)
+                await part_http(root, budget, a.rounds, a.calls, servers)
     finally:
         proc.terminate()
 
