@@ -14,6 +14,7 @@ which goes first, so a before/after comparison shares the machine's noise.
       floor    `estimate_cost` with `input_tokens` for one model (an MCP round trip, no provider);
       direct   a non-streaming chat completion posted with httpx2 straight to the simulator;
       complete `complete` through `mcp-router serve` (a subprocess, the MCP SDK client);
+      streamed the direct call streamed (shown only: how much of the own work streaming is);
     own work = median(complete) - median(floor) - median(direct), per round.
 (b) Streamable HTTP, c=16. Per round, 16 workers run `--calls` calls each of floor, complete and a
     direct *streamed* httpx2 call (read and parsed as a real client would); CPU seconds per call:
@@ -53,7 +54,7 @@ from mcp_router.sim.catalogue import ENV_NAMES, provider_url, sim_key
 MODEL = "openai/gpt-4o-mini"
 SLOW_MODEL = "openai/gpt-4o"
 LATENCY_MS = 20.0
-THINK_MS = 60.0
+THINK_MS = 150.0
 PROMPT = "Say hello."
 BUDGET_TOML = '[budgets.default]\ndaily_usd = 100000\n\n[budgets."*"]\ndaily_usd = 100000\n'
 TICK = os.sysconf("SC_CLK_TCK")
@@ -169,9 +170,8 @@ async def part_stdio(root: str, budget: bool, rounds: int, calls: int, servers: 
             for fn in (paths[label].floor, paths[label].direct, paths[label].complete):
                 await seq_ms(fn, 30)
         own: dict[str, list[float]] = {label: [] for label in paths}
-        med: dict[str, dict[str, list[float]]] = {
-            label: {"floor": [], "direct": [], "complete": []} for label in paths
-        }
+        names = ("floor", "direct", "streamed", "complete")
+        med: dict[str, dict[str, list[float]]] = {label: {n: [] for n in names} for label in paths}
         for i in range(rounds):
             order = list(paths) if i % 2 == 0 else list(paths)[::-1]
             for label in order:
@@ -187,7 +187,8 @@ async def part_stdio(root: str, budget: bool, rounds: int, calls: int, servers: 
         print(f"(a) [{label}] stdio c=1, budget={'yes' if budget else 'no'}: floor {m['floor']:.3f} ms, "
               f"direct {m['direct']:.3f} ms, complete {m['complete']:.3f} ms "
               f"-> router's own work {statistics.median(own[label]):.3f} ms "
-              f"(rounds: {', '.join(f'{x:.2f}' for x in own[label])}; target <= 0.6)")  # fmt: skip
+              f"(rounds: {', '.join(f'{x:.2f}' for x in own[label])}; target <= 0.6); "
+              f"a streamed direct call: {m['streamed']:.3f} ms")  # fmt: skip
 
 
 async def start_http(env: dict[str, str], src: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
