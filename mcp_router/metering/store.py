@@ -103,6 +103,7 @@ class SqliteStore:
         self.path = Path(path)
         self._synchronous = synchronous
         self._retry_for_s = retry_for_s
+        self._busy_ms = int(busy_timeout_s * 1000)
         self._lock = threading.RLock()
         self._adjust_lock = threading.Lock()
         self._adjust: dict[str, int | None] = {}  # queued settles/releases (sqlite_holds)
@@ -119,7 +120,7 @@ class SqliteStore:
             raise LedgerUnavailable(self.location, _cause(exc), action="opened") from exc
         self.db = Database(conn)
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
             self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
             conn.execute(f"PRAGMA synchronous = {synchronous}")
             self._retry(lambda: migrate(self.db, migrate_to))
@@ -158,8 +159,9 @@ class SqliteStore:
             return RecordRejected(_cause(exc))
         return LedgerUnavailable(self.location, _cause(exc), action=action, busy=is_busy_error(exc))
 
-    def _write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
-        """`fn` in one IMMEDIATE transaction, queued hold adjustments applied first."""
+    def _write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = True, retry: bool = True) -> T:
+        """`fn` in one IMMEDIATE transaction, queued hold adjustments applied first (`retry`:
+        on SQLITE_BUSY, under the lock; without it, once, the caller holding the lock)."""
 
         def run() -> T:
             conn = self.db.conn
@@ -185,7 +187,7 @@ class SqliteStore:
                     conn.execute(f"PRAGMA synchronous = {self._synchronous}")
 
         try:
-            out = self._retry(run)
+            out = self._retry(run) if retry else run()
         except _MAPPED as exc:
             err = self._typed(exc, "written")
             if isinstance(err, LedgerUnavailable) and not err.busy:
@@ -287,7 +289,34 @@ class SqliteStore:
     # -- budget holds ---------------------------------------------------------------------------
 
     async def reserve(self, hold: HoldRequest) -> HoldDecision:
+        # Fast path on the event loop: a hold is a short transaction without an fsync, and a
+        # worker-thread hop per attempt cost more than the transaction (docs/architecture.md).
+        decision = self.try_reserve(hold)
+        if decision is not None:
+            return decision
         return await anyio.to_thread.run_sync(self.reserve_now, hold)
+
+    def try_reserve(self, hold: HoldRequest) -> HoldDecision | None:
+        """`reserve` only if it needs no waiting: None when this connection is in use (the
+        writer's commit) or another process holds the database's write lock. No busy wait and
+        no WAL checkpoint (the writer's commits run those), so it never blocks the caller."""
+        if self._closed or not self._lock.acquire(blocking=False):
+            return None
+        conn = self.db.conn
+        try:
+            conn.execute("PRAGMA busy_timeout = 0")
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
+            try:
+                return self._write(lambda c: sqlite_holds.reserve(c, hold), durable=False, retry=False)
+            except LedgerUnavailable as exc:
+                if exc.busy:
+                    return None
+                raise
+            finally:
+                conn.execute("PRAGMA wal_autocheckpoint = 1000")
+                conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+        finally:
+            self._lock.release()
 
     def reserve_now(self, hold: HoldRequest) -> HoldDecision:
         """`reserve`, blocking."""

@@ -72,7 +72,7 @@ def make_http_client(
     write: float = 30.0,
     pool: float = 10.0,
     max_connections: int = 100,
-    max_keepalive_connections: int = 20,
+    max_keepalive_connections: int = 100,  # = max_connections: no reconnect churn under load
     keepalive_expiry: float = 30.0,
 ) -> httpx2.AsyncClient:
     """The one pooled client every adapter shares.

@@ -12,6 +12,8 @@ changes any of it:
   `MCPServer._lowlevel_server`.
 - `connection_of`: the connection behind a per-request `ServerSession` proxy (`_connection`).
 - `run_streams`: serve one connection over given streams (what `run_stdio_async` does inside).
+- `progress_dropped`: whether the SDK would drop this request's progress reports (no token and
+  no in-process callback), read from the request's dispatch context.
 """
 
 from __future__ import annotations
@@ -91,3 +93,19 @@ async def run_streams(server: MCPServer[Any], read: Any, write: Any) -> None:
     """Serve one connection over `read`/`write` (MCPServer's stdio runner takes no streams)."""
     low = lowlevel(server)
     await low.run(read, write, low.create_initialization_options())
+
+
+def progress_dropped(session: Any) -> bool:
+    """True when the SDK would drop every progress report of the request `session` is scoped
+    to: its dispatch context has no progress token (JSON-RPC, single-exchange HTTP) or no
+    callback (in-process). False for a shape this does not know: progress is then kept."""
+    out = getattr(session, "_request_outbound", None)
+    for _ in range(4):  # request-scoped wrappers keep the real context as `_inner`
+        inner = getattr(out, "_inner", None)
+        if inner is None:
+            break
+        out = inner
+    for attr in ("_progress_token", "progress_token", "_on_progress"):
+        if hasattr(out, attr):
+            return getattr(out, attr) is None
+    return False

@@ -22,7 +22,7 @@ from mcp_router.api.arguments import CompareArgs, CompletionArgs, EstimateArgs, 
 from mcp_router.api.results import EstimateResult, ListModelsResult
 from mcp_router.metering.reports import UsageReport
 from mcp_router.routing.types import CompareResult, RoutedCompletion
-from mcp_router.server.compat import model_tool
+from mcp_router.server.compat import model_tool, progress_dropped
 from mcp_router.server.progress import OnProgress, with_progress
 from mcp_router.server.render import answer, as_json
 from mcp_router.server.state import ServerState, maps_errors, provider_names
@@ -53,11 +53,13 @@ def tool(title: str, description: str, annotations: ToolAnnotations) -> Callable
 
 
 def wants_progress(ctx: Context[Any, Any]) -> bool:
-    """False only when the caller certainly asked for no progress: a handshake-era request
-    without a progress token. (In-process 2026-era calls carry the callback out of band.)"""
+    """False when the caller certainly asked for no progress: a handshake-era request without a
+    progress token, or a 2026-era one whose reports the SDK would drop (in-process calls carry
+    the callback out of band, so the request's context is asked). No reporter task, timers or
+    callbacks per chunk then."""
     rc = ctx.request_context
     if rc.protocol_version in MODERN_PROTOCOL_VERSIONS:
-        return True
+        return not progress_dropped(rc.session)
     return bool(rc.meta and rc.meta.get("progress_token") is not None)
 
 

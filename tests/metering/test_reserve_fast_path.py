@@ -1,0 +1,80 @@
+"""A budget hold is taken on the caller's thread when nothing is in the way, and never blocks it
+when something is: another process holding the database's write lock sends it to a worker
+thread, where it waits its turn and still weighs every hold."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import anyio
+import pytest
+
+from mcp_router.metering.protocol import HoldRequest, PeriodCap
+from mcp_router.metering.store import SqliteStore
+
+pytestmark = pytest.mark.anyio
+
+DAY_MS = 86_400_000
+
+
+def _hold(hold_id: str, amount: int, cap: int = 100) -> HoldRequest:
+    return HoldRequest(
+        hold_id=hold_id,
+        client="alice",
+        request_id=f"req-{hold_id}",
+        amount_nusd=amount,
+        day_ms=0,
+        now_ms=1_000,
+        expires_ms=DAY_MS,
+        caps=(PeriodCap("daily", cap, 0, DAY_MS),),
+    )
+
+
+def _reserved(store: SqliteStore) -> int:
+    (total,) = store.db.conn.execute("SELECT COALESCE(SUM(amount_nusd), 0) FROM budget_holds").fetchone()
+    return int(total)
+
+
+def test_an_uncontended_hold_is_taken_without_a_worker_thread(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "u.db") as store:
+        granted = store.try_reserve(_hold("a", 60))
+        refused = store.try_reserve(_hold("b", 60))
+        assert granted is not None and granted.granted
+        assert refused is not None and not refused.granted  # 60 + 60 > 100: weighed all the same
+        assert _reserved(store) == 60
+
+
+async def test_a_write_lock_held_elsewhere_defers_to_a_thread_that_waits_its_turn(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "u.db") as store:
+        other = sqlite3.connect(str(tmp_path / "u.db"), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process mid-write
+        other.execute(
+            "INSERT INTO budget_holds (hold_id, client, request_id, day_ms, amount_nusd, settled, "
+            "expires_ms) VALUES ('x', 'alice', 'req-x', 0, 70, 0, ?)",
+            (DAY_MS,),
+        )
+        assert store.try_reserve(_hold("a", 50)) is None  # answered at once, nothing written
+        assert store.db.conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0  # restored
+        released = threading.Event()
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+
+                async def commit_when_waited() -> None:
+                    await anyio.to_thread.run_sync(released.wait)
+                    other.execute("COMMIT")
+
+                tg.start_soon(commit_when_waited)
+                decision_box = []
+
+                async def reserve() -> None:
+                    decision_box.append(await store.reserve(_hold("a", 50)))
+
+                tg.start_soon(reserve)
+                await anyio.wait_all_tasks_blocked()
+                released.set()
+        other.close()
+        (decision,) = decision_box
+        assert not decision.granted  # it saw the other process's 70: 70 + 50 > 100
+        assert _reserved(store) == 70
