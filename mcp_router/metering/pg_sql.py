@@ -153,13 +153,13 @@ _ROLLUP_KEYS = {
     "model": "model",
     "provider": "provider",
     "client": "client",
-    "day": f"bucket_ms - bucket_ms % {DAY_MS}",
+    "day": f"bucket_ms - bucket_ms %% {DAY_MS}",
 }
 _RAW_KEYS = {
     "model": f"COALESCE(model, requested_model, '{NO_MODEL}')",
     "provider": f"COALESCE(provider, '{NO_MODEL}')",
     "client": "client",
-    "day": f"started_ms - started_ms % {DAY_MS}",
+    "day": f"started_ms - started_ms %% {DAY_MS}",
 }
 _ERRORS = ", ".join(f"'{s}'" for s in sorted(ERROR_STATUSES))
 _ROLLUP_SUMS = (

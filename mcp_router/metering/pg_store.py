@@ -71,6 +71,12 @@ class PgStore:
         self._fault: str | None = None
         self._closed = False
         try:
+            # One direct connection first: an unreachable server or a bad password fails here at
+            # once with its own message (a pool would keep retrying in the background).
+            with psycopg.connect(
+                url, autocommit=True, connect_timeout=max(1, int(connect_timeout_s))
+            ) as conn:
+                migrate(conn)
             self.pool = ConnectionPool(
                 url,
                 min_size=1,
@@ -80,8 +86,6 @@ class PgStore:
                 open=False,
             )
             self.pool.open(wait=True, timeout=connect_timeout_s)
-            with self.pool.connection() as conn:
-                migrate(conn)
         except (psycopg.Error, OSError) as exc:
             self._close_pool()
             raise LedgerUnavailable(self.location, _cause(exc), action="opened") from exc
