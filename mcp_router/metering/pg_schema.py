@@ -66,7 +66,7 @@ _M002 = (
 )
 
 _M003 = (
-    # Circuit state shared by replicas (pg_health.py): one row per endpoint, the latest verdict.
+    # Circuit state shared by replicas (routing/health_shared.py): one row per endpoint, the latest verdict.
     """CREATE TABLE endpoint_circuits (
         provider TEXT NOT NULL, model TEXT NOT NULL, open_until_ms BIGINT NOT NULL,
         reason TEXT NOT NULL, updated_ms BIGINT NOT NULL, replica TEXT NOT NULL,

@@ -270,6 +270,14 @@ class PgStore:
             lambda: self.recent_attempts_now(since_ms=since_ms, per_endpoint=per_endpoint)
         )
 
+    # -- circuits shared by replicas (routing/health_shared.py) ----------------------------------------------
+
+    def publish_circuits(self, rows: list[tuple[str, str, int, str]], *, replica: str, now_ms: int) -> None:
+        _publish(self, rows, replica=replica, now_ms=now_ms)
+
+    def open_circuits(self, *, now_ms: int, exclude_replica: str) -> list[tuple[str, str, int, str]]:
+        return _open_circuits(self, now_ms=now_ms, exclude_replica=exclude_replica)
+
     # -- lifecycle ------------------------------------------------------------------------------
 
     def _close_pool(self) -> None:
@@ -290,3 +298,30 @@ class PgStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_PUBLISH = (
+    "INSERT INTO endpoint_circuits (provider, model, open_until_ms, reason, updated_ms, replica) "
+    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (provider, model) DO UPDATE SET "
+    "open_until_ms = excluded.open_until_ms, reason = excluded.reason, "
+    "updated_ms = excluded.updated_ms, replica = excluded.replica"
+)
+
+
+def _publish(store: PgStore, rows: list[tuple[str, str, int, str]], *, replica: str, now_ms: int) -> None:
+    """Upsert this replica's circuits (routing/health_shared.py), sorted: no deadlock between replicas."""
+
+    def run(conn: Any) -> None:
+        with conn.cursor() as cur:
+            cur.executemany(_PUBLISH, [(*r, now_ms, replica) for r in sorted(rows)])
+
+    store._run(run)
+
+
+def _open_circuits(store: PgStore, *, now_ms: int, exclude_replica: str) -> list[tuple[str, str, int, str]]:
+    rows = store.query(
+        "SELECT provider, model, open_until_ms, reason FROM endpoint_circuits "
+        "WHERE open_until_ms > %s AND replica <> %s ORDER BY provider, model",
+        (now_ms, exclude_replica),
+    )
+    return [(str(p), str(m), int(u), str(r)) for p, m, u, r in rows]
