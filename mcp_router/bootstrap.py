@@ -119,7 +119,7 @@ def build_router(
         # routers on PostgreSQL"); None for SQLite.
         shared = shared_circuits_for(store)
         health = HealthTracker(
-            clock, on_state_change=chain_hooks(health_file.write, shared and shared.publish)
+            clock, on_state_change=chain_hooks(health_file.write, shared.publish if shared else None)
         )
         http = make_http_client()
         resources.push_async_callback(http.aclose)
