@@ -79,14 +79,15 @@ class SharedCircuits:
 
     # -- the other replicas' ----------------------------------------------------------------------
 
-    def poll_once(self) -> int:
-        """Read circuits other replicas hold open and apply them; returns how many were new."""
+    def poll_once(self, *, here: bool = False) -> int:
+        """Read circuits other replicas hold open and apply them (`here`: on this thread, the
+        event loop's); returns how many were new."""
         rows = self.table.open_circuits(now_ms=_ms(datetime.now(UTC)), exclude_replica=self.replica)
         fresh = [r for r in rows if self._known((r[0], r[1])) and self._applied.get((r[0], r[1])) != r[2]]
         for provider, model, until_ms, _ in fresh:
             self._applied[(provider, model)] = until_ms
         if fresh:
-            self._deliver(fresh)
+            (self._apply if here else self._deliver)(fresh)
         return len(fresh)
 
     def _deliver(self, rows: list[CircuitRow]) -> None:
@@ -119,7 +120,7 @@ class SharedCircuits:
             self._loop = asyncio.get_running_loop()
         except RuntimeError:
             self._loop = None
-        self._safely(self.poll_once)
+        self._safely(lambda: self.poll_once(here=True))  # open before the first call
         self._thread = threading.Thread(target=self._run, name="mcp-router-shared-health", daemon=True)
         self._thread.start()
 
