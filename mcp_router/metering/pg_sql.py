@@ -26,11 +26,13 @@ from mcp_router.metering.sqlite_holds import Adjustments
 
 Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
-_INSERT_REQUEST = (
-    f"INSERT INTO requests ({_REQUEST_COLUMNS}) VALUES ({', '.join(['%s'] * 21)}) "
-    "ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
+_SCRATCH = (
+    "CREATE TEMP TABLE IF NOT EXISTS _batch_requests (LIKE requests INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
 )
-_INSERT_ATTEMPT = f"INSERT INTO attempts ({_ATTEMPT_COLUMNS}) VALUES ({', '.join(['%s'] * 18)})"
+_INSERT_NEW = (
+    f"INSERT INTO requests ({_REQUEST_COLUMNS}) SELECT {_REQUEST_COLUMNS} FROM _batch_requests "
+    "ORDER BY request_id ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
+)
 _ROLLUP_UPSERT = (
     f"INSERT INTO rollup (grain, bucket_ms, client, model, provider, {_SUMS}) "
     f"VALUES ({', '.join(['%s'] * 12)}) "
@@ -58,17 +60,20 @@ def write(conn: Any, records: Sequence[RequestRecord]) -> list[str]:
     if not request_rows:
         return []
     with conn.cursor() as cur:
-        cur.executemany(_INSERT_REQUEST, request_rows, returning=True)
-        new: set[str] = set()
-        while True:
-            new.update(row[0] for row in cur.fetchall())
-            if not cur.nextset():
-                break
+        # COPY into a per-transaction scratch table, then one INSERT that skips stored ids: a
+        # fraction of the round trips of a row-by-row insert.
+        cur.execute(_SCRATCH)
+        with cur.copy(f"COPY _batch_requests ({_REQUEST_COLUMNS}) FROM STDIN") as copy:
+            for row in request_rows:
+                copy.write_row(row)
+        new = {row[0] for row in cur.execute(_INSERT_NEW).fetchall()}
         if len(new) != len(unique):  # some were stored already: rows for the new ones only
             delta = RollupDelta()
             _, attempt_rows = _batch_rows([r for r in unique if r.request_id in new], delta)
         if attempt_rows:
-            cur.executemany(_INSERT_ATTEMPT, attempt_rows)
+            with cur.copy(f"COPY attempts ({_ATTEMPT_COLUMNS}) FROM STDIN") as copy:
+                for row in attempt_rows:
+                    copy.write_row(row)
         sums = sorted(delta.sum_rows(), key=lambda r: _key(r, 5))
         if sums:
             cur.executemany(_ROLLUP_UPSERT, sums)
