@@ -28,14 +28,13 @@ from mcp_router.api import views
 from mcp_router.api.arguments import InvalidArguments
 from mcp_router.api.results import EstimateResult, ListModelsResult, ModelInfo
 from mcp_router.catalog.catalog import Catalog
-from mcp_router.catalog.custom import with_custom
-from mcp_router.catalog.merge import diff
+from mcp_router.catalog.current import CurrentCatalog
 from mcp_router.catalog.models import Model
 from mcp_router.core import CompletionRequest, has_media
 from mcp_router.errors import AllRoutesFailed, MeteringError, RouterError
 from mcp_router.files import FileAccess, RemoteFetcher, localize, make_fetch_client
 from mcp_router.log import get_logger
-from mcp_router.metering.records import AttemptRecord, RequestRecord, RequestStatus
+from mcp_router.metering.records import RequestRecord, RequestStatus
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.compare import compare
 from mcp_router.routing.costs import BudgetGate, BudgetHook
@@ -107,21 +106,13 @@ class Router:
         files: FileAccess | None = None,
         fetcher: RemoteFetcher | None = None,
     ) -> None:
-        # Models from the config file's custom endpoints, and its aliases: re-applied to every
-        # catalog swapped in by set_catalog (a live refresh knows nothing of them).
-        self._extra_models = tuple(extra_models)
-        self._aliases = dict(aliases or {})
-        self._catalog = self._with_extras(catalog)
-        # Live refresh merges providers' lists over the snapshot (never over a catalog that
-        # already holds earlier live lists, or a model a provider dropped would never leave).
-        # Without an injected refresher, `catalog` is that base and refreshes are not cached.
-        self._base_catalog = catalog
-        self._refresher = refresher
-        self._refresh_lock = anyio.Lock()
+        # The config's custom models and aliases are re-applied to every refreshed catalog.
+        self._catalogs = CurrentCatalog(
+            catalog, extra_models=extra_models, aliases=aliases, refresher=refresher
+        )
         # Entering the router first fetches the lists `refresher.due()` names, each bounded by
         # this many seconds (from_env sets it; None: no fetch at start).
         self._startup_fetch_s = startup_fetch_s
-        self._diff_base: Catalog | None = None  # the catalog before that fetch, for the next diff
         self._adapters = dict(adapters)
         self._available = frozenset(self._adapters)
         self._meter = meter
@@ -179,7 +170,7 @@ class Router:
             log.warning("health_seed_failed", error=type(exc).__name__)
             return
         for (provider, model), samples in found.items():
-            if provider in self._available and self._catalog.endpoint(model, provider) is not None:
+            if provider in self._available and self.catalog.endpoint(model, provider) is not None:
                 self._health.seed((provider, model), samples)
 
     async def __aexit__(
@@ -205,12 +196,12 @@ class Router:
 
     @property
     def catalog(self) -> Catalog:
-        return self._catalog
+        return self._catalogs.catalog
 
     def set_catalog(self, catalog: Catalog) -> None:
         """Swap in a refreshed catalog; calls in flight keep the one they planned with.
         The config's custom-endpoint models and aliases are merged in again."""
-        self._catalog = self._with_extras(catalog)
+        self._catalogs.set(catalog)
 
     async def refresh_catalog(self) -> RefreshResult:
         """Fetch every configured provider's model list now and swap the merged catalog in.
@@ -220,50 +211,13 @@ class Router:
         aliases are kept; with `from_env`, lists are cached in `$MCP_ROUTER_HOME/catalog.db`
         for the next start. The result's `catalog` is the router's new catalog and its `diff`
         compares it with the previous one (content only: fetch times are not changes)."""
-        async with self._refresh_lock:
-            result = await self._ensure_refresher().refresh(self._adapters.values())
-            # Compared with the catalog before any fetch of this router's, so `catalog refresh`
-            # shows what changed since the last run even after the fetch at start.
-            old, self._diff_base = self._diff_base or self._catalog, None
-            self._catalog = self._with_extras(result.catalog)
-            return result.model_copy(update={"catalog": self._catalog, "diff": diff(old, self._catalog)})
+        return await self._catalogs.refresh(self._adapters.values())
 
     async def fetch_due_lists(self, timeout_s: float) -> RefreshResult | None:
         """Fetch the model lists that are due at start (local servers' always, others missing
-        or older than the configured age; see catalog/refresh.py), each within `timeout_s`, so
-        the first call routes by what providers serve. Failures keep what was known. None when
-        nothing was due."""
-        async with self._refresh_lock:
-            refresher = self._ensure_refresher()
-            due = refresher.due(self._adapters)
-            if not due:
-                return None
-            before = self._catalog
-            result = await refresher.refresh([self._adapters[name] for name in due], timeout_s=timeout_s)
-            self._catalog = self._with_extras(result.catalog)
-            self._diff_base = self._diff_base or before
-            return result
-
-    def _ensure_refresher(self) -> CatalogRefresher:
-        if self._refresher is None:
-            from mcp_router.catalog.refresh import CatalogRefresher
-
-            self._refresher = CatalogRefresher(self._base_catalog)
-        return self._refresher
-
-    def _learn_gone(self, records: Sequence[AttemptRecord]) -> None:
-        """An endpoint that answered ModelNotFound is not planned again until a later live list
-        names it (catalog/refresh.py keeps the mark with the cached lists). No lock and no await:
-        a refresh in flight merges the refresher's marks when its fetches end."""
-        gone = [r for r in records if r.error_class == "ModelNotFound"]
-        if not gone:
-            return
-        refresher = self._ensure_refresher()
-        for rec in gone:
-            endpoint = self._catalog.endpoint(rec.model, rec.provider)
-            if endpoint is not None and endpoint.gone_at is None:
-                refresher.mark_gone(rec.provider, rec.model, endpoint.native_model)
-        self._catalog = self._with_extras(refresher.catalog)
+        or older than the configured age), each within `timeout_s`, so the first call routes by
+        what providers serve. Failures keep what was known. None when nothing was due."""
+        return await self._catalogs.fetch_due(self._adapters, timeout_s)
 
     async def flush_metering(self) -> None:
         """Return once every request finished so far is in the usage database, so a report
@@ -274,9 +228,6 @@ class Router:
         if flush is not None:
             with suppress(MeteringError):
                 await _maybe_await(flush())
-
-    def _with_extras(self, catalog: Catalog) -> Catalog:
-        return with_custom(catalog, self._extra_models, self._aliases)
 
     @property
     def files(self) -> FileAccess:
@@ -313,7 +264,7 @@ class Router:
         """The dry run: candidates in order and every exclusion with its reason. No calls."""
         return plan(
             req,
-            self._catalog,
+            self.catalog,
             available=self._available,
             health=self._health,
             policy=self._policy,
@@ -436,7 +387,9 @@ class Router:
                     status, err_class = "error", type(escaped).__name__
                 rec = receipt.record(status, ctx.records, result, err_class if status != "ok" else None)
                 await self._meter.record(rec)
-                self._learn_gone(ctx.records)
+                self._catalogs.learn_gone(
+                    (r.provider, r.model) for r in ctx.records if r.error_class == "ModelNotFound"
+                )
         return result, rec
 
     async def _fetch_for(self, p: Plan, req: RouteRequest) -> tuple[Plan, dict[str, str]]:
@@ -485,19 +438,19 @@ class Router:
     def list_models(self, **query: Any) -> ListModelsResult:
         """`list_models` tool: the catalog filtered and sorted (arguments as the tool's)."""
         health = self._health.snapshot()
-        return views.list_models(self._catalog, self._available, health, now=self._clock.now(), **query)
+        return views.list_models(self.catalog, self._available, health, now=self._clock.now(), **query)
 
     def estimate_cost(self, **args: Any) -> EstimateResult:
         """`estimate_cost` tool: one estimate per model, cheapest first (arguments as the tool's)."""
-        return views.estimate_cost(self._catalog, self._available, self._health.snapshot(), **args)
+        return views.estimate_cost(self.catalog, self._available, self._health.snapshot(), **args)
 
     def model_info(self, model_id: str) -> ModelInfo | None:
         """One model with every endpoint, price and health figure; None when unknown."""
-        model = self._catalog.lookup(model_id)
+        model = self.catalog.lookup(model_id)
         if model is None:
             return None
         return views.model_info(
-            model, self._available, self._health.snapshot(), meta=self._catalog.meta, now=self._clock.now()
+            model, self._available, self._health.snapshot(), meta=self.catalog.meta, now=self._clock.now()
         )
 
     async def usage_report(self, *, budgets_of: str | None = None, **args: Any) -> UsageReport:
