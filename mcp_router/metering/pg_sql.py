@@ -136,7 +136,10 @@ def period_spend(conn: Any, client: str, cap: PeriodCap, now_ms: int, adjust: Ad
 
 
 def reserve(conn: Any, hold: HoldRequest) -> HoldDecision:
-    """Under the client's advisory lock: drop expired holds, weigh the caps, insert if it fits."""
+    """Under the client's advisory lock: drop expired holds, weigh the caps, insert if it fits.
+    The commit does not wait for the WAL flush (as SQLite's holds commit with
+    synchronous=NORMAL): a server crash may lose a hold, whose call then dies with it."""
+    conn.execute("SET LOCAL synchronous_commit = off")
     conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("budget:" + hold.client,))
     conn.execute(
         "DELETE FROM budget_holds WHERE client = %s AND expires_ms <= %s", (hold.client, hold.now_ms)

@@ -62,7 +62,7 @@ class PgStore:
     processes on any number of hosts may share one database."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 4, connect_timeout_s: float = 10.0, retry_for_s: float = 30.0
+        self, url: str, *, pool_size: int = 8, connect_timeout_s: float = 10.0, retry_for_s: float = 30.0
     ) -> None:
         self.url = url
         self._retry_for_s = retry_for_s
@@ -82,14 +82,11 @@ class PgStore:
                 min_size=1,
                 max_size=max(1, pool_size),
                 kwargs={"autocommit": True},
-                timeout=connect_timeout_s,
+                timeout=max(connect_timeout_s, 30.0),  # waiting for a free connection under load
                 open=False,
             )
             self.pool.open(wait=True, timeout=connect_timeout_s)
-        except (psycopg.Error, OSError) as exc:
-            self._close_pool()
-            raise LedgerUnavailable(self.location, _cause(exc), action="opened") from exc
-        except Exception as exc:  # the pool's own timeout (PoolTimeout) and the like
+        except Exception as exc:  # psycopg's errors, OSError, the pool's own timeout
             self._close_pool()
             raise LedgerUnavailable(self.location, _cause(exc), action="opened") from exc
 
