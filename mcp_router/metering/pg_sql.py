@@ -149,7 +149,7 @@ def reserve(conn: Any, hold: HoldRequest) -> HoldDecision:
     if decision.granted:
         conn.execute(
             "INSERT INTO budget_holds (hold_id, client, request_id, day_ms, amount_nusd, settled, "
-            "expires_ms) VALUES (%s, %s, %s, %s, %s, 0, %s)",
+            "expires_ms) VALUES (%s, %s, %s, %s, %s, 0, %s) ON CONFLICT (hold_id) DO NOTHING",
             (hold.hold_id, hold.client, hold.request_id, hold.day_ms, hold.amount_nusd, hold.expires_ms),
         )
     return decision

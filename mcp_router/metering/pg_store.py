@@ -97,16 +97,25 @@ class PgStore:
     # -- plumbing -------------------------------------------------------------------------------
 
     def _run(self, fn: Callable[[Any], T]) -> T:
-        """`fn(conn)` in one transaction, retrying deadlocks and serialization failures."""
+        """`fn(conn)` in one transaction, retrying deadlocks and serialization failures, and
+        once on a pooled connection found dead (the server restarted, a proxy dropped it: the
+        pool discards it). Safe to repeat: batches skip stored request ids, holds their id."""
         deadline = time.monotonic() + self._retry_for_s
         delay = 0.005
+        reconnected = False
         while True:
+            conn: Any = None
             try:
                 with self.pool.connection() as conn, conn.transaction():
                     return fn(conn)
             except _RETRYABLE:
                 if time.monotonic() >= deadline:
                     raise
+            except psycopg.OperationalError:
+                if reconnected or conn is None or not conn.broken:
+                    raise
+                reconnected = True
+                continue
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 0.25)
 

@@ -174,3 +174,34 @@ def test_reserve_and_record_from_threads_of_two_stores_keep_one_cap(pg_url: str)
         anyio.run(both)
         assert len(granted) == 33  # 33 x 0.03 = 0.99 <= 1.00 < 34 x 0.03, across both stores
         assert one.query("SELECT COUNT(*), SUM(amount_nusd) FROM budget_holds") == [(33, 990_000_000)]
+
+
+def test_a_connection_the_server_dropped_is_replaced_without_an_error(pg_url: str) -> None:
+    with PgStore(pg_url, pool_size=1) as store:
+        assert store.write_batch([request("before")]) == 1
+        with PgStore(pg_url, pool_size=1) as other:  # terminate the first store's connection
+            killed = other.query(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        assert killed and all(ok for (ok,) in killed)
+        assert store.write_batch([request("after")]) == 1
+        assert store.write_fault() is None
+        assert store.stored_ids(["before", "after"]) == {"before", "after"}
+
+
+def test_postgres_tests_skip_locally_and_fail_under_ci(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    here = Path(__file__)
+    env = {k: v for k, v in os.environ.items() if k not in ("MCP_ROUTER_TEST_PG_URL", "CI")}
+    target = f"{here}::test_two_stores_writing_the_same_records_store_them_once"
+    cmd = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", target]
+    local = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=here.parent, timeout=60)
+    assert local.returncode == 0 and "1 skipped" in local.stdout and "MCP_ROUTER_TEST_PG_URL" in local.stdout
+    ci = subprocess.run(
+        cmd, env={**env, "CI": "true"}, capture_output=True, text=True, cwd=here.parent, timeout=60
+    )
+    assert ci.returncode == 1 and "no PostgreSQL server" in ci.stdout
