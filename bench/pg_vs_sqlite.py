@@ -7,8 +7,8 @@ MeterWriter, and the slowest grouped report over one million requests.
 Throughput: `--rounds` interleaved rounds (so machine noise hits both alike) of `--write-rows`
 fresh requests (2 attempts each) through `MeterWriter`; medians printed. Reports: the shapes
 of bench/metering_report.py over `--rows` requests written through each store's `write_batch`
-(rollups maintained as in production); a database already holding enough rows is reused (the
-PostgreSQL one is `<url's server>/mcp_router_bench`, created if missing). Pass: the slowest
+(rollups maintained as in production); a database holding exactly that many is reused, any
+other is re-created (the PostgreSQL one is `<url's server>/mcp_router_bench`). Pass: the slowest
 grouped report's median < 300 ms on both stores.
 """
 
@@ -66,13 +66,36 @@ def _pg_drop(url: str, name: str) -> None:
 
 
 def reports(store: SqliteStore | PgStore, rows: int, runs: int) -> float:
+    """The slowest report median over `rows` requests; an empty store is filled first."""
     have = int(store.query("SELECT COUNT(*) FROM requests")[0][0])
-    if have < rows:
+    if have == 0:
         took = generate(store, rows)  # type: ignore[arg-type]
         print(f"generated {rows:,} requests in {took:.1f} s ({rows / took:,.0f}/s through write_batch)")
     else:
         print(f"reusing {store.location} with {have:,} requests")
     return anyio.run(time_reports, store, runs)
+
+
+def _holds(count: int, rows: int) -> bool:
+    """Reuse a database only when it holds exactly what this run would write (a partial one
+    would keep its own timestamps for the ids it has: write_batch skips stored ids)."""
+    return count == rows
+
+
+def _sqlite_for(path: Path, rows: int) -> SqliteStore:
+    if path.exists():
+        with SqliteStore(path) as old:
+            keep = _holds(int(old.query("SELECT COUNT(*) FROM requests")[0][0]), rows)
+        if not keep:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return SqliteStore(path)
+
+
+def _pg_for(url: str, rows: int) -> PgStore:
+    with PgStore(_pg_db(url, BENCH_DB, fresh=False), pool_size=1) as old:
+        keep = _holds(int(old.query("SELECT COUNT(*) FROM requests")[0][0]), rows)
+    return PgStore(_pg_db(url, BENCH_DB, fresh=not keep))
 
 
 def main() -> None:
@@ -88,10 +111,10 @@ def main() -> None:
         raise SystemExit("give --pg-url postgresql://... (or set MCP_ROUTER_TEST_PG_URL)")
     rates = throughput(args.pg_url, args.write_rows, args.rounds)
     print("== sqlite reports")
-    with SqliteStore(Path(args.sqlite_db)) as lite:
+    with _sqlite_for(Path(args.sqlite_db), args.rows) as lite:
         worst_lite = reports(lite, args.rows, args.runs)
     print("== postgresql reports")
-    with PgStore(_pg_db(args.pg_url, BENCH_DB, fresh=False)) as pg:
+    with _pg_for(args.pg_url, args.rows) as pg:
         worst_pg = reports(pg, args.rows, args.runs)
     print()
     print(f"{'':28}{'sqlite':>14}{'postgresql':>14}{'pg/sqlite':>11}")
