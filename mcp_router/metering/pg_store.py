@@ -310,7 +310,11 @@ _PUBLISH = (
     "INSERT INTO endpoint_circuits (provider, model, open_until_ms, reason, updated_ms, replica) "
     "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (provider, model) DO UPDATE SET "
     "open_until_ms = excluded.open_until_ms, reason = excluded.reason, "
-    "updated_ms = excluded.updated_ms, replica = excluded.replica"
+    "updated_ms = excluded.updated_ms, replica = excluded.replica "
+    # A replica may change its own row, and only lengthen another's: a circuit one replica
+    # opened is never closed early by another (it lapses at its time).
+    "WHERE endpoint_circuits.replica = excluded.replica "
+    "OR excluded.open_until_ms > endpoint_circuits.open_until_ms"
 )
 
 

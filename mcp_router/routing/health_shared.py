@@ -53,6 +53,7 @@ class SharedCircuits:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._applied: dict[EndpointKey, int] = {}
+        self._published: dict[EndpointKey, int] = {}  # open until (ms; 0: closed) last queued
         self._tracker: HealthTracker | None = None
         self._known: Callable[[EndpointKey], bool] = lambda key: True
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -65,7 +66,12 @@ class SharedCircuits:
         rows = {}
         for key, h in snapshot().items():
             until = h.cooling_down_until if h.state == "open" else None
-            rows[key] = (key[0], key[1], _ms(until) if until else 0, "cooling down" if until else "closed")
+            until_ms = _ms(until) if until else 0
+            if until_ms != self._published.get(key, 0):  # only what changed: never close
+                self._published[key] = until_ms  # another replica's circuit we have not seen
+                rows[key] = (key[0], key[1], until_ms, "cooling down" if until else "closed")
+        if not rows:
+            return
         with self._lock:
             self._pending.update(rows)
         self._wake.set()

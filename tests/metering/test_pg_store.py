@@ -133,12 +133,24 @@ def test_a_circuit_opened_by_one_replica_is_honoured_by_the_other(pg_url: str) -
             assert abs((until_a - until_b).total_seconds()) < 1.0
             assert shared_a.poll_once() == 0  # a replica never re-applies its own circuit
             assert shared_b.poll_once() == 0  # nor the same one twice
+            # B's state changes on another endpoint publish only that endpoint: A's circuit
+            # row stays open (B never writes "closed" over a circuit it merely honours).
+            other = ("groq", "m/x")
+            b.record_failure(other, retry_after=60)
+            shared_b.flush()
+            now_ms = int(datetime.now(UTC).timestamp() * 1000)
+
+            def open_now() -> set[tuple[str, str]]:
+                return {(r[0], r[1]) for r in one.open_circuits(now_ms=now_ms, exclude_replica="")}
+
+            assert open_now() == {KEY, other}
+            # Another replica can lengthen a circuit but not close it early.
+            two.publish_circuits([(*KEY, 0, "closed")], replica=shared_b.replica, now_ms=now_ms)
+            assert open_now() == {KEY, other}
             # Closed again on A (a probe answered): written as closed, so nobody else opens it.
             a.record_success(KEY, latency_ms=10.0)
             shared_a.flush()
-            assert (
-                one.open_circuits(now_ms=int(datetime.now(UTC).timestamp() * 1000), exclude_replica="") == []
-            )
+            assert open_now() == {other}
         finally:
             shared_a.close()
             shared_b.close()
