@@ -6,7 +6,7 @@ Builds a usage database with `--rows` attempt rows, all within the last 24 h (th
 query bounded only by time would read every one), spread over `--endpoints` endpoints, then times
 what a router does at start (bootstrap.py): `recent_attempts` (metering/sqlite_health.py) plus
 `HealthTracker.seed` for every endpoint found. Prints the median and the budget it must stay
-within (issue 11: 20 ms at 1,000,000 rows), and the same at 1/10 of the rows for the ratio.
+within (the target: 20 ms at 1,000,000 rows), and the same at 1/10 of the rows for the ratio.
 """
 
 from __future__ import annotations

@@ -43,8 +43,8 @@ def main(ctx: click.Context) -> None:
     """One MCP gateway to every LLM provider."""
     # Once, before any command: logs go to stderr (structlog's default is stdout, which would
     # corrupt `--json` output and the stdio MCP channel). Not reached for --help/--version.
+    from mcp_router.environment import check_log_level
     from mcp_router.log import configure_logging
-    from mcp_router.settings import check_log_level
 
     if ctx.invoked_subcommand != "doctor":  # doctor reports a bad level among its findings
         check_log_level(os.environ)

@@ -73,7 +73,7 @@ def test_each_room_imports_only_what_it_may(path: Path) -> None:
             )
         )
         assert not refused, f"{room} may not import {refused} (docs/architecture.md, Rooms)"
-    elif room in ("router", "bootstrap", "settings", "api"):
+    elif room in ("router", "bootstrap", "settings", "environment", "api"):
         assert not imported & FACES, f"{room} may not import the server or the CLI"
     elif room == "server":
         assert not imported & {"commands", "cli"}, "server/ may not import the CLI"

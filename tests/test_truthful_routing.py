@@ -1,4 +1,5 @@
-"""Issue 11 end to end against the simulator: routes the providers really serve.
+"""Truthful routing end to end against the simulator (README "What providers serve"):
+routes the providers really serve.
 
 - every default-tier model completes at every provider serving it, on a fresh home (snapshot
   names, unverified) and after the live lists (served names, verified);

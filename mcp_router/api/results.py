@@ -1,6 +1,6 @@
 """Tool results as pydantic models: the structured content the MCP tools return.
 
-Field names are the public contract (DESIGN.md §1). Prices are USD per 1M tokens and costs
+Field names are the public contract (README "Tool reference"). Prices are USD per 1M tokens and costs
 USD, as JSON numbers rounded to 1e-9 (exact `Decimal` inside until this boundary).
 """
 

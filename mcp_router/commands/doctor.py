@@ -76,10 +76,10 @@ async def doctor_command(
 ) -> dict[str, Any]:
     """The report (`render_doctor` prints it). `problems` lists what needs fixing; an empty list
     and every provider `ok` mean all is well."""
+    from mcp_router.environment import env_problems
     from mcp_router.metering.ops import describe_store
     from mcp_router.metering.paths import default_home, default_store_location
     from mcp_router.routing.health_file import FILE_NAME, read_health_file
-    from mcp_router.settings import env_problems
 
     env = _env(env)
     found = env_problems(env, router=True, serve=True)

@@ -33,7 +33,8 @@ def preflight(*, router: bool = True, serve: bool = False) -> None:
     refresh interval)."""
     import os
 
-    from mcp_router.settings import CorruptDatabase, env_problems
+    from mcp_router.environment import env_problems
+    from mcp_router.settings import CorruptDatabase
 
     problems = env_problems(os.environ, router=router, serve=serve)
     if problems:

@@ -18,7 +18,7 @@ MAX_GRACE_S = 3600.0
 
 def refresh_interval(env: Mapping[str, str]) -> float | None:
     """`MCP_ROUTER_REFRESH_S` seconds between live catalog refreshes (0 turns them off)."""
-    from mcp_router.settings import refresh_seconds
+    from mcp_router.environment import refresh_seconds
 
     return refresh_seconds(env)
 

@@ -19,7 +19,9 @@ class ProviderConfig(BaseModel):
 
     name: str  # provider name in results: openai, anthropic, gemini, ollama, openrouter, groq, ...
     protocol: WireProtocol
-    base_url: str  # SDK convention (see DESIGN.md): OpenAI-style includes /v1, Anthropic/Gemini do not
+    base_url: (
+        str  # SDK convention (README "Configuration"): OpenAI-style includes /v1, Anthropic/Gemini do not
+    )
     api_key: SecretStr | None = None
     extra_headers: dict[str, str] = {}
     # OpenAI itself wants max_completion_tokens (reasoning models reject max_tokens); most

@@ -1,6 +1,6 @@
 """The default simulated catalogue, fake-but-realistic API keys, and provider URL conventions.
 
-Prices are USD per 1M tokens (the unit DESIGN.md uses); OpenRouter's listing turns them into its
+Prices are USD per 1M tokens (the unit the tools use); OpenRouter's listing turns them into its
 per-token strings.
 """
 
@@ -260,7 +260,7 @@ ENV_NAMES = {p.name: p.env_prefix for p in PROVIDERS if not p.keyless}
 
 
 def provider_url(root: str, provider: str) -> str:
-    """Base URL by each official SDK's convention (see DESIGN.md, 'Base URLs')."""
+    """Base URL by each official SDK's convention (README "Configuration")."""
     if provider == "openai":
         return f"{root}/v1"
     if provider in ("anthropic", "gemini", "ollama"):
