@@ -15,7 +15,7 @@ figures of the last day's attempts in the usage database (metering/health_seed.p
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +35,7 @@ from mcp_router.providers.http import make_http_client
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
 from mcp_router.routing.health_file import FILE_NAME as HEALTH_FILE_NAME
 from mcp_router.routing.health_file import HealthFile, restore_health
+from mcp_router.routing.health_shared import chain_hooks, shared_circuits_for
 from mcp_router.settings import Settings, check_models, load_settings
 
 log = structlog.get_logger(__name__)
@@ -72,10 +73,16 @@ def _restore_health(router: Router, health_path: Path, store: UsageStore, clock:
     database, for the endpoints this router can call (both are shared by routers configured
     otherwise), checked against its catalog with the config's custom models."""
 
+    restore_health(router.health, health_path, _knows(router))
+
+
+def _knows(router: Router) -> Callable[[tuple[str, str]], bool]:
+    """Whether `router` can call an endpoint (shared health state names others' too)."""
+
     def known(key: tuple[str, str]) -> bool:
         return key[0] in router.available_providers and router.catalog.endpoint(key[1], key[0]) is not None
 
-    restore_health(router.health, health_path, known)
+    return known
 
 
 def build_router(
@@ -106,9 +113,14 @@ def build_router(
         # comes back from it below: a restarted server keeps skipping a cooling endpoint.
         health_file = HealthFile(home / HEALTH_FILE_NAME, clock)
         resources.callback(health_file.close)
-        health = HealthTracker(clock, on_state_change=health_file.write)
         store = open_store(default_store_location(env))
         on_failure.callback(store.close)
+        # Replicas on one PostgreSQL ledger also share circuits through it (README "Several
+        # routers on PostgreSQL"); None for SQLite.
+        shared = shared_circuits_for(store)
+        health = HealthTracker(
+            clock, on_state_change=chain_hooks(health_file.write, shared.publish if shared else None)
+        )
         http = make_http_client()
         resources.push_async_callback(http.aclose)
         router = Router(
@@ -128,6 +140,9 @@ def build_router(
             files=settings.files.access(file_roots),
         )
         _restore_health(router, health_file.path, store, clock)
+        if shared is not None:
+            shared.start(health, _knows(router))
+            resources.callback(shared.close)  # unwound first: before the store closes
         on_failure.pop_all()  # success: the Router owns them now
         return router
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack never swallows here

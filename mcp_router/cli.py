@@ -304,5 +304,28 @@ def doctor(timeout: float, as_json: bool) -> None:
         raise SystemExit(1)
 
 
+@main.group()
+def db() -> None:
+    """The usage database (ledger)."""
+
+
+@db.command("copy")
+@click.argument("sqlite_path", type=click.Path(dir_okay=False))
+@click.argument("url")
+def db_copy(sqlite_path: str, url: str) -> None:
+    """Copy a SQLite ledger (usage.db) into an empty PostgreSQL database at URL
+    (postgresql://...), migrating it first. README "Several routers on PostgreSQL"."""
+    from mcp_router.errors import MeteringError
+    from mcp_router.metering.ops import copy_ledger
+
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise click.UsageError("URL must be a postgresql:// URL, e.g. postgresql://user@host/mcp_router")
+    try:
+        counts = copy_ledger(sqlite_path, url)
+    except (ValueError, MeteringError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("copied " + ", ".join(f"{n:,} {table}" for table, n in counts.items()))
+
+
 main.add_command(plan)
 main.add_command(ask)

@@ -77,13 +77,14 @@ async def doctor_command(
     """The report (`render_doctor` prints it). `problems` lists what needs fixing; an empty list
     and every provider `ok` mean all is well."""
     from mcp_router.environment import env_problems
-    from mcp_router.metering.paths import default_db_path, default_home
+    from mcp_router.metering.ops import describe_store
+    from mcp_router.metering.paths import default_home, default_store_location
     from mcp_router.routing.health_file import FILE_NAME, read_health_file
 
     env = _env(env)
     found = env_problems(env, router=True, serve=True)
     problems = [str(p) for p in found] + _placeholder_problems(env)
-    home, db = default_home(env), default_db_path(env)
+    home = default_home(env)
     part = await _router_part(env, timeout_s, problems, build_router=not found)
     at = now()
     meta = part["meta"]
@@ -104,10 +105,20 @@ async def doctor_command(
             "live": live_lists(part["catalog"], list(part["providers"]), at),
         },
         "home": str(home),
-        "database": {"path": str(db), "bytes": _size(db)},
+        "database": describe_store(default_store_location(env)),
         "health_file": {"path": str(home / FILE_NAME), "written_at": health.get("written_at")},
         "cooldowns": cooldowns(health, at),
     }
+
+
+def _database_lines(db: Mapping[str, Any]) -> list[str]:
+    """Backend, its version, where, size and migration level (README "Several routers on
+    PostgreSQL")."""
+    head = f"database: {db.get('backend', 'sqlite')} {db.get('version', '?')} at {db['path']}"
+    if "error" in db:
+        return [head, f"  cannot be read: {db['error']}"]
+    level = f"migration {db.get('migration', '?')}/{db.get('latest_migration', '?')}"
+    return [f"{head} ({db.get('bytes', 0):,} bytes), {level}"]
 
 
 def _placeholder_problems(env: Mapping[str, str]) -> list[str]:
@@ -118,13 +129,6 @@ def _placeholder_problems(env: Mapping[str, str]) -> list[str]:
         for var, reason in placeholder_settings(env).items()
         if reason != "empty"  # an empty value is how templates leave a provider off
     ]
-
-
-def _size(path: Any) -> int:
-    try:
-        return int(path.stat().st_size)
-    except OSError:
-        return 0
 
 
 async def _router_part(
@@ -195,8 +199,7 @@ def render_doctor(report: Mapping[str, Any]) -> str:
         f"  {name:<12} {'live list' if a['source'] == 'live' else 'snapshot'}, {_age(a['age_s'])} old"
         for name, a in cat.get("providers", {}).items()
     ]
-    db = report["database"]
-    lines.append(f"database: {db['path']} ({db['bytes']:,} bytes)")
+    lines += _database_lines(report["database"])
     cool = report["cooldowns"]
     lines.append("cooldowns:" + ("" if cool else " none"))
     lines += [

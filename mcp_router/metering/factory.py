@@ -20,14 +20,18 @@ def open_store(url_or_path: str | Path, **options: Any) -> UsageStore:
     ValueError for a location of a kind this version cannot store to."""
     location = str(url_or_path)
     if location.startswith(_POSTGRES):
-        raise ValueError(
-            "MCP_ROUTER_DB is a PostgreSQL URL, but this version stores usage in SQLite only: "
-            "set MCP_ROUTER_DB to a file path (or leave it unset for $MCP_ROUTER_HOME/usage.db)."
-        )
+        try:
+            from mcp_router.metering.pg_store import PgStore
+        except ImportError as exc:
+            raise ValueError(
+                "MCP_ROUTER_DB is a PostgreSQL URL, but psycopg is not installed: "
+                'pip install "mcp-llm-router[postgres]" (or set MCP_ROUTER_DB to a file path).'
+            ) from exc
+        return PgStore(location, **options)
     if "://" in location:
         raise ValueError(
             f"MCP_ROUTER_DB {location.split('://', 1)[0]}://... is not a supported database URL: "
-            "use a SQLite file path."
+            "use a SQLite file path or a postgresql:// URL."
         )
     from mcp_router.metering.store import SqliteStore  # sqlite-utils only when a store is opened
 

@@ -3,6 +3,7 @@
 python metering_child.py write DB PREFIX N BUSY_TIMEOUT_S   # waits for "go" on stdin
 python metering_child.py crash DB MAX_QUEUE                  # records until killed
 python metering_child.py route CALLS                         # a Router.from_env; waits for "go"
+python metering_child.py probe CALLS                         # CALLS calls one after another
 """
 
 from __future__ import annotations
@@ -87,11 +88,36 @@ async def route(calls: int) -> None:
     print(f"answered {answered} refused {refused}", flush=True)
 
 
+async def probe(calls: int) -> None:
+    """`calls` calls one after another on a router configured from the environment; prints
+    "ok" or the error's class and message for each."""
+    from mcp_router.core import Message
+    from mcp_router.errors import RouterError
+    from mcp_router.router import Router
+    from mcp_router.routing.types import ProviderPreferences, RouteRequest
+
+    req = RouteRequest(
+        messages=[Message(role="user", content=ROUTE_PROMPT)],
+        model="openai/gpt-4o-mini",
+        provider=ProviderPreferences(only=["openai"]),
+        max_tokens=ROUTE_MAX_TOKENS,
+    )
+    async with Router.from_env() as router:
+        for _ in range(calls):
+            try:
+                await router.complete(req)
+                print("ok", flush=True)
+            except RouterError as exc:
+                print(f"err {type(exc).__name__}: {exc}", flush=True)
+
+
 def main() -> None:
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))  # stdout is the protocol
     mode, db = sys.argv[1], sys.argv[2]
     if mode == "route":
         anyio.run(route, int(sys.argv[2]))
+    elif mode == "probe":
+        anyio.run(probe, int(sys.argv[2]))
     elif mode == "write":
         anyio.run(write, db, sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
     else:

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import anyio
 import pytest
@@ -10,7 +10,9 @@ from metering_helpers import request
 
 from mcp_router.errors import BudgetExceeded
 from mcp_router.metering.budgets import HOLD_GRACE_S, BudgetLimit, Budgets, Reservation
-from mcp_router.metering.store import SqliteStore
+from mcp_router.metering.protocol import UsageStore
+
+MakeStore = Callable[[], UsageStore]
 
 pytestmark = pytest.mark.anyio
 
@@ -26,7 +28,7 @@ class Clock:
 NOW = datetime(2025, 3, 14, 15, 0, tzinfo=UTC)
 
 
-def _budgets(store: SqliteStore, clock: Clock, **limits: BudgetLimit) -> Budgets:
+def _budgets(store: UsageStore, clock: Clock, **limits: BudgetLimit) -> Budgets:
     return Budgets(store, limits, clock)
 
 
@@ -37,9 +39,9 @@ async def _today(budgets: Budgets, client: str) -> tuple[float, float]:
     return daily.spent_usd, daily.reserved_usd
 
 
-async def test_concurrent_reservations_never_pass_the_cap(tmp_path: Path) -> None:
+async def test_concurrent_reservations_never_pass_the_cap(make_store: MakeStore) -> None:
     clock = Clock(NOW)
-    with SqliteStore(tmp_path / "u.db") as store:
+    with make_store() as store:
         budgets = _budgets(store, clock, alice=BudgetLimit(daily_usd=Decimal("1.00")))
         granted: list[Reservation] = []
         refused: list[BudgetExceeded] = []
@@ -64,9 +66,9 @@ async def test_concurrent_reservations_never_pass_the_cap(tmp_path: Path) -> Non
             await budgets.reserve("alice", Decimal("0.001"))
 
 
-async def test_refusal_tells_spent_and_reserved_apart(tmp_path: Path) -> None:
+async def test_refusal_tells_spent_and_reserved_apart(make_store: MakeStore) -> None:
     clock = Clock(NOW)
-    with SqliteStore(tmp_path / "u.db") as store:
+    with make_store() as store:
         store.write_batch([request("x", client="alice", at=NOW - timedelta(hours=2), cost="0.5")])
         budgets = _budgets(store, clock, alice=BudgetLimit(daily_usd=Decimal("1")))
         await budgets.reserve("alice", Decimal("0.3"), request_id="in-flight")
@@ -88,9 +90,9 @@ async def test_refusal_tells_spent_and_reserved_apart(tmp_path: Path) -> None:
         )  # exactly the cap
 
 
-async def test_monthly_cap_counts_earlier_days_and_resets_next_month(tmp_path: Path) -> None:
+async def test_monthly_cap_counts_earlier_days_and_resets_next_month(make_store: MakeStore) -> None:
     clock = Clock(NOW)
-    with SqliteStore(tmp_path / "u.db") as store:
+    with make_store() as store:
         store.write_batch(
             [
                 request("m1", client="bob", at=datetime(2025, 3, 2, tzinfo=UTC), cost="3"),
@@ -108,9 +110,9 @@ async def test_monthly_cap_counts_earlier_days_and_resets_next_month(tmp_path: P
         assert status["monthly"].resets_at == "2025-04-01T00:00:00Z"
 
 
-async def test_settled_spend_counts_once_before_and_after_it_is_stored(tmp_path: Path) -> None:
+async def test_settled_spend_counts_once_before_and_after_it_is_stored(make_store: MakeStore) -> None:
     clock = Clock(NOW)
-    with SqliteStore(tmp_path / "u.db") as store:
+    with make_store() as store:
         budgets = _budgets(store, clock, alice=BudgetLimit(daily_usd=Decimal(1)))
         r = await budgets.reserve("alice", Decimal("0.4"), request_id="r1")
         r.settle(Decimal("0.5"))
@@ -126,10 +128,10 @@ async def test_settled_spend_counts_once_before_and_after_it_is_stored(tmp_path:
         assert (await budgets.reserve("alice", Decimal("0.5"))).estimated_usd == Decimal("0.5")
 
 
-async def test_a_hold_lapses_after_its_deadline_and_grace(tmp_path: Path) -> None:
+async def test_a_hold_lapses_after_its_deadline_and_grace(make_store: MakeStore) -> None:
     # The holds of a process that died (never settled, never stored) free themselves.
     clock = Clock(NOW)
-    with SqliteStore(tmp_path / "u.db") as store:
+    with make_store() as store:
         budgets = _budgets(store, clock, alice=BudgetLimit(daily_usd=Decimal(1)))
         await budgets.reserve("alice", Decimal(1), request_id="dead", deadline_s=30)
         with pytest.raises(BudgetExceeded):
@@ -142,11 +144,11 @@ async def test_a_hold_lapses_after_its_deadline_and_grace(tmp_path: Path) -> Non
         await budgets.reserve("alice", Decimal(1))
 
 
-async def test_holds_are_shared_by_every_connection_to_the_file(tmp_path: Path) -> None:
+async def test_holds_are_shared_by_every_connection_to_the_file(make_store: MakeStore) -> None:
     # Two stores on one file stand for two processes: each sees the other's holds and spend.
     clock = Clock(NOW)
     limit = BudgetLimit(daily_usd=Decimal(1))
-    with SqliteStore(tmp_path / "u.db") as one, SqliteStore(tmp_path / "u.db") as two:
+    with make_store() as one, make_store() as two:
         a, b = _budgets(one, clock, alice=limit), _budgets(two, clock, alice=limit)
         held = await a.reserve("alice", Decimal("0.8"), request_id="ra")
         with pytest.raises(BudgetExceeded) as info:
@@ -158,9 +160,9 @@ async def test_holds_are_shared_by_every_connection_to_the_file(tmp_path: Path) 
         await b.reserve("alice", Decimal("0.9"))
 
 
-async def test_day_rollover_resets_daily_spend_and_unlisted_clients(tmp_path: Path) -> None:
+async def test_day_rollover_resets_daily_spend_and_unlisted_clients(make_store: MakeStore) -> None:
     clock = Clock(NOW)
-    with SqliteStore(tmp_path / "u.db") as store:
+    with make_store() as store:
         budgets = _budgets(store, clock, **{"*": BudgetLimit(daily_usd=Decimal(1))})
         r = await budgets.reserve("anyone", Decimal(1), request_id="a")
         r.settle(Decimal(1))

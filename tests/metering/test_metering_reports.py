@@ -3,21 +3,23 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from metering_helpers import T0, attempt, request
 
 from mcp_router.metering.billing import to_nano
+from mcp_router.metering.protocol import UsageStore as StoreProtocol
 from mcp_router.metering.records import RequestRecord
 from mcp_router.metering.reports import plan_segments
 from mcp_router.metering.rollup import DAY_MS, HOUR_MS, bucket_value, latency_bucket, to_ms
-from mcp_router.metering.store import UsageStore
 from mcp_router.metering.windows import parse_time, parse_window
 
 NOW = datetime(2025, 3, 14, 15, 45, 30, tzinfo=UTC)  # a Friday
+
+MakeStore = Callable[[], StoreProtocol]
 
 
 # -- windows ----------------------------------------------------------------------------------------
@@ -105,10 +107,10 @@ def _seed(rng: random.Random, n: int) -> list[RequestRecord]:
 
 
 @pytest.mark.anyio
-async def test_reports_match_a_brute_force_oracle_for_many_windows(tmp_path: Path) -> None:
+async def test_reports_match_a_brute_force_oracle_for_many_windows(make_store: MakeStore) -> None:
     rng = random.Random(7)
     recs = _seed(rng, 1500)
-    with UsageStore(tmp_path / "u.db") as store:
+    with make_store() as store:
         for i in range(0, len(recs), 200):
             store.write_batch(recs[i : i + 200])
         windows: list[tuple[str | None, str | None]] = [
@@ -162,7 +164,7 @@ async def test_reports_match_a_brute_force_oracle_for_many_windows(tmp_path: Pat
 
 
 @pytest.mark.anyio
-async def test_errors_attempts_and_empty_free_costs(tmp_path: Path) -> None:
+async def test_errors_attempts_and_empty_free_costs(make_store: MakeStore) -> None:
     recs = [
         # fell back once, then succeeded: not an error, one failed attempt, both attempts billed
         request(
@@ -183,7 +185,7 @@ async def test_errors_attempts_and_empty_free_costs(tmp_path: Path) -> None:
         # an empty answer: free
         request("c", attempts=(attempt("c", 1, output_tokens=0, cost="0.004", empty_free=True),)),
     ]
-    with UsageStore(tmp_path / "u.db") as store:
+    with make_store() as store:
         store.write_batch(recs)
         report = await store.usage_report(since="2025-03-12", now=NOW)
     t = report.totals
@@ -195,14 +197,14 @@ async def test_errors_attempts_and_empty_free_costs(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_rows_ordered_by_cost_and_limited_day_rows_most_recent(tmp_path: Path) -> None:
+async def test_rows_ordered_by_cost_and_limited_day_rows_most_recent(make_store: MakeStore) -> None:
     recs = [
         request("cheap", model="m/cheap", cost="0.001"),
         request("dear", model="m/dear", cost="0.5"),
         request("mid", model="m/mid", cost="0.01"),
         request("old", model="m/cheap", cost="0.001", at=T0 - timedelta(days=2)),
     ]
-    with UsageStore(tmp_path / "u.db") as store:
+    with make_store() as store:
         store.write_batch(recs)
         report = await store.usage_report(group_by="model", limit=2, now=NOW)
         assert [r.key for r in report.rows] == ["m/dear", "m/mid"]
@@ -215,13 +217,13 @@ async def test_rows_ordered_by_cost_and_limited_day_rows_most_recent(tmp_path: P
 
 
 @pytest.mark.anyio
-async def test_summary_has_today_and_this_week(tmp_path: Path) -> None:
+async def test_summary_has_today_and_this_week(make_store: MakeStore) -> None:
     recs = [
         request("t", at=NOW - timedelta(hours=1), cost="0.25"),
         request("w", at=datetime(2025, 3, 10, 9, tzinfo=UTC), cost="0.5"),  # Monday
         request("lw", at=datetime(2025, 3, 9, 23, tzinfo=UTC), cost="1"),  # last week
     ]
-    with UsageStore(tmp_path / "u.db") as store:
+    with make_store() as store:
         store.write_batch(recs)
         s = await store.summary(NOW)
     assert (s.today.totals.requests, s.today.totals.cost_usd) == (1, 0.25)

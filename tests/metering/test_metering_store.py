@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,11 +11,15 @@ from metering_helpers import attempt, request
 from sqlite_utils import Database
 
 from mcp_router.catalog.refresh import CatalogCache
+from mcp_router.errors import LedgerUnavailable
 from mcp_router.metering.billing import bill_attempt, from_nano, to_nano
 from mcp_router.metering.factory import open_store
 from mcp_router.metering.migrations import MIGRATIONS, migrate
 from mcp_router.metering.paths import default_store_location
+from mcp_router.metering.protocol import UsageStore as StoreProtocol
 from mcp_router.metering.store import SqliteStore as UsageStore
+
+MakeStore = Callable[[], StoreProtocol]
 
 
 def test_opens_empty_file_with_all_migrations_wal_and_busy_timeout(tmp_path: Path) -> None:
@@ -77,11 +82,11 @@ def test_migrates_from_each_earlier_version_keeping_data(tmp_path: Path) -> None
             assert buckets[0][0] > buckets[1][0] > 0
 
 
-def test_same_record_written_twice_is_stored_once(tmp_path: Path) -> None:
+def test_same_record_written_twice_is_stored_once(make_store: MakeStore) -> None:
     rec = request(
         "r1", attempts=(attempt("r1", 1, outcome="error", cost=None), attempt("r1", 2, cost="0.002"))
     )
-    with UsageStore(tmp_path / "u.db") as store:
+    with make_store() as store:
         assert store.write_batch([rec, rec]) == 1
         assert store.write_batch([rec]) == 0  # a retried flush
         assert store.query("SELECT COUNT(*) FROM requests")[0][0] == 1
@@ -98,7 +103,7 @@ def test_same_record_written_twice_is_stored_once(tmp_path: Path) -> None:
         assert store.query("SELECT SUM(n) FROM rollup_latency WHERE grain = 'd'") == [(1,)]
 
 
-def test_batch_with_many_requests_and_fallback_attempts(tmp_path: Path) -> None:
+def test_batch_with_many_requests_and_fallback_attempts(make_store: MakeStore) -> None:
     recs = [
         request(
             f"r{i}",
@@ -110,7 +115,7 @@ def test_batch_with_many_requests_and_fallback_attempts(tmp_path: Path) -> None:
         )
         for i in range(50)
     ]
-    with UsageStore(tmp_path / "u.db") as store:
+    with make_store() as store:
         assert store.write_batch(recs) == 50
         assert store.query("SELECT COUNT(*) FROM attempts")[0][0] == 150
         # skipped candidates were never sent: 2 attempts made, 1 failed, both billed
@@ -119,7 +124,7 @@ def test_batch_with_many_requests_and_fallback_attempts(tmp_path: Path) -> None:
         ]
 
 
-def test_empty_answer_is_stored_free_and_flagged(tmp_path: Path) -> None:
+def test_empty_answer_is_stored_free_and_flagged(make_store: MakeStore) -> None:
     cost, free = bill_attempt(Decimal("0.003"), 0, "  ", error=False)
     assert (cost, free) == (Decimal(0), True)
     rec = request(
@@ -127,7 +132,7 @@ def test_empty_answer_is_stored_free_and_flagged(tmp_path: Path) -> None:
         cost="0.003",  # a router bug claiming a cost must not bill the empty answer
         attempts=(attempt("e1", 1, cost="0.003", output_tokens=0, empty_free=True),),
     )
-    with UsageStore(tmp_path / "u.db") as store:
+    with make_store() as store:
         store.write_batch([rec])
         assert store.query("SELECT cost_nusd, empty_free FROM attempts") == [(0, 1)]
         assert store.query("SELECT cost_nusd FROM requests") == [(0,)]
@@ -146,8 +151,8 @@ def test_nano_usd_round_trip_is_exact() -> None:
     assert from_nano(1_234_567_892) == Decimal("1.234567892")
 
 
-def test_request_without_attempts_keeps_its_own_cost(tmp_path: Path) -> None:
-    with UsageStore(tmp_path / "u.db") as store:
+def test_request_without_attempts_keeps_its_own_cost(make_store: MakeStore) -> None:
+    with make_store() as store:
         store.write_batch([request("n1", cost="0.25", attempts=())])
         assert store.query("SELECT cost_nusd, attempt_count FROM requests") == [(250_000_000, 0)]
 
@@ -178,8 +183,11 @@ def test_open_store_takes_a_path_and_refuses_urls_it_cannot_serve(tmp_path: Path
     store = open_store(str(tmp_path / "u.db"))
     assert isinstance(store, UsageStore) and store.location == str(tmp_path / "u.db")
     store.close()  # type: ignore[attr-defined]
-    with pytest.raises(ValueError, match=r"PostgreSQL URL.*SQLite only"):
-        open_store("postgresql://user:secret@db/usage")
+    # A PostgreSQL URL selects the PostgreSQL store; an unreachable server is named without
+    # its password, at once (no pool retrying in the background).
+    with pytest.raises(LedgerUnavailable) as err:
+        open_store("postgresql://user:secret@127.0.0.1:1/usage", connect_timeout_s=2)
+    assert "secret" not in str(err.value) and "postgresql://user:***@127.0.0.1:1/usage" in str(err.value)
     with pytest.raises(ValueError, match="not a supported database URL"):
         open_store("mysql://db/usage")
     url = "postgresql://db/usage"
