@@ -44,7 +44,7 @@ async def run(root: str, rounds: int, attempt_timeout_s: float, latency_ms: floa
     from mcp_router.catalog.models import Endpoint, Model, Pricing
     from mcp_router.core import Message
     from mcp_router.log import configure_logging
-    from mcp_router.metering.store import UsageStore
+    from mcp_router.metering.store import SqliteStore
     from mcp_router.metering.writer import MeterWriter
     from mcp_router.providers.config import providers_from_env
     from mcp_router.providers.factory import build_adapters
@@ -82,7 +82,7 @@ async def run(root: str, rounds: int, attempt_timeout_s: float, latency_ms: floa
         ]
     )
     http = make_http_client()
-    store = UsageStore(tmp / "usage.db")
+    store = SqliteStore(tmp / "usage.db")
     router = Router(
         catalog,
         build_adapters(providers_from_env(env), http),

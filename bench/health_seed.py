@@ -19,13 +19,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mcp_router.metering.sqlite_health import recent_attempts
-from mcp_router.metering.store import UsageStore
+from mcp_router.metering.store import SqliteStore
 from mcp_router.routing.health import HealthTracker
 
 BUDGET_MS = 20.0
 
 
-def fill(store: UsageStore, rows: int, endpoints: int, now: datetime) -> None:
+def fill(store: SqliteStore, rows: int, endpoints: int, now: datetime) -> None:
     """`rows` attempts over the last 23 h, round-robin over the endpoints, in time order."""
     start_ms = int((now - timedelta(hours=23)).timestamp() * 1000)
     step = (23 * 3600 * 1000) // max(rows, 1)
@@ -54,7 +54,7 @@ def fill(store: UsageStore, rows: int, endpoints: int, now: datetime) -> None:
         conn.execute("COMMIT")
 
 
-def seed_once(store: UsageStore, now: datetime) -> tuple[float, int]:
+def seed_once(store: SqliteStore, now: datetime) -> tuple[float, int]:
     t = time.perf_counter()
     health = HealthTracker()
     since_ms = int((now - timedelta(hours=24)).timestamp() * 1000)
@@ -67,7 +67,7 @@ def seed_once(store: UsageStore, now: datetime) -> tuple[float, int]:
 def measure(rows: int, endpoints: int, runs: int) -> tuple[float, int]:
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as tmp:
-        store = UsageStore(Path(tmp) / "usage.db")
+        store = SqliteStore(Path(tmp) / "usage.db")
         try:
             fill(store, rows, endpoints, now)
             seed_once(store, now)  # the first read pages the table's tail in, as any start would

@@ -44,7 +44,7 @@ def open_store(path: Path) -> Any:
     try:
         from mcp_router.metering.store import SqliteStore  # type: ignore[attr-defined]
     except ImportError:  # before the store interface
-        from mcp_router.metering.store import UsageStore as SqliteStore
+        from mcp_router.metering.store import SqliteStore
     return SqliteStore(path)
 
 

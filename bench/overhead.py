@@ -73,7 +73,7 @@ class Bench:
         from mcp_router.catalog.catalog import Catalog
         from mcp_router.catalog.models import Endpoint, Model, Pricing
         from mcp_router.core import Message
-        from mcp_router.metering.store import UsageStore
+        from mcp_router.metering.store import SqliteStore
         from mcp_router.metering.writer import MeterWriter
         from mcp_router.providers.config import providers_from_env
         from mcp_router.providers.factory import build_adapters
@@ -97,7 +97,7 @@ class Bench:
         )
         http = make_http_client()
         self.direct_client = make_http_client()
-        store = UsageStore(tmp / f"usage-{time.monotonic_ns()}.db")
+        store = SqliteStore(tmp / f"usage-{time.monotonic_ns()}.db")
 
         class NullMeter:
             async def record(self, rec: object) -> None:

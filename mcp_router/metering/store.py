@@ -395,8 +395,3 @@ class SqliteStore:
 def _cause(exc: BaseException) -> str:
     text = str(exc).strip()
     return (text[:200] if text else type(exc).__name__) or "unknown error"
-
-
-# The class's name before the store interface (issue 9); `UsageStore` is now the protocol
-# (`mcp_router.metering.UsageStore`), and new code opens stores with `open_store`.
-UsageStore = SqliteStore

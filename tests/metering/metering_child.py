@@ -15,7 +15,7 @@ import anyio.to_thread
 import structlog
 from metering_helpers import request
 
-from mcp_router.metering.store import SqliteStore as UsageStore
+from mcp_router.metering.store import SqliteStore
 from mcp_router.metering.writer import MeterWriter
 
 ROUTE_PROMPT = "Summarise the plot of a short story about a lighthouse keeper in three sentences."
@@ -24,7 +24,7 @@ ROUTE_ROUNDS = 5  # calls per concurrent caller, one after another, until refuse
 
 
 async def write(db: str, prefix: str, n: int, busy_timeout_s: float) -> None:
-    store = UsageStore(db, busy_timeout_s=busy_timeout_s)
+    store = SqliteStore(db, busy_timeout_s=busy_timeout_s)
     print("ready", flush=True)
     sys.stdin.readline()  # "go": both processes start together
     half = n // 2
@@ -38,7 +38,7 @@ async def write(db: str, prefix: str, n: int, busy_timeout_s: float) -> None:
 
 
 async def crash(db: str, max_queue: int) -> None:
-    store = UsageStore(db)
+    store = SqliteStore(db)
     writer = MeterWriter(store, flush_interval_s=0.01, max_batch=16, max_queue=max_queue)
     async with writer:
         acked = 0

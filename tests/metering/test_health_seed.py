@@ -9,7 +9,7 @@ from pathlib import Path
 from mcp_router.core import Usage
 from mcp_router.metering.records import AttemptOutcome, AttemptRecord, RequestRecord
 from mcp_router.metering.sqlite_health import recent_attempts
-from mcp_router.metering.store import UsageStore
+from mcp_router.metering.store import SqliteStore
 from mcp_router.routing.health import HealthTracker
 
 NOW = datetime(2026, 7, 25, 12, 0, tzinfo=UTC)
@@ -56,7 +56,7 @@ def since(hours: float = 24) -> int:
 
 
 def test_only_the_endpoints_own_verdicts_of_the_window_count(tmp_path: Path) -> None:
-    with UsageStore(tmp_path / "usage.db") as store:
+    with SqliteStore(tmp_path / "usage.db") as store:
         store.write_batch(
             [
                 attempt(0, at=NOW - timedelta(hours=30), latency=999),  # before the window
@@ -77,7 +77,7 @@ def test_only_the_endpoints_own_verdicts_of_the_window_count(tmp_path: Path) -> 
 
 
 def test_the_query_is_bounded_per_endpoint_and_by_rows_scanned(tmp_path: Path) -> None:
-    with UsageStore(tmp_path / "usage.db") as store:
+    with SqliteStore(tmp_path / "usage.db") as store:
         store.write_batch([attempt(i, latency=float(i)) for i in range(120)])
         store.write_batch([attempt(1000 + i, key=("groq", "m/x")) for i in range(5)])
         found = recent_attempts(store, since_ms=since(), per_endpoint=50)

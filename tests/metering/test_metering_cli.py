@@ -9,12 +9,12 @@ from metering_helpers import request
 
 from mcp_router.cli import main
 from mcp_router.metering.paths import default_db_path
-from mcp_router.metering.store import UsageStore
+from mcp_router.metering.store import SqliteStore
 
 
 def _seed(path: Path) -> None:
     now = datetime.now(UTC)
-    with UsageStore(path) as store:
+    with SqliteStore(path) as store:
         store.write_batch(
             [
                 request("a", at=now - timedelta(hours=1), model="openai/gpt-4o-mini", cost="0.002"),

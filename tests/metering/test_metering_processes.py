@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mcp_router.metering.store import SqliteStore as UsageStore
+from mcp_router.metering.store import SqliteStore
 
 CHILD = Path(__file__).with_name("metering_child.py")
 
@@ -41,7 +41,7 @@ def test_two_processes_writing_one_file_lose_nothing_and_never_see_locked(tmp_pa
     for p, (out, err) in zip(procs, results, strict=True):
         assert "locked" not in err and "Traceback" not in err, err
         assert p.returncode == 0 and out.strip() == "done"
-    with UsageStore(db) as store:
+    with SqliteStore(db) as store:
         ids = {r[0] for r in store.query("SELECT request_id FROM requests")}
         assert ids == {f"{p}{i}" for p in "ab" for i in range(n)}
         assert store.query("SELECT SUM(requests) FROM rollup WHERE grain = 'd'") == [(2 * n,)]
@@ -50,7 +50,7 @@ def test_two_processes_writing_one_file_lose_nothing_and_never_see_locked(tmp_pa
 def test_kill_9_loses_only_uncommitted_rows_within_the_documented_bound(tmp_path: Path) -> None:
     db = str(tmp_path / "crash.db")
     max_queue = 64
-    UsageStore(db).close()  # create the schema first so the child starts writing at once
+    SqliteStore(db).close()  # create the schema first so the child starts writing at once
     proc = _spawn("crash", db, str(max_queue))
     assert proc.stdout is not None
     acked = recorded = 0
@@ -71,7 +71,7 @@ def test_kill_9_loses_only_uncommitted_rows_within_the_documented_bound(tmp_path
             acked = max(acked, int(count))
         else:
             recorded = max(recorded, int(count))
-    with UsageStore(db) as store:
+    with SqliteStore(db) as store:
         ids = {r[0] for r in store.query("SELECT request_id FROM requests")}
     stored = len(ids)
     # Commits are whole batches in order: what survived is exactly a prefix of what was recorded,
@@ -150,7 +150,7 @@ def test_four_routers_on_one_database_keep_a_shared_daily_cap(tmp_path: Path) ->
             answered += int(words[words.index("answered") + 1])
             refused += int(words[words.index("refused") + 1])
     assert answered > 0 and refused > 0  # the cap really stopped callers
-    with UsageStore(db) as store:
+    with SqliteStore(db) as store:
         report = anyio.run(lambda: store.usage_report(client="default", now=datetime.now(UTC)))
     spent = Decimal(str(report.totals.cost_usd))
     assert report.totals.requests == answered + refused

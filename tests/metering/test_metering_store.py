@@ -17,14 +17,14 @@ from mcp_router.metering.factory import open_store
 from mcp_router.metering.migrations import MIGRATIONS, migrate
 from mcp_router.metering.paths import default_store_location
 from mcp_router.metering.protocol import UsageStore as StoreProtocol
-from mcp_router.metering.store import SqliteStore as UsageStore
+from mcp_router.metering.store import SqliteStore
 
 MakeStore = Callable[[], StoreProtocol]
 
 
 def test_opens_empty_file_with_all_migrations_wal_and_busy_timeout(tmp_path: Path) -> None:
-    with UsageStore(tmp_path / "sub" / "usage.db") as store:
-        assert store.schema_version == len(MIGRATIONS) == UsageStore.latest_version()
+    with SqliteStore(tmp_path / "sub" / "usage.db") as store:
+        assert store.schema_version == len(MIGRATIONS) == SqliteStore.latest_version()
         assert store.query("PRAGMA journal_mode")[0][0] == "wal"
         assert store.query("PRAGMA busy_timeout")[0][0] == 5000
         names = [r[0] for r in store.query("SELECT name FROM _migrations ORDER BY version")]
@@ -32,7 +32,7 @@ def test_opens_empty_file_with_all_migrations_wal_and_busy_timeout(tmp_path: Pat
 
 
 def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
-    UsageStore(tmp_path / "u.db").close()
+    SqliteStore(tmp_path / "u.db").close()
     db = Database(tmp_path / "u.db")
     assert migrate(db) == []
     assert db.execute("SELECT COUNT(*) FROM _migrations").fetchone()[0] == len(MIGRATIONS)
@@ -63,7 +63,7 @@ def test_migrates_from_each_earlier_version_keeping_data(tmp_path: Path) -> None
         if k >= 1:
             _seed_version_1(db)
         db.conn.close()
-        with UsageStore(path) as store:
+        with SqliteStore(path) as store:
             assert store.schema_version == len(MIGRATIONS)
             if k == 0:
                 assert store.query("SELECT COUNT(*) FROM requests")[0][0] == 0
@@ -160,7 +160,7 @@ def test_request_without_attempts_keeps_its_own_cost(make_store: MakeStore) -> N
 def test_database_files_are_owner_only_whatever_the_umask(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
-        with UsageStore(tmp_path / "usage.db") as store:
+        with SqliteStore(tmp_path / "usage.db") as store:
             store.write_batch([request("a")])  # the -wal and -shm files exist while it is open
             cache = CatalogCache(tmp_path / "catalog.db")
             files = sorted(p.name for p in tmp_path.iterdir())
@@ -173,15 +173,15 @@ def test_database_files_are_owner_only_whatever_the_umask(tmp_path: Path) -> Non
 
 
 def test_an_existing_world_readable_database_is_tightened(tmp_path: Path) -> None:
-    UsageStore(tmp_path / "usage.db").close()
+    SqliteStore(tmp_path / "usage.db").close()
     (tmp_path / "usage.db").chmod(0o644)
-    UsageStore(tmp_path / "usage.db").close()
+    SqliteStore(tmp_path / "usage.db").close()
     assert stat.S_IMODE((tmp_path / "usage.db").stat().st_mode) == 0o600
 
 
 def test_open_store_takes_a_path_and_refuses_urls_it_cannot_serve(tmp_path: Path) -> None:
     store = open_store(str(tmp_path / "u.db"))
-    assert isinstance(store, UsageStore) and store.location == str(tmp_path / "u.db")
+    assert isinstance(store, SqliteStore) and store.location == str(tmp_path / "u.db")
     store.close()  # type: ignore[attr-defined]
     # A PostgreSQL URL selects the PostgreSQL store; an unreachable server is named without
     # its password, at once (no pool retrying in the background).

@@ -13,11 +13,11 @@ from structlog.testing import capture_logs
 
 from mcp_router.errors import LedgerUnavailable, RecordRejected
 from mcp_router.metering.records import RequestRecord
-from mcp_router.metering.store import UsageStore
+from mcp_router.metering.store import SqliteStore
 from mcp_router.metering.writer import MeteringError, MeterWriter
 
 
-class GatedStore(UsageStore):
+class GatedStore(SqliteStore):
     """The real store, except each write first waits for the test to open the gate."""
 
     def __init__(self, path: Path) -> None:
@@ -32,7 +32,7 @@ class GatedStore(UsageStore):
         return n
 
 
-class BrokenStore(UsageStore):
+class BrokenStore(SqliteStore):
     def write_batch(self, records: Sequence[RequestRecord]) -> int:
         raise LedgerUnavailable(self.location, "disk I/O error")
 
@@ -48,7 +48,7 @@ def _count(path: Path) -> int:
 @pytest.mark.anyio
 async def test_batched_records_are_all_committed_by_flush(tmp_path: Path) -> None:
     path = tmp_path / "u.db"
-    with UsageStore(path) as store:
+    with SqliteStore(path) as store:
         async with MeterWriter(store, flush_interval_s=10, max_batch=100) as writer:
             for i in range(1050):
                 await writer.record(request(f"r{i}"))
@@ -61,7 +61,7 @@ async def test_batched_records_are_all_committed_by_flush(tmp_path: Path) -> Non
 @pytest.mark.anyio
 async def test_close_flushes_what_is_queued(tmp_path: Path) -> None:
     path = tmp_path / "u.db"
-    with UsageStore(path) as store:
+    with SqliteStore(path) as store:
         async with MeterWriter(store, flush_interval_s=3600) as writer:
             for i in range(10):
                 await writer.record(request(f"r{i}"))
@@ -73,7 +73,7 @@ async def test_close_flushes_what_is_queued(tmp_path: Path) -> None:
 @pytest.mark.anyio
 async def test_record_durable_returns_after_commit(tmp_path: Path) -> None:
     path = tmp_path / "u.db"
-    with UsageStore(path) as store:
+    with SqliteStore(path) as store:
         async with MeterWriter(store, flush_interval_s=3600) as writer:
             await writer.record_durable(request("d1"))
             assert _count(path) == 1
@@ -160,7 +160,7 @@ def _poison() -> list[RequestRecord]:
 
 def test_store_refuses_a_poison_record_and_keeps_the_batch_atomic(tmp_path: Path) -> None:
     path = tmp_path / "u.db"
-    with UsageStore(path) as store:
+    with SqliteStore(path) as store:
         for bad in _poison():
             with pytest.raises(RecordRejected) as info:
                 store.write_batch([request("good"), bad])
@@ -175,7 +175,7 @@ async def test_poison_records_are_isolated_logged_and_counted_and_good_rows_kept
     recs = [request(f"g{i}") for i in range(60)]
     recs.insert(7, bad_int)
     recs.insert(45, bad_str)
-    with UsageStore(path) as store, capture_logs() as logs:
+    with SqliteStore(path) as store, capture_logs() as logs:
         async with MeterWriter(store, flush_interval_s=3600, max_batch=50) as writer:
             for rec in recs:
                 await writer.record(rec)
@@ -191,7 +191,7 @@ async def test_poison_records_are_isolated_logged_and_counted_and_good_rows_kept
     assert not [e for e in logs if e["event"] == "metering_write_failed"]
 
 
-class FlakyStore(UsageStore):
+class FlakyStore(SqliteStore):
     """The real store, except any batch holding request `f` fails like a full disk while `down`."""
 
     def __init__(self, path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.models import Endpoint, Model, Pricing
 from mcp_router.metering.records import RequestRecord
-from mcp_router.metering.store import UsageStore
+from mcp_router.metering.store import SqliteStore
 from mcp_router.metering.writer import MeterWriter
 from mcp_router.providers.config import providers_from_env
 from mcp_router.providers.factory import build_adapters
@@ -145,7 +145,7 @@ async def harness(
         env = sim.env()
         http = make_http_client()
         adapters = build_adapters(providers_from_env(env), http)
-        store = UsageStore(tmp_path / "usage.db")
+        store = SqliteStore(tmp_path / "usage.db")
         meter = MeterWriter(store, flush_interval_s=0.01)
         health = HealthTracker(clock) if clock is not None else None
         gate = None

@@ -14,7 +14,7 @@ import pytest
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.core import Message
 from mcp_router.metering.records import RequestRecord
-from mcp_router.metering.store import UsageStore
+from mcp_router.metering.store import SqliteStore
 from mcp_router.metering.writer import LedgerUnavailable, MeteringError
 from mcp_router.router import Router
 from mcp_router.routing.health import HealthTracker, SystemClock
@@ -186,7 +186,7 @@ class _FailingMeter:
 
 @pytest.mark.anyio
 async def test_close_finishes_every_step_when_the_meter_fails(tmp_path: Path) -> None:
-    store = UsageStore(tmp_path / "usage.db")
+    store = SqliteStore(tmp_path / "usage.db")
     clock = SystemClock()
     health_file = HealthFile(tmp_path / FILE_NAME, clock, min_interval_s=3600)
     health = HealthTracker(clock, failure_threshold=1, on_state_change=health_file.write)

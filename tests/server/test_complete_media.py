@@ -17,7 +17,7 @@ from mcp.client import Client
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.core import data_url
 from mcp_router.files import FileAccess, RemoteFetcher
-from mcp_router.metering.store import UsageStore
+from mcp_router.metering.store import SqliteStore
 from mcp_router.metering.writer import MeterWriter
 from mcp_router.providers.config import providers_from_env
 from mcp_router.providers.factory import build_adapters
@@ -75,7 +75,7 @@ async def router(tmp_path: Path, folder: Path) -> AsyncIterator[tuple[Router, Si
         http = make_http_client()
         fetch_client = httpx2.AsyncClient(transport=httpx2.MockTransport(mock_fetches))
         access = FileAccess(roots=(folder,), fetch_remote=True)
-        store = UsageStore(tmp_path / "usage.db")
+        store = SqliteStore(tmp_path / "usage.db")
         router = Router(
             Catalog.load_bundled(),
             build_adapters(providers_from_env(sim.env()), http),

@@ -13,7 +13,7 @@ import mcp_types as types
 import pytest
 from mcp.client import Client
 
-from mcp_router.metering.store import UsageStore
+from mcp_router.metering.store import SqliteStore
 from mcp_router.router import Router
 from mcp_router.server.app import build_server
 from mcp_router.server.live import ResourceNotifier
@@ -73,7 +73,7 @@ async def test_cancelling_the_call_aborts_and_meters_cancelled(sim: Simulator, t
         # The server keeps serving after the cancellation.
         assert not (await c.call_tool("list_models", {"limit": 1})).is_error
     assert sim.hits("openai", "gpt-4o-mini") == 1
-    with UsageStore(tmp_path / "usage.db") as store:
+    with SqliteStore(tmp_path / "usage.db") as store:
         rows = store.query("select status from requests")
     assert rows == [("cancelled",)]
 

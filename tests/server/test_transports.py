@@ -18,7 +18,7 @@ from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from mcp_router.metering.store import UsageStore
+from mcp_router.metering.store import SqliteStore
 from mcp_router.server.app import build_server
 from mcp_router.server.transports import (
     ServeConfigError,
@@ -75,7 +75,7 @@ async def test_stdio_subprocess_serves_and_never_leaks_keys(
         assert key not in stderr
         assert all(key not in out for out in outputs)
         assert key.encode() not in db
-    with UsageStore(Path(env["MCP_ROUTER_HOME"]) / "usage.db") as store:
+    with SqliteStore(Path(env["MCP_ROUTER_HOME"]) / "usage.db") as store:
         clients = {row[0] for row in store.query("select client from requests")}
     assert clients == {"default"}
 
@@ -138,7 +138,7 @@ async def test_streamable_http_requires_a_token_when_configured(router: Any, env
             done = await client.call_tool("complete", {"prompt": "hi", "model": "openai/gpt-4o-mini"})
             assert not done.is_error
     await router.aclose()  # flush the meter
-    with UsageStore(Path(env["MCP_ROUTER_HOME"]) / "usage.db") as store:
+    with SqliteStore(Path(env["MCP_ROUTER_HOME"]) / "usage.db") as store:
         assert store.query("select client from requests") == [("ci",)]
 
 
