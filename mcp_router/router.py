@@ -24,28 +24,24 @@ import anyio
 import anyio.to_thread
 import httpx2
 
-from mcp_router.api import views
-from mcp_router.api.arguments import InvalidArguments
+from mcp_router.api import usage, views
 from mcp_router.api.results import EstimateResult, ListModelsResult, ModelInfo
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.current import CurrentCatalog
 from mcp_router.catalog.models import Model
-from mcp_router.core import CompletionRequest, has_media, reasoning_budget
-from mcp_router.errors import AllRoutesFailed, MeteringError, RouterError
-from mcp_router.files import FileAccess, RemoteFetcher, localize, make_fetch_client
+from mcp_router.core import has_media
+from mcp_router.errors import MeteringError, RouterError
+from mcp_router.files import FileAccess, RemoteFetcher, localize
 from mcp_router.log import get_logger
-from mcp_router.metering.records import RequestRecord, RequestStatus
 from mcp_router.providers.base import Adapter
+from mcp_router.routing.calls import Calls, Meter
 from mcp_router.routing.compare import compare
-from mcp_router.routing.costs import BudgetGate, BudgetHook
+from mcp_router.routing.costs import BudgetGate
 from mcp_router.routing.delivery import CompletionStream, streamed
-from mcp_router.routing.execute import ExecContext, ExecResult, Failure, ProgressCallback, execute
+from mcp_router.routing.execute import ProgressCallback
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
-from mcp_router.routing.messages import failed_message, no_candidates_message
-from mcp_router.routing.plan import Plan, estimate_prompt_tokens, plan, without
+from mcp_router.routing.plan import Plan, estimate_prompt_tokens, plan
 from mcp_router.routing.policy import RoutingPolicy
-from mcp_router.routing.receipts import Receipt
-from mcp_router.routing.requirements import bytes_needed
 from mcp_router.routing.streaming import DeltaCallback
 from mcp_router.routing.types import CompareResult, RoutedCompletion, RouteRequest
 
@@ -67,10 +63,6 @@ class Budgets(BudgetGate, Protocol):
     async def budget_status(self, client: str) -> list[BudgetStatus]: ...
 
 
-class Meter(Protocol):
-    async def record(self, rec: RequestRecord) -> None: ...
-
-
 async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
@@ -81,15 +73,6 @@ def owning(*clients: httpx2.AsyncClient) -> AsyncExitStack:
     for client in clients:
         stack.push_async_callback(client.aclose)
     return stack
-
-
-def _held_output(req: RouteRequest) -> int | None:
-    """The output tokens an attempt's budget hold covers: `max_tokens`, plus the thinking budget
-    when reasoning is asked for (a wire that takes a budget may raise its `max_tokens` to make
-    room for it, providers/anthropic_tools.py)."""
-    if req.max_tokens is None or req.reasoning is None:
-        return req.max_tokens
-    return req.max_tokens + reasoning_budget(req.reasoning, req.max_tokens)
 
 
 class Router:
@@ -130,12 +113,24 @@ class Router:
         self._health = health or HealthTracker(self._clock)
         self._policy = policy or RoutingPolicy()
         self._rng = rng or Random()
-        self._ids = Random()  # seeded from os.urandom once; ids need uniqueness, not secrecy
         self._store = store  # owned: closed last by aclose
         self._resources = resources or AsyncExitStack()  # what the builder opened for this router
         # Local files in messages: none readable unless the builder or the server allows roots.
         self._files = files or FileAccess()
-        self._fetcher = fetcher  # made on the first remote fetch when not injected
+        self._calls = Calls(
+            plan=lambda req, prompt_tokens: self.plan(req, prompt_tokens=prompt_tokens),
+            adapters=self._adapters,
+            health=self._health,
+            policy=self._policy,
+            rng=self._rng,
+            clock=self._clock,
+            meter=meter,
+            budgets=budgets,
+            catalogs=self._catalogs,
+            files=self._files,
+            resources=self._resources,
+            fetcher=fetcher,
+        )
 
     # -- construction ---------------------------------------------------------------------
 
@@ -294,127 +289,12 @@ class Router:
     ) -> RoutedCompletion:
         """Route one completion. Raises UnknownModel, BudgetExceeded or AllRoutesFailed.
         `on_delta(text)` receives the answer as it streams (see `stream` for an iterator)."""
-        return await self._complete(req, on_progress=on_progress, on_delta=on_delta, tool=req.tool)
+        return await self._calls.run(req, on_progress=on_progress, on_delta=on_delta, tool=req.tool)
 
     def stream(self, req: RouteRequest) -> AbstractAsyncContextManager[CompletionStream]:
         """`async with router.stream(req) as events: async for event in events: ...` — the
         answer's `TextDelta`s as they arrive, then the `RoutedCompletion` (routing/delivery.py)."""
         return streamed(lambda deliver: self.complete(req, on_delta=deliver))
-
-    async def _complete(
-        self,
-        req: RouteRequest,
-        *,
-        on_progress: ProgressCallback | None,
-        tool: str,
-        prompt_tokens: int | None = None,
-        on_delta: DeltaCallback | None = None,
-    ) -> RoutedCompletion:
-        if has_media(req.messages):  # local files read, data URLs checked (FileRefused)
-            req = req.model_copy(update={"messages": await localize(req.messages, self._files)})
-        receipt = Receipt(
-            request_id=f"{self._ids.getrandbits(128):032x}",  # uuid4-sized, without a syscall per call
-            started=self._clock.now(),
-            req=req,
-            tool=tool,
-            requested=req.model or (",".join(req.models) if req.models else self._policy.default_model),
-        )
-        p = self.plan(req, prompt_tokens=prompt_tokens)  # UnknownModel: nothing attempted, nothing to meter
-        ensure_writable = getattr(self._meter, "ensure_writable", None)  # no paid call unrecorded
-        if ensure_writable is not None:
-            ensure_writable()  # raises LedgerUnavailable while the usage database cannot be written
-        fetched: dict[str, str] = {}
-        if self._files.fetch_remote and has_media(req.messages):
-            p, fetched = await self._fetch_for(p, req)
-        if not p.candidates:
-            await self._meter.record(receipt.record("error", (), None, "AllRoutesFailed"))
-            raise AllRoutesFailed(no_candidates_message(p), [])
-        ctx = self._context(req, receipt.request_id, p, on_progress, on_delta)
-        result, rec = await self._execute_metered(ctx, req, p, receipt, fetched)
-        if result.status == "error":
-            if result.failure is Failure.BUDGET and result.budget_error is not None:
-                raise result.budget_error  # no provider was called: the cap stopped it
-            raise AllRoutesFailed(
-                failed_message(result, ctx.records, p), list(ctx.infos)
-            ) from result.final_error
-        return receipt.completion(result, rec, ctx.infos)
-
-    def _context(
-        self,
-        req: RouteRequest,
-        request_id: str,
-        p: Plan,
-        on_progress: ProgressCallback | None,
-        on_delta: DeltaCallback | None,
-    ) -> ExecContext:
-        # Each attempt holds its own worst case, under this request's id so that the settled
-        # spend is matched with the stored request (and counted once) when it lands.
-        budget = None
-        if self._budgets is not None:
-            budget = BudgetHook(
-                self._budgets,
-                client=req.client,
-                request_id=request_id,
-                max_tokens=_held_output(req),
-                policy=self._policy,
-                timeout_s=req.timeout_s,
-            )
-        return ExecContext(
-            adapters=self._adapters,
-            health=self._health,
-            policy=self._policy,
-            rng=self._rng,
-            clock=self._clock,
-            request_id=request_id,
-            prompt_tokens=p.prompt_tokens,
-            on_progress=on_progress,
-            on_delta=on_delta,
-            budget=budget,
-        )
-
-    async def _execute_metered(
-        self, ctx: ExecContext, req: RouteRequest, p: Plan, receipt: Receipt, fetched: dict[str, str]
-    ) -> tuple[ExecResult, RequestRecord]:
-        """Run the attempts and meter the request whatever happens (cancellation included)."""
-        creq = CompletionRequest(messages=req.messages, fetched=fetched, **req.sampling())
-        result: ExecResult | None = None
-        escaped: BaseException | None = None
-        try:
-            result = await execute(ctx, creq, p.candidates, timeout_s=req.timeout_s)
-        except BaseException as exc:
-            escaped = exc  # only to label the metered request below; it propagates unchanged
-            raise
-        finally:
-            # Shielded: a cancelled caller still gets its attempts metered and its reservation settled.
-            with anyio.CancelScope(shield=True):
-                status: RequestStatus
-                if result is not None:
-                    status, err_class = result.status, result.error_class
-                elif isinstance(escaped, anyio.get_cancelled_exc_class()):
-                    status, err_class = "cancelled", "Cancelled"
-                else:  # an unexpected error (a bug) is not a cancellation
-                    status, err_class = "error", type(escaped).__name__
-                rec = receipt.record(status, ctx.records, result, err_class if status != "ok" else None)
-                await self._meter.record(rec)
-                self._catalogs.learn_gone(
-                    (r.provider, r.model) for r in ctx.records if r.error_class == "ModelNotFound"
-                )
-        return result, rec
-
-    async def _fetch_for(self, p: Plan, req: RouteRequest) -> tuple[Plan, dict[str, str]]:
-        """Fetch the remote parts that candidates on byte-only wires need (once per URL); a
-        candidate whose part could not be fetched leaves the plan with the reason."""
-        needs = {c.key: bytes_needed(c.provider, c.endpoint.native_model, req.messages) for c in p.candidates}
-        if not any(needs.values()):
-            return p, {}
-        if self._fetcher is None:
-            self._fetcher = RemoteFetcher(self._files, make_fetch_client())
-            self._resources.push_async_callback(self._fetcher.client.aclose)
-        fetched, failed = await self._fetcher.fetch_all([part for parts in needs.values() for part in parts])
-        dropped = {
-            key: failed[part.url] for key, parts in needs.items() for part in parts if part.url in failed
-        }
-        return without(p, dropped), fetched
 
     # -- compare --------------------------------------------------------------------------
 
@@ -436,7 +316,7 @@ class Router:
 
         async def one(name: str, progress: ProgressCallback | None) -> RoutedCompletion:
             sub = req.model_copy(update={"model": name, "models": None})
-            return await self._complete(
+            return await self._calls.run(
                 sub, on_progress=progress, tool="compare", prompt_tokens=prompt_tokens
             )
 
@@ -467,13 +347,7 @@ class Router:
         budgets of the reported client, else of `budgets_of` (the caller's own client)."""
         store = self._require_store()
         await self.flush_metering()
-        try:
-            report = await store.usage_report(now=self._clock.now(), **args)
-        except ValueError as exc:  # unparseable window or group: the caller's to fix
-            raise InvalidArguments(str(exc)) from exc
-        return report.model_copy(
-            update={"budgets": await self._budget_status(args.get("client") or budgets_of)}
-        )
+        return await usage.usage_report(store, self._budgets, self._clock.now(), budgets_of, **args)
 
     async def usage_summary(
         self, client: str | None = None, *, budgets_of: str | None = None
@@ -481,13 +355,7 @@ class Router:
         """Today's and this week's totals (the `usage://summary` resource), with budgets."""
         store = self._require_store()
         await self.flush_metering()
-        summary = await store.summary(self._clock.now(), client)
-        return summary.model_copy(update={"budgets": await self._budget_status(client or budgets_of)})
-
-    async def _budget_status(self, client: str | None) -> list[BudgetStatus]:
-        if self._budgets is None or client is None:
-            return []
-        return list(await self._budgets.budget_status(client))
+        return await usage.usage_summary(store, self._budgets, self._clock.now(), client, budgets_of)
 
     def _require_store(self) -> UsageStore:
         if self._store is None:

@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "catalog": BASE,
     "providers": BASE,
     "metering": BASE | {"catalog"},
-    "routing": BASE | {"catalog", "providers", "metering.records", "metering.billing"},
+    "routing": BASE | {"catalog", "providers", "files", "metering.records", "metering.billing"},
     "api": BASE | {"catalog", "routing", "metering"},
     "sim": {"core", "registry"},
 }

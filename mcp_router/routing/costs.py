@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mcp_router.catalog.models import Endpoint, Model, Pricing
 from mcp_router.catalog.pricing import cost
-from mcp_router.core import Usage
+from mcp_router.core import Usage, reasoning_budget
 from mcp_router.errors import BudgetExceeded
 
 if TYPE_CHECKING:
+    from mcp_router.core import Reasoning
     from mcp_router.routing.plan import Candidate
     from mcp_router.routing.policy import RoutingPolicy
 
@@ -166,3 +167,12 @@ __all__ = [
     "estimate_cost",
     "worst_case_output",
 ]
+
+
+def held_output(max_tokens: int | None, reasoning: Reasoning | None) -> int | None:
+    """The output tokens an attempt's hold covers: `max_tokens`, plus the thinking budget when
+    reasoning is asked for (a wire that takes a budget may raise its `max_tokens` to make room
+    for it, providers/anthropic_tools.py). None: the endpoint's output limit applies."""
+    if max_tokens is None or reasoning is None:
+        return max_tokens
+    return max_tokens + reasoning_budget(reasoning, max_tokens)
