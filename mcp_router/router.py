@@ -30,7 +30,7 @@ from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.current import CurrentCatalog
 from mcp_router.catalog.models import Model
 from mcp_router.core import has_media
-from mcp_router.errors import MeteringError, RouterError
+from mcp_router.errors import MeteringError, RouterError, UnknownModel
 from mcp_router.files import FileAccess, RemoteFetcher, localize
 from mcp_router.log import get_logger
 from mcp_router.providers.base import Adapter
@@ -153,12 +153,16 @@ class Router:
         return build_router(env, config_path, settings=settings, clock=clock, file_roots=file_roots)
 
     async def __aenter__(self) -> Router:
-        enter = getattr(self._meter, "__aenter__", None)
-        if enter is not None:
-            await enter()
-        await self._seed_health()
-        if self._startup_fetch_s:
-            await self.fetch_due_lists(self._startup_fetch_s)
+        try:
+            enter = getattr(self._meter, "__aenter__", None)
+            if enter is not None:
+                await enter()
+            await self._seed_health()
+            if self._startup_fetch_s:
+                await self.fetch_due_lists(self._startup_fetch_s)
+        except BaseException:
+            await self.aclose()  # what was opened must not outlive a failed start
+            raise
         return self
 
     async def _seed_health(self) -> None:
@@ -309,7 +313,9 @@ class Router:
         """The same request to each model concurrently (at most `concurrency` at once).
 
         A model that fails yields an entry with `error`; cancelling the caller cancels every
-        call in flight (each is metered as cancelled)."""
+        call in flight (each is metered as cancelled). An unknown id is an error entry, and
+        UnknownModel when no id is known at all (nothing could be compared)."""
+        self._check_any_known(models)
         if has_media(req.messages):  # read local files once for every model
             req = req.model_copy(update={"messages": await localize(req.messages, self._files)})
         prompt_tokens = estimate_prompt_tokens(req.messages)  # the same prompt for every model
@@ -321,6 +327,17 @@ class Router:
             )
 
         return await compare(models, one, concurrency=concurrency, on_progress=on_progress)
+
+    def _check_any_known(self, models: Sequence[str]) -> None:
+        first: UnknownModel | None = None
+        for name in models:
+            try:
+                self.catalog.resolve(name)
+                return
+            except UnknownModel as exc:
+                first = first or exc
+        if first is not None:
+            raise first
 
     # -- the library API behind the MCP tools and the CLI ----------------------------------
 

@@ -209,13 +209,16 @@ class CompletionArgs(RoutingParams, SamplingParams, ModelChoice, PromptInput):
         return _route_request(self, client, tool, providers)
 
 
+MAX_MODEL_ID = 200  # characters: longer than any real model id or client name
+
+
 class CompareArgs(RoutingParams, SamplingParams, PromptInput):
     """`compare`: the same request to several models (each its own request: `models` is no
     fallback chain here)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    models: list[str] = Field(description=f"2-{MAX_COMPARE_MODELS} vendor/model ids.")
+    models: list[str] = Field(description=f"1-{MAX_COMPARE_MODELS} vendor/model ids.")
 
     @field_validator("models")
     @classmethod
@@ -228,6 +231,8 @@ class CompareArgs(RoutingParams, SamplingParams, PromptInput):
             )
         if len(cleaned) > MAX_COMPARE_MODELS:
             raise ValueError(f"has {len(cleaned)} ids; compare at most {MAX_COMPARE_MODELS}")
+        if any(len(m) > MAX_MODEL_ID for m in cleaned):
+            raise ValueError(f"has an id over {MAX_MODEL_ID} characters; use ids from list_models")
         return cleaned
 
     def to_route_request(
@@ -273,5 +278,5 @@ class UsageArgs(ToolArgs):
     since: str | None = Field(default=None, description="ISO time or 24h, 7d; default all time.")
     until: str | None = None
     group_by: GroupBy = "model"
-    client: str | None = Field(default=None, description="Admins only, over HTTP.")
+    client: str | None = Field(default=None, max_length=MAX_MODEL_ID, description="Admins only, over HTTP.")
     limit: int = Field(default=50, ge=1, le=MAX_LIST_LIMIT)

@@ -231,7 +231,10 @@ class CatalogRefresher:
         mark = GoneMark(provider, model, native, self._clock())
         self._gone[(provider, model)] = mark
         if self._cache is not None:
-            self._cache.save_gone(mark)
+            try:
+                self._cache.save_gone(mark)
+            except sqlite3.Error as exc:  # only a cache: the mark holds in memory for this run
+                log.warning("gone_mark_not_saved", error=type(exc).__name__)
         log.warning("endpoint_gone", provider=provider, model=model, native=native)
         self._catalog, _ = apply_gone(self._catalog, [mark])
         return self._catalog

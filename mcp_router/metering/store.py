@@ -193,7 +193,8 @@ class SqliteStore:
             if isinstance(err, LedgerUnavailable) and not err.busy:
                 self._fault = err.cause
             raise err from exc
-        self._fault = None
+        if durable:  # a small hold fits where records may not: only a durable write clears a fault
+            self._fault = None
         return out
 
     def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -301,6 +302,9 @@ class SqliteStore:
         writer's commit) or another process holds the database's write lock. No busy wait and
         no WAL checkpoint (the writer's commits run those), so it never blocks the caller."""
         if self._closed or not self._lock.acquire(blocking=False):
+            return None
+        if self._closed:  # closed while the lock was being taken
+            self._lock.release()
             return None
         conn = self.db.conn
         try:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
-from mcp_router.errors import RouterError
+from mcp_router.errors import RouterError, clip
 from mcp_router.routing.execute import ProgressCallback
 from mcp_router.routing.types import CompareEntry, CompareResult, RoutedCompletion
 
@@ -39,9 +39,15 @@ def _summed(on_progress: ProgressCallback | None, n: int) -> Callable[[int], Pro
 
 
 def _entry(name: str, r: RoutedCompletion | None, error: str | None) -> CompareEntry:
-    if r is None:
+    if r is None:  # a caller's id that failed: echoed at most ~100 characters
         return CompareEntry(
-            model=name, provider=None, text=None, usage=None, cost_usd=None, latency_ms=None, error=error
+            model=clip(name),
+            provider=None,
+            text=None,
+            usage=None,
+            cost_usd=None,
+            latency_ms=None,
+            error=error,
         )
     return CompareEntry(
         model=r.model,

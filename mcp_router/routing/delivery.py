@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -53,13 +53,15 @@ async def _run(
     with send:
 
         def deliver(text: str) -> None:
-            send.send_nowait(TextDelta(text=text))
+            with suppress(anyio.BrokenResourceError):  # the reader left; the call is being cancelled
+                send.send_nowait(TextDelta(text=text))
 
         try:
             result: _Item = await call(deliver)
         except Exception as exc:  # the caller's to see, raised from its iteration
             result = exc
-        send.send_nowait(result)
+        with suppress(anyio.BrokenResourceError):  # the reader left before the end
+            send.send_nowait(result)
 
 
 @asynccontextmanager

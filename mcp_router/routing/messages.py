@@ -51,8 +51,7 @@ def no_candidates_message(p: Plan) -> str:
 def failed_message(result: ExecResult, records: Sequence[AttemptRecord], p: Plan) -> str:
     if result.failure is Failure.REJECTED:
         head = (
-            f"The request was rejected as invalid ({result.final_error}); "
-            "other providers would reject it too. Fix the request."
+            f"The request was rejected as invalid ({result.final_error}); other providers would reject it too"
         )
     else:
         head = f"All routes failed for {', '.join(p.models) or 'the request'}"
@@ -65,6 +64,8 @@ def failed_message(result: ExecResult, records: Sequence[AttemptRecord], p: Plan
     msg = head + ". Attempts: " + ("; ".join(lines) if lines else "none")
     if p.exclusions:
         msg += f". Excluded: {_exclusions_text(p.exclusions)}"
+    if result.failure is Failure.REJECTED:
+        return msg + ". Fix the request (the error above names what the provider refused)."
     failed = [r for r in records if r.outcome != "ok"]
     if failed and all(r.error_class == "AuthFailed" for r in failed):
         # A rejected key does not heal by waiting: name the variable to fix.

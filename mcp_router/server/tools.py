@@ -108,7 +108,7 @@ class RouterTools:
 
     @tool(
         "Compare models",
-        """Run one prompt on 2-8 models at once: each answer with its USD cost and latency, and
+        """Run one prompt on up to 8 models at once: each answer with its USD cost and latency, and
         which was cheapest and fastest. Use it to pick a model before delegating similar tasks.""",
         OPEN_WORLD,
     )
