@@ -52,6 +52,7 @@ class Attempt:
     started: datetime | None = None  # wall time the call started
     first_slice: float = 0.0  # the time it had for its first token
     probe: bool = False  # the half-open circuit's single probe
+    claimed_probe: bool = False  # this call claimed that probe (only it may free or fail it)
     input_estimate: int = 0  # prompt tokens, continuation prefix included
     wait: float = 0.0  # the backoff before retrying it, when the rules retry it
     # -- what the call did (filled by `routing.streaming.Streamer`)

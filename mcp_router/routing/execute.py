@@ -207,9 +207,12 @@ class Executor:
         if self.time_left() <= 0:
             return False
         health, cand = self.ctx.health, att.cand
-        if att.retries == 0 and not health.try_acquire(cand.key):
-            self._log.skip(cand, cooling_reason(health.cooling_until(cand.key)))
-            return False
+        if att.retries == 0:
+            claim = health.acquire(cand.key)
+            if claim is None:
+                self._log.skip(cand, cooling_reason(health.cooling_until(cand.key)))
+                return False
+            att.claimed_probe = claim
         prefix_tokens = estimate_text_tokens(self._prefix) if self._prefix else 0
         att.input_estimate = self.ctx.prompt_tokens + prefix_tokens
         return self.ctx.budget is None or await self._hold(att, self.ctx.budget)
@@ -221,17 +224,17 @@ class Executor:
         except BaseException:
             # Cancelled (or failed) while holding: a claimed half-open probe must not stay
             # "in flight" forever, or the endpoint is never tried again.
-            health.release(key)
+            health.release(key, probe=att.claimed_probe)
             raise
         if isinstance(held, Refusal):
-            health.release(key)  # a claimed half-open probe goes unused
+            health.release(key, probe=att.claimed_probe)  # a claimed half-open probe goes unused
             self._budget_error = held.error or self._budget_error
             self._log.skip(att.cand, held.reason, "BudgetExceeded" if held.error else None)
             return False
         self._log.held = held
         if self.time_left() <= 0:  # the deadline passed while holding: no call, no verdict
             self._log.release_hold()
-            health.release(key)
+            health.release(key, probe=att.claimed_probe)
             return False
         return True
 
@@ -252,13 +255,13 @@ class Executor:
             await self._streamer.call(att, adapter, request, len(self._prefix), idle_share)
         except anyio.get_cancelled_exc_class():
             # The caller gave up: the provider call is already cancelled; meter what it cost.
-            ctx.health.release(att.cand.key)
+            ctx.health.release(att.cand.key, probe=att.claimed_probe)
             self._log.record(att, "cancelled", note="cancelled by the caller")
             raise
         except Exception as exc:
             # Not a ProviderError: a bug in an adapter (or ours). Meter the call under the
             # exception's own class, pass no verdict on the endpoint, and let it surface.
-            ctx.health.release(att.cand.key)
+            ctx.health.release(att.cand.key, probe=att.claimed_probe)
             kind = type(exc).__name__
             self._log.record(att, "error", note=f"{kind}: {redact(str(exc))[:200]}", error_class=kind)
             raise
@@ -279,24 +282,24 @@ class Executor:
             self._log.record(att, "ok")
         elif att.stalled:
             # Silent mid-stream: the endpoint's failure, handled like a broken stream.
-            health.record_failure(cand.key)
+            health.record_failure(cand.key, probe=att.claimed_probe)
             why = f"stream stalled: no data for {att.idle_s:.3f}s after {att.chunks} chunks"
             att.error = self._last_error = ProviderTimeout(cand.provider, why, model=cand.model.id)
             self._log.record(att, "timeout", error=att.error)
         elif att.outcome == "timeout":
             if att.got_first:  # the call's deadline passed mid-stream: not the endpoint's fault
-                health.release(cand.key)
+                health.release(cand.key, probe=att.claimed_probe)
             else:
-                health.record_failure(cand.key)
+                health.record_failure(cand.key, probe=att.claimed_probe)
             self._log.record(att, "timeout", note=self._timeout_note(att))
         else:
             err = att.error
             assert err is not None
             self._last_error = err
             if isinstance(err, BadRequest | ContextTooLong):
-                health.release(cand.key)  # the request's fault, not the endpoint's
+                health.release(cand.key, probe=att.claimed_probe)  # the request's fault, not the endpoint's
             else:
-                health.record_failure(cand.key, retry_after=retry_after(err))
+                health.record_failure(cand.key, retry_after=retry_after(err), probe=att.claimed_probe)
             self._log.record(att, "error", error=err)
 
     def _timeout_note(self, att: Attempt) -> str:

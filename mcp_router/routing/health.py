@@ -209,14 +209,20 @@ class HealthTracker:
                 _push_figures(s, latency_ms, ttft_ms, output_tokens)
             s.push_outcome(not ok)
 
-    def record_failure(self, key: EndpointKey, *, retry_after: float | None = None) -> None:
+    def record_failure(
+        self, key: EndpointKey, *, retry_after: float | None = None, probe: bool | None = None
+    ) -> None:
+        """A failure the endpoint owns. `probe`: whether this call claimed the half-open probe
+        (`acquire`); None when the caller does not track it (the failure counts as the probe
+        if one is in flight)."""
         s = self._get(key)
         now = self._clock.monotonic()
         s.push_outcome(True)
         s.consecutive_failures += 1
         s.last_failure_at = now
-        was_probe = s.probe_in_flight
-        s.probe_in_flight = False
+        was_probe = s.probe_in_flight and probe is not False
+        if probe is not False:
+            s.probe_in_flight = False
         until = s.cooldown_until
         # Only a transition lengthens the cooldown: closed -> open, or a failed probe reopening
         # it. Calls already in flight when the circuit opened fail too; counting each of them
@@ -261,10 +267,11 @@ class HealthTracker:
         s.changed_at = changed_at or s.changed_at
         return True
 
-    def release(self, key: EndpointKey) -> None:
-        """An attempt ended without a verdict on the endpoint (cancelled by the caller)."""
+    def release(self, key: EndpointKey, *, probe: bool | None = None) -> None:
+        """An attempt ended without a verdict on the endpoint (cancelled by the caller). Only
+        the call that claimed the half-open probe frees it (`probe`; None: not tracked)."""
         s = self._stats.get(key)
-        if s is not None:
+        if s is not None and probe is not False:
             s.probe_in_flight = False
 
     # -- queries ---------------------------------------------------------------------------
@@ -293,11 +300,16 @@ class HealthTracker:
     def try_acquire(self, key: EndpointKey) -> bool:
         """Claim the right to call the endpoint now. False while open, or while half-open with
         the probe already in flight; claiming a half-open endpoint makes this call the probe."""
+        return self.acquire(key) is not None
+
+    def acquire(self, key: EndpointKey) -> bool | None:
+        """`try_acquire`, saying what was claimed: None (refused), True (the half-open probe:
+        pass `probe=True` to `release` / `record_failure`), False (a call on a closed circuit)."""
         s = self._stats.get(key)
         if s is None or s.cooldown_until is None:
-            return True
-        if self._clock.monotonic() < s.cooldown_until or s.probe_in_flight:
             return False
+        if self._clock.monotonic() < s.cooldown_until or s.probe_in_flight:
+            return None
         s.probe_in_flight = True
         return True
 

@@ -269,3 +269,22 @@ def test_failures_while_open_do_not_lengthen_the_cooldown(health: HealthTracker,
     assert health.try_acquire(K)
     health.record_failure(K)  # the probe failed: reopen, twice as long
     assert (health.cooling_until(K) - clock.now()).total_seconds() == pytest.approx(20)
+
+
+def test_only_the_call_that_claimed_the_probe_frees_it_or_fails_it() -> None:
+    clock = ManualClock()
+    h = HealthTracker(clock, failure_threshold=1, base_cooldown_s=5.0)
+    assert h.acquire(K) is False  # request A: a call on a closed circuit
+    h.record_failure(K)  # another call's failure opens the circuit (cooldown 5 s)
+    clock.advance(5.0)
+    assert h.acquire(K) is True  # request B claims the half-open probe
+    h.release(K, probe=False)  # A is cancelled: B's claim stands
+    assert h.acquire(K) is None
+    h.record_failure(K, probe=False)  # A fails late: not the probe, no longer cooldown
+    clock.advance(5.0)
+    assert h.cooling_until(K) is not None  # still B's probe in flight, so not free
+    h.record_failure(K, probe=True)  # B, the probe, fails: the circuit reopens for 10 s
+    clock.advance(9.9)
+    assert h.state(K) == "open"
+    clock.advance(0.2)
+    assert h.state(K) == "half_open"
