@@ -193,3 +193,21 @@ async def test_a_store_that_cannot_be_opened_says_which_and_why(tmp_path: Path) 
     with pytest.raises(LedgerUnavailable) as info:
         SqliteStore(db)
     assert str(db) in str(info.value) and "cannot be opened" in str(info.value)
+
+
+async def test_a_hold_that_fits_does_not_clear_the_fault_records_still_hit(tmp_path: Path) -> None:
+    # A full database refuses a batch of records, yet a small hold may still fit in a free
+    # slot of an existing page: that must not tell the router the ledger is writable again.
+    from metering_helpers import request as record
+
+    store = SqliteStore(tmp_path / "usage.db")
+    budgets = Budgets(store, {"*": BudgetLimit(daily_usd=Decimal(1000))}, lambda: datetime.now(UTC))
+    store.limit_size(0)
+    with pytest.raises(LedgerUnavailable):
+        store.write_batch([record(f"r{i}") for i in range(2000)])
+    assert "full" in (store.write_fault() or "")
+    await budgets.reserve("c", Decimal("0.001"), request_id="x1")  # fits: a hold needs no new page
+    assert "full" in (store.write_fault() or "")  # calls stay refused until records can be written
+    store.limit_size(None)
+    assert store.probe_writable() and store.write_fault() is None
+    await store.aclose()
