@@ -30,12 +30,12 @@ from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.current import CurrentCatalog
 from mcp_router.catalog.models import Model
 from mcp_router.core import has_media
-from mcp_router.errors import MeteringError, RouterError, UnknownModel
+from mcp_router.errors import MeteringError, RouterError
 from mcp_router.files import FileAccess, RemoteFetcher, localize
 from mcp_router.log import get_logger
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.calls import Calls, Meter
-from mcp_router.routing.compare import compare
+from mcp_router.routing.compare import check_any_known, compare
 from mcp_router.routing.costs import BudgetGate
 from mcp_router.routing.delivery import CompletionStream, streamed
 from mcp_router.routing.execute import ProgressCallback
@@ -315,7 +315,7 @@ class Router:
         A model that fails yields an entry with `error`; cancelling the caller cancels every
         call in flight (each is metered as cancelled). An unknown id is an error entry, and
         UnknownModel when no id is known at all (nothing could be compared)."""
-        self._check_any_known(models)
+        check_any_known(self.catalog, models)
         if has_media(req.messages):  # read local files once for every model
             req = req.model_copy(update={"messages": await localize(req.messages, self._files)})
         prompt_tokens = estimate_prompt_tokens(req.messages)  # the same prompt for every model
@@ -327,17 +327,6 @@ class Router:
             )
 
         return await compare(models, one, concurrency=concurrency, on_progress=on_progress)
-
-    def _check_any_known(self, models: Sequence[str]) -> None:
-        first: UnknownModel | None = None
-        for name in models:
-            try:
-                self.catalog.resolve(name)
-                return
-            except UnknownModel as exc:
-                first = first or exc
-        if first is not None:
-            raise first
 
     # -- the library API behind the MCP tools and the CLI ----------------------------------
 

@@ -7,11 +7,12 @@ caller sees one stream of counts.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import anyio
 
-from mcp_router.errors import RouterError, clip
+from mcp_router.catalog.catalog import Catalog
+from mcp_router.errors import RouterError, UnknownModel, clip
 from mcp_router.routing.execute import ProgressCallback
 from mcp_router.routing.types import CompareEntry, CompareResult, RoutedCompletion
 
@@ -59,6 +60,20 @@ def _entry(name: str, r: RoutedCompletion | None, error: str | None) -> CompareE
         error=r.error,
         tool_calls=r.tool_calls,
     )
+
+
+def check_any_known(catalog: Catalog, models: Sequence[str]) -> None:
+    """Raise the first UnknownModel when no id in `models` is known (nothing could be compared);
+    an unknown id among known ones becomes its own error entry instead."""
+    first: UnknownModel | None = None
+    for name in models:
+        try:
+            catalog.resolve(name)
+            return
+        except UnknownModel as exc:
+            first = first or exc
+    if first is not None:
+        raise first
 
 
 async def compare(
