@@ -3,7 +3,7 @@ the fix, with exit code 2 (configuration: change a setting or an argument) or 1 
 world got in the way), never a traceback.
 
 Library errors are typed (`ConfigError`, `UnknownModel`, `AllRoutesFailed`, ...); the few that
-reach us untyped (sqlite3 errors from the usage database, OSErrors from the data directory) are
+reach us untyped (OSErrors from the data directory; the usage database's errors are typed) are
 recognised here, in one place.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -72,27 +72,6 @@ def cli_words(text: str, params: Sequence[click.Parameter] = ()) -> str:
     return text
 
 
-def database_error(exc: BaseException, env: Mapping[str, str]) -> CliError:
-    """A sqlite3 error opening or writing the usage database, as a fix."""
-    from mcp_router.metering.paths import default_db_path
-
-    db = default_db_path(env)
-    text = str(exc)
-    if "not a database" in text or "malformed" in text or "disk image" in text:
-        return CliError(
-            f"the usage database {db} is corrupt ({text}): move it aside (mv '{db}' '{db}.corrupt') "
-            "and a new one is created at the next start, or set MCP_ROUTER_DB to another file.",
-            RUNTIME,
-        )
-    if "readonly" in text or "read-only" in text or "unable to open" in text:
-        return CliError(
-            f"cannot write the usage database {db} ({text}): make MCP_ROUTER_HOME (or MCP_ROUTER_DB) "
-            "a writable location.",
-            CONFIG,
-        )
-    return CliError(f"the usage database {db} failed: {text}; `mcp-router doctor` checks it.", RUNTIME)
-
-
 def os_error(exc: OSError) -> CliError:
     """A file-system error outside the usage database (data directory, health file)."""
     where = f" ({exc.filename})" if exc.filename else ""
@@ -105,7 +84,10 @@ def os_error(exc: OSError) -> CliError:
     return CliError(f"{reason}{where}; `mcp-router doctor` checks the setup.", RUNTIME)
 
 
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+E = TypeVar("E", bound=BaseException)
+
+
+def _caused_by(exc: BaseException, kind: type[E]) -> E | None:
     seen = 0
     current: BaseException | None = exc
     while current is not None and seen < 10:
@@ -115,13 +97,28 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> BaseException |
     return None
 
 
+def _ledger_error(exc: BaseException) -> CliError | None:
+    """The usage database's typed errors: the store names the file, the cause and the fix."""
+    from mcp_router.errors import LedgerUnavailable, MeteringError
+
+    ledger = _caused_by(exc, LedgerUnavailable)
+    if ledger is not None:
+        unwritable = any(word in ledger.cause for word in ("readonly", "read-only", "unable to open"))
+        return CliError(str(ledger), CONFIG if unwritable else RUNTIME)
+    if isinstance(exc, MeteringError):
+        return CliError(str(exc), RUNTIME)
+    return None
+
+
 def cli_error(exc: BaseException, env: Mapping[str, str], params: Sequence[click.Parameter] = ()) -> Any:
     """The `CliError` for `exc`, or None when it is not something a person can fix (a bug:
     the traceback is then the useful output)."""
-    import sqlite3
-
     from mcp_router.api.arguments import InvalidArguments
-    from mcp_router.errors import AllRoutesFailed, BudgetExceeded, UnknownModel
+    from mcp_router.errors import (
+        AllRoutesFailed,
+        BudgetExceeded,
+        UnknownModel,
+    )
     from mcp_router.files import FileRefused
     from mcp_router.settings import ConfigError, CorruptDatabase
 
@@ -143,9 +140,9 @@ def cli_error(exc: BaseException, env: Mapping[str, str], params: Sequence[click
         return CliError(cli_words(str(exc), params), RUNTIME)
     if isinstance(exc, FileRefused):  # a file named on the command line: the caller's to fix
         return CliError(str(exc), CONFIG)
-    db_error = _caused_by(exc, sqlite3.DatabaseError)
-    if db_error is not None:  # the store's errors may wrap it (MeteringError)
-        return database_error(db_error, env)
+    ledger = _ledger_error(exc)
+    if ledger is not None:
+        return ledger
     if isinstance(exc, OSError):
         return os_error(exc)
     return None
