@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from mcp_router.registry import PROVIDERS, WireProtocol
+from mcp_router.registry import BY_NAME, PROVIDERS, WireProtocol
 
 
 class ProviderConfig(BaseModel):
@@ -77,7 +77,7 @@ def placeholder_settings(env: Mapping[str, str]) -> dict[str, str]:
 
 def key_env_of(provider: str) -> str | None:
     """The variable holding `provider`'s key (the first of its names), for messages."""
-    known = next((k for k in PROVIDERS if k.name == provider), None)
+    known = BY_NAME.get(provider)
     return known.key_env[0] if known is not None and known.key_env else None
 
 

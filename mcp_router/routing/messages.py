@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mcp_router.metering.records import AttemptRecord
-from mcp_router.registry import BY_NAME
+from mcp_router.providers.config import key_env_of
 from mcp_router.routing.execute import ExecResult, Failure
 from mcp_router.routing.plan import Exclusion, ExclusionKind, Plan
 
@@ -69,11 +69,6 @@ def failed_message(result: ExecResult, records: Sequence[AttemptRecord], p: Plan
     failed = [r for r in records if r.outcome != "ok"]
     if failed and all(r.error_class == "AuthFailed" for r in failed):
         # A rejected key does not heal by waiting: name the variable to fix.
-        names = sorted({_key_variable(r.provider) for r in failed})
+        names = sorted({key_env_of(r.provider) or f"the {r.provider} key" for r in failed})
         return msg + f". Check {', '.join(names)} (`mcp-router doctor` tests each key)."
     return msg + ". Retry later, add fallbacks with `models`, or check `mcp-router doctor`."
-
-
-def _key_variable(provider: str) -> str:
-    spec = BY_NAME.get(provider)
-    return spec.key_env[0] if spec is not None and spec.key_env else f"the {provider} key"
