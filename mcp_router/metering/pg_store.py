@@ -18,7 +18,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
 from typing import Any, TypeVar
 
 import anyio
@@ -32,14 +31,9 @@ from mcp_router.metering import pg_sql
 from mcp_router.metering.pg_schema import MIGRATIONS, migrate
 from mcp_router.metering.protocol import AttemptSample, HoldDecision, HoldRequest, PeriodCap, PeriodSpend
 from mcp_router.metering.records import RequestRecord
-from mcp_router.metering.reports import (
-    Aggregate,
-    UsageReport,
-    UsageSummary,
-    build_summary,
-    build_usage_report,
-)
+from mcp_router.metering.reports import Aggregate
 from mcp_router.metering.sqlite_health import _REQUEST_FAULTS
+from mcp_router.metering.store_base import ReportingStore
 
 T = TypeVar("T")
 _RETRYABLE = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
@@ -57,7 +51,7 @@ def _cause(exc: BaseException) -> str:
     return text[:200]
 
 
-class PgStore:
+class PgStore(ReportingStore):
     """Requests, attempts, rollups and budget holds in PostgreSQL. Thread-safe; any number of
     processes on any number of hosts may share one database."""
 
@@ -198,9 +192,6 @@ class PgStore:
 
         return self._write(run)
 
-    async def record_batch(self, records: Sequence[RequestRecord]) -> int:
-        return await anyio.to_thread.run_sync(self.write_batch, list(records))
-
     def stored_ids(self, ids: Iterable[str]) -> set[str]:
         wanted = list(ids)
         return self._read(lambda conn: pg_sql.existing(conn, wanted)) if wanted else set()
@@ -212,14 +203,6 @@ class PgStore:
 
     def reserve_now(self, hold: HoldRequest) -> HoldDecision:
         return self._write(lambda conn: pg_sql.reserve(conn, hold))
-
-    def settle(self, hold_id: str, amount_nusd: int) -> None:
-        with self._adjust_lock:
-            self._adjust[hold_id] = amount_nusd
-
-    def release(self, hold_id: str) -> None:
-        with self._adjust_lock:
-            self._adjust[hold_id] = None
 
     async def budget_spend(self, client: str, caps: Sequence[PeriodCap], now_ms: int) -> list[PeriodSpend]:
         with self._adjust_lock:
@@ -238,23 +221,6 @@ class PgStore:
         return await anyio.to_thread.run_sync(
             lambda: pg_sql.aggregate(self.query, since_ms, until_ms, group_by, client)
         )
-
-    async def usage_report(
-        self,
-        *,
-        since: str | None = None,
-        until: str | None = None,
-        group_by: str = "model",
-        client: str | None = None,
-        limit: int = 20,
-        now: datetime,
-    ) -> UsageReport:
-        return await build_usage_report(
-            self._aggregate, since=since, until=until, group_by=group_by, client=client, limit=limit, now=now
-        )
-
-    async def summary(self, now: datetime, client: str | None = None) -> UsageSummary:
-        return await build_summary(self._aggregate, now, client)
 
     def recent_attempts_now(
         self, *, since_ms: int, per_endpoint: int = 50, scan: int = 10_000
@@ -295,15 +261,6 @@ class PgStore:
         if not self._closed:
             self._closed = True
             self._close_pool()
-
-    async def aclose(self) -> None:
-        await anyio.to_thread.run_sync(self.close)
-
-    def __enter__(self) -> PgStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 _PUBLISH = (

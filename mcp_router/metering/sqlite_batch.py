@@ -7,11 +7,11 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mcp_router.metering.billing import to_nano
-from mcp_router.metering.records import RequestRecord
+from mcp_router.metering.records import AttemptRecord, RequestRecord
 from mcp_router.metering.rollup import (
     ERROR_STATUSES,
     NO_MODEL,
@@ -46,6 +46,110 @@ _LATENCY_UPSERT = (
 _ID_CHUNK = 500  # stay well under SQLite's bound-parameter limit
 
 
+def _attempt_cost(a: AttemptRecord) -> int | None:
+    """An attempt's stored cost in nano-USD (None when unknown)."""
+    # Zero-completion insurance is enforced here too: an empty answer is never billed.
+    if a.empty_free:
+        return 0
+    if a.cost_usd is None:
+        return None
+    return to_nano(a.cost_usd)
+
+
+def _attempt_row(rid: str, a: AttemptRecord, cost: int | None) -> tuple[Any, ...]:
+    u = a.usage
+    return (
+        rid,
+        a.number,
+        a.provider,
+        a.model,
+        a.outcome,
+        to_ms(a.started_at),
+        a.latency_ms,
+        a.ttft_ms,
+        a.http_status,
+        a.error_class,
+        a.error,
+        u.input_tokens,
+        u.output_tokens,
+        u.cached_input_tokens,
+        u.cache_write_tokens,
+        u.reasoning_tokens,
+        cost,
+        int(a.empty_free),
+    )
+
+
+def _add_attempt_rows(rec: RequestRecord, add_attempt: Callable[[tuple[Any, ...]], None]) -> int:
+    """Add the record's attempt rows; returns the nano-USD its attempts billed."""
+    rid = rec.request_id
+    billed = 0
+    for a in rec.attempts:
+        cost = _attempt_cost(a)
+        if cost is not None and not a.empty_free:
+            billed += cost
+        add_attempt(_attempt_row(rid, a, cost))
+    return billed
+
+
+def _request_row(
+    rec: RequestRecord, started_ms: int, cost_nusd: int, made: int, failed: int, bucket: int
+) -> tuple[Any, ...]:
+    u = rec.usage
+    return (
+        rec.request_id,
+        started_ms,
+        rec.client,
+        rec.tag,
+        rec.tool,
+        rec.requested_model,
+        rec.model,
+        rec.provider,
+        rec.status,
+        rec.error_class,
+        u.input_tokens,
+        u.output_tokens,
+        u.cached_input_tokens,
+        u.cache_write_tokens,
+        u.reasoning_tokens,
+        cost_nusd,
+        rec.latency_ms,
+        rec.ttft_ms,
+        made,
+        failed,
+        bucket,
+    )
+
+
+def _add_rollup(
+    delta: RollupDelta,
+    rec: RequestRecord,
+    started_ms: int,
+    cost_nusd: int,
+    made: int,
+    failed: int,
+    bucket: int,
+) -> None:
+    """The request's share of the rollup sums and latency histogram."""
+    u = rec.usage
+    delta.add(
+        started_ms=started_ms,
+        client=rec.client,
+        model=rec.model or rec.requested_model or NO_MODEL,  # rollup.model_key, inlined
+        provider=rec.provider or NO_MODEL,
+        values=(
+            1,
+            int(rec.status in ERROR_STATUSES),
+            made,
+            failed,
+            u.input_tokens,
+            u.output_tokens,
+            cost_nusd,
+        ),
+        lat_bucket=bucket,
+    )
+
+
 def _batch_rows(
     records: Sequence[RequestRecord], delta: RollupDelta
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -56,90 +160,17 @@ def _batch_rows(
     """
     request_rows: list[tuple[Any, ...]] = []
     attempt_rows: list[tuple[Any, ...]] = []
-    add_request, add_attempt, add_delta = request_rows.append, attempt_rows.append, delta.add
+    add_request, add_attempt = request_rows.append, attempt_rows.append
     for rec in records:
-        rid = rec.request_id
-        billed = 0
-        for a in rec.attempts:
-            # Zero-completion insurance is enforced here too: an empty answer is never billed.
-            if a.empty_free:
-                cost: int | None = 0
-            elif a.cost_usd is None:
-                cost = None
-            else:
-                cost = to_nano(a.cost_usd)
-                billed += cost
-            u = a.usage
-            add_attempt(
-                (
-                    rid,
-                    a.number,
-                    a.provider,
-                    a.model,
-                    a.outcome,
-                    to_ms(a.started_at),
-                    a.latency_ms,
-                    a.ttft_ms,
-                    a.http_status,
-                    a.error_class,
-                    a.error,
-                    u.input_tokens,
-                    u.output_tokens,
-                    u.cached_input_tokens,
-                    u.cache_write_tokens,
-                    u.reasoning_tokens,
-                    cost,
-                    int(a.empty_free),
-                )
-            )
+        billed = _add_attempt_rows(rec, add_attempt)
         # "Cost sums every billed attempt": with attempts present the store derives it from them
         # so the request row can never disagree with its attempts.
         cost_nusd = billed if rec.attempts else to_nano(rec.cost_usd)
         made, failed = attempt_counts(rec.attempts)
         started_ms = to_ms(rec.started_at)
         bucket = latency_bucket(rec.latency_ms)
-        u = rec.usage
-        add_request(
-            (
-                rid,
-                started_ms,
-                rec.client,
-                rec.tag,
-                rec.tool,
-                rec.requested_model,
-                rec.model,
-                rec.provider,
-                rec.status,
-                rec.error_class,
-                u.input_tokens,
-                u.output_tokens,
-                u.cached_input_tokens,
-                u.cache_write_tokens,
-                u.reasoning_tokens,
-                cost_nusd,
-                rec.latency_ms,
-                rec.ttft_ms,
-                made,
-                failed,
-                bucket,
-            )
-        )
-        add_delta(
-            started_ms=started_ms,
-            client=rec.client,
-            model=rec.model or rec.requested_model or NO_MODEL,  # rollup.model_key, inlined
-            provider=rec.provider or NO_MODEL,
-            values=(
-                1,
-                int(rec.status in ERROR_STATUSES),
-                made,
-                failed,
-                u.input_tokens,
-                u.output_tokens,
-                cost_nusd,
-            ),
-            lat_bucket=bucket,
-        )
+        add_request(_request_row(rec, started_ms, cost_nusd, made, failed, bucket))
+        _add_rollup(delta, rec, started_ms, cost_nusd, made, failed, bucket)
     return request_rows, attempt_rows
 
 

@@ -28,7 +28,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,13 +41,8 @@ from mcp_router.metering import sqlite_batch, sqlite_health, sqlite_holds, sqlit
 from mcp_router.metering.migrations import MIGRATIONS, applied_versions, migrate
 from mcp_router.metering.protocol import AttemptSample, HoldDecision, HoldRequest, PeriodCap, PeriodSpend
 from mcp_router.metering.records import RequestRecord
-from mcp_router.metering.reports import (
-    Aggregate,
-    UsageReport,
-    UsageSummary,
-    build_summary,
-    build_usage_report,
-)
+from mcp_router.metering.reports import Aggregate
+from mcp_router.metering.store_base import ReportingStore
 from mcp_router.permissions import private_file
 
 log = structlog.get_logger(__name__)
@@ -85,7 +79,7 @@ class _AlreadyStored(Exception):
     """A batch's optimistic insert met a request id already stored."""
 
 
-class SqliteStore:
+class SqliteStore(ReportingStore):
     """Requests, attempts and budget holds in SQLite. Thread-safe; one file may be shared by
     any number of processes."""
 
@@ -279,9 +273,6 @@ class SqliteStore:
         except _AlreadyStored:
             return self._write(write(True))
 
-    async def record_batch(self, records: Sequence[RequestRecord]) -> int:
-        return await anyio.to_thread.run_sync(self.write_batch, list(records))
-
     def stored_ids(self, ids: Iterable[str]) -> set[str]:
         """Which of these request ids are committed."""
         wanted = list(ids)
@@ -326,14 +317,6 @@ class SqliteStore:
         """`reserve`, blocking."""
         return self._write(lambda conn: sqlite_holds.reserve(conn, hold), durable=False)
 
-    def settle(self, hold_id: str, amount_nusd: int) -> None:
-        with self._adjust_lock:
-            self._adjust[hold_id] = amount_nusd
-
-    def release(self, hold_id: str) -> None:
-        with self._adjust_lock:
-            self._adjust[hold_id] = None
-
     async def budget_spend(self, client: str, caps: Sequence[PeriodCap], now_ms: int) -> list[PeriodSpend]:
         with self._adjust_lock:
             adjust = dict(self._adjust)
@@ -354,23 +337,6 @@ class SqliteStore:
             lambda: sqlite_reports.aggregate(self.query, since_ms, until_ms, group_by, client)
         )
 
-    async def usage_report(
-        self,
-        *,
-        since: str | None = None,
-        until: str | None = None,
-        group_by: str = "model",
-        client: str | None = None,
-        limit: int = 20,
-        now: datetime,
-    ) -> UsageReport:
-        return await build_usage_report(
-            self._aggregate, since=since, until=until, group_by=group_by, client=client, limit=limit, now=now
-        )
-
-    async def summary(self, now: datetime, client: str | None = None) -> UsageSummary:
-        return await build_summary(self._aggregate, now, client)
-
     async def recent_attempts(
         self, *, since_ms: int, per_endpoint: int = 50
     ) -> dict[tuple[str, str], list[AttemptSample]]:
@@ -385,15 +351,6 @@ class SqliteStore:
             if not self._closed:
                 self._closed = True
                 self.db.conn.close()
-
-    async def aclose(self) -> None:
-        await anyio.to_thread.run_sync(self.close)
-
-    def __enter__(self) -> SqliteStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _cause(exc: BaseException) -> str:

@@ -1,0 +1,89 @@
+"""`ReportingStore`: what the SQLite and PostgreSQL stores share over their own plumbing.
+
+Reports (`usage_report`, `summary`) are built by reports.py over the store's `_aggregate`;
+settles and releases queue in `_adjust` for the store's next write; the async and context-manager
+faces wrap the blocking `write_batch` and `close`.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Self
+
+import anyio
+import anyio.to_thread
+
+from mcp_router.metering.records import RequestRecord
+from mcp_router.metering.reports import (
+    Aggregate,
+    UsageReport,
+    UsageSummary,
+    build_summary,
+    build_usage_report,
+)
+
+
+class ReportingStore(ABC):
+    """The protocol methods both stores implement the same way (protocol.py)."""
+
+    _adjust_lock: threading.Lock
+    _adjust: dict[str, int | None]  # queued settles (amount) and releases (None), by hold id
+
+    @abstractmethod
+    async def _aggregate(
+        self, since_ms: int | None, until_ms: int, group_by: str, client: str | None
+    ) -> Aggregate: ...
+
+    @abstractmethod
+    def write_batch(self, records: Sequence[RequestRecord]) -> int: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # -- records --------------------------------------------------------------------------------
+
+    async def record_batch(self, records: Sequence[RequestRecord]) -> int:
+        return await anyio.to_thread.run_sync(self.write_batch, list(records))
+
+    # -- budget holds ---------------------------------------------------------------------------
+
+    def settle(self, hold_id: str, amount_nusd: int) -> None:
+        with self._adjust_lock:
+            self._adjust[hold_id] = amount_nusd
+
+    def release(self, hold_id: str) -> None:
+        with self._adjust_lock:
+            self._adjust[hold_id] = None
+
+    # -- reports --------------------------------------------------------------------------------
+
+    async def usage_report(
+        self,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        group_by: str = "model",
+        client: str | None = None,
+        limit: int = 20,
+        now: datetime,
+    ) -> UsageReport:
+        return await build_usage_report(
+            self._aggregate, since=since, until=until, group_by=group_by, client=client, limit=limit, now=now
+        )
+
+    async def summary(self, now: datetime, client: str | None = None) -> UsageSummary:
+        return await build_summary(self._aggregate, now, client)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        await anyio.to_thread.run_sync(self.close)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
