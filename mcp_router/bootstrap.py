@@ -35,7 +35,7 @@ from mcp_router.providers.http import make_http_client
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
 from mcp_router.routing.health_file import FILE_NAME as HEALTH_FILE_NAME
 from mcp_router.routing.health_file import HealthFile, restore_health
-from mcp_router.routing.health_shared import chain_hooks, shared_circuits_for
+from mcp_router.routing.health_shared import SharedCircuits, chain_hooks, shared_circuits_for
 from mcp_router.settings import Settings, check_models, load_settings
 
 log = structlog.get_logger(__name__)
@@ -85,6 +85,42 @@ def _knows(router: Router) -> Callable[[tuple[str, str]], bool]:
     return known
 
 
+def _open_catalog(
+    settings: Settings, home: Path, clock: Clock, resources: AsyncExitStack, on_failure: ExitStack
+) -> tuple[Catalog, CatalogRefresher, list[Model]]:
+    """The cached catalog, checked against the models the config names; its cache is closed by
+    the Router, or here on failure."""
+    cache = CatalogCache(home / "catalog.db")
+    on_failure.callback(cache.close)
+    resources.callback(cache.close)
+    refresher, extras = _refresher(settings, cache, clock)
+    catalog = refresher.load_cached()
+    check_models(settings, catalog)
+    return catalog, refresher, extras
+
+
+def _health_tracker(
+    clock: Clock, health_file: HealthFile, store: UsageStore
+) -> tuple[HealthTracker, SharedCircuits | None]:
+    """Health that writes circuit changes to health.json and, on PostgreSQL, to the shared
+    circuits."""
+    # Replicas on one PostgreSQL ledger also share circuits through it (README "Several
+    # routers on PostgreSQL"); None for SQLite.
+    shared = shared_circuits_for(store)
+    health = HealthTracker(
+        clock, on_state_change=chain_hooks(health_file.write, shared.publish if shared else None)
+    )
+    return health, shared
+
+
+def _start_sharing(
+    router: Router, health: HealthTracker, shared: SharedCircuits | None, resources: AsyncExitStack
+) -> None:
+    if shared is not None:
+        shared.start(health, _knows(router))
+        resources.callback(shared.close)  # unwound first: before the store closes
+
+
 def build_router(
     env: Mapping[str, str] | None = None,
     config_path: str | Path | None = None,
@@ -103,24 +139,14 @@ def build_router(
     clock = clock or SystemClock()
     with ExitStack() as on_failure:
         resources = AsyncExitStack()  # unwound by Router.aclose, newest first
-        cache = CatalogCache(home / "catalog.db")
-        on_failure.callback(cache.close)
-        resources.callback(cache.close)
-        refresher, extras = _refresher(settings, cache, clock)
-        catalog = refresher.load_cached()
-        check_models(settings, catalog)
+        catalog, refresher, extras = _open_catalog(settings, home, clock, resources, on_failure)
         # Circuit state goes to $MCP_ROUTER_HOME/health.json on each change, for `doctor`, and
         # comes back from it below: a restarted server keeps skipping a cooling endpoint.
         health_file = HealthFile(home / HEALTH_FILE_NAME, clock)
         resources.callback(health_file.close)
         store = open_store(default_store_location(env))
         on_failure.callback(store.close)
-        # Replicas on one PostgreSQL ledger also share circuits through it (README "Several
-        # routers on PostgreSQL"); None for SQLite.
-        shared = shared_circuits_for(store)
-        health = HealthTracker(
-            clock, on_state_change=chain_hooks(health_file.write, shared.publish if shared else None)
-        )
+        health, shared = _health_tracker(clock, health_file, store)
         http = make_http_client()
         resources.push_async_callback(http.aclose)
         router = Router(
@@ -140,9 +166,7 @@ def build_router(
             files=settings.files.access(file_roots),
         )
         _restore_health(router, health_file.path, store, clock)
-        if shared is not None:
-            shared.start(health, _knows(router))
-            resources.callback(shared.close)  # unwound first: before the store closes
+        _start_sharing(router, health, shared, resources)
         on_failure.pop_all()  # success: the Router owns them now
         return router
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack never swallows here

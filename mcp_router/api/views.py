@@ -33,8 +33,10 @@ from mcp_router.catalog.pricing import input_output_cost, per_million, usd
 from mcp_router.catalog.query import query_models
 from mcp_router.core import Message, Usage
 from mcp_router.routing.costs import estimate_cost as estimate_request_cost
+from mcp_router.routing.filters import size_reason
 from mcp_router.routing.health import EndpointHealth, EndpointKey
-from mcp_router.routing.plan import Candidate, cheapest_known, size_reason, unit_price
+from mcp_router.routing.ordering import cheapest_known, unit_price
+from mcp_router.routing.plan import Candidate
 
 HealthView = Mapping[EndpointKey, EndpointHealth]
 

@@ -9,6 +9,7 @@ provider/availability filters allow; their display price is their cheapest known
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, get_args
 
@@ -76,57 +77,85 @@ def query_models(
     id)` to figures (`p50_latency_ms`, `tokens_per_s`) for the latency/throughput sorts.
     Raises ValueError on an unknown capability or sort."""
     required = frozenset(capabilities or ())
+    _check_arguments(required, sort)
+    words = query.lower().split() if query else []
+    terms = _EndpointTerms(
+        provider,
+        available_providers,
+        available_only,
+        _per_token(max_input_price),
+        _per_token(max_output_price),
+        min_context,
+    )
+    matched = [m for model in catalog.models() if (m := _match(model, required, words, terms)) is not None]
+    _sort(matched, sort, health)
+    cut = max(0, min(limit, MAX_LIMIT))
+    return matched[:cut], len(matched)
+
+
+def _check_arguments(required: frozenset[str], sort: str) -> None:
     unknown = required - set(CAPABILITIES)
     if unknown:
         raise ValueError(f"unknown capabilities {sorted(unknown)}; known: {', '.join(CAPABILITIES)}")
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}; use one of {', '.join(SORTS)}")
-    words = query.lower().split() if query else []
-    max_in, max_out = _per_token(max_input_price), _per_token(max_output_price)
-    priced = max_in is not None or max_out is not None
 
-    def servable(ep: Endpoint) -> bool:
-        if provider is not None and ep.provider != provider:
+
+@dataclass(frozen=True, slots=True)
+class _EndpointTerms:
+    """The endpoint-level conditions of one query (prices in USD per token)."""
+
+    provider: str | None
+    available_providers: set[str] | frozenset[str] | None
+    available_only: bool
+    max_in: Decimal | None
+    max_out: Decimal | None
+    min_context: int | None
+
+    @property
+    def narrow(self) -> bool:
+        """Whether the query may drop some of a model's endpoints."""
+        return self.provider is not None or self.available_only
+
+    def servable(self, ep: Endpoint) -> bool:
+        if self.provider is not None and ep.provider != self.provider:
             return False
-        if available_only:
-            if available_providers is not None and ep.provider not in available_providers:
+        if self.available_only:
+            if self.available_providers is not None and ep.provider not in self.available_providers:
                 return False
             if ep.listed is False:
                 return False
         return True
 
-    def fits(ep: Endpoint, model: Model) -> bool:
-        if priced:
+    def fits(self, ep: Endpoint, model: Model) -> bool:
+        max_in, max_out = self.max_in, self.max_out
+        if max_in is not None or max_out is not None:
             p = ep.pricing
             if p is None or p.input is None or p.output is None:
                 return False
             if (max_in is not None and p.input > max_in) or (max_out is not None and p.output > max_out):
                 return False
-        if min_context is not None:
+        if self.min_context is not None:
             context = ep.context_length or model.context_length
-            if context is None or context < min_context:
+            if context is None or context < self.min_context:
                 return False
         return True
 
-    matched: list[Model] = []
-    narrow = provider is not None or available_only
-    for model in catalog.models():
-        if required and not required <= model.capabilities:
-            continue
-        if words:
-            text = f"{model.id} {model.name}".lower()
-            if not all(w in text for w in words):
-                continue
-        endpoints = [e for e in model.endpoints if servable(e)]
-        if not any(fits(e, model) for e in endpoints):
-            continue
-        if narrow and len(endpoints) != len(model.endpoints):
-            model = model.model_copy(update={"endpoints": tuple(endpoints)})
-        matched.append(model)
 
-    _sort(matched, sort, health)
-    cut = max(0, min(limit, MAX_LIMIT))
-    return matched[:cut], len(matched)
+def _match(model: Model, required: frozenset[str], words: list[str], terms: _EndpointTerms) -> Model | None:
+    """The model as listed (only its servable endpoints) when it matches, else None."""
+    if required and not required <= model.capabilities:
+        return None
+    if words:
+        text = f"{model.id} {model.name}".lower()
+        if not all(w in text for w in words):
+            return None
+    endpoints = [e for e in model.endpoints if terms.servable(e)]
+    if not any(terms.fits(e, model) for e in endpoints):
+        return None
+    if terms.narrow and len(endpoints) != len(model.endpoints):
+        model = model.model_copy(update={"endpoints": tuple(endpoints)})
+    return model
 
 
 def _sort(models: list[Model], sort: str, health: Mapping[HealthKey, Any] | None) -> None:

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from mcp_router.metering.records import AttemptRecord
 from mcp_router.providers.config import key_env_of
 from mcp_router.routing.execute import ExecResult, Failure
-from mcp_router.routing.plan import Exclusion, ExclusionKind, Plan
+from mcp_router.routing.filters import ExclusionKind
+from mcp_router.routing.plan import Exclusion, Plan
 
 
 def _short(text: str, limit: int = 160) -> str:

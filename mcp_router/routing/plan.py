@@ -1,35 +1,10 @@
 """Planning: which endpoints to try, in what order, and why the others were left out. Pure.
 
 `plan()` reads the catalog, the set of providers with credentials, health figures and the policy;
-it calls no one. Every endpoint it drops is listed as an `Exclusion` with the reason.
+it calls no one. Every endpoint it drops is listed as an `Exclusion` with the reason: the filters
+are in routing/filters.py, the order within one model in routing/ordering.py.
 
-Filters (an endpoint must pass all): credentials; the live lists (an endpoint its provider's
-live list lacks, or that answered ModelNotFound since, is never planned: catalog/live.py);
-`provider.only` / `provider.ignore` /
-`provider.order` with `allow_fallbacks=false`; capabilities the request needs (`json_schema` for a
-`json_schema` response format, `json_mode` — or `json_schema`, which implies it — for
-`json_object`; `vision` for images, `pdf` for PDF documents); the images and documents the
-endpoint's wire takes (type, size; a remote URL for a wire that takes only bytes, unless the
-router fetches it: `[files] fetch_remote`; see `providers/media.py`); context (estimated prompt +
-`max_tokens` within the endpoint's context, and `max_tokens` within its output limit; an unknown
-limit passes); `max_price` (USD per million tokens; an unknown price never passes); `max_cost_usd`
-(estimated worst-case cost: the prompt plus `max_tokens`, else the output limit, else
-`worst_case_output_tokens`, priced by `costs.estimate_cost` — long-context tiers included; an
-unknown price never passes); cooling down (circuit open, with the time it frees).
-
-Order within one model: endpoints a live list names (verified) before those whose provider's
-list is unknown (unverified, a snapshot claim); within each group:
-- default (OpenRouter's documented load balancing): endpoints without a failure in the last
-  `recent_failure_s` first; the first of them is drawn at random with weight 1/price²
-  (price = input + output USD per token; a free endpoint wins outright; unknown prices are drawn
-  only when nothing is priced), the rest follow by price, recently failed ones last;
-- `sort="price"` or `:floor`: cheapest first; `sort="latency"`: lowest median time to first token;
-  `sort="throughput"` or `:nitro`: highest median tokens/s; unmeasured or unpriced endpoints last;
-  ties by price then provider name. A `:floor`/`:nitro` suffix overrides `sort` for its model;
-- `provider.order`: the named providers first, in that order, then the rest unless
-  `allow_fallbacks=false`, which keeps only the named ones (or, with no `order`, only the first).
-
-Across models: `model` then `models=[...]`, in order, each model's endpoints in the order above.
+Across models: `model` then `models=[...]`, in order, each model's endpoints in that order.
 
 `auto` (also when neither `model` nor `models` is given): the models of the policy's quality tier
 (`[routing] tiers`, default tier `standard`) whose endpoints pass every filter, cheapest first by
@@ -45,38 +20,26 @@ servers' models at a known price of 0 are fine.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
 from random import Random
 from typing import Any, Protocol
 
 from mcp_router.catalog.canonical import split_variant
-from mcp_router.catalog.live import is_local, listing_reason
+from mcp_router.catalog.live import is_local
 from mcp_router.catalog.models import Endpoint, Model
 from mcp_router.catalog.tokens import estimate_messages
 from mcp_router.core import Message
 from mcp_router.errors import UnknownModel
-from mcp_router.routing.costs import estimate_cost, worst_case_output
-from mcp_router.routing.health import cooling_reason
+from mcp_router.routing.filters import ExclusionKind, RequestFilter, Unfit
+from mcp_router.routing.ordering import order_endpoints, unit_price
 from mcp_router.routing.policy import RoutingPolicy
-from mcp_router.routing.requirements import (
-    WHY,
-    WireTokens,
-    input_reason,
-    media_capabilities,
-    media_facts,
-    tool_capabilities,
-)
-from mcp_router.routing.types import ProviderPreferences, RouteRequest, SortBy
+from mcp_router.routing.types import RouteRequest, SortBy
 
 AUTO = "auto"
-_MILLION = Decimal(1_000_000)
 _AUTO_WIDE_MODELS = 5
-_INF = Decimal("Infinity")
 
 
 class CatalogView(Protocol):
@@ -114,27 +77,6 @@ class Candidate:
     @property
     def context_length(self) -> int | None:
         return self.endpoint.context_length or self.model.context_length
-
-
-class ExclusionKind(Enum):
-    """Which filter left an endpoint out (`Exclusion.reason` says it in words)."""
-
-    CREDENTIALS = "credentials"  # no key for the provider: configuring one brings it in
-    LISTING = "listing"  # its provider's live list lacks it, or it answered ModelNotFound since
-    PREFERENCES = "preferences"  # provider.only / ignore / order with allow_fallbacks=false
-    CAPABILITY = "capability"  # lacks what the response format or the images/documents need
-    SIZE = "size"  # the prompt and max_tokens do not fit its context or output limit
-    PRICE = "price"  # over max_price / max_cost_usd, or unpriced under one
-    COOLING = "cooling"  # its circuit is open: `until` says when it frees
-
-
-@dataclass(frozen=True, slots=True)
-class Unfit:
-    """Why one endpoint cannot serve the request."""
-
-    kind: ExclusionKind
-    reason: str
-    until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,232 +118,6 @@ def estimate_prompt_tokens(messages: Sequence[Message]) -> int:
     return estimate_messages(messages)
 
 
-def unit_price(endpoint: Endpoint) -> Decimal | None:
-    """Input + output USD per token: the figure price ordering and 1/price² weighting use."""
-    p = endpoint.pricing
-    if p is None or p.input is None or p.output is None:
-        return None
-    return p.input + p.output
-
-
-def size_reason(
-    model: Model, endpoint: Endpoint | None, prompt_tokens: int, max_tokens: int | None
-) -> str | None:
-    """Why a request this size does not fit the endpoint (the model's limits where the endpoint
-    states none, or without an endpoint), or None when it fits: prompt + `max_tokens` within the
-    context, and `max_tokens` within the output limit. An unknown limit fits."""
-    ctx = (endpoint.context_length if endpoint else None) or model.context_length
-    if ctx is not None and prompt_tokens + (max_tokens or 0) > ctx:
-        extra = f" + {max_tokens} max_tokens" if max_tokens else ""
-        return f"context {ctx} too small for ~{prompt_tokens} prompt tokens{extra}"
-    out_limit = (endpoint.max_output_tokens if endpoint else None) or model.max_output_tokens
-    if max_tokens is not None and out_limit is not None and max_tokens > out_limit:
-        return f"max_tokens {max_tokens} over output limit {out_limit}"
-    return None
-
-
-def required_capabilities(request: RouteRequest) -> tuple[str, ...]:
-    """What the response format and the request's images and documents need of a model."""
-    rf = request.response_format
-    caps: tuple[str, ...] = ()
-    if rf is not None and rf.type != "text":
-        caps = ("json_schema",) if rf.type == "json_schema" else ("json_mode",)
-    return caps + tool_capabilities(request) + media_capabilities(media_facts(request.messages))
-
-
-def _has_capability(model: Model, cap: str) -> bool:
-    # A model that enforces a schema can certainly return a bare JSON object.
-    return cap in model.capabilities or (cap == "json_mode" and "json_schema" in model.capabilities)
-
-
-def _usd_per_m(price: Decimal) -> str:
-    return f"${(price * _MILLION).normalize():f}/M"
-
-
-class _Filter:
-    """The per-request filter: one instance per plan() call, holding the request's figures."""
-
-    def __init__(
-        self,
-        request: RouteRequest,
-        available: set[str] | frozenset[str],
-        health: HealthView,
-        policy: RoutingPolicy,
-        prompt_tokens: int,
-        meta: Mapping[str, Any],
-        now: datetime | None,
-        fetch_remote: bool = False,
-    ) -> None:
-        self.request = request
-        self.available = available
-        self.health = health
-        self.policy = policy
-        self.prompt_tokens = prompt_tokens
-        self.prefs = request.provider or ProviderPreferences()
-        self.facts = media_facts(request.messages)
-        self.fetch_remote = fetch_remote
-        self.tokens = WireTokens(request.messages, prompt_tokens)
-        self.caps = required_capabilities(request)
-        self.meta = meta  # the catalog's: live-list fetch times, for exclusion reasons
-        self.now = now
-
-    def tokens_for(self, endpoint: Endpoint) -> int:
-        """The prompt's tokens at this endpoint (its wire's rule for images and documents)."""
-        return self.tokens.at(endpoint)
-
-    def credentials_reason(self, endpoint: Endpoint) -> str | None:
-        if endpoint.provider not in self.available:
-            return f"no credentials for provider {endpoint.provider}"
-        return None
-
-    def reason(self, model: Model, endpoint: Endpoint) -> Unfit | None:
-        """Why this endpoint cannot serve the request, or None when it can."""
-        r = self.credentials_reason(endpoint)
-        if r:
-            return Unfit(ExclusionKind.CREDENTIALS, r)
-        r = listing_reason(endpoint, self.meta, self.now)
-        if r:
-            return Unfit(ExclusionKind.LISTING, r)
-        r = self._preference_reason(endpoint.provider)
-        if r:
-            return Unfit(ExclusionKind.PREFERENCES, r)
-        for cap in self.caps:
-            if not _has_capability(model, cap):
-                return Unfit(ExclusionKind.CAPABILITY, f"lacks capability {cap}{WHY.get(cap, '')}")
-        r = input_reason(self.facts, endpoint, self.fetch_remote)
-        if r:
-            return Unfit(ExclusionKind.CAPABILITY, r)
-        r = size_reason(model, endpoint, self.tokens_for(endpoint), self.request.max_tokens)
-        if r:
-            return Unfit(ExclusionKind.SIZE, r)
-        r = self._price_reason(model, endpoint)
-        if r:
-            return Unfit(ExclusionKind.PRICE, r)
-        until = self.health.cooling_until((endpoint.provider, model.id))
-        if until is not None:
-            return Unfit(ExclusionKind.COOLING, cooling_reason(until), until)
-        return None
-
-    def _preference_reason(self, provider: str) -> str | None:
-        prefs = self.prefs
-        if prefs.only is not None and provider not in prefs.only:
-            return f"provider {provider} not in provider.only"
-        if prefs.ignore and provider in prefs.ignore:
-            return f"provider {provider} ignored by provider.ignore"
-        if not prefs.allow_fallbacks and prefs.order and provider not in prefs.order:
-            return f"provider {provider} not in provider.order and allow_fallbacks is false"
-        return None
-
-    def _price_reason(self, model: Model, endpoint: Endpoint) -> str | None:
-        pricing = endpoint.pricing
-        mp = self.request.max_price
-        if mp is not None:
-            for side, cap in (("prompt", mp.prompt), ("completion", mp.completion)):
-                if cap is None:
-                    continue
-                price = None if pricing is None else (pricing.input if side == "prompt" else pricing.output)
-                if price is None:
-                    return f"{side} price unknown (max_price set)"
-                if price * _MILLION > Decimal(str(cap)):
-                    return f"{side} price {_usd_per_m(price)} over max_price {cap}/M"
-        if self.request.max_cost_usd is not None:
-            worst = self.worst_case_cost(model, endpoint)
-            if worst is None:
-                return "price unknown (max_cost_usd set)"
-            if worst > Decimal(str(self.request.max_cost_usd)):
-                return f"worst-case cost ${worst:.6f} over max_cost_usd ${self.request.max_cost_usd}"
-        return None
-
-    def worst_case_cost(self, model: Model, endpoint: Endpoint) -> Decimal | None:
-        out = worst_case_output(self.request.max_tokens, model, endpoint, self.policy)
-        return estimate_cost(endpoint.pricing, self.tokens_for(endpoint), out)
-
-    def expected_cost(self, endpoint: Endpoint) -> Decimal:
-        out = self.request.max_tokens or self.policy.default_output_tokens
-        est = estimate_cost(endpoint.pricing, self.tokens_for(endpoint), out)
-        return _INF if est is None else est
-
-
-def _price_key(c: Candidate) -> tuple[Decimal, str]:
-    price = unit_price(c.endpoint)
-    return (_INF if price is None else price, c.provider)
-
-
-def _sorted(cands: list[Candidate], sort: SortBy, health: HealthView) -> list[Candidate]:
-    if sort == "price":
-        return sorted(cands, key=_price_key)
-    if sort == "latency":
-
-        def latency_key(c: Candidate) -> tuple[bool, float, Decimal, str]:
-            v = health.p50_ttft_ms(c.key)
-            return (v is None, v if v is not None else 0.0, *_price_key(c))
-
-        return sorted(cands, key=latency_key)
-
-    def throughput_key(c: Candidate) -> tuple[bool, float, Decimal, str]:
-        v = health.tokens_per_s(c.key)
-        return (v is None, -v if v is not None else 0.0, *_price_key(c))
-
-    return sorted(cands, key=throughput_key)
-
-
-def _weighted_pick(pool: list[Candidate], rng: Random) -> Candidate:
-    """OpenRouter's default: weight 1/price²; a free endpoint wins; unknown prices only if alone."""
-    priced = [(c, unit_price(c.endpoint)) for c in pool]
-    free = [c for c, p in priced if p is not None and p == 0]
-    if free:
-        return free[0] if len(free) == 1 else rng.choice(free)
-    known = [(c, p) for c, p in priced if p is not None]
-    if not known:
-        return pool[0] if len(pool) == 1 else rng.choice(pool)
-    if len(known) == 1:
-        return known[0][0]
-    weights = [1.0 / (float(p) ** 2) for _, p in known]
-    if not all(math.isfinite(w) for w in weights):  # prices so small that the float overflows
-        return min(known, key=lambda cp: cp[1])[0]
-    return rng.choices([c for c, _ in known], weights=weights, k=1)[0]
-
-
-def _default_order(cands: list[Candidate], health: HealthView, rng: Random) -> list[Candidate]:
-    if len(cands) <= 1:
-        return list(cands)
-    fresh = [c for c in cands if not health.recently_failed(c.key)]
-    stale = [c for c in cands if health.recently_failed(c.key)]
-    pool = fresh or stale
-    first = _weighted_pick(pool, rng)
-    rest_fresh = sorted((c for c in fresh if c is not first), key=_price_key)
-    rest_stale = sorted((c for c in stale if c is not first), key=_price_key)
-    return [first, *rest_fresh, *rest_stale]
-
-
-def order_endpoints(
-    cands: list[Candidate],
-    *,
-    sort: SortBy | None,
-    prefs: ProviderPreferences,
-    health: HealthView,
-    rng: Random,
-) -> tuple[list[Candidate], list[Candidate]]:
-    """Order one model's surviving endpoints; return (kept, dropped by allow_fallbacks=false).
-    Verified endpoints come first, each group in the policy's order."""
-    verified = [c for c in cands if c.endpoint.listed]
-    groups = (verified, [c for c in cands if not c.endpoint.listed]) if verified else (cands,)
-    ordered = [
-        c
-        for group in groups
-        for c in (_sorted(group, sort, health) if sort else _default_order(group, health, rng))
-    ]
-    if prefs.order:
-        rank = {p: i for i, p in enumerate(prefs.order)}
-        named = sorted((c for c in ordered if c.provider in rank), key=lambda c: rank[c.provider])
-        others = [c for c in ordered if c.provider not in rank]
-        ordered = named + (others if prefs.allow_fallbacks else [])
-        return ordered, ([] if prefs.allow_fallbacks else others)
-    if not prefs.allow_fallbacks and len(ordered) > 1:
-        return ordered[:1], ordered[1:]
-    return ordered, []
-
-
 def _chain(request: RouteRequest, policy: RoutingPolicy) -> list[str]:
     names: list[str] = []
     if request.model:
@@ -412,7 +128,7 @@ def _chain(request: RouteRequest, policy: RoutingPolicy) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _survivors(model: Model, flt: _Filter, exclusions: list[Exclusion] | None) -> list[Candidate]:
+def _survivors(model: Model, flt: RequestFilter, exclusions: list[Exclusion] | None) -> list[Candidate]:
     out: list[Candidate] = []
     for ep in model.endpoints:
         why = flt.reason(model, ep)
@@ -435,7 +151,7 @@ def _widen_ok(c: Candidate, policy: RoutingPolicy) -> bool:
 
 
 def _auto_models(
-    catalog: CatalogView, flt: _Filter, exclusions: list[Exclusion], policy: RoutingPolicy
+    catalog: CatalogView, flt: RequestFilter, exclusions: list[Exclusion], policy: RoutingPolicy
 ) -> list[tuple[Model, list[Candidate]]]:
     tier_models: list[Model] = []
     for mid in policy.tier():
@@ -487,7 +203,7 @@ def plan(
     for wires that take only bytes."""
     if prompt_tokens is None:
         prompt_tokens = estimate_prompt_tokens(request.messages)
-    flt = _Filter(request, available, health, policy, prompt_tokens, catalog.meta, now, fetch_remote)
+    flt = RequestFilter(request, available, health, policy, prompt_tokens, catalog.meta, now, fetch_remote)
     exclusions: list[Exclusion] = []
     candidates: list[Candidate] = []
     chain: list[str] = []
@@ -526,8 +242,3 @@ def without(p: Plan, dropped: Mapping[tuple[str, str], str]) -> Plan:
         if c.key in dropped
     ]
     return replace(p, candidates=kept, exclusions=[*p.exclusions, *gone])
-
-
-def cheapest_known(cands: Iterable[Candidate]) -> Candidate | None:
-    priced = [c for c in cands if unit_price(c.endpoint) is not None]
-    return min(priced, key=_price_key) if priced else None

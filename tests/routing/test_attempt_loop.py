@@ -24,8 +24,8 @@ from mcp_router.errors import (
     RateLimited,
     ServerError,
 )
+from mcp_router.routing.filters import ExclusionKind
 from mcp_router.routing.health import HealthTracker
-from mcp_router.routing.plan import ExclusionKind
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import ProviderPreferences, RouteRequest
 from mcp_router.testing import FakeAdapter, FakeCall, Handler, Script, hang, reply, sequence, stall

@@ -11,8 +11,9 @@ from routing_helpers import ManualClock, catalog_of, ep, model, per_m
 from mcp_router.catalog.models import Endpoint, PriceTier, Pricing
 from mcp_router.core import Message, ResponseFormat
 from mcp_router.errors import UnknownModel
+from mcp_router.routing.filters import ExclusionKind
 from mcp_router.routing.health import HealthTracker
-from mcp_router.routing.plan import ExclusionKind, plan
+from mcp_router.routing.plan import plan
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import MaxPrice, ProviderPreferences, RouteRequest
 

@@ -9,8 +9,9 @@ from typing import Any
 from routing_helpers import ManualClock, catalog_of, ep, model
 
 from mcp_router.core import Message, data_url
+from mcp_router.routing.filters import ExclusionKind
 from mcp_router.routing.health import HealthTracker
-from mcp_router.routing.plan import ExclusionKind, Plan, plan, without
+from mcp_router.routing.plan import Plan, plan, without
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.requirements import bytes_needed
 from mcp_router.routing.types import RouteRequest

@@ -12,7 +12,7 @@ import pytest
 from routing_helpers import catalog_of, ep, harness, model
 
 from mcp_router.core import Message, Reasoning, ToolDef
-from mcp_router.routing.plan import ExclusionKind
+from mcp_router.routing.filters import ExclusionKind
 from mcp_router.routing.types import RouteRequest
 from mcp_router.sim import Fault
 
