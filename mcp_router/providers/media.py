@@ -13,7 +13,7 @@ From the providers' API references:
 - Ollama `/api/chat`: `images`, a list of base64 strings, nothing else (no URLs, no PDFs).
 
 A part a wire cannot take is never sent: planning leaves such endpoints out with a reason
-(`routing/plan.py`), and the adapters raise `BadRequest` should one slip through.
+(`routing/filters.py`), and the adapters raise `BadRequest` should one slip through.
 """
 
 from __future__ import annotations
