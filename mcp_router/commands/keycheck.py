@@ -56,8 +56,8 @@ def openrouter_key_summary(body: Any) -> str:
 
 
 async def _openrouter_key(adapter: CheckedAdapter) -> str:
-    from mcp_router.providers.http import error_from_response, transport_errors
-    from mcp_router.providers.openai import classify
+    from mcp_router.providers.http_errors import error_from_response, transport_errors
+    from mcp_router.providers.openai_wire import classify
 
     config = adapter.config
     key = config.api_key.get_secret_value() if config.api_key else ""

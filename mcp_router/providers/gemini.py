@@ -45,13 +45,8 @@ from mcp_router.errors import (
 )
 from mcp_router.providers import gemini_tools as tools
 from mcp_router.providers import media
-from mcp_router.providers.http import (
-    Classification,
-    HttpAdapter,
-    build_error,
-    default_error_class,
-    error_object,
-)
+from mcp_router.providers.http import HttpAdapter
+from mcp_router.providers.http_errors import Classification, build_error, default_error_class, error_object
 from mcp_router.providers.streams import SSEParser
 from mcp_router.providers.wire import Wire, positive_int
 

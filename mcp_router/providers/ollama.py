@@ -37,7 +37,8 @@ from mcp_router.core import (
 from mcp_router.errors import BadRequest, ModelNotFound, ProviderError
 from mcp_router.providers import media
 from mcp_router.providers import ollama_tools as tools
-from mcp_router.providers.http import Classification, HttpAdapter, build_error
+from mcp_router.providers.http import HttpAdapter
+from mcp_router.providers.http_errors import Classification, build_error
 from mcp_router.providers.streams import iter_ndjson
 from mcp_router.providers.wire import Wire
 

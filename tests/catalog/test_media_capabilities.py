@@ -8,7 +8,7 @@ from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.litellm import capabilities
 from mcp_router.catalog.models import CAPABILITIES
 from mcp_router.catalog.query import query_models
-from mcp_router.providers.anthropic import _capabilities as anthropic_capabilities
+from mcp_router.providers.anthropic_wire import _capabilities as anthropic_capabilities
 from mcp_router.providers.ollama import capabilities_from_show
 
 

@@ -18,8 +18,8 @@ from mcp_router.errors import (
     RateLimited,
     ServerError,
 )
-from mcp_router.providers import anthropic as an
-from mcp_router.providers.http import error_from_response
+from mcp_router.providers import anthropic_wire as an
+from mcp_router.providers.http_errors import error_from_response
 from mcp_router.providers.wire import Wire
 
 

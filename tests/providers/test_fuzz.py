@@ -22,13 +22,14 @@ from pydantic import SecretStr
 
 from mcp_router.core import CompletionRequest, Message
 from mcp_router.errors import MalformedResponse, ProviderError
-from mcp_router.providers import anthropic as an
+from mcp_router.providers import anthropic_wire as an
 from mcp_router.providers import build_adapter
 from mcp_router.providers import gemini as gm
 from mcp_router.providers import ollama as ol
-from mcp_router.providers import openai as oa
+from mcp_router.providers import openai_models as oa_models
+from mcp_router.providers import openai_wire as oa
 from mcp_router.providers.config import ProviderConfig
-from mcp_router.providers.http import error_from_response, parse_retry_after, retry_delay_from_body
+from mcp_router.providers.http_errors import error_from_response, parse_retry_after, retry_delay_from_body
 from mcp_router.providers.wire import Wire
 
 FIELDS = [
@@ -277,7 +278,7 @@ def test_openai_parsers_raise_only_provider_errors(body: Any) -> None:
     wire = Wire("openai", 200, "m")
     _only_provider_errors(oa.from_wire, body, "openai")
     _only_provider_errors(oa.map_chunk, body, oa.ChunkState(provider="openai", model="m"), wire)
-    _only_provider_errors(oa.models_from_wire, body, OPENROUTER)
+    _only_provider_errors(oa_models.models_from_wire, body, OPENROUTER)
     assert isinstance(oa.classify(None, body)[1], str)
 
 
@@ -413,7 +414,7 @@ def test_model_list_leaves_that_used_to_escape_as_python_errors() -> None:
         "pricing": {"prompt": "NaN", "completion": "Infinity", "input_cache_read": "-1"},
         "supported_parameters": [{}, ["tools"], "tools"],
     }
-    (model,) = oa.models_from_wire({"data": [entry]}, OPENROUTER)
+    (model,) = oa_models.models_from_wire({"data": [entry]}, OPENROUTER)
     assert (model.input_price, model.output_price, model.cache_read_price) == (None, None, None)
     assert model.capabilities == frozenset({"tools"})
     with pytest.raises(MalformedResponse):

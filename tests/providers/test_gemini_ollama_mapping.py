@@ -21,7 +21,7 @@ from mcp_router.errors import (
 )
 from mcp_router.providers import gemini as gm
 from mcp_router.providers import ollama as ol
-from mcp_router.providers.http import error_from_response
+from mcp_router.providers.http_errors import error_from_response
 from mcp_router.providers.wire import Wire
 
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}

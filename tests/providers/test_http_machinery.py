@@ -16,10 +16,10 @@ from mcp_router.core import CompletionRequest, Message, StreamEnd, TextDelta
 from mcp_router.errors import MalformedResponse
 from mcp_router.providers import build_adapter
 from mcp_router.providers.config import ProviderConfig
-from mcp_router.providers.http import (
+from mcp_router.providers.http import make_http_client
+from mcp_router.providers.http_errors import (
     default_error_class,
     looks_like_context_overflow,
-    make_http_client,
     parse_retry_after,
 )
 from mcp_router.providers.streams import SSEEvent, SSEParser, iter_ndjson, iter_sse

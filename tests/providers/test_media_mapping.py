@@ -14,7 +14,7 @@ from pydantic import TypeAdapter
 
 from mcp_router.core import CompletionRequest, Message, data_url
 from mcp_router.errors import BadRequest
-from mcp_router.providers import anthropic, gemini, ollama, openai
+from mcp_router.providers import anthropic_wire, gemini, ollama, openai_wire
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.media import fact, refusal, takes_url
 from mcp_router.sim.media import pdf, png
@@ -67,7 +67,7 @@ def config(name: str = "openai") -> ProviderConfig:
 
 def test_openai_parts_are_chat_content_parts() -> None:
     req = ask(image(PNG_URL, detail="low"), image(REMOTE_PNG), document(PDF_URL))
-    body = openai.to_wire(req, "gpt-4o-mini", config())
+    body = openai_wire.to_wire(req, "gpt-4o-mini", config())
     message = body["messages"][0]
     validated(OPENAI_MESSAGE, message)
     assert message["content"] == [
@@ -79,16 +79,22 @@ def test_openai_parts_are_chat_content_parts() -> None:
 
 
 def test_openai_string_content_stays_a_string() -> None:
-    body = openai.to_wire(CompletionRequest(messages=[Message(role="user", content="hi")]), "m", config())
+    body = openai_wire.to_wire(
+        CompletionRequest(messages=[Message(role="user", content="hi")]), "m", config()
+    )
     assert body["messages"] == [{"role": "user", "content": "hi"}]
 
 
 def test_openai_takes_file_data_only_inline_but_openrouter_takes_a_url() -> None:
     with pytest.raises(BadRequest, match="only as bytes"):
-        openai.to_wire(ask(document(REMOTE_PDF)), "gpt-4o", config())
-    fetched = openai.to_wire(ask(document(REMOTE_PDF), fetched={REMOTE_PDF: PDF_URL}), "gpt-4o", config())
+        openai_wire.to_wire(ask(document(REMOTE_PDF)), "gpt-4o", config())
+    fetched = openai_wire.to_wire(
+        ask(document(REMOTE_PDF), fetched={REMOTE_PDF: PDF_URL}), "gpt-4o", config()
+    )
     assert fetched["messages"][0]["content"][1]["file"]["file_data"] == PDF_URL
-    routed = openai.to_wire(ask(document(REMOTE_PDF, filename=None)), "openai/gpt-4o", config("openrouter"))
+    routed = openai_wire.to_wire(
+        ask(document(REMOTE_PDF, filename=None)), "openai/gpt-4o", config("openrouter")
+    )
     assert routed["messages"][0]["content"][1]["file"] == {
         "filename": "document.pdf",
         "file_data": REMOTE_PDF,
@@ -102,15 +108,15 @@ def test_cache_control_reaches_openrouter_only() -> None:
         ),
         document(PDF_URL, cache_control={"type": "ephemeral"}),
     )
-    to_openrouter = openai.to_wire(req, "anthropic/claude-sonnet-4.5", config("openrouter"))
+    to_openrouter = openai_wire.to_wire(req, "anthropic/claude-sonnet-4.5", config("openrouter"))
     assert to_openrouter["messages"][0]["content"][2]["cache_control"] == {"type": "ephemeral"}
-    to_openai = openai.to_wire(req, "gpt-4o", config())
+    to_openai = openai_wire.to_wire(req, "gpt-4o", config())
     assert "cache_control" not in to_openai["messages"][0]["content"][2]
 
 
 def test_a_local_path_never_reaches_a_wire() -> None:
     with pytest.raises(BadRequest, match="local file"):
-        openai.to_wire(ask(image("/tmp/cat.png")), "gpt-4o", config())
+        openai_wire.to_wire(ask(image("/tmp/cat.png")), "gpt-4o", config())
 
 
 # ---------------------------------------------------------------------------- Anthropic
@@ -123,7 +129,7 @@ def test_anthropic_image_and_document_blocks_with_base64_and_url_sources() -> No
         document(PDF_URL),
         document(REMOTE_PDF, filename=None),
     )
-    body = anthropic.to_wire(req, "claude-haiku-4-5")
+    body = anthropic_wire.to_wire(req, "claude-haiku-4-5")
     message = body["messages"][0]
     validated(ANTHROPIC_MESSAGE, message)
     assert message["content"] == [
@@ -153,12 +159,16 @@ def test_anthropic_system_parts_keep_their_cache_breakpoint() -> None:
             ],
         }
     )
-    body = anthropic.to_wire(CompletionRequest(messages=[system, Message(role="user", content="q")]), "m")
+    body = anthropic_wire.to_wire(
+        CompletionRequest(messages=[system, Message(role="user", content="q")]), "m"
+    )
     assert body["system"] == [
         {"type": "text", "text": "Long shared context", "cache_control": {"type": "ephemeral"}},
         {"type": "text", "text": "Today's note"},
     ]
-    plain = anthropic.to_wire(CompletionRequest(messages=[Message(role="system", content="s"), system]), "m")
+    plain = anthropic_wire.to_wire(
+        CompletionRequest(messages=[Message(role="system", content="s"), system]), "m"
+    )
     assert isinstance(plain["system"], list)
 
 

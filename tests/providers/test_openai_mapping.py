@@ -20,9 +20,10 @@ from mcp_router.errors import (
     ServerError,
     UnsupportedParameter,
 )
-from mcp_router.providers import openai as oa
+from mcp_router.providers import openai_models as oa_models
+from mcp_router.providers import openai_wire as oa
 from mcp_router.providers.config import ProviderConfig, providers_from_env
-from mcp_router.providers.http import build_error, error_from_response
+from mcp_router.providers.http_errors import build_error, error_from_response
 from mcp_router.providers.wire import Wire
 
 OPENAI = ProviderConfig(
@@ -400,7 +401,7 @@ OPENROUTER_MODELS = {
 
 def test_openrouter_models_map_prices_limits_and_capabilities() -> None:
     cfg = ProviderConfig(name="openrouter", protocol="openai", base_url="x", publishes_prices=True)
-    sonnet, auto = oa.models_from_wire(OPENROUTER_MODELS, cfg)
+    sonnet, auto = oa_models.models_from_wire(OPENROUTER_MODELS, cfg)
     assert sonnet.native_id == "anthropic/claude-sonnet-4.5"
     assert sonnet.input_price == Decimal("0.000003") and sonnet.output_price == Decimal("0.000015")
     assert sonnet.cache_read_price == Decimal("0.0000003") and sonnet.cache_write_price == Decimal(
@@ -424,16 +425,16 @@ def test_plain_openai_models_have_no_prices() -> None:
         "object": "list",
         "data": [{"id": "gpt-4o-mini", "object": "model", "created": 1, "owned_by": "system"}],
     }
-    (m,) = oa.models_from_wire(body, OPENAI)
+    (m,) = oa_models.models_from_wire(body, OPENAI)
     assert (m.native_id, m.input_price, m.context_length) == ("gpt-4o-mini", None, None)
     groq = {
         "object": "list",
         "data": [{"id": "llama-3.3-70b-versatile", "context_window": 131072, "max_completion_tokens": 32768}],
     }
-    (g,) = oa.models_from_wire(groq, GROQ)
+    (g,) = oa_models.models_from_wire(groq, GROQ)
     assert (g.context_length, g.max_output_tokens) == (131072, 32768)
     with pytest.raises(MalformedResponse):
-        oa.models_from_wire({"object": "list"}, OPENAI)
+        oa_models.models_from_wire({"object": "list"}, OPENAI)
 
 
 def test_only_endpoint_refusals_are_endpoint_specific() -> None:
@@ -476,13 +477,13 @@ def test_model_lists_say_chat_only_where_the_vendor_does() -> None:
         ]
     }
     cfg = ProviderConfig(name="openrouter", protocol="openai", base_url="x", publishes_prices=True)
-    assert [m.chat for m in oa.models_from_wire(openrouter, cfg)] == [True, False]
+    assert [m.chat for m in oa_models.models_from_wire(openrouter, cfg)] == [True, False]
     together = [
         {"id": "meta/llama", "type": "chat"},
         {"id": "BAAI/bge-large-en-v1.5", "type": "embedding"},
         {"id": "x/base", "type": "language"},
         {"id": "x/odd", "type": ["chat"]},
     ]
-    assert [m.chat for m in oa.models_from_wire(together, GROQ)] == [True, False, None, None]
+    assert [m.chat for m in oa_models.models_from_wire(together, GROQ)] == [True, False, None, None]
     openai = {"data": [{"id": "text-embedding-3-small", "object": "model", "owned_by": "system"}]}
-    assert [m.chat for m in oa.models_from_wire(openai, OPENAI)] == [None]
+    assert [m.chat for m in oa_models.models_from_wire(openai, OPENAI)] == [None]

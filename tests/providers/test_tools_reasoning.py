@@ -204,7 +204,7 @@ def test_anthropic_thinks_no_more_mid_tool_loop() -> None:
     """After a tool result the call turn's signed thinking block would be wanted back: that
     turn goes without thinking rather than fail."""
     from mcp_router.core import FunctionCall, ToolCall
-    from mcp_router.providers.anthropic import to_wire
+    from mcp_router.providers.anthropic_wire import to_wire
 
     call = ToolCall(id="call_1", function=FunctionCall(name="get_weather", arguments='{"city":"Paris"}'))
     loop = THINK.model_copy(

@@ -18,11 +18,11 @@ from mcp_router.catalog import Catalog
 from mcp_router.catalog.refresh import CatalogRefresher
 from mcp_router.core import CompletionRequest, Message, ResponseFormat, StreamEnd, TextDelta
 from mcp_router.errors import AuthFailed, BadRequest, ProviderError, ServerError
-from mcp_router.providers import anthropic as an
+from mcp_router.providers import anthropic_wire as an
 from mcp_router.providers import build_adapter, build_adapters, make_http_client, providers_from_env
-from mcp_router.providers import openai as oa
+from mcp_router.providers import openai_wire as oa
 from mcp_router.providers.config import ProviderConfig
-from mcp_router.providers.http import error_from_response
+from mcp_router.providers.http_errors import error_from_response
 from mcp_router.sim import Fault, Simulator
 
 pytestmark = pytest.mark.anyio
