@@ -2,7 +2,7 @@
 lets a finished stream's connection go back to the pool, and the capped read of an error body.
 
 Framing only: what an event or line means is each protocol's business, and turning transport
-failures and error statuses into `ProviderError`s is `providers.http`'s. Every buffer here is
+failures and error statuses into `ProviderError`s is `providers.http_errors`'. Every buffer here is
 bounded (`MAX_EVENT_BYTES` per streamed event or line, `MAX_ERROR_BODY_BYTES` per error body):
 an event or line over its bound, or an NDJSON line that is not JSON, is a `MalformedResponse`,
 so a broken or hostile server cannot make us hold more.
