@@ -246,6 +246,34 @@ class BudgetExceeded(RouterError):
         )
 
 
+class ClientRateLimited(RouterError):
+    """A client (an issued key) sent more requests this minute than its `rpm` allows; the
+    HTTP faces answer 429 with `Retry-After: retry_after_s` (rounded up)."""
+
+    def __init__(self, client: str, rpm: int, retry_after_s: float) -> None:
+        self.client = client
+        self.rpm = rpm
+        self.retry_after_s = retry_after_s
+        super().__init__(
+            f"Rate limit for client {clip(client)!r}: {rpm} requests per minute. "
+            f"Retry after {max(1, int(retry_after_s + 0.999))} s."
+        )
+
+
+class ModelNotAllowed(RouterError):
+    """Every model a call could use is outside the caller's model allowlist (an issued key's
+    `--models` patterns); the HTTP faces answer 403."""
+
+    def __init__(self, client: str, patterns: tuple[str, ...], requested: str) -> None:
+        self.client = client
+        self.patterns = patterns
+        self.requested = requested
+        super().__init__(
+            f"Model {clip(requested)!r} is outside the allowlist of client {clip(client)!r} "
+            f"({', '.join(patterns)}). Use a model matching it (list_models shows ids)."
+        )
+
+
 class AllRoutesFailed(RouterError):
     def __init__(self, message: str, attempts: list[Any] | None = None) -> None:
         self.attempts = attempts or []
