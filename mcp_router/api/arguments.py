@@ -174,7 +174,9 @@ class PromptInput(ToolArgs):
     messages: Messages | None = Field(default=None, description=MESSAGES_HELP)
     system: str | None = None
     # Described once, here, for both tools (README "Long calls").
-    background: bool = Field(default=False, description="Answer at once with a job_id; read the result at jobs://{id}.")
+    background: bool = Field(
+        default=False, description="Answer at once with a job_id; read the result at jobs://{id}."
+    )
 
 
 def _route_request(

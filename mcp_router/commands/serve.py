@@ -81,6 +81,7 @@ async def run_serve(
         tokens=tokens or None,
         admins=admins_from(env, settings.server.admins),
         refresh_interval_s=refresh_interval(env),
+        jobs_keep_s=settings.jobs.keep_hours * 3600,
     )
     stop = StopRequest(grace_s)
     async with anyio.create_task_group() as tg:

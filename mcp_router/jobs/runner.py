@@ -107,7 +107,11 @@ class JobRunner:
         return None if running is None else running.progress.message()
 
     async def _run(self, book: JobBook, job: Job, work: Work, running: _Running) -> None:
-        outcome: dict[str, Any] = {"status": "failed", "error": "interrupted: the server stopped", "failure": "interrupted"}
+        outcome: dict[str, Any] = {
+            "status": "failed",
+            "error": "interrupted: the server stopped",
+            "failure": "interrupted",
+        }
         try:
             with running.scope:
                 async with anyio.create_task_group() as tg:

@@ -16,10 +16,10 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 
 from mcp_router import __version__
-from mcp_router.router import Router
-from mcp_router.server.callers import CallerMiddleware
 from mcp_router.jobs.book import DEFAULT_KEEP_S
 from mcp_router.jobs.runner import JobTiming
+from mcp_router.router import Router
+from mcp_router.server.callers import CallerMiddleware
 from mcp_router.server.guards import ClipErrorEchoes
 from mcp_router.server.jobs import ServerJobs
 from mcp_router.server.live import ResourceNotifier

@@ -80,7 +80,7 @@ def model_tool(
     if tool.fn_metadata.output_schema is not None:
         tool.fn_metadata.output_schema = shallow_output(tool.fn_metadata.output_schema)
     if also_returns:
-        tool.fn_metadata.output_model = Union[(tool.fn_metadata.output_model, *also_returns)]  # noqa: UP007
+        tool.fn_metadata.output_model = Union[(tool.fn_metadata.output_model, *also_returns)]
     return tool
 
 

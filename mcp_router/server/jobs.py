@@ -68,7 +68,9 @@ class ServerJobs:
         if self._book is None:
             store = (await self._state.router()).store
             if store is None:
-                raise RouterError("Background jobs need the usage database; build the router with Router.from_env.")
+                raise RouterError(
+                    "Background jobs need the usage database; build the router with Router.from_env."
+                )
             lease_s = max(30.0, 3 * self.runner.timing.renew_s)
             self._book = JobBook(store, keep_s=self._keep_s, lease_s=lease_s)
         return self._book
@@ -123,7 +125,7 @@ class ServerJobs:
         )(self.resource)
 
     @maps_errors(ResourceError)
-    async def resource(self, id: str) -> str:  # noqa: A002 - the URI template's name
+    async def resource(self, id: str) -> str:
         job = await self.read(id)
         if job is None:
             raise ResourceNotFoundError(

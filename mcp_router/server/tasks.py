@@ -15,7 +15,14 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.extension import Extension, MethodBinding
 from mcp.server.mcpserver import require_client_extension
 from mcp.shared.exceptions import MCPError
-from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, CallToolRequestParams, CallToolResult, RequestParams, TextContent
+from mcp_types import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    CallToolRequestParams,
+    CallToolResult,
+    RequestParams,
+    TextContent,
+)
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcp_router.errors import clip
@@ -75,11 +82,20 @@ def task_of(job: Job) -> dict[str, Any]:
         result.pop("resultType", None)
         return {**task, "status": "completed", "result": result}
     message = job.error or "failed"
-    return {**task, "status": "failed", "statusMessage": message, "error": {"code": INTERNAL_ERROR, "message": message}}
+    return {
+        **task,
+        "status": "failed",
+        "statusMessage": message,
+        "error": {"code": INTERNAL_ERROR, "message": message},
+    }
 
 
 def _started_job(result: HandlerResult) -> str | None:
-    if isinstance(result, CallToolResult) and not result.is_error and isinstance(result.structured_content, dict):
+    if (
+        isinstance(result, CallToolResult)
+        and not result.is_error
+        and isinstance(result.structured_content, dict)
+    ):
         job_id = result.structured_content.get("job_id")
         return job_id if isinstance(job_id, str) else None
     return None

@@ -119,7 +119,9 @@ class RouterTools:
         client = self._state.caller().client
         req = args.to_route_request(client=client, tool="complete", providers=provider_names(router))
         if wants_job(args.background):
-            started = await self._jobs.start("complete", req.timeout_s, lambda cb: router.complete(req, on_progress=cb))
+            started = await self._jobs.start(
+                "complete", req.timeout_s, lambda cb: router.complete(req, on_progress=cb)
+            )
             return as_json(started)
         return answer(await self._routed(ctx, lambda cb: router.complete(req, on_progress=cb)))
 
