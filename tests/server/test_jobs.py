@@ -20,6 +20,7 @@ from serve_wire import child_env, serve_stdio
 from mcp_router.jobs.runner import JobTiming
 from mcp_router.router import Router
 from mcp_router.server.app import build_server
+from mcp_router.settings import ConfigError, parse_settings
 from mcp_router.sim import Simulator
 
 FAST_POLL = JobTiming(poll_s=0.05, renew_s=0.5)
@@ -131,3 +132,10 @@ async def test_a_job_cut_by_sigkill_is_reported_failed_after_a_restart(
             job = await read_job(client, f"jobs://{job_id}")
     assert job["status"] == "failed" and job["failure"] == "interrupted", job
     assert "stopped before it finished" in job["error"]
+
+
+def test_the_keep_time_is_configured_in_hours() -> None:
+    assert parse_settings("[jobs]\nkeep_hours = 2").jobs.keep_hours == 2.0
+    assert parse_settings("").jobs.keep_hours == 24.0
+    with pytest.raises(ConfigError, match="keep_hours"):
+        parse_settings("[jobs]\nkeep_hours = 0")

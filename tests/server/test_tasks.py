@@ -30,8 +30,10 @@ from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
+from mcp_router.jobs.records import Job
 from mcp_router.router import Router
 from mcp_router.server.app import build_server
+from mcp_router.server.tasks import task_of
 from mcp_router.server.transports import bind, http_app, parse_tokens, uvicorn_server
 from mcp_router.sim import Simulator
 
@@ -150,3 +152,25 @@ async def test_another_clients_job_and_task_are_not_found_over_http(router: Any,
                         assert unknown.value.error.code == -32602
     assert mine["status"] == "completed" and mine["client"] == "laptop"
     assert "No job" in unreadable.value.error.message and "laptop" not in unreadable.value.error.message
+
+
+def _job(**fields: Any) -> Job:
+    base = {"id": "j1", "client": "c", "tool": "complete", "status": "running", "created_at": "t0"}
+    return Job.model_validate({"updated_at": "t1", **base, **fields})
+
+
+def test_jobs_map_onto_task_statuses() -> None:
+    working = task_of(_job(progress="streaming: 4 chunks (1.0 s)", created_ms=5, expires_ms=1005))
+    assert working["status"] == "working" and working["statusMessage"].startswith("streaming")
+    assert working["ttlMs"] == 1000
+    # A tool error (the call's own failure) is a completed task whose result is the tool error.
+    tool_error = task_of(_job(status="failed", failure="tool", error="Unknown model x/y."))
+    assert tool_error["status"] == "completed"
+    assert (
+        tool_error["result"]["isError"] is True
+        and tool_error["result"]["content"][0]["text"] == "Unknown model x/y."
+    )
+    # A call cut short by a stop is a failed task carrying a JSON-RPC error.
+    cut = task_of(_job(status="failed", failure="interrupted", error="interrupted: ..."))
+    assert cut["status"] == "failed" and cut["error"]["code"] == -32603 and "result" not in cut
+    assert task_of(_job(status="cancelled"))["status"] == "cancelled"
