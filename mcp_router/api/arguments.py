@@ -32,6 +32,7 @@ from mcp_router.api.names import canonical_preferences
 from mcp_router.catalog.query import MAX_LIMIT, QuerySort
 from mcp_router.core import MAX_TOKEN_COUNT, Message, SamplingParams
 from mcp_router.metering.reports import GroupBy
+from mcp_router.routing.judge import Judge
 from mcp_router.routing.types import DEFAULT_OUTPUT_TOKENS, ModelChoice, RouteRequest, RoutingParams
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
 MAX_PROMPT_BYTES = 1_000_000
 """Upper bound on the prompt (all message contents together), in UTF-8 bytes."""
 MAX_COMPARE_MODELS = 8
+MAX_PATH = 4096  # characters: PATH_MAX on Linux
 MAX_LIST_LIMIT = MAX_LIMIT
 USD_PER_M = "USD per 1M tokens."
 
@@ -194,6 +196,13 @@ class CompletionArgs(RoutingParams, SamplingParams, ModelChoice, PromptInput):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    output_file: str | None = Field(
+        default=None,
+        max_length=MAX_PATH,
+        description="Absolute path to write the answer to; returns a preview instead of text.",
+    )
+    overwrite: bool = Field(default=False, description="Replace an existing output_file.")
+
     @field_validator("models")
     @classmethod
     def _some_models(cls, value: list[str] | None) -> list[str] | None:
@@ -219,6 +228,9 @@ class CompareArgs(RoutingParams, SamplingParams, PromptInput):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     models: list[str] = Field(description=f"1-{MAX_COMPARE_MODELS} vendor/model ids.")
+    judge: Judge | None = Field(
+        default=None, description="{model, instructions?}: a model that then judges the answers."
+    )
 
     @field_validator("models")
     @classmethod

@@ -104,7 +104,14 @@ class RouterTools:
         router = await self._state.router()
         client = self._state.caller().client
         req = args.to_route_request(client=client, tool="complete", providers=provider_names(router))
-        return answer(await self._routed(ctx, lambda cb: router.complete(req, on_progress=cb)))
+        return answer(
+            await self._routed(
+                ctx,
+                lambda cb: router.complete(
+                    req, on_progress=cb, output_file=args.output_file, overwrite=args.overwrite
+                ),
+            )
+        )
 
     @tool(
         "Compare models",
@@ -118,7 +125,11 @@ class RouterTools:
         router = await self._state.router()
         client = self._state.caller().client
         req = args.to_route_request(client=client, tool="compare", providers=provider_names(router))
-        return as_json(await self._routed(ctx, lambda cb: router.compare(req, args.models, on_progress=cb)))
+        return as_json(
+            await self._routed(
+                ctx, lambda cb: router.compare(req, args.models, on_progress=cb, judge=args.judge)
+            )
+        )
 
     @tool(
         "Find models",
