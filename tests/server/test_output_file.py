@@ -91,7 +91,9 @@ async def test_an_unwritable_target_is_refused_before_any_call(
     assert not (tmp_path / "elsewhere" / "out.md").exists()
 
 
-async def test_an_existing_file_is_kept_unless_overwrite(router: Router, sim: Simulator, folder: Path) -> None:
+async def test_an_existing_file_is_kept_unless_overwrite(
+    router: Router, sim: Simulator, folder: Path
+) -> None:
     target = folder / "notes.md"
     target.write_text("mine", encoding="utf-8")
     refused = await call(router, ask(target))
@@ -113,7 +115,9 @@ async def test_a_folder_is_never_replaced(router: Router, sim: Simulator, folder
     assert sim.hits(*MODEL) == 0 and (folder / "sub").is_dir()
 
 
-async def test_sixteen_concurrent_answers_to_distinct_files(router: Router, sim: Simulator, folder: Path) -> None:
+async def test_sixteen_concurrent_answers_to_distinct_files(
+    router: Router, sim: Simulator, folder: Path
+) -> None:
     results: dict[int, Any] = {}
     async with Client(build_server(router)) as client:
 
