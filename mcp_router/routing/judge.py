@@ -38,10 +38,10 @@ class Judge(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    model: str = Field(min_length=1, max_length=200, description="The judge's vendor/model id.")
+    model: str = Field(min_length=1, max_length=200)  # a vendor/model id, an alias or auto
     instructions: str | None = Field(
-        default=None, max_length=MAX_INSTRUCTIONS, description="Default: pick the best answer and say why."
-    )
+        default=None, max_length=MAX_INSTRUCTIONS
+    )  # default: DEFAULT_INSTRUCTIONS
 
 
 def _answer(entry: CompareEntry) -> str:

@@ -115,8 +115,9 @@ class RouterTools:
 
     @tool(
         "Compare models",
-        """Run one prompt on up to 8 models at once: each answer with its USD cost and latency, and
-        which was cheapest and fastest. Use it to pick a model before delegating similar tasks.""",
+        """Run one prompt on up to 8 models at once (complete's arguments; models: the ones to
+        compare): each answer with its USD cost and latency, which was cheapest and fastest, and
+        with judge a verdict. Use it to pick a model before delegating similar tasks.""",
         OPEN_WORLD,
     )
     async def compare(
