@@ -164,3 +164,11 @@ class CompareResult(BaseModel):
     cheapest: str | None
     fastest: str | None
     verdict: Verdict | None = None  # with `judge`
+
+    @model_serializer(mode="wrap")
+    def _judged(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`verdict` only when a judge was asked for."""
+        data: dict[str, Any] = handler(self)
+        if self.verdict is None:
+            data.pop("verdict", None)
+        return data

@@ -120,3 +120,8 @@ async def test_nothing_to_judge_when_every_model_failed(router: Router, sim: Sim
 async def test_judge_arguments_are_checked(router: Router) -> None:
     result = await compare(router, judge={"model": JUDGE, "style": "harsh"})
     assert result.is_error and "judge" in result.content[0].text
+
+
+async def test_no_verdict_without_a_judge(router: Router) -> None:
+    result = await compare(router)
+    assert not result.is_error and "verdict" not in result.structured_content

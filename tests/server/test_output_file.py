@@ -137,3 +137,31 @@ async def test_sixteen_concurrent_answers_to_distinct_files(
         assert written.decode().startswith(result.structured_content["preview"])
     previews = {r.structured_content["preview"] for r in results.values()}
     assert len(previews) == 16  # each file holds its own answer (the replies differ by prompt)
+
+
+async def test_sixteen_concurrent_answers_to_one_name_leave_exactly_one_whole_file(
+    router: Router, sim: Simulator, folder: Path
+) -> None:
+    target = folder / "race.md"
+    results: list[Any] = []
+    async with Client(build_server(router)) as client:
+
+        async def one(i: int) -> None:
+            results.append(await client.call_tool("complete", ask(target) | {"prompt": f"Write part {i}."}))
+
+        async with anyio.create_task_group() as tg:
+            for i in range(16):
+                tg.start_soon(one, i)
+    filed = [r for r in results if not r.is_error and "output_file" in r.structured_content]
+    assert len(filed) == 1  # one writer won the name; nobody replaced it
+    written = target.read_text(encoding="utf-8")
+    assert written.startswith(filed[0].structured_content["preview"])
+    assert filed[0].structured_content["output_file"]["bytes"] == len(written.encode())
+    for r in results:
+        if r is filed[0]:
+            continue
+        if r.is_error:  # refused before its call: the file was already there
+            assert "already exists" in r.content[0].text
+        else:  # answered while the winner wrote: the answer comes back as text, with why
+            assert r.structured_content["text"] and "not written" in r.structured_content["error"]
+    assert [p.name for p in folder.iterdir()] == ["race.md"]
