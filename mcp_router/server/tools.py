@@ -118,17 +118,21 @@ class RouterTools:
         router = await self._state.router()
         client = self._state.caller().client
         req = args.to_route_request(client=client, tool="complete", providers=provider_names(router))
-        if wants_job(args.background):
-            started = await self._jobs.start(
-                "complete", req.timeout_s, lambda cb: router.complete(req, on_progress=cb)
+
+        def run(cb: OnProgress | None) -> Awaitable[RoutedCompletion]:
+            return router.complete(
+                req, on_progress=cb, output_file=args.output_file, overwrite=args.overwrite
             )
-            return as_json(started)
-        return answer(await self._routed(ctx, lambda cb: router.complete(req, on_progress=cb)))
+
+        if wants_job(args.background):
+            return as_json(await self._jobs.start("complete", req.timeout_s, run))
+        return answer(await self._routed(ctx, run))
 
     @tool(
         "Compare models",
-        """Run one prompt on up to 8 models at once: each answer with its USD cost and latency, and
-        which was cheapest and fastest. Use it to pick a model before delegating similar tasks.""",
+        """Run one prompt on up to 8 models at once (complete's arguments; models: the ones to
+        compare): each answer with its USD cost and latency, which was cheapest and fastest, and
+        with judge a verdict. Use it to pick a model before delegating similar tasks.""",
         OPEN_WORLD,
         also_returns=(JobStarted,),
     )
@@ -138,12 +142,13 @@ class RouterTools:
         router = await self._state.router()
         client = self._state.caller().client
         req = args.to_route_request(client=client, tool="compare", providers=provider_names(router))
+
+        def run(cb: OnProgress | None) -> Awaitable[CompareResult]:
+            return router.compare(req, args.models, on_progress=cb, judge=args.judge)
+
         if wants_job(args.background):
-            started = await self._jobs.start(
-                "compare", req.timeout_s, lambda cb: router.compare(req, args.models, on_progress=cb)
-            )
-            return as_json(started)
-        return as_json(await self._routed(ctx, lambda cb: router.compare(req, args.models, on_progress=cb)))
+            return as_json(await self._jobs.start("compare", req.timeout_s, run))
+        return as_json(await self._routed(ctx, run))
 
     @tool(
         "Find models",
