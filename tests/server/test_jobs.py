@@ -139,3 +139,29 @@ def test_the_keep_time_is_configured_in_hours() -> None:
     assert parse_settings("").jobs.keep_hours == 24.0
     with pytest.raises(ConfigError, match="keep_hours"):
         parse_settings("[jobs]\nkeep_hours = 0")
+
+
+@pytest.mark.anyio
+async def test_sixteen_background_jobs_at_once_each_finish_once_and_are_metered_once(
+    sim: Simulator, env: dict[str, str]
+) -> None:
+    sim.set_profile("openai", "gpt-4o-mini", ttft_ms=300)
+    updates = Updates()
+    jobs: list[dict[str, Any]] = []
+    async with (
+        Router.from_env(env) as router,
+        Client(build_server(router), mode="legacy", message_handler=updates) as client,
+    ):
+
+        async def one(i: int) -> None:
+            args = {"prompt": f"job {i}", "model": MODEL, "background": True}
+            started: Any = (await client.call_tool("complete", args)).structured_content
+            jobs.append(await finished_job(client, started["resource"], updates))
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                for i in range(16):
+                    tg.start_soon(one, i)
+        await router.flush_metering()
+    assert len({j["id"] for j in jobs}) == 16 and {j["status"] for j in jobs} == {"completed"}
+    assert ledger_statuses(Path(env["MCP_ROUTER_HOME"])) == ["ok"] * 16
