@@ -107,21 +107,25 @@ class JobRunner:
         return None if running is None else running.progress.message()
 
     async def _run(self, book: JobBook, job: Job, work: Work, running: _Running) -> None:
-        outcome: dict[str, Any] = {
-            "status": "failed",
-            "error": "interrupted: the server stopped",
-            "failure": "interrupted",
-        }
+        outcome: dict[str, Any] | None = None
         try:
             with running.scope:
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(self._watch, book, job.id, running)
                     outcome = await _outcome(work, running.progress.on_progress)
                     tg.cancel_scope.cancel()
-            if running.cancelled:
-                outcome = {"status": "cancelled", "error": "cancelled on request"}
         finally:
             self._running.pop(job.id, None)
+            # An answer that arrived before the cancel took effect is kept; without one, the job
+            # was cancelled on request, or cut by the server stopping (its scope cancelled).
+            if running.cancelled and (outcome is None or outcome["status"] != "completed"):
+                outcome = {"status": "cancelled", "error": "cancelled on request"}
+            elif outcome is None:
+                outcome = {
+                    "status": "failed",
+                    "error": "interrupted: the server stopped",
+                    "failure": "interrupted",
+                }
             with anyio.CancelScope(shield=True):
                 await self._record(book, job.id, outcome)
 

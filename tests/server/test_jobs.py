@@ -6,6 +6,7 @@ reported failed after a restart."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -165,3 +166,18 @@ async def test_sixteen_background_jobs_at_once_each_finish_once_and_are_metered_
         await router.flush_metering()
     assert len({j["id"] for j in jobs}) == 16 and {j["status"] for j in jobs} == {"completed"}
     assert ledger_statuses(Path(env["MCP_ROUTER_HOME"])) == ["ok"] * 16
+
+
+def test_the_jobs_command_lists_and_names_an_unknown_job_in_one_line(tmp_path: Path) -> None:
+    env = {"MCP_ROUTER_HOME": str(tmp_path / "home")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "mcp_router", "jobs", *args]
+        return subprocess.run(command, env=child_env(env), capture_output=True, text=True)
+
+    listed = run("list", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == {"jobs": []}
+    for verb in ("show", "cancel"):
+        missing = run(verb, "nope")
+        assert missing.returncode == 1 and "No job 'nope'" in missing.stderr
+        assert "Traceback" not in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
