@@ -68,6 +68,8 @@ class JobRunner:
         self._on_finished = on_finished
         self._tg: anyio.abc.TaskGroup | None = None
         self._running: dict[str, _Running] = {}
+        self._idle = anyio.Event()
+        self._idle.set()
 
     async def serve(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Hold the jobs' task group until cancelled (the server's lifespan runs this)."""
@@ -90,6 +92,8 @@ class JobRunner:
         job = await book.create(client, tool, timeout_s=timeout_s)
         running = _Running(anyio.CancelScope(), _Progress())
         self._running[job.id] = running
+        if self._idle.is_set():
+            self._idle = anyio.Event()
         self._tg.start_soon(self._run, book, job, work, running)
         return job
 
@@ -101,6 +105,11 @@ class JobRunner:
         running.cancelled = True
         running.scope.cancel()
         return True
+
+    async def wait_idle(self) -> None:
+        """Return once no job runs here (a stop gives running jobs its grace period)."""
+        while self._running:
+            await self._idle.wait()
 
     def progress(self, job_id: str) -> str | None:
         running = self._running.get(job_id)
@@ -116,6 +125,8 @@ class JobRunner:
                     tg.cancel_scope.cancel()
         finally:
             self._running.pop(job.id, None)
+            if not self._running:
+                self._idle.set()
             # An answer that arrived before the cancel took effect is kept; without one, the job
             # was cancelled on request, or cut by the server stopping (its scope cancelled).
             if running.cancelled and (outcome is None or outcome["status"] != "completed"):

@@ -27,6 +27,7 @@ from mcp_router.server.pending import PendingRouter
 from mcp_router.server.prompts import Completer
 from mcp_router.server.refresh import LiveCatalogUpdater
 from mcp_router.server.resources import RouterResources
+from mcp_router.server.shutdown import StopRequest
 from mcp_router.server.state import ServerState
 from mcp_router.server.tasks import TasksExtension
 from mcp_router.server.tools import RouterTools
@@ -99,6 +100,7 @@ def build_server(
     heartbeat_s: float = 2.0,
     jobs_keep_s: float = DEFAULT_KEEP_S,
     job_timing: JobTiming | None = None,
+    stop: StopRequest | None = None,
 ) -> MCPServer[Any]:
     """An MCPServer exposing `router` (a `Router`, or a `PendingRouter` still being built:
     then `initialize` and `tools/list` answer at once and tool calls wait for the router).
@@ -108,7 +110,8 @@ def build_server(
     token and meters each token as its client, which then reads only its own usage unless it
     is one of `admins` (see `api.access.admins_from`); `refresh_interval_s` refreshes the
     catalog live while the server runs (`updater`/`notifier` let a caller trigger and observe it);
-    finished background jobs are kept `jobs_keep_s` seconds."""
+    finished background jobs are kept `jobs_keep_s` seconds; when `stop` was requested, running
+    jobs get its grace period before they are cut (recorded failed, "interrupted")."""
     if tokens:
         refuse_placeholder_tokens(tokens)
     if updater is not None:
@@ -127,6 +130,8 @@ def build_server(
             if refresh_interval_s:
                 tg.start_soon(live.run, refresh_interval_s)
             yield {"updater": live}
+            if stop is not None and stop.requested.is_set():
+                await stop.drain(jobs.runner.wait_idle)
             tg.cancel_scope.cancel()
 
     server: MCPServer[Any] = MCPServer(

@@ -7,6 +7,7 @@ reported failed after a restart."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -181,3 +182,27 @@ def test_the_jobs_command_lists_and_names_an_unknown_job_in_one_line(tmp_path: P
         missing = run(verb, "nope")
         assert missing.returncode == 1 and "No job 'nope'" in missing.stderr
         assert "Traceback" not in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("grace", "status"), [("120", "completed"), ("0", "failed")])
+async def test_a_stop_gives_running_jobs_the_grace_period(
+    sim: Simulator, env: dict[str, str], tmp_path: Path, grace: str, status: str
+) -> None:
+    sim.set_profile("openai", "gpt-4o-mini", ttft_ms=1500)
+    child = child_env(env, MCP_ROUTER_STOP_GRACE_S=grace)
+    with anyio.fail_after(60):
+        async with serve_stdio(child, tmp_path / "stderr.log") as wire:
+            await wire.initialize()
+            await wire.call(1, "complete", {"prompt": "hi", "model": MODEL, "background": True})
+            job_id = (await wire.answer(1))["result"]["structuredContent"]["job_id"]
+            await sim.wait_for_hits("openai", "gpt-4o-mini")
+            wire.process.send_signal(signal.SIGTERM)
+            assert await wire.process.wait() == 0
+        shown = await anyio.run_process(
+            [sys.executable, "-m", "mcp_router", "jobs", "show", job_id, "--json"], env=child
+        )
+    job = json.loads(shown.stdout)
+    assert job["status"] == status, job
+    if status == "failed":  # cut at once: recorded as interrupted, never left running
+        assert job["failure"] == "interrupted"
