@@ -86,6 +86,8 @@ def _router_error(exc: RouterError) -> GatewayError:
         return GatewayError(429, text, "rate_limited", headers=_retry_after(exc.retry_after_s))
     if isinstance(exc, ContextTooLong):
         return GatewayError(400, text, "context_length_exceeded", "messages")
+    if isinstance(exc, AllRoutesFailed) and not exc.attempts:  # nothing could be tried (OpenRouter: 404)
+        return GatewayError(404, text, "no_endpoints", "model")
     if isinstance(exc, AllRoutesFailed | ProviderError):
         return GatewayError(
             502, text, "all_routes_failed" if isinstance(exc, AllRoutesFailed) else "upstream_error"
