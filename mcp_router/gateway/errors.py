@@ -9,7 +9,6 @@ echoed value clipped; they never carry a key (errors.py).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 from mcp_router.api.errors import InvalidArguments
@@ -43,15 +42,23 @@ _TYPES: dict[int, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
 class GatewayError(Exception):
     """An HTTP error answer: status, message, machine code, the request field at fault."""
 
-    status: int
-    message: str
-    code: str
-    param: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.param = param
+        self.headers = headers or {}
 
     def openai_body(self) -> dict[str, Any]:
         kind = _TYPES.get(self.status, ("api_error", "api_error"))[0]
