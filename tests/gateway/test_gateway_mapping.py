@@ -41,7 +41,12 @@ def test_openrouter_extensions_map_to_routing_fields() -> None:
     call = chat(
         model="openai/gpt-4o-mini:floor",
         models=["anthropic/claude-haiku-4.5"],
-        provider={"order": ["OpenAI"], "ignore": ["anthropic"], "sort": "throughput", "max_price": {"prompt": 1}},
+        provider={
+            "order": ["OpenAI"],
+            "ignore": ["anthropic"],
+            "sort": "throughput",
+            "max_price": {"prompt": 1},
+        },
         max_completion_tokens=50,
         max_tokens=10,
         reasoning_effort="low",
@@ -52,7 +57,9 @@ def test_openrouter_extensions_map_to_routing_fields() -> None:
     )
     req = call.request
     assert req.model == "openai/gpt-4o-mini:floor" and req.models == ["anthropic/claude-haiku-4.5"]
-    assert req.provider is not None and req.provider.order == ["openai"] and req.provider.ignore == ["anthropic"]
+    assert (
+        req.provider is not None and req.provider.order == ["openai"] and req.provider.ignore == ["anthropic"]
+    )
     assert req.sort == "throughput" and req.max_price is not None and req.max_price.prompt == 1
     assert req.max_tokens == 50 and req.reasoning is not None and req.reasoning.effort == "low"
     assert req.client == "c" and req.tool == "chat.completions"
