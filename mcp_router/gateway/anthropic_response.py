@@ -60,8 +60,17 @@ def stop_reason(result: RoutedCompletion) -> str:
     return STOP_REASONS.get(result.finish_reason, "end_turn")
 
 
+def broken_off(result: RoutedCompletion) -> GatewayError:
+    """An answer that broke off with no route left to finish it: Messages has no stop reason for
+    that, so it is an error (the OpenAI face answers `finish_reason: "error"` instead)."""
+    why = result.error or "the provider stopped mid-answer"
+    return GatewayError(502, f"The answer broke off before it was complete: {why}", "incomplete_answer")
+
+
 def message(result: RoutedCompletion, *, id_: str | None = None) -> dict[str, Any]:
-    """The `message` object for a routed answer."""
+    """The `message` object for a routed answer (raises `GatewayError` for a broken-off one)."""
+    if result.finish_reason == "error":
+        raise broken_off(result)
     content: list[dict[str, Any]] = []
     if result.reasoning:
         content.append({"type": "thinking", "thinking": result.reasoning, "signature": ""})
@@ -160,6 +169,8 @@ class MessageEncoder:
         )
 
     def finish(self, result: RoutedCompletion) -> bytes:
+        if result.finish_reason == "error":
+            return self.error(broken_off(result))
         out = []
         if result.reasoning and "thinking" not in self._kinds:
             out.append(self._thinking(result.reasoning))

@@ -9,8 +9,11 @@ from typing import Any
 import anthropic
 import pytest
 from anthropic import Anthropic, AsyncAnthropic
+from conftest import ServeWith
 from gateway_serve import Served
+from openai import OpenAI
 
+from mcp_router.sim import Fault, Simulator
 from mcp_router.sim.media import png
 
 HAIKU = "anthropic/claude-haiku-4.5"
@@ -111,3 +114,41 @@ def test_errors_come_in_anthropic_shape(served: Served) -> None:
         )
     body = bad.value.body
     assert body["error"]["type"] == "invalid_request_error" and "`top_k`" in body["error"]["message"]
+
+
+def test_a_stream_that_breaks_off_ends_in_an_error_event(serve_with: ServeWith, sim: Simulator) -> None:
+    served = serve_with()  # its own server: the failures open a circuit other tests must not see
+    sim.always("openai", "gpt-4o-mini", Fault.cut_stream(after_chunks=3))
+    try:
+        api = client(served)
+        asked: Any = {"model": MINI, "max_tokens": 200, "messages": [{"role": "user", "content": "Say hi"}]}
+        with pytest.raises(anthropic.APIStatusError) as whole:
+            api.messages.create(**asked)
+        kinds: list[str] = []
+        with pytest.raises(anthropic.APIError) as streamed, api.messages.stream(**asked) as stream:
+            kinds.extend(event.type for event in stream)
+        chunks = list(
+            OpenAI(base_url=served.v1, api_key="unused", max_retries=0).chat.completions.create(
+                model=MINI, messages=asked["messages"], stream=True
+            )
+        )
+    finally:
+        sim.always("openai", "gpt-4o-mini", None)
+    assert whole.value.status_code == 502 and "broke off" in whole.value.message
+    assert "broke off" in streamed.value.message and kinds[0] == "message_start"
+    assert "message_stop" not in kinds
+    assert chunks[-1].choices[0].finish_reason == "error"  # the OpenAI face says so in the stream
+
+
+def test_thinking_comes_back_as_a_thinking_block(served: Served) -> None:
+    asked: Any = {
+        "model": HAIKU,
+        "max_tokens": 3000,
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "messages": [{"role": "user", "content": "Why is the sky blue?"}],
+    }
+    message = client(served).messages.create(**asked)
+    assert [b.type for b in message.content] == ["thinking", "text"]
+    with client(served).messages.stream(**asked) as stream:
+        final = stream.get_final_message()
+    assert {b.type for b in final.content} == {"thinking", "text"}

@@ -211,3 +211,22 @@ async def test_sixteen_concurrent_streams_each_get_their_own_answer(served: Serv
         a.startswith("Simulated reply from gpt-4o-mini:") for a in answers.values()
     )
     assert len(set(answers.values())) > 8  # each stream carried its own request's answer
+
+
+def test_reasoning_comes_back_in_openrouter_fields(served: Served) -> None:
+    api = client(served)
+    asked: Any = {
+        "model": HAIKU,
+        "messages": [{"role": "user", "content": "Why is the sky blue?"}],
+        "max_tokens": 3000,
+        "extra_body": {"reasoning": {"effort": "low"}},
+    }
+    done = api.chat.completions.create(**asked)
+    assert (done.choices[0].message.model_extra or {})["reasoning"]
+    assert done.usage is not None and done.usage.completion_tokens_details is not None
+    assert (done.usage.completion_tokens_details.reasoning_tokens or 0) > 0
+    chunks = list(api.chat.completions.create(**asked, stream=True))
+    thinking = "".join(
+        (c.choices[0].delta.model_extra or {}).get("reasoning") or "" for c in chunks if c.choices
+    )
+    assert thinking and chunks[-1].choices[0].finish_reason == "stop"
