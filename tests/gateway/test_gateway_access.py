@@ -5,6 +5,7 @@ Host/Origin checks that keep a web page on another origin out."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,8 @@ from gateway_serve import OTHER_TOKEN, TOKEN, Served, stop_serve
 from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from openai import AsyncOpenAI, OpenAI
+
+from mcp_router.sim import Fault, Simulator
 
 MODEL = "openai/gpt-4o-mini"
 HI: Any = [{"role": "user", "content": "Say hi"}]
@@ -141,3 +144,19 @@ async def test_mcp_and_openai_clients_at_once_land_in_one_ledger(serve_with: Ser
     assert sorted(results) == ["mcp"] * 8 + ["openai"] * 8
     ledger = await anyio.to_thread.run_sync(usage_by_client, served)
     assert ledger == {"alice": 8, "bob": 8}
+
+
+def test_a_client_leaving_a_stream_cancels_the_call(serve_with: ServeWith, sim: Simulator) -> None:
+    served = serve_with(MCP_ROUTER_STOP_GRACE_S="3600")  # a stop waits for calls still in flight
+    sim.always("openai", "gpt-4o-mini", Fault.stall(after_chunks=2))  # then silent, connection open
+    try:
+        body = {"model": MODEL, "messages": HI, "stream": True}
+        with httpx2.stream("POST", f"{served.v1}/chat/completions", json=body, timeout=30) as response:
+            lines = response.iter_lines()
+            assert any('"content":"Simulated"' in line for line in lines)  # the answer began; leave
+        stop_serve(served)  # without the cancel, the stop would wait for the stalled call
+    finally:
+        sim.always("openai", "gpt-4o-mini", None)
+    with sqlite3.connect(Path(served.env["MCP_ROUTER_HOME"]) / "usage.db") as db:
+        outcomes = [row[0] for row in db.execute("SELECT outcome FROM attempts")]
+    assert outcomes == ["cancelled"]
