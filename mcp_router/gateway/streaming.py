@@ -3,7 +3,9 @@
 The status line waits for the call's first event: an error before any answer (unknown model,
 budget, every route failed) is still a plain HTTP error with the right status, as OpenAI's and
 Anthropic's APIs answer it. After that an error becomes the format's error event. A client that
-disconnects cancels the call (metered as cancelled, routing/delivery.py).
+disconnects cancels the call (metered as cancelled). The call runs through `Router.complete`
+with an `on_delta` callback rather than `Router.stream`, so tokens that arrive together are
+written together (`_Outbox`).
 """
 
 from __future__ import annotations
@@ -41,8 +43,38 @@ def error_response(err: GatewayError, body: ErrorBody) -> JSONResponse:
     return JSONResponse(body(err), status_code=err.status, headers=err.headers)
 
 
+class _Outbox:
+    """Encoded events waiting to be written. The call adds them synchronously as tokens arrive;
+    the writer takes all that piled up since its last write, so a burst of tokens (one network
+    read from the provider) leaves as one write instead of one per token."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self._wake = anyio.Event()
+        self.ended = False
+        self.failure: GatewayError | None = None
+
+    def put(self, data: bytes) -> None:
+        self._parts.append(data)
+        self._wake.set()
+
+    def end(self, failure: GatewayError | None = None) -> None:
+        self.failure = failure
+        self.ended = True
+        self._wake.set()
+
+    async def take(self) -> bytes:
+        """What piled up; b"" once the call ended and everything was taken."""
+        while not self._parts and not self.ended:
+            await self._wake.wait()
+            self._wake = anyio.Event()
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
 class RoutedStream(Response):
-    """The response of one streamed call (runs the call in the request's own task)."""
+    """The response of one streamed call (the call runs in a task of the request's own)."""
 
     def __init__(
         self, router: Router, request: RouteRequest, encoder: Encoder, error_body: ErrorBody
@@ -55,14 +87,17 @@ class RoutedStream(Response):
         self._started = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        outbox = _Outbox()
         async with anyio.create_task_group() as tg:
             tg.start_soon(_cancel_on_disconnect, receive, tg.cancel_scope)
-            failure = await self._pump(send)
-            if failure is not None and not self._started:
-                await error_response(failure, self._error_body)(scope, receive, send)
+            tg.start_soon(self._call, outbox)
+            while data := await outbox.take():
+                await self._send(send, data)
+            if outbox.failure is not None and not self._started:
+                await error_response(outbox.failure, self._error_body)(scope, receive, send)
             else:
-                if failure is not None:
-                    await self._send(send, self._encoder.error(failure))
+                if outbox.failure is not None:
+                    await self._send(send, self._encoder.error(outbox.failure))
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             tg.cancel_scope.cancel()
 
@@ -73,18 +108,18 @@ class RoutedStream(Response):
             data = self._encoder.start() + data
         await send({"type": "http.response.body", "body": data, "more_body": True})
 
-    async def _pump(self, send: Send) -> GatewayError | None:
-        """Send every event; the error that ended the call, if one did."""
+    async def _call(self, outbox: _Outbox) -> None:
+        """Run the call, putting each piece of the answer in `outbox`, then its end."""
+        encode = self._encoder.event
         try:
-            async with self._router.stream(self._request) as events:
-                async for item in events:
-                    if isinstance(item, RoutedCompletion):
-                        await self._send(send, self._encoder.finish(item))
-                    else:
-                        await self._send(send, self._encoder.event(item))
+            result = await self._router.complete(
+                self._request, on_delta=lambda text: outbox.put(encode(TextDelta(text=text)))
+            )
         except (RouterError, InvalidArguments) as exc:
-            return error_for(exc)
-        return None
+            outbox.end(error_for(exc))
+            return
+        outbox.put(self._encoder.finish(result))
+        outbox.end()
 
 
 async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
