@@ -40,7 +40,9 @@ from mcp_router.routing.costs import BudgetGate
 from mcp_router.routing.delivery import CompletionStream, streamed
 from mcp_router.routing.execute import ProgressCallback
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
-from mcp_router.routing.plan import Plan, estimate_prompt_tokens, plan
+from mcp_router.routing.judge import Judge, verdict
+from mcp_router.routing.output import complete_to_file
+from mcp_router.routing.plan import AUTO, Plan, estimate_prompt_tokens, plan
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.streaming import DeltaCallback
 from mcp_router.routing.types import CompareResult, RoutedCompletion, RouteRequest
@@ -290,10 +292,20 @@ class Router:
         *,
         on_progress: ProgressCallback | None = None,
         on_delta: DeltaCallback | None = None,
+        output_file: str | None = None,
+        overwrite: bool = False,
     ) -> RoutedCompletion:
         """Route one completion. Raises UnknownModel, BudgetExceeded or AllRoutesFailed.
-        `on_delta(text)` receives the answer as it streams (see `stream` for an iterator)."""
-        return await self._calls.run(req, on_progress=on_progress, on_delta=on_delta, tool=req.tool)
+        `on_delta(text)` receives the answer as it streams (see `stream` for an iterator).
+        `output_file`: write the answer there instead (routing/output.py; FileRefused before
+        any call when it cannot be written)."""
+
+        async def run() -> RoutedCompletion:
+            return await self._calls.run(req, on_progress=on_progress, on_delta=on_delta, tool=req.tool)
+
+        if output_file is None:
+            return await run()
+        return await complete_to_file(run, output_file, self._files, overwrite=overwrite)
 
     def stream(self, req: RouteRequest) -> AbstractAsyncContextManager[CompletionStream]:
         """`async with router.stream(req) as events: async for event in events: ...` — the
@@ -309,13 +321,18 @@ class Router:
         *,
         concurrency: int = 4,
         on_progress: ProgressCallback | None = None,
+        judge: Judge | None = None,
     ) -> CompareResult:
         """The same request to each model concurrently (at most `concurrency` at once).
 
         A model that fails yields an entry with `error`; cancelling the caller cancels every
         call in flight (each is metered as cancelled). An unknown id is an error entry, and
-        UnknownModel when no id is known at all (nothing could be compared)."""
+        UnknownModel when no id is known at all (nothing could be compared). With `judge`, the
+        judge model then gives a `verdict` (routing/judge.py; an unknown judge id is refused
+        before any call)."""
         check_any_known(self.catalog, models)
+        if judge is not None and judge.model.strip().lower() != AUTO:
+            self.catalog.resolve(judge.model)
         if has_media(req.messages):  # read local files once for every model
             req = req.model_copy(update={"messages": await localize(req.messages, self._files)})
         prompt_tokens = estimate_prompt_tokens(req.messages)  # the same prompt for every model
@@ -326,7 +343,11 @@ class Router:
                 sub, on_progress=progress, tool="compare", prompt_tokens=prompt_tokens
             )
 
-        return await compare(models, one, concurrency=concurrency, on_progress=on_progress)
+        result = await compare(models, one, concurrency=concurrency, on_progress=on_progress)
+        if judge is None:
+            return result
+        run = lambda jreq: self._calls.run(jreq, on_progress=None, tool=jreq.tool)  # noqa: E731
+        return result.model_copy(update={"verdict": await verdict(req, result.results, judge, run)})
 
     # -- the library API behind the MCP tools and the CLI ----------------------------------
 

@@ -16,6 +16,7 @@ from typing import Self
 import anyio
 import anyio.to_thread
 
+from mcp_router.metering.documents_store import DocumentsOnStore
 from mcp_router.metering.records import RequestRecord
 from mcp_router.metering.reports import (
     Aggregate,
@@ -26,8 +27,9 @@ from mcp_router.metering.reports import (
 )
 
 
-class ReportingStore(ABC):
-    """The protocol methods both stores implement the same way (protocol.py)."""
+class ReportingStore(DocumentsOnStore, ABC):
+    """The protocol methods both stores implement the same way (protocol.py), documents
+    included (documents_store.py)."""
 
     _adjust_lock: threading.Lock
     _adjust: dict[str, int | None]  # queued settles (amount) and releases (None), by hold id
