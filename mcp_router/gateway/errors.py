@@ -24,6 +24,7 @@ from mcp_router.errors import (
     UnknownModel,
     clip_echoes,
 )
+from mcp_router.files import FileRefused
 
 # status -> (OpenAI error type, Anthropic error type)
 _TYPES: dict[int, tuple[str, str]] = {
@@ -91,6 +92,8 @@ def _router_error(exc: RouterError) -> GatewayError:
         return GatewayError(403, text, "model_not_allowed", "model")
     if isinstance(exc, ClientRateLimited):
         return GatewayError(429, text, "rate_limited", headers=_retry_after(exc.retry_after_s))
+    if isinstance(exc, FileRefused):  # a local file the server may not read, a bad data URL
+        return GatewayError(400, text, "file_refused", "messages")
     if isinstance(exc, ContextTooLong):
         return GatewayError(400, text, "context_length_exceeded", "messages")
     if isinstance(exc, AllRoutesFailed) and not exc.attempts:  # nothing could be tried (OpenRouter: 404)

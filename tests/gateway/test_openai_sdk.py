@@ -230,3 +230,16 @@ def test_reasoning_comes_back_in_openrouter_fields(served: Served) -> None:
         (c.choices[0].delta.model_extra or {}).get("reasoning") or "" for c in chunks if c.choices
     )
     assert thinking and chunks[-1].choices[0].finish_reason == "stop"
+
+
+def test_a_local_file_the_server_may_not_read_is_a_400(served: Served, tmp_path: Any) -> None:
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(png(2, 3))
+    content = [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": str(secret)}},
+    ]
+    messages: Any = [{"role": "user", "content": content}]
+    with pytest.raises(openai.BadRequestError) as refused:
+        client(served).chat.completions.create(model=MODEL, messages=messages)
+    assert refused.value.code == "file_refused" and "outside the folders" in refused.value.message
