@@ -154,7 +154,8 @@ _SERVE_HINT = (
 )
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
 def serve(transport: str, host: str, port: int) -> None:
-    """Serve the MCP tools (stdio by default; Streamable HTTP at /mcp with --transport http)."""
+    """Serve the MCP tools (stdio by default; Streamable HTTP at /mcp with --transport http, beside
+    the OpenAI- and Anthropic-compatible API at /v1)."""
     import anyio
 
     from mcp_router.commands.errors import unwrap
@@ -166,6 +167,10 @@ def serve(transport: str, host: str, port: int) -> None:
 
     def listening(url: str) -> None:
         click.echo(f"mcp-router: serving MCP at {url} (Ctrl+C to stop)", err=True)
+        if transport != "stdio":  # README "Gateway"
+            click.echo(
+                f"mcp-router: OpenAI- and Anthropic-compatible API at {url.rsplit('/', 1)[0]}/v1", err=True
+            )
 
     try:
         anyio.run(lambda: run_serve(transport=transport, host=host, port=port, on_listening=listening))  # type: ignore[arg-type]

@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "sim": {"core", "registry"},
 }
 # Rooms above the library may use it, but never the faces above them.
-FACES = {"server", "commands", "cli"}
+FACES = {"server", "gateway", "commands", "cli"}
 
 
 def _room(path: Path) -> str:
@@ -77,9 +77,12 @@ def test_each_room_imports_only_what_it_may(path: Path) -> None:
     elif room in ("router", "bootstrap", "settings", "environment", "api"):
         assert not imported & FACES, f"{room} may not import the server or the CLI"
     elif room == "server":
-        assert not imported & {"commands", "cli"}, "server/ may not import the CLI"
+        assert not imported & {"commands", "cli", "gateway"}, "server/ may not import the CLI or the gateway"
+    elif room == "gateway":
+        assert not imported & {"commands", "cli", "server"}, "gateway/ may not import the CLI or server/"
     elif room in ("commands", "cli") and path.name != "serve.py":
         # cli.py's `serve` command names the server's configuration error; nothing else may.
         reached = {i for i in imported if i.startswith("server")} - {"server", "server.transports"}
         if room == "commands" or reached:
             assert "server" not in imported, "only commands/serve.py may import server/"
+        assert "gateway" not in imported, "only commands/serve.py may import gateway/"

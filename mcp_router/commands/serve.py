@@ -10,7 +10,11 @@ from mcp_router.log import configure_logging
 from mcp_router.server.transports import DEFAULT_PORT, ServeConfigError, Transport, check_binding, tokens_from
 
 if TYPE_CHECKING:
+    from mcp.server.auth.provider import TokenVerifier
+    from starlette.routing import BaseRoute
+
     from mcp_router.router import Router
+    from mcp_router.server.pending import PendingRouter
     from mcp_router.settings import Settings
 
 MAX_GRACE_S = 3600.0
@@ -60,7 +64,7 @@ async def run_serve(
     import anyio
 
     from mcp_router.api.access import admins_from
-    from mcp_router.server.app import build_server
+    from mcp_router.server.app import StaticTokens, build_server
     from mcp_router.server.pending import PendingRouter
     from mcp_router.server.shutdown import StopRequest, stop_on_signals
     from mcp_router.server.transports import serve
@@ -76,15 +80,20 @@ async def run_serve(
         check_binding(host, tokens)  # fail before opening the database or the catalog
     pending = PendingRouter()
     stop = StopRequest(grace_s)
+    client_id = env.get("MCP_ROUTER_CLIENT", "default" if transport == "stdio" else "http")
+    admins = admins_from(env, settings.server.admins)
+    verifier = StaticTokens(tokens) if tokens else None  # one verifier for /mcp and the gateway
     server = build_server(
         pending,
-        client_id=env.get("MCP_ROUTER_CLIENT", "default" if transport == "stdio" else "http"),
+        client_id=client_id,
         tokens=tokens or None,
-        admins=admins_from(env, settings.server.admins),
+        admins=admins,
         refresh_interval_s=refresh_interval(env),
         jobs_keep_s=settings.jobs.keep_hours * 3600,
         stop=stop,
+        verifier=verifier,
     )
+    routes = _gateway_routes(pending, verifier, client_id, admins, host, env) if transport != "stdio" else []
     async with anyio.create_task_group() as tg:
         await tg.start(stop_on_signals, stop)
         # Over stdio the client started the server in its own folder: local files there may be
@@ -100,8 +109,28 @@ async def run_serve(
             tokens=tokens,
             on_listening=on_listening,
             stop=stop,
+            routes=routes,
         )
         tg.cancel_scope.cancel()  # closes the router: meter flushed, health.json written, database closed
+
+
+def _gateway_routes(
+    pending: PendingRouter,
+    verifier: TokenVerifier | None,
+    client_id: str,
+    admins: frozenset[str],
+    host: str,
+    env: Mapping[str, str],
+) -> list[BaseRoute]:
+    """The gateway's `/v1/...` routes (README "Gateway"): the same router, token verifier,
+    local client, admins and Host/Origin rules as `/mcp`."""
+    from mcp_router.api.access import Caller
+    from mcp_router.gateway.app import Gateway
+    from mcp_router.gateway.auth import Gatekeeper
+    from mcp_router.server.transports import security_for
+
+    gate = Gatekeeper(verifier, Caller(client_id), admins, security_for(host, env))
+    return Gateway(pending.get, gate).routes()
 
 
 def _build_router(env: Mapping[str, str], settings: Settings, file_roots: list[str]) -> Router:

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 
@@ -76,14 +76,14 @@ class StaticTokens:
         return None if client is None else AccessToken(token=token, client_id=client, scopes=[])
 
 
-def _bearer_auth(tokens: Mapping[str, str] | None) -> dict[str, Any]:
+def _bearer_auth(tokens: Mapping[str, str] | None, verifier: TokenVerifier | None) -> dict[str, Any]:
     """MCPServer's auth arguments: resource-server-only auth, so the SDK's bearer middleware
     answers 401 without a valid token (issuer_url is required by the settings model but serves
     no route here). Nothing without tokens."""
     if not tokens:
         return {}
     return {
-        "token_verifier": StaticTokens(tokens),
+        "token_verifier": verifier or StaticTokens(tokens),
         "auth": AuthSettings(issuer_url="http://127.0.0.1", resource_server_url=None),  # type: ignore[arg-type]
     }
 
@@ -101,6 +101,7 @@ def build_server(
     jobs_keep_s: float = DEFAULT_KEEP_S,
     job_timing: JobTiming | None = None,
     stop: StopRequest | None = None,
+    verifier: TokenVerifier | None = None,
 ) -> MCPServer[Any]:
     """An MCPServer exposing `router` (a `Router`, or a `PendingRouter` still being built:
     then `initialize` and `tools/list` answer at once and tool calls wait for the router).
@@ -111,7 +112,8 @@ def build_server(
     is one of `admins` (see `api.access.admins_from`); `refresh_interval_s` refreshes the
     catalog live while the server runs (`updater`/`notifier` let a caller trigger and observe it);
     finished background jobs are kept `jobs_keep_s` seconds; when `stop` was requested, running
-    jobs get its grace period before they are cut (recorded failed, "interrupted")."""
+    jobs get its grace period before they are cut (recorded failed, "interrupted"); `verifier`
+    checks the tokens (default `StaticTokens(tokens)`; `serve` shares one with the gateway)."""
     if tokens:
         refuse_placeholder_tokens(tokens)
     if updater is not None:
@@ -143,7 +145,7 @@ def build_server(
         tools=RouterTools(state, jobs).declared(),
         extensions=[TasksExtension(jobs)],
         middleware=[callers, ClipErrorEchoes()],
-        **_bearer_auth(tokens),
+        **_bearer_auth(tokens, verifier),
     )
     notifier.install(server)
     RouterResources(state).register(server)
