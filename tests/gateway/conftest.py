@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gateway_serve import Served, child_env, start_serve, stop_serve
+from gateway_serve import Served, ServeWith, child_env, start_serve, stop_serve
 
 from mcp_router.sim import Simulator
-
-ServeWith = Callable[..., Served]
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,3 +70,7 @@ def stop_serve(served: Served) -> None:
     except subprocess.TimeoutExpired:
         served.process.kill()
         served.process.wait(30)
+
+
+ServeWith = Callable[..., Served]
+"""The `serve_with` fixture: `serve_with(**env)` starts a server of the test's own."""

@@ -9,8 +9,7 @@ from typing import Any
 import anthropic
 import pytest
 from anthropic import Anthropic, AsyncAnthropic
-from conftest import ServeWith
-from gateway_serve import Served
+from gateway_serve import Served, ServeWith
 from openai import OpenAI
 
 from mcp_router.sim import Fault, Simulator

@@ -17,8 +17,7 @@ import httpx2
 import openai
 import pytest
 from anthropic import Anthropic
-from conftest import ServeWith
-from gateway_serve import OTHER_TOKEN, TOKEN, Served, stop_serve
+from gateway_serve import OTHER_TOKEN, TOKEN, Served, ServeWith, stop_serve
 from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from openai import AsyncOpenAI, OpenAI

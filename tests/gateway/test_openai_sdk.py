@@ -10,8 +10,7 @@ from typing import Any
 import anyio
 import openai
 import pytest
-from conftest import ServeWith
-from gateway_serve import Served
+from gateway_serve import Served, ServeWith
 from openai import AsyncOpenAI, OpenAI
 
 from mcp_router.sim import Fault, Simulator
