@@ -24,7 +24,8 @@ import anyio
 import anyio.to_thread
 import httpx2
 
-from mcp_router.api import usage, views
+from mcp_router.api import monitor, usage, views
+from mcp_router.api.monitor import HealthReport
 from mcp_router.api.results import EstimateResult, ListModelsResult, ModelInfo
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.current import CurrentCatalog
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from mcp_router.catalog.refresh import CatalogRefresher, RefreshResult
     from mcp_router.metering.protocol import UsageStore
     from mcp_router.metering.reports import BudgetStatus, UsageReport, UsageSummary
+    from mcp_router.metering.series import UsageSeries
     from mcp_router.settings import Settings
 
 
@@ -362,6 +364,17 @@ class Router:
         store = self._require_store()
         await self.flush_metering()
         return await usage.usage_summary(store, self._budgets, self._clock.now(), client, budgets_of)
+
+    async def usage_series(self, **args: Any) -> UsageSeries:
+        """Spend and traffic per hour or day (`since`, `until`, `bucket`, `group_by`, `client`;
+        metering/series.py), for the dashboard's charts. Flushes the meter first."""
+        store = self._require_store()
+        await self.flush_metering()
+        return await usage.usage_series(store, self._clock.now(), **args)
+
+    def endpoint_health(self) -> HealthReport:
+        """Every endpoint called so far: circuit state, when a cooldown frees, TTFT, tokens/s."""
+        return monitor.health_report(self._health.snapshot(), self._clock.now())
 
     def _require_store(self) -> UsageStore:
         if self._store is None:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any
 
 from mcp_router.log import configure_logging
 from mcp_router.server.transports import DEFAULT_PORT, ServeConfigError, Transport, check_binding, tokens_from
 
 if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+    from starlette.routing import BaseRoute
+
     from mcp_router.router import Router
+    from mcp_router.server.pending import PendingRouter
     from mcp_router.settings import Settings
 
 MAX_GRACE_S = 3600.0
@@ -75,13 +79,16 @@ async def run_serve(
     if transport != "stdio":
         check_binding(host, tokens)  # fail before opening the database or the catalog
     pending = PendingRouter()
+    client_id = env.get("MCP_ROUTER_CLIENT", "default" if transport == "stdio" else "http")
+    admins = admins_from(env, settings.server.admins)
     server = build_server(
         pending,
-        client_id=env.get("MCP_ROUTER_CLIENT", "default" if transport == "stdio" else "http"),
+        client_id=client_id,
         tokens=tokens or None,
-        admins=admins_from(env, settings.server.admins),
+        admins=admins,
         refresh_interval_s=refresh_interval(env),
     )
+    routes = _dashboard_routes(server, pending, host, env, client_id, admins) if transport == "http" else []
     stop = StopRequest(grace_s)
     async with anyio.create_task_group() as tg:
         await tg.start(stop_on_signals, stop)
@@ -98,8 +105,28 @@ async def run_serve(
             tokens=tokens,
             on_listening=on_listening,
             stop=stop,
+            routes=routes,
         )
         tg.cancel_scope.cancel()  # closes the router: meter flushed, health.json written, database closed
+
+
+def _dashboard_routes(
+    server: MCPServer[Any],
+    pending: PendingRouter,
+    host: str,
+    env: Mapping[str, str],
+    client_id: str,
+    admins: Collection[str],
+) -> list[BaseRoute]:
+    """The dashboard beside /mcp: the same router, token verifier, admins and Host/Origin rules."""
+    from mcp_router.dashboard import Dashboard, Gate
+    from mcp_router.server.compat import token_verifier_of
+    from mcp_router.server.transports import security_for
+
+    gate = Gate(
+        token_verifier_of(server), local_client=client_id, admins=admins, security=security_for(host, env)
+    )
+    return Dashboard(pending, gate).routes()
 
 
 def _build_router(env: Mapping[str, str], settings: Settings, file_roots: list[str]) -> Router:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
@@ -20,6 +20,7 @@ from mcp_router.server.shutdown import CountHttpRequests, CountRequests, InFligh
 
 if TYPE_CHECKING:  # HTTP only: stdio start-up does not pay for importing uvicorn
     import uvicorn
+    from starlette.routing import BaseRoute
     from starlette.types import ASGIApp, Receive, Scope, Send
 
 Transport = Literal["stdio", "http", "sse"]
@@ -121,13 +122,21 @@ def check_binding(host: str, tokens: Mapping[str, str]) -> None:
 
 
 def http_app(
-    server: MCPServer[Any], *, host: str, env: Mapping[str, str], transport: Transport = "http"
+    server: MCPServer[Any],
+    *,
+    host: str,
+    env: Mapping[str, str],
+    transport: Transport = "http",
+    routes: Sequence[BaseRoute] = (),
 ) -> ASGIApp:
-    """The ASGI app for `server` (Streamable HTTP at /mcp, or legacy SSE at /sse)."""
+    """The ASGI app for `server` (Streamable HTTP at /mcp, or legacy SSE at /sse), with extra
+    `routes` beside it (the dashboard's)."""
     security = security_for(host, env)
     if transport == "sse":
-        return LowercaseHostHeaders(server.sse_app(transport_security=security, host=host))
-    app = server.streamable_http_app(streamable_http_path="/mcp", transport_security=security, host=host)
+        app = server.sse_app(transport_security=security, host=host)
+    else:
+        app = server.streamable_http_app(streamable_http_path="/mcp", transport_security=security, host=host)
+    app.router.routes.extend(routes)
     return LowercaseHostHeaders(app)
 
 
@@ -167,10 +176,12 @@ async def serve(
     tokens: Mapping[str, str] | None = None,
     on_listening: Callable[[str], None] | None = None,
     stop: StopRequest | None = None,
+    routes: Sequence[BaseRoute] = (),
 ) -> None:
     """Run until the client disconnects (stdio) or `stop` is requested (any transport; then
     the calls in flight finish first, within its grace period). `on_listening` gets the URL
-    once the socket listens (with the real port when `port` is 0)."""
+    once the socket listens (with the real port when `port` is 0); `routes` are served beside
+    `/mcp` over HTTP."""
     if transport == "stdio":
         from mcp_router.server.stdio import serve_stdio
 
@@ -179,7 +190,7 @@ async def serve(
     check_binding(host, tokens or {})
     calls = InFlight()
     server.middleware.append(CountRequests(calls))
-    app = CountHttpRequests(http_app(server, host=host, env=env, transport=transport), calls)
+    app = CountHttpRequests(http_app(server, host=host, env=env, transport=transport, routes=routes), calls)
     web = uvicorn_server(app)
     sock = bind(host, port)
     if on_listening is not None:
