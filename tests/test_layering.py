@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "sim": {"core", "registry"},
 }
 # Rooms above the library may use it, but never the faces above them.
-FACES = {"server", "commands", "cli"}
+FACES = {"server", "dashboard", "commands", "cli"}
 
 
 def _room(path: Path) -> str:
@@ -76,8 +76,11 @@ def test_each_room_imports_only_what_it_may(path: Path) -> None:
     elif room in ("router", "bootstrap", "settings", "environment", "api"):
         assert not imported & FACES, f"{room} may not import the server or the CLI"
     elif room == "server":
-        assert not imported & {"commands", "cli"}, "server/ may not import the CLI"
+        assert not imported & {"commands", "cli", "dashboard"}, "server/ may not import the CLI or the dashboard"
+    elif room == "dashboard":
+        assert not imported & {"server", "commands", "cli"}, "dashboard/ may not import the MCP server or the CLI"
     elif room in ("commands", "cli") and path.name != "serve.py":
+        assert "dashboard" not in imported, "only commands/serve.py may import dashboard/"
         # cli.py's `serve` command names the server's configuration error; nothing else may.
         reached = {i for i in imported if i.startswith("server")} - {"server", "server.transports"}
         if room == "commands" or reached:

@@ -37,7 +37,7 @@ class Gate:
         self.verifier = verifier
         self.local = Caller(local_client)
         self.admins = frozenset(admins)
-        self.sessions = sessions or SessionStore()
+        self.sessions = SessionStore() if sessions is None else sessions
         self._security = TransportSecurityMiddleware(security)
 
     @property
