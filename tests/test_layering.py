@@ -76,9 +76,13 @@ def test_each_room_imports_only_what_it_may(path: Path) -> None:
     elif room in ("router", "bootstrap", "settings", "environment", "api"):
         assert not imported & FACES, f"{room} may not import the server or the CLI"
     elif room == "server":
-        assert not imported & {"commands", "cli", "dashboard"}, "server/ may not import the CLI or the dashboard"
+        assert not imported & {"commands", "cli", "dashboard"}, (
+            "server/ may not import the CLI or the dashboard"
+        )
     elif room == "dashboard":
-        assert not imported & {"server", "commands", "cli"}, "dashboard/ may not import the MCP server or the CLI"
+        assert not imported & {"server", "commands", "cli"}, (
+            "dashboard/ may not import the MCP server or the CLI"
+        )
     elif room in ("commands", "cli") and path.name != "serve.py":
         assert "dashboard" not in imported, "only commands/serve.py may import dashboard/"
         # cli.py's `serve` command names the server's configuration error; nothing else may.

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from mcp.server.auth.provider import AccessToken
 from starlette.applications import Starlette
 
 from mcp_router.dashboard import Dashboard, Gate, SessionStore
@@ -67,7 +68,9 @@ async def test_loopback_without_tokens_is_open_but_checks_host_and_methods(route
         assert (await client.get("/login")).headers["location"] == "/"
         page = await client.get("/")
         assert "script-src 'self'" in page.headers["content-security-policy"]
-        assert (await client.get("/assets/dashboard.js")).headers["content-type"].startswith("text/javascript")
+        assert (
+            (await client.get("/assets/dashboard.js")).headers["content-type"].startswith("text/javascript")
+        )
         assert (await client.get("/assets/../app.py")).status_code == 404
 
 
@@ -105,12 +108,16 @@ async def test_api_reads_are_scoped_to_the_callers_client(router: Router) -> Non
         bearer = {"authorization": "Bearer tok-laptop-0123456789"}
         refused = await client.get("/api/series", params={"client": "ops"}, headers=bearer)
         assert refused.status_code == 400 and "only its own usage" in refused.json()["error"]
-        mine = (await client.get("/api/series", params={"window": "24h", "bucket": "hour"}, headers=bearer)).json()
+        mine = (
+            await client.get("/api/series", params={"window": "24h", "bucket": "hour"}, headers=bearer)
+        ).json()
         assert mine["client"] == "laptop" and len(mine["points"]) == 25
         bad = await client.get("/api/series", params={"bucket": "week"}, headers=bearer)
         assert bad.status_code == 400 and "invalid bucket" in bad.json()["error"]
         admin = {"authorization": "Bearer tok-ops-0123456789"}
-        assert (await client.get("/api/series", params={"client": "laptop"}, headers=admin)).status_code == 200
+        assert (
+            await client.get("/api/series", params={"client": "laptop"}, headers=admin)
+        ).status_code == 200
         everyone = (await client.get("/api/series", params={"group_by": "client"}, headers=admin)).json()
         assert everyone["client"] is None
         models: Any = (await client.get("/api/models", headers=admin)).json()
@@ -125,3 +132,28 @@ def test_sessions_are_random_bounded_and_expire() -> None:
     assert store.token_of(ids[0]) is None and store.token_of(ids[3]) == "t3"  # the oldest went first
     clock.t += 10
     assert store.token_of(ids[3]) is None and store.token_of(None) is None
+
+
+class Tokens:
+    """A verifier whose tokens can be withdrawn, as a revoked key is."""
+
+    def __init__(self, tokens: dict[str, str]) -> None:
+        self.tokens = tokens
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        client = self.tokens.get(token)
+        return None if client is None else AccessToken(token=token, client_id=client, scopes=[])
+
+
+@pytest.mark.anyio
+async def test_a_session_ends_when_its_token_is_no_longer_accepted(router: Router) -> None:
+    verifier = Tokens({"tok-laptop-0123456789": "laptop"})
+    gate = Gate(verifier, local_client="http", security=security_for("127.0.0.1", {}))
+    app = Starlette(routes=Dashboard(PendingRouter(router), gate).routes())
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=BASE) as client:
+        await _login(client, "tok-laptop-0123456789")
+        assert (await client.get("/api/me")).status_code == 200 and len(gate.sessions) == 1
+        verifier.tokens.clear()
+        assert (await client.get("/api/me")).status_code == 401
+        assert len(gate.sessions) == 0
+        assert (await client.get("/")).headers["location"] == "/login"

@@ -39,7 +39,9 @@ def test_demo_dashboard_serves_the_page_until_ctrl_c(tmp_path: Path) -> None:
         page = httpx2.get(url)
         assert page.status_code == 200 and "mcp-router dashboard" in page.text
         health = httpx2.get(f"{url}api/health").json()["endpoints"]
-        assert {"provider": "openai", "model": "openai/gpt-4o-mini", "state": "open"}.items() <= health[0].items()
+        assert {"provider": "openai", "model": "openai/gpt-4o-mini", "state": "open"}.items() <= health[
+            0
+        ].items()
         series = httpx2.get(f"{url}api/series").json()
         assert "anthropic/claude-haiku-4.5" in series["keys"]  # the fallback's spend
     finally:

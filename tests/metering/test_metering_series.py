@@ -86,7 +86,9 @@ async def test_series_match_the_records_in_every_store(
 async def test_a_client_series_holds_only_that_clients_requests(make_store: Callable[[], UsageStore]) -> None:
     with make_store() as store:  # type: ignore[attr-defined]
         store.write_batch([request("a", at=NOW, client="alice"), request("b", at=NOW, client="bob")])
-        series = await store.usage_series(since="24h", bucket="hour", group_by="client", client="alice", now=NOW)
+        series = await store.usage_series(
+            since="24h", bucket="hour", group_by="client", client="alice", now=NOW
+        )
     assert series.keys == ["alice"] and sum(p.requests for p in series.points) == 1
 
 
@@ -97,7 +99,9 @@ def test_keys_past_top_are_summed_as_other() -> None:
     assert series.keys == ["m4", "m3", OTHER]
     assert series.points[0].cost_by_key == {"m4": 5e-6, "m3": 4e-6, OTHER: 6e-6}
     assert series.points[1].cost_by_key == {OTHER: 5e-7} and series.points[1].error_rate == 1.0
-    assert series.points[1].p50_latency_ms is None and series.points[0].p50_latency_ms == round(bucket_value(10), 1)
+    assert series.points[1].p50_latency_ms is None and series.points[0].p50_latency_ms == round(
+        bucket_value(10), 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -110,7 +114,9 @@ def test_keys_past_top_are_summed_as_other() -> None:
         (("soon", None, "hour", "model"), "invalid time 'soon'"),
     ],
 )
-def test_bad_series_arguments_say_what_to_change(args: tuple[str, str | None, str, str], message: str) -> None:
+def test_bad_series_arguments_say_what_to_change(
+    args: tuple[str, str | None, str, str], message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
         plan_span(*args, now=NOW)
 

@@ -99,3 +99,16 @@ async def test_subscribe_sessions_share_one_connection_per_client() -> None:
         for _ in range(3):  # each request reaches the handler with a fresh session proxy
             await client.subscribe_resource("x://one")
         assert notifier.legacy_subscribers("x://one") == 1
+
+
+@pytest.mark.anyio
+async def test_the_dashboard_reads_the_very_verifier_the_server_checks_tokens_with() -> None:
+    from mcp_router.server.app import build_server
+    from mcp_router.server.pending import PendingRouter
+
+    assert compat.token_verifier_of(build_server(PendingRouter())) is None
+    server = build_server(PendingRouter(), tokens={"tok-0123456789abcdef": "laptop"})
+    verifier = compat.token_verifier_of(server)
+    assert verifier is not None and verifier is server._token_verifier
+    access = await verifier.verify_token("tok-0123456789abcdef")
+    assert access is not None and access.client_id == "laptop"
