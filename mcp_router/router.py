@@ -25,7 +25,6 @@ import anyio.to_thread
 import httpx2
 
 from mcp_router.api import monitor, usage, views
-from mcp_router.api.monitor import HealthReport
 from mcp_router.api.results import EstimateResult, ListModelsResult, ModelInfo
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.current import CurrentCatalog
@@ -41,7 +40,9 @@ from mcp_router.routing.costs import BudgetGate
 from mcp_router.routing.delivery import CompletionStream, streamed
 from mcp_router.routing.execute import ProgressCallback
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
-from mcp_router.routing.plan import Plan, estimate_prompt_tokens, plan
+from mcp_router.routing.judge import Judge, verdict
+from mcp_router.routing.output import complete_to_file
+from mcp_router.routing.plan import AUTO, Plan, estimate_prompt_tokens, plan
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.streaming import DeltaCallback
 from mcp_router.routing.types import CompareResult, RoutedCompletion, RouteRequest
@@ -292,10 +293,20 @@ class Router:
         *,
         on_progress: ProgressCallback | None = None,
         on_delta: DeltaCallback | None = None,
+        output_file: str | None = None,
+        overwrite: bool = False,
     ) -> RoutedCompletion:
         """Route one completion. Raises UnknownModel, BudgetExceeded or AllRoutesFailed.
-        `on_delta(text)` receives the answer as it streams (see `stream` for an iterator)."""
-        return await self._calls.run(req, on_progress=on_progress, on_delta=on_delta, tool=req.tool)
+        `on_delta(text)` receives the answer as it streams (see `stream` for an iterator).
+        `output_file`: write the answer there instead (routing/output.py; FileRefused before
+        any call when it cannot be written)."""
+
+        async def run() -> RoutedCompletion:
+            return await self._calls.run(req, on_progress=on_progress, on_delta=on_delta, tool=req.tool)
+
+        if output_file is None:
+            return await run()
+        return await complete_to_file(run, output_file, self._files, overwrite=overwrite)
 
     def stream(self, req: RouteRequest) -> AbstractAsyncContextManager[CompletionStream]:
         """`async with router.stream(req) as events: async for event in events: ...` — the
@@ -311,13 +322,18 @@ class Router:
         *,
         concurrency: int = 4,
         on_progress: ProgressCallback | None = None,
+        judge: Judge | None = None,
     ) -> CompareResult:
         """The same request to each model concurrently (at most `concurrency` at once).
 
         A model that fails yields an entry with `error`; cancelling the caller cancels every
         call in flight (each is metered as cancelled). An unknown id is an error entry, and
-        UnknownModel when no id is known at all (nothing could be compared)."""
+        UnknownModel when no id is known at all (nothing could be compared). With `judge`, the
+        judge model then gives a `verdict` (routing/judge.py; an unknown judge id is refused
+        before any call)."""
         check_any_known(self.catalog, models)
+        if judge is not None and judge.model.strip().lower() != AUTO:
+            self.catalog.resolve(judge.model)
         if has_media(req.messages):  # read local files once for every model
             req = req.model_copy(update={"messages": await localize(req.messages, self._files)})
         prompt_tokens = estimate_prompt_tokens(req.messages)  # the same prompt for every model
@@ -328,7 +344,11 @@ class Router:
                 sub, on_progress=progress, tool="compare", prompt_tokens=prompt_tokens
             )
 
-        return await compare(models, one, concurrency=concurrency, on_progress=on_progress)
+        result = await compare(models, one, concurrency=concurrency, on_progress=on_progress)
+        if judge is None:
+            return result
+        run = lambda jreq: self._calls.run(jreq, on_progress=None, tool=jreq.tool)  # noqa: E731
+        return result.model_copy(update={"verdict": await verdict(req, result.results, judge, run)})
 
     # -- the library API behind the MCP tools and the CLI ----------------------------------
 
@@ -353,30 +373,28 @@ class Router:
     async def usage_report(self, *, budgets_of: str | None = None, **args: Any) -> UsageReport:
         """`usage_report` tool over everything metered so far (this call flushes first), with the
         budgets of the reported client, else of `budgets_of` (the caller's own client)."""
-        store = self._require_store()
-        await self.flush_metering()
+        store = await self._flushed_store()
         return await usage.usage_report(store, self._budgets, self._clock.now(), budgets_of, **args)
 
     async def usage_summary(
         self, client: str | None = None, *, budgets_of: str | None = None
     ) -> UsageSummary:
         """Today's and this week's totals (the `usage://summary` resource), with budgets."""
-        store = self._require_store()
-        await self.flush_metering()
+        store = await self._flushed_store()
         return await usage.usage_summary(store, self._budgets, self._clock.now(), client, budgets_of)
 
     async def usage_series(self, **args: Any) -> UsageSeries:
-        """Spend and traffic per hour or day (`since`, `until`, `bucket`, `group_by`, `client`;
-        metering/series.py), for the dashboard's charts. Flushes the meter first."""
-        store = self._require_store()
-        await self.flush_metering()
+        """Spend and traffic per hour or day for the dashboard's charts (metering/series.py)."""
+        store = await self._flushed_store()
         return await usage.usage_series(store, self._clock.now(), **args)
 
-    def endpoint_health(self) -> HealthReport:
+    def endpoint_health(self) -> monitor.HealthReport:
         """Every endpoint called so far: circuit state, when a cooldown frees, TTFT, tokens/s."""
         return monitor.health_report(self._health.snapshot(), self._clock.now())
 
-    def _require_store(self) -> UsageStore:
+    async def _flushed_store(self) -> UsageStore:
+        """The store, once everything metered so far is in it (reads see the calls just made)."""
         if self._store is None:
             raise RouterError("This router has no usage store; build it with Router.from_env.")
+        await self.flush_metering()
         return self._store

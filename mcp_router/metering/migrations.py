@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from mcp_router.metering import documents_sql
 from mcp_router.metering.rollup import ERROR_STATUSES, NO_MODEL, latency_bucket
 
 Migration = Callable[[Database], None]
@@ -170,11 +171,18 @@ def _m004_budget_holds(db: Database) -> None:
     db.execute("CREATE TABLE _probe (b BLOB)")
 
 
+def _m005_documents(db: Database) -> None:
+    """Conversations, background jobs, issued keys and blobs (documents.py)."""
+    for statement in documents_sql.SCHEMA:
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_requests_and_attempts,
     _m002_rollups,
     _m003_attempts_append_only,
     _m004_budget_holds,
+    _m005_documents,
 )
 
 

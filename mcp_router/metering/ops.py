@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from mcp_router.metering import documents_sql
 from mcp_router.metering.sqlite_batch import _ATTEMPT_COLUMNS, _REQUEST_COLUMNS
 
 _ROLLUP_COLUMNS = (
@@ -25,6 +26,7 @@ TABLES = (
     ("attempts", _ATTEMPT_COLUMNS, "rowid"),
     ("rollup", _ROLLUP_COLUMNS, "grain, bucket_ms, client, model, provider"),
     ("rollup_latency", _LATENCY_COLUMNS, "grain, bucket_ms, client, model, provider, lat_bucket"),
+    ("documents", documents_sql.COLUMNS, "kind, id"),  # conversations, jobs, issued keys
 )
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from mcp_router.metering import documents_sql
+
 MIGRATION_LOCK = 0x6D6370_726F7574  # pg_advisory_xact_lock key: "mcp" "rout"
 
 _M001 = (
@@ -78,6 +80,7 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("m001_requests_attempts_rollups", _M001),
     ("m002_budget_holds", _M002),
     ("m003_endpoint_circuits", _M003),
+    ("m004_documents", documents_sql.SCHEMA),  # conversations, jobs, issued keys (documents.py)
 )
 
 

@@ -64,6 +64,7 @@ class PgStore(ReportingStore):
         self._adjust: dict[str, int | None] = {}
         self._fault: str | None = None
         self._closed = False
+        self._param = "%s"  # documents_sql placeholder
         try:
             # One direct connection first: an unreachable server or a bad password fails here at
             # once with its own message (a pool would keep retrying in the background).

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from mcp_router.metering.documents import DocumentStore
 from mcp_router.metering.records import RequestRecord
 from mcp_router.metering.reports import UsageReport, UsageSummary
 from mcp_router.metering.series import UsageSeries
@@ -87,8 +88,9 @@ AttemptSample = tuple[bool, float | None, float | None, int]
 """(answered, latency ms, time to first token ms, output tokens) of one stored attempt."""
 
 
-class UsageStore(Protocol):
-    """The usage database. Async methods never block the event loop."""
+class UsageStore(DocumentStore, Protocol):
+    """The usage database. Async methods never block the event loop. It also keeps the
+    documents (conversations, jobs, issued keys: documents.py)."""
 
     @property
     def location(self) -> str:

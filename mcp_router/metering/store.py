@@ -103,6 +103,7 @@ class SqliteStore(ReportingStore):
         self._adjust: dict[str, int | None] = {}  # queued settles/releases (sqlite_holds)
         self._fault: str | None = None
         self._closed = False
+        self._param = "?"  # documents_sql placeholder
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             private_file(self.path)

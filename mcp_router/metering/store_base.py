@@ -17,6 +17,7 @@ from typing import Any, Self
 import anyio
 import anyio.to_thread
 
+from mcp_router.metering.documents_store import DocumentsOnStore
 from mcp_router.metering.records import RequestRecord
 from mcp_router.metering.reports import (
     Aggregate,
@@ -30,8 +31,9 @@ from mcp_router.metering.series import UsageSeries, build_series, plan_span
 SeriesRows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
 
-class ReportingStore(ABC):
-    """The protocol methods both stores implement the same way (protocol.py)."""
+class ReportingStore(DocumentsOnStore, ABC):
+    """The protocol methods both stores implement the same way (protocol.py), documents
+    included (documents_store.py)."""
 
     _adjust_lock: threading.Lock
     _adjust: dict[str, int | None]  # queued settles (amount) and releases (None), by hold id

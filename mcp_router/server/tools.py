@@ -104,12 +104,20 @@ class RouterTools:
         router = await self._state.router()
         client = self._state.caller().client
         req = args.to_route_request(client=client, tool="complete", providers=provider_names(router))
-        return answer(await self._routed(ctx, lambda cb: router.complete(req, on_progress=cb)))
+        return answer(
+            await self._routed(
+                ctx,
+                lambda cb: router.complete(
+                    req, on_progress=cb, output_file=args.output_file, overwrite=args.overwrite
+                ),
+            )
+        )
 
     @tool(
         "Compare models",
-        """Run one prompt on up to 8 models at once: each answer with its USD cost and latency, and
-        which was cheapest and fastest. Use it to pick a model before delegating similar tasks.""",
+        """Run one prompt on up to 8 models at once (complete's arguments; models: the ones to
+        compare): each answer with its USD cost and latency, which was cheapest and fastest, and
+        with judge a verdict. Use it to pick a model before delegating similar tasks.""",
         OPEN_WORLD,
     )
     async def compare(
@@ -118,7 +126,11 @@ class RouterTools:
         router = await self._state.router()
         client = self._state.caller().client
         req = args.to_route_request(client=client, tool="compare", providers=provider_names(router))
-        return as_json(await self._routed(ctx, lambda cb: router.compare(req, args.models, on_progress=cb)))
+        return as_json(
+            await self._routed(
+                ctx, lambda cb: router.compare(req, args.models, on_progress=cb, judge=args.judge)
+            )
+        )
 
     @tool(
         "Find models",

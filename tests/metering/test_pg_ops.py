@@ -11,6 +11,7 @@ from metering_helpers import T0, attempt, request
 
 from mcp_router.cli import main
 from mcp_router.commands.doctor import _database_lines
+from mcp_router.metering.documents import Document
 from mcp_router.metering.migrations import MIGRATIONS as SQLITE_MIGRATIONS
 from mcp_router.metering.ops import describe_store
 from mcp_router.metering.pg_schema import MIGRATIONS as PG_MIGRATIONS
@@ -32,6 +33,8 @@ def _ledger(path: Path) -> None:
     ]
     with SqliteStore(path) as store:
         store.write_batch(recs)
+        doc = Document("key", "laptop", "laptop", '{"hash": "h"}', 1, 2, lookup="h")
+        anyio.run(lambda: store.put_document(doc))
 
 
 def test_db_copy_moves_a_ledger_whole_and_never_twice(pg_url: str, tmp_path: Path) -> None:
@@ -51,6 +54,8 @@ def test_db_copy_moves_a_ledger_whole_and_never_twice(pg_url: str, tmp_path: Pat
                 assert a == b and a.totals.requests > 0
         assert pg.query("SELECT COUNT(*) FROM attempts") == [(60,)]
         assert pg.write_batch([request("r1")]) == 0  # copied ids stay unique
+        key = anyio.run(lambda: pg.find_document("key", "h", now_ms=3))
+        assert key is not None and key.id == "laptop" and key.body == '{"hash": "h"}'  # documents too
     again = runner.invoke(main, ["db", "copy", str(source), pg_url])
     assert again.exit_code == 1 and "already holds 60 requests" in again.output
 

@@ -31,7 +31,7 @@ async def test_tools_are_declared_with_annotations(router: Any, mode: str) -> No
     assert set(props) == {
         "prompt", "messages", "system", "model", "models", "sort", "provider", "max_tokens", "temperature",
         "top_p", "stop", "seed", "response_format", "max_price", "max_cost_usd", "timeout_s",
-        "tools", "tool_choice", "reasoning",
+        "tools", "tool_choice", "reasoning", "output_file", "overwrite",
     }  # fmt: skip
     assert set(tools["list_models"].input_schema["properties"]) == {
         "query", "provider", "capabilities", "max_input_price", "max_output_price", "min_context",

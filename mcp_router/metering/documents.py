@@ -1,0 +1,66 @@
+"""Documents: small JSON records kept in the usage database beside the ledger.
+
+Conversations, background jobs, issued keys and content-addressed blobs are not usage rows, yet
+must survive restarts and be shared by every router on one database (SQLite file or
+PostgreSQL), so they live in one table reached through the store (`DocumentStore`, implemented
+by both stores through `documents_sql.py`). Each document has a `kind`, an `id` unique within
+it, the metering `client` that owns it, an optional `lookup` (a second unique key within the
+kind, e.g. an issued key's hash), an expiry, and a `version` for compare-and-swap updates (two
+turns of one conversation racing: one wins, the other re-reads). The body is JSON text that
+its owner encodes and validates with its own model: the store never interprets it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    kind: str
+    id: str
+    client: str
+    body: str  # JSON text, owned by the feature that wrote it
+    created_ms: int
+    updated_ms: int
+    expires_ms: int | None = None  # None: kept until deleted
+    lookup: str | None = None  # unique within `kind` when set
+    version: int = 1  # the stored version; `swap_document` compares it
+
+
+class DocumentStore(Protocol):
+    """Documents of the usage database. Reads never return an expired document."""
+
+    async def put_document(self, doc: Document) -> None:
+        """Insert `doc`, or replace the stored one of the same (kind, id) with its version
+        bumped. Expired documents of the same kind are purged in the same transaction."""
+        ...
+
+    async def swap_document(self, doc: Document, expect_version: int) -> bool:
+        """Replace the stored (kind, id) only if its version is still `expect_version`
+        (then bumped); False when another writer got there first or it is gone."""
+        ...
+
+    async def get_document(self, kind: str, doc_id: str, *, now_ms: int) -> Document | None: ...
+
+    async def find_document(self, kind: str, lookup: str, *, now_ms: int) -> Document | None:
+        """The document of `kind` whose `lookup` is `lookup`."""
+        ...
+
+    async def list_documents(
+        self, kind: str, *, now_ms: int, client: str | None = None, limit: int = 100
+    ) -> list[Document]:
+        """Newest (last updated) first; only `client`'s when given."""
+        ...
+
+    async def delete_document(self, kind: str, doc_id: str) -> bool:
+        """True when there was one to delete."""
+        ...
+
+    async def purge_documents(self, *, now_ms: int) -> int:
+        """Delete every expired document; how many went."""
+        ...
+
+
+__all__ = ["Document", "DocumentStore"]

@@ -1,0 +1,116 @@
+"""The documents table's SQL, shared by SQLite and PostgreSQL (documents.py says what it holds).
+
+Both databases accept the same statements (`INSERT ... ON CONFLICT DO UPDATE`, partial unique
+index); only the placeholder differs, so each function takes the connection and its
+placeholder (`?` for sqlite3, `%s` for psycopg). Each runs inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp_router.metering.documents import Document
+
+COLUMNS = "kind, id, client, body, created_ms, updated_ms, expires_ms, lookup, version"
+
+# The table as migration m005 (SQLite) and m004 (PostgreSQL) create it: released, so never
+# edited; a change is a new migration in each.
+SCHEMA = (
+    """CREATE TABLE documents (
+        kind TEXT NOT NULL, id TEXT NOT NULL, client TEXT NOT NULL, body TEXT NOT NULL,
+        created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL, expires_ms BIGINT,
+        lookup TEXT, version BIGINT NOT NULL DEFAULT 1,
+        PRIMARY KEY (kind, id)
+    )""",
+    "CREATE UNIQUE INDEX idx_documents_lookup ON documents (kind, lookup) WHERE lookup IS NOT NULL",
+    "CREATE INDEX idx_documents_client ON documents (kind, client, updated_ms)",
+    "CREATE INDEX idx_documents_expiry ON documents (expires_ms) WHERE expires_ms IS NOT NULL",
+)
+
+_LIVE = "(expires_ms IS NULL OR expires_ms > ?)"
+
+
+def _sql(text: str, param: str) -> str:
+    return text if param == "?" else text.replace("?", param)
+
+
+def _doc(row: Any) -> Document:
+    kind, doc_id, client, body, created, updated, expires, lookup, version = row
+    return Document(
+        kind=kind,
+        id=doc_id,
+        client=client,
+        body=body,
+        created_ms=int(created),
+        updated_ms=int(updated),
+        expires_ms=None if expires is None else int(expires),
+        lookup=lookup,
+        version=int(version),
+    )
+
+
+def put(conn: Any, param: str, doc: Document) -> None:
+    conn.execute(
+        _sql("DELETE FROM documents WHERE kind = ? AND expires_ms IS NOT NULL AND expires_ms <= ?", param),
+        (doc.kind, doc.updated_ms),
+    )
+    conn.execute(
+        _sql(
+            f"INSERT INTO documents ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) "
+            "ON CONFLICT (kind, id) DO UPDATE SET client = excluded.client, body = excluded.body, "
+            "updated_ms = excluded.updated_ms, expires_ms = excluded.expires_ms, "
+            "lookup = excluded.lookup, version = documents.version + 1",
+            param,
+        ),
+        (doc.kind, doc.id, doc.client, doc.body, doc.created_ms, doc.updated_ms, doc.expires_ms, doc.lookup),
+    )
+
+
+def swap(conn: Any, param: str, doc: Document, expect_version: int) -> bool:
+    cur = conn.execute(
+        _sql(
+            "UPDATE documents SET client = ?, body = ?, updated_ms = ?, expires_ms = ?, lookup = ?, "
+            "version = version + 1 WHERE kind = ? AND id = ? AND version = ?",
+            param,
+        ),
+        (doc.client, doc.body, doc.updated_ms, doc.expires_ms, doc.lookup, doc.kind, doc.id, expect_version),
+    )
+    return bool(cur.rowcount == 1)
+
+
+def get(conn: Any, param: str, kind: str, doc_id: str, now_ms: int) -> Document | None:
+    row = conn.execute(
+        _sql(f"SELECT {COLUMNS} FROM documents WHERE kind = ? AND id = ? AND {_LIVE}", param),
+        (kind, doc_id, now_ms),
+    ).fetchone()
+    return None if row is None else _doc(row)
+
+
+def find(conn: Any, param: str, kind: str, lookup: str, now_ms: int) -> Document | None:
+    row = conn.execute(
+        _sql(f"SELECT {COLUMNS} FROM documents WHERE kind = ? AND lookup = ? AND {_LIVE}", param),
+        (kind, lookup, now_ms),
+    ).fetchone()
+    return None if row is None else _doc(row)
+
+
+def listed(conn: Any, param: str, kind: str, now_ms: int, client: str | None, limit: int) -> list[Document]:
+    where = f"kind = ? AND {_LIVE}" + (" AND client = ?" if client is not None else "")
+    params: tuple[Any, ...] = (kind, now_ms, *((client,) if client is not None else ()), limit)
+    rows = conn.execute(
+        _sql(f"SELECT {COLUMNS} FROM documents WHERE {where} ORDER BY updated_ms DESC, id LIMIT ?", param),
+        params,
+    ).fetchall()
+    return [_doc(r) for r in rows]
+
+
+def delete(conn: Any, param: str, kind: str, doc_id: str) -> bool:
+    cur = conn.execute(_sql("DELETE FROM documents WHERE kind = ? AND id = ?", param), (kind, doc_id))
+    return bool(cur.rowcount == 1)
+
+
+def purge(conn: Any, param: str, now_ms: int) -> int:
+    cur = conn.execute(
+        _sql("DELETE FROM documents WHERE expires_ms IS NOT NULL AND expires_ms <= ?", param), (now_ms,)
+    )
+    return int(cur.rowcount or 0)
