@@ -25,7 +25,7 @@ _HEAD = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
-<link rel="stylesheet" href="/assets/dashboard.css">{script}
+<link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css">{script}
 </head>"""
 
 

@@ -54,6 +54,9 @@ def test_the_page_shows_spend_health_and_a_searchable_catalog(
             )
         ]
         page = browser.new_page()
+        problems: list[str] = []  # script errors, and anything the Content-Security-Policy blocked
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
         page.goto(url + "/")
 
         # The spend chart: one series per model that was paid for, as the legend names them.
@@ -97,6 +100,7 @@ def test_the_page_shows_spend_health_and_a_searchable_catalog(
         shot = tmp_path / "dashboard.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
+        assert problems == []
 
 
 def test_tokens_need_a_login_and_scope_the_page_to_the_client(

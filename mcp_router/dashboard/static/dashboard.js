@@ -126,8 +126,9 @@ function drawLatency(box, data) {
 function fillRows(table, rows, empty) {
   const body = table.tBodies[0];
   if (!rows.length) {
-    body.replaceChildren(el("tr", {}, ""));
-    body.firstChild.appendChild(el("td", { colspan: table.tHead.rows[0].cells.length, class: "empty" }, empty));
+    const row = el("tr");
+    row.appendChild(el("td", { colspan: table.tHead.rows[0].cells.length, class: "empty" }, empty));
+    body.replaceChildren(row);
     return;
   }
   body.replaceChildren(...rows.map(([attrs, cells]) => {
