@@ -10,15 +10,16 @@ this origin (README "Dashboard").
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 from urllib.parse import urlsplit
 
-from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mcp_router.api.access import Caller
+from mcp_router.api.access import Caller, token_caller
 from mcp_router.dashboard.sessions import SessionStore
 
 COOKIE = "mcp_router_session"
@@ -63,18 +64,20 @@ class Gate:
         session_id = request.cookies.get(COOKIE)
         if token is None:
             token = self.sessions.token_of(session_id)
-        client = await self.verify(token) if token else None
-        if client is None:
+        access = await self.verify(token) if token else None
+        if access is None:
             self.sessions.end(session_id)
             return None
-        return Caller(client, authenticated=True, admin=client in self.admins)
+        return token_caller(access.client_id, self.admins, access.scopes)
 
-    async def verify(self, token: str) -> str | None:
-        """The client a token stands for, or None (never logged, never echoed)."""
+    async def verify(self, token: str) -> AccessToken | None:
+        """What the MCP server's verifier says of a token (never logged, never echoed)."""
         if self.verifier is None or not token:
             return None
         access = await self.verifier.verify_token(token)
-        return None if access is None else access.client_id
+        if access is None or (access.expires_at is not None and access.expires_at < time.time()):
+            return None  # expired: as the SDK's bearer check treats it
+        return access
 
     def set_cookie(self, response: Response, session_id: str, request: Request) -> None:
         response.set_cookie(

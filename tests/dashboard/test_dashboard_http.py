@@ -137,12 +137,15 @@ def test_sessions_are_random_bounded_and_expire() -> None:
 class Tokens:
     """A verifier whose tokens can be withdrawn, as a revoked key is."""
 
-    def __init__(self, tokens: dict[str, str]) -> None:
+    def __init__(self, tokens: dict[str, str], expires_at: int | None = None) -> None:
         self.tokens = tokens
+        self.expires_at = expires_at
 
     async def verify_token(self, token: str) -> AccessToken | None:
         client = self.tokens.get(token)
-        return None if client is None else AccessToken(token=token, client_id=client, scopes=[])
+        if client is None:
+            return None
+        return AccessToken(token=token, client_id=client, scopes=[], expires_at=self.expires_at)
 
 
 @pytest.mark.anyio
@@ -157,3 +160,12 @@ async def test_a_session_ends_when_its_token_is_no_longer_accepted(router: Route
         assert (await client.get("/api/me")).status_code == 401
         assert len(gate.sessions) == 0
         assert (await client.get("/")).headers["location"] == "/login"
+
+
+@pytest.mark.anyio
+async def test_an_expired_token_does_not_sign_in(router: Router) -> None:
+    gate = Gate(Tokens({"tok-old-0123456789": "old"}, expires_at=1), local_client="http")
+    app = Starlette(routes=Dashboard(PendingRouter(router), gate).routes())
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=BASE) as client:
+        assert (await _login(client, "tok-old-0123456789")).status_code == 401
+        assert len(gate.sessions) == 0
