@@ -171,6 +171,8 @@ def serve(transport: str, host: str, port: int) -> None:
             click.echo(
                 f"mcp-router: OpenAI- and Anthropic-compatible API at {url.rsplit('/', 1)[0]}/v1", err=True
             )
+        if transport == "http":
+            click.echo(f"mcp-router: dashboard at {url.removesuffix('/mcp')}/", err=True)
 
     try:
         anyio.run(lambda: run_serve(transport=transport, host=host, port=port, on_listening=listening))  # type: ignore[arg-type]
@@ -185,12 +187,13 @@ def serve(transport: str, host: str, port: int) -> None:
 
 
 @main.command()
-def demo() -> None:
+@click.option("--dashboard", is_flag=True, help="Serve over HTTP and leave it running for the dashboard.")
+def demo(dashboard: bool) -> None:
     """The whole product offline: simulated providers, a real MCP session, every tool."""
     from mcp_router.commands.demo import run_demo
 
     _preflight(router=False)
-    raise SystemExit(run_demo(click.echo))
+    raise SystemExit(run_demo(click.echo, dashboard=dashboard))
 
 
 def _print(result: Any, as_json: bool, render: Callable[[Any], str]) -> None:

@@ -24,7 +24,7 @@ import anyio
 import anyio.to_thread
 import httpx2
 
-from mcp_router.api import usage, views
+from mcp_router.api import monitor, usage, views
 from mcp_router.api.results import EstimateResult, ListModelsResult, ModelInfo
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.current import CurrentCatalog
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from mcp_router.catalog.refresh import CatalogRefresher, RefreshResult
     from mcp_router.metering.protocol import UsageStore
     from mcp_router.metering.reports import BudgetStatus, UsageReport, UsageSummary
+    from mcp_router.metering.series import UsageSeries
     from mcp_router.settings import Settings
 
 
@@ -372,19 +373,28 @@ class Router:
     async def usage_report(self, *, budgets_of: str | None = None, **args: Any) -> UsageReport:
         """`usage_report` tool over everything metered so far (this call flushes first), with the
         budgets of the reported client, else of `budgets_of` (the caller's own client)."""
-        store = self._require_store()
-        await self.flush_metering()
+        store = await self._flushed_store()
         return await usage.usage_report(store, self._budgets, self._clock.now(), budgets_of, **args)
 
     async def usage_summary(
         self, client: str | None = None, *, budgets_of: str | None = None
     ) -> UsageSummary:
         """Today's and this week's totals (the `usage://summary` resource), with budgets."""
-        store = self._require_store()
-        await self.flush_metering()
+        store = await self._flushed_store()
         return await usage.usage_summary(store, self._budgets, self._clock.now(), client, budgets_of)
 
-    def _require_store(self) -> UsageStore:
+    async def usage_series(self, **args: Any) -> UsageSeries:
+        """Spend and traffic per hour or day for the dashboard's charts (metering/series.py)."""
+        store = await self._flushed_store()
+        return await usage.usage_series(store, self._clock.now(), **args)
+
+    def endpoint_health(self) -> monitor.HealthReport:
+        """Every endpoint called so far: circuit state, when a cooldown frees, TTFT, tokens/s."""
+        return monitor.health_report(self._health.snapshot(), self._clock.now())
+
+    async def _flushed_store(self) -> UsageStore:
+        """The store, once everything metered so far is in it (reads see the calls just made)."""
         if self._store is None:
             raise RouterError("This router has no usage store; build it with Router.from_env.")
+        await self.flush_metering()
         return self._store

@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "sim": {"core", "registry"},
 }
 # Rooms above the library may use it, but never the faces above them.
-FACES = {"server", "gateway", "commands", "cli"}
+FACES = {"server", "gateway", "dashboard", "commands", "cli"}
 
 
 def _room(path: Path) -> str:
@@ -77,10 +77,13 @@ def test_each_room_imports_only_what_it_may(path: Path) -> None:
     elif room in ("router", "bootstrap", "settings", "environment", "api"):
         assert not imported & FACES, f"{room} may not import the server or the CLI"
     elif room == "server":
-        assert not imported & {"commands", "cli", "gateway"}, "server/ may not import the CLI or the gateway"
-    elif room == "gateway":
-        assert not imported & {"commands", "cli", "server"}, "gateway/ may not import the CLI or server/"
+        assert not imported & {"commands", "cli", "gateway", "dashboard"}, (
+            "server/ may not import the CLI, the gateway or the dashboard"
+        )
+    elif room in ("gateway", "dashboard"):
+        assert not imported & {"commands", "cli", "server"}, f"{room}/ may not import the CLI or server/"
     elif room in ("commands", "cli") and path.name != "serve.py":
+        assert "dashboard" not in imported, "only commands/serve.py may import dashboard/"
         # cli.py's `serve` command names the server's configuration error; nothing else may.
         reached = {i for i in imported if i.startswith("server")} - {"server", "server.transports"}
         if room == "commands" or reached:

@@ -31,6 +31,12 @@ class Caller:
         )
 
 
+def token_caller(client: str, admins: Collection[str], scopes: Collection[str] = ()) -> Caller:
+    """The caller a verified bearer token stands for: the one rule `/mcp` and the dashboard share
+    (`scopes`: the token's, for rules that will read them)."""
+    return Caller(client, authenticated=True, admin=client in admins)
+
+
 def admins_from(env: Mapping[str, str], configured: Collection[str] = ()) -> frozenset[str]:
     """Admin clients: `MCP_ROUTER_ADMINS="a,b"` when set, else the config's `[server] admins`."""
     from_env = [a.strip() for a in env.get("MCP_ROUTER_ADMINS", "").split(",") if a.strip()]

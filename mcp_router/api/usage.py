@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from mcp_router.api.arguments import InvalidArguments
 from mcp_router.metering.protocol import UsageStore
 from mcp_router.metering.reports import BudgetStatus, UsageReport, UsageSummary
+from mcp_router.metering.series import UsageSeries
 
 
 class BudgetView(Protocol):
@@ -39,3 +40,11 @@ async def usage_summary(
     """Today's and this week's totals, with the budgets of `client`, else of `budgets_of`."""
     summary = await store.summary(now, client)
     return summary.model_copy(update={"budgets": await _status(budgets, client or budgets_of)})
+
+
+async def usage_series(store: UsageStore, now: datetime, **args: Any) -> UsageSeries:
+    """Spend and traffic per hour or day (`UsageStore.usage_series`); bad arguments are the caller's."""
+    try:
+        return await store.usage_series(now=now, **args)
+    except ValueError as exc:
+        raise InvalidArguments(str(exc)) from exc

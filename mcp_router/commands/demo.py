@@ -140,16 +140,28 @@ async def _usage(client: Any, echo: Echo) -> None:
     )
 
 
-async def _session(env: dict[str, str], echo: Echo) -> None:
-    from mcp.client import Client
+def _transport(env: dict[str, str], url: str | None) -> tuple[Any, str]:
+    """The MCP client transport to the demo's server: a `serve` child over stdio, or the HTTP
+    server at `url` (`--dashboard`)."""
+    if url is not None:
+        from mcp.client.streamable_http import streamable_http_client
+
+        return streamable_http_client(f"{url}/mcp"), f"over HTTP at {url}/mcp"
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
     params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_router", "serve"], env=env)
-    t0 = time.perf_counter()
     # errlog explicitly: stdio_client's default is the sys.stderr of the moment mcp was imported.
-    async with Client(stdio_client(params, errlog=sys.stderr)) as client:
+    return stdio_client(params, errlog=sys.stderr), "over stdio"
+
+
+async def _session(env: dict[str, str], echo: Echo, url: str | None = None) -> None:
+    from mcp.client import Client
+
+    transport, how = _transport(env, url)
+    t0 = time.perf_counter()
+    async with Client(transport) as client:
         tools = await client.list_tools()
-        echo(f"connected to `mcp-router serve` over stdio in {time.perf_counter() - t0:.2f} s")
+        echo(f"connected to `mcp-router serve` {how} in {time.perf_counter() - t0:.2f} s")
         echo(f"tools: {', '.join(t.name for t in tools.tools)}\n")
 
         # Models served by several providers, each with its price: the router's choice space.
@@ -194,20 +206,28 @@ async def _session(env: dict[str, str], echo: Echo) -> None:
         await _usage(client, echo)
 
 
-def run_demo(echo: Echo = print, *, env: Mapping[str, str] | None = None) -> int:
-    """Run the demo; returns the exit code (0 on success)."""
+def run_demo(echo: Echo = print, *, env: Mapping[str, str] | None = None, dashboard: bool = False) -> int:
+    """Run the demo; returns the exit code (0 on success). With `dashboard` the server is served
+    over HTTP and left running after the traffic, its dashboard's URL printed, until Ctrl+C."""
     from mcp_router.sim import Fault, Simulator
 
     started = time.perf_counter()
     sim = Simulator()
     with sim.in_thread(), tempfile.TemporaryDirectory(prefix="mcp-router-demo-") as home:
-        sim.always("openai", "gpt-4o-mini", Fault.status(503))  # the primary is down
-        sim.always("openrouter", "openai/gpt-4o-mini", Fault.status(503))  # at both its endpoints
+        # The primary is down at both its endpoints; for the dashboard it asks callers to come
+        # back in five minutes, so the health table shows its circuit cooling down.
+        down = Fault.status(503, retry_after=300 if dashboard else None)
+        sim.always("openai", "gpt-4o-mini", down)
+        sim.always("openrouter", "openai/gpt-4o-mini", down)
         child = child_env(os.environ if env is None else env, sim.env(), home)
         echo(
             f"Every provider in this demo is simulated on {sim.root_url} (no keys, no network, "
             f"no cost); its data goes to {home}, deleted afterwards.\n"
         )
+        if dashboard:
+            from mcp_router.commands.demo_http import serve_dashboard
+
+            return serve_dashboard(child, echo, lambda url: anyio.run(_session, child, echo, url))
         anyio.run(_session, child, echo)
         hits = sim.hits("openai", "gpt-4o-mini")
         echo(f"\nthe failing primary received {plural(hits, 'request')}")

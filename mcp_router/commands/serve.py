@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any
 
 from mcp_router.log import configure_logging
 from mcp_router.server.transports import DEFAULT_PORT, ServeConfigError, Transport, check_binding, tokens_from
 
 if TYPE_CHECKING:
     from mcp.server.auth.provider import TokenVerifier
+    from mcp.server.mcpserver import MCPServer
     from starlette.routing import BaseRoute
 
     from mcp_router.router import Router
@@ -94,6 +95,8 @@ async def run_serve(
         verifier=verifier,
     )
     routes = _gateway_routes(pending, verifier, client_id, admins, host, env) if transport != "stdio" else []
+    if transport == "http":
+        routes += _dashboard_routes(server, pending, host, env, client_id, admins)
     async with anyio.create_task_group() as tg:
         await tg.start(stop_on_signals, stop)
         # Over stdio the client started the server in its own folder: local files there may be
@@ -131,6 +134,25 @@ def _gateway_routes(
 
     gate = Gatekeeper(verifier, Caller(client_id), admins, security_for(host, env))
     return Gateway(pending.get, gate).routes()
+
+
+def _dashboard_routes(
+    server: MCPServer[Any],
+    pending: PendingRouter,
+    host: str,
+    env: Mapping[str, str],
+    client_id: str,
+    admins: Collection[str],
+) -> list[BaseRoute]:
+    """The dashboard beside /mcp: the same router, token verifier, admins and Host/Origin rules."""
+    from mcp_router.dashboard import Dashboard, Gate
+    from mcp_router.server.compat import token_verifier_of
+    from mcp_router.server.transports import security_for
+
+    gate = Gate(
+        token_verifier_of(server), local_client=client_id, admins=admins, security=security_for(host, env)
+    )
+    return Dashboard(pending, gate).routes()
 
 
 def _build_router(env: Mapping[str, str], settings: Settings, file_roots: list[str]) -> Router:

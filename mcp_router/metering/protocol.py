@@ -27,6 +27,7 @@ from typing import Protocol
 from mcp_router.metering.documents import DocumentStore
 from mcp_router.metering.records import RequestRecord
 from mcp_router.metering.reports import UsageReport, UsageSummary
+from mcp_router.metering.series import UsageSeries
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,19 @@ class UsageStore(DocumentStore, Protocol):
 
     async def summary(self, now: datetime, client: str | None = None) -> UsageSummary:
         """`usage://summary`: today's and this week's totals."""
+        ...
+
+    async def usage_series(
+        self,
+        *,
+        since: str = "7d",
+        until: str | None = None,
+        bucket: str = "day",
+        group_by: str = "model",
+        client: str | None = None,
+        now: datetime,
+    ) -> UsageSeries:
+        """Spend, requests, errors and latency per hour or day (series.py). Raises ValueError."""
         ...
 
     async def recent_attempts(

@@ -1,6 +1,7 @@
 """`ReportingStore`: what the SQLite and PostgreSQL stores share over their own plumbing.
 
-Reports (`usage_report`, `summary`) are built by reports.py over the store's `_aggregate`;
+Reports (`usage_report`, `summary`) are built by reports.py over the store's `_aggregate`, usage
+series by series.py over its `_series`;
 settles and releases queue in `_adjust` for the store's next write; the async and context-manager
 faces wrap the blocking `write_batch` and `close`.
 """
@@ -11,7 +12,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Self
+from typing import Any, Self
 
 import anyio
 import anyio.to_thread
@@ -25,6 +26,9 @@ from mcp_router.metering.reports import (
     build_summary,
     build_usage_report,
 )
+from mcp_router.metering.series import UsageSeries, build_series, plan_span
+
+SeriesRows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
 
 class ReportingStore(DocumentsOnStore, ABC):
@@ -38,6 +42,11 @@ class ReportingStore(DocumentsOnStore, ABC):
     async def _aggregate(
         self, since_ms: int | None, until_ms: int, group_by: str, client: str | None
     ) -> Aggregate: ...
+
+    @abstractmethod
+    async def _series(
+        self, grain: str, lo: int, hi: int, group_by: str, client: str | None
+    ) -> SeriesRows: ...
 
     @abstractmethod
     def write_batch(self, records: Sequence[RequestRecord]) -> int: ...
@@ -78,6 +87,20 @@ class ReportingStore(DocumentsOnStore, ABC):
 
     async def summary(self, now: datetime, client: str | None = None) -> UsageSummary:
         return await build_summary(self._aggregate, now, client)
+
+    async def usage_series(
+        self,
+        *,
+        since: str = "7d",
+        until: str | None = None,
+        bucket: str = "day",
+        group_by: str = "model",
+        client: str | None = None,
+        now: datetime,
+    ) -> UsageSeries:
+        span = plan_span(since, until, bucket, group_by, now)
+        sums, hist = await self._series(span.grain, span.lo, span.hi, group_by, client)
+        return build_series(span, sums, hist, bucket=bucket, group_by=group_by, client=client)
 
     # -- lifecycle ------------------------------------------------------------------------------
 

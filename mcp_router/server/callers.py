@@ -16,7 +16,7 @@ from typing import Any
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 
-from mcp_router.api.access import Caller
+from mcp_router.api.access import Caller, token_caller
 
 _CURRENT: ContextVar[Caller | None] = ContextVar("mcp_router_caller", default=None)
 
@@ -39,7 +39,7 @@ class CallerMiddleware:
         client = token_client(request)
         if client is None:
             return self.local
-        return Caller(client, authenticated=True, admin=client in self.admins)
+        return token_caller(client, self.admins)
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         token = _CURRENT.set(self.caller_of(ctx.request))

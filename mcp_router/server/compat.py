@@ -14,6 +14,8 @@ changes any of it:
   `MCPServer._lowlevel_server`.
 - `connection_of`: the connection behind a per-request `ServerSession` proxy (`_connection`).
 - `run_streams`: serve one connection over given streams (what `run_stdio_async` does inside).
+- `token_verifier_of`: the bearer token verifier the server was built with (`_token_verifier`),
+  so the dashboard's login checks tokens with the very same object.
 - `progress_dropped`: whether the SDK would drop this request's progress reports (no token and
   no in-process callback), read from the request's dispatch context.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Union
 
+from mcp.server.auth.provider import TokenVerifier
 from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -91,6 +94,12 @@ def lowlevel(server: MCPServer[Any]) -> Server[Any]:
 def add_request_handler(server: MCPServer[Any], method: str, params_type: type[Any], handler: Any) -> None:
     """Serve a request method MCPServer has no decorator for."""
     lowlevel(server).add_request_handler(method, params_type, handler)
+
+
+def token_verifier_of(server: MCPServer[Any]) -> TokenVerifier | None:
+    """The verifier behind the server's bearer auth; None when it has none (no tokens)."""
+    verifier: TokenVerifier | None = getattr(server, "_token_verifier", None)
+    return verifier
 
 
 def connection_of(session: ServerSession) -> object:

@@ -130,7 +130,7 @@ def http_app(
     routes: Sequence[BaseRoute] = (),
 ) -> ASGIApp:
     """The ASGI app for `server` (Streamable HTTP at /mcp, or legacy SSE at /sse), plus `routes`
-    on the same port (the gateway's `/v1/...`, docs/architecture.md)."""
+    on the same port (the gateway's `/v1/...` and the dashboard's `/`, docs/architecture.md)."""
     security = security_for(host, env)
     if transport == "sse":
         app = server.sse_app(transport_security=security, host=host)
@@ -180,7 +180,8 @@ async def serve(
 ) -> None:
     """Run until the client disconnects (stdio) or `stop` is requested (any transport; then
     the calls in flight finish first, within its grace period). `on_listening` gets the URL
-    once the socket listens (with the real port when `port` is 0)."""
+    once the socket listens (with the real port when `port` is 0); `routes` are served beside
+    `/mcp` over HTTP."""
     if transport == "stdio":
         from mcp_router.server.stdio import serve_stdio
 

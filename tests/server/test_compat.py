@@ -163,3 +163,16 @@ async def test_the_sdk_passes_a_task_result_through_for_a_declaring_client_only(
         assert isinstance(task, CreateTaskResult) and task.task_id == "t1"
     async with Client(server) as client:
         assert (await client.call_tool("hi", {})).content[0].text == "hi"  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_the_dashboard_reads_the_very_verifier_the_server_checks_tokens_with() -> None:
+    from mcp_router.server.app import build_server
+    from mcp_router.server.pending import PendingRouter
+
+    assert compat.token_verifier_of(build_server(PendingRouter())) is None
+    server = build_server(PendingRouter(), tokens={"tok-0123456789abcdef": "laptop"})
+    verifier = compat.token_verifier_of(server)
+    assert verifier is not None and verifier is server._token_verifier
+    access = await verifier.verify_token("tok-0123456789abcdef")
+    assert access is not None and access.client_id == "laptop"
