@@ -25,6 +25,7 @@ import structlog
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.models import Model
 from mcp_router.catalog.refresh import CatalogCache, CatalogRefresher
+from mcp_router.conversations import ConversationLimits
 from mcp_router.metering.factory import open_store
 from mcp_router.metering.paths import default_store_location, ensure_home
 from mcp_router.metering.protocol import UsageStore
@@ -164,6 +165,11 @@ def build_router(
             refresher=refresher,
             startup_fetch_s=settings.catalog.startup_timeout_s or None,
             files=settings.files.access(file_roots),
+            conversations=ConversationLimits(
+                ttl_s=settings.conversations.ttl_hours * 3600.0,
+                max_turns=settings.conversations.max_turns,
+                max_bytes=settings.conversations.max_bytes,
+            ),
         )
         _restore_health(router, health_file.path, store, clock)
         _start_sharing(router, health, shared, resources)

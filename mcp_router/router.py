@@ -12,7 +12,7 @@ metering and the readable errors.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, suppress
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +29,7 @@ from mcp_router.api.results import EstimateResult, ListModelsResult, ModelInfo
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.current import CurrentCatalog
 from mcp_router.catalog.models import Model
+from mcp_router.conversations import ConversationLimits, ConversationNotFound, Conversations
 from mcp_router.core import has_media
 from mcp_router.errors import MeteringError, RouterError
 from mcp_router.files import FileAccess, RemoteFetcher, localize
@@ -97,6 +98,7 @@ class Router:
         startup_fetch_s: float | None = None,
         files: FileAccess | None = None,
         fetcher: RemoteFetcher | None = None,
+        conversations: ConversationLimits | None = None,
     ) -> None:
         # The config's custom models and aliases are re-applied to every refreshed catalog.
         self._catalogs = CurrentCatalog(
@@ -115,6 +117,12 @@ class Router:
         self._rng = rng or Random()
         self._store = store  # owned: closed last by aclose
         self._resources = resources or AsyncExitStack()  # what the builder opened for this router
+        # Stored conversations live in the usage database: none without a store.
+        self._conversations = (
+            None
+            if store is None
+            else Conversations(store, self._now_ms, conversations or ConversationLimits())
+        )
         # Local files in messages: none readable unless the builder or the server allows roots.
         self._files = files or FileAccess()
         self._calls = Calls(
@@ -259,6 +267,14 @@ class Router:
         return self._store
 
     @property
+    def conversations(self) -> Conversations | None:
+        """The stored conversations (list, show, delete); None without a usage store."""
+        return self._conversations
+
+    def _now_ms(self) -> int:
+        return int(self._clock.now().timestamp() * 1000)
+
+    @property
     def budgets(self) -> Budgets | None:
         return self._budgets
 
@@ -290,10 +306,22 @@ class Router:
         *,
         on_progress: ProgressCallback | None = None,
         on_delta: DeltaCallback | None = None,
+        remember: bool = False,
     ) -> RoutedCompletion:
         """Route one completion. Raises UnknownModel, BudgetExceeded or AllRoutesFailed.
-        `on_delta(text)` receives the answer as it streams (see `stream` for an iterator)."""
-        return await self._calls.run(req, on_progress=on_progress, on_delta=on_delta, tool=req.tool)
+        `on_delta(text)` receives the answer as it streams (see `stream` for an iterator).
+        With `req.conversation_id` the stored conversation is continued (its history sent
+        first); with `remember` a new one is started; either way the result carries its id
+        (README "Conversations"). Raises ConversationNotFound or ConversationFull."""
+
+        def run(r: RouteRequest) -> Awaitable[RoutedCompletion]:
+            return self._calls.run(r, on_progress=on_progress, on_delta=on_delta, tool=r.tool)
+
+        if req.conversation_id is None and not (remember and self._conversations is not None):
+            return await run(req)
+        if self._conversations is None:
+            raise ConversationNotFound(req.conversation_id or "")
+        return await self._conversations.complete(req, run)
 
     def stream(self, req: RouteRequest) -> AbstractAsyncContextManager[CompletionStream]:
         """`async with router.stream(req) as events: async for event in events: ...` — the

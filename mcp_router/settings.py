@@ -168,6 +168,17 @@ class CatalogSettings(BaseModel):
     startup_timeout_s: float = Field(default=3.0, ge=0, le=60)
 
 
+class ConversationsSettings(BaseModel):
+    """`[conversations]`: how long a stored conversation is kept after its last turn, and its
+    caps (README "Conversations"); a turn past a cap is refused, never truncated."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ttl_hours: float = Field(default=168.0, gt=0)
+    max_turns: int = Field(default=200, ge=1)
+    max_bytes: int = Field(default=64_000_000, ge=1000)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -178,6 +189,7 @@ class Settings(BaseModel):
     routing: RoutingPolicy = RoutingPolicy()
     budgets: dict[str, BudgetLimit] = {}
     server: ServerSettings = ServerSettings()
+    conversations: ConversationsSettings = ConversationsSettings()
 
     @field_validator("routing", mode="before")
     @classmethod

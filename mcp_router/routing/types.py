@@ -77,6 +77,7 @@ class RouteRequest(RoutingParams, SamplingParams, ModelChoice):
     client: str = "default"
     tool: str = "library"
     tag: str | None = None
+    conversation_id: str | None = None  # continue this stored conversation (README "Conversations")
 
 
 class AttemptInfo(BaseModel):
@@ -104,6 +105,7 @@ class RoutedCompletion(BaseModel):
     tool_calls: list[ToolCall] = Field(default_factory=list)  # finish_reason "tool_calls"
     reasoning: str | None = None  # the model's thinking text (absent with `reasoning.exclude`)
     hint: str | None = None  # what to change when the answer came back empty-handed
+    conversation_id: str | None = None  # the stored conversation this turn belongs to
 
 
 class CompareEntry(BaseModel):

@@ -104,7 +104,7 @@ class RouterTools:
         router = await self._state.router()
         client = self._state.caller().client
         req = args.to_route_request(client=client, tool="complete", providers=provider_names(router))
-        return answer(await self._routed(ctx, lambda cb: router.complete(req, on_progress=cb)))
+        return answer(await self._routed(ctx, lambda cb: router.complete(req, on_progress=cb, remember=True)))
 
     @tool(
         "Compare models",
