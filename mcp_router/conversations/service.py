@@ -171,9 +171,11 @@ class Conversations:
         blobs = {**conv.blobs, **{h: decoded_size(u) for h, u in opened.new_blobs.items()}}
         expires = conv.blob_expires_ms
         fresh = {h: u for h, u in opened.new_blobs.items() if h not in conv.blobs}
-        if blobs and (expires is None or expires < now + ttl_ms):
+        held = {**opened.loaded_blobs, **opened.new_blobs}
+        # Renewed only when this turn holds every blob (a racing turn may have added others).
+        if blobs and (expires is None or expires < now + ttl_ms) and set(blobs) <= set(held):
             expires = now + 2 * ttl_ms  # rewritten once per TTL at most
-            fresh = {**opened.loaded_blobs, **opened.new_blobs}
+            fresh = held
         for digest, url in fresh.items():
             blob_id = _blob_id(opened.id, digest)
             blob = Document(BLOB_KIND, blob_id, opened.client, json.dumps(url), now, now, expires_ms=expires)

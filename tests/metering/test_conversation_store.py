@@ -203,3 +203,24 @@ async def test_sixteen_new_conversations_at_once(make_store: Callable[[], UsageS
         }
     finally:
         await store.aclose()
+
+
+async def test_blobs_are_renewed_to_outlive_their_conversation(make_store: Callable[[], UsageStore]) -> None:
+    store, clock, model = make_store(), Clock(), Model()
+    hour = 3_600_000
+    try:
+        conv = service(store, clock, ttl_s=3600)
+        image = {"type": "image_url", "image_url": {"url": PNG_URL}}
+        cid = (await conv.complete(ask([{"type": "text", "text": "Look"}, image]), model)).conversation_id
+        for _ in range(4):  # a turn every 54 minutes keeps it alive for hours
+            clock.ms += hour * 9 // 10
+            await conv.complete(ask("More?", cid), model)
+            assert [p.url for m in model.sent[-1] for p in m.media] == [PNG_URL]
+        clock.ms += hour - 1
+        assert len(await store.list_documents(BLOB_KIND, now_ms=clock())) == 1
+        await conv.complete(ask("Last one", cid), model)
+        assert [p.url for m in model.sent[-1] for p in m.media] == [PNG_URL]
+        clock.ms += 3 * hour  # past the conversation and its blob
+        assert await store.list_documents(BLOB_KIND, now_ms=clock()) == []
+    finally:
+        await store.aclose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -16,8 +17,10 @@ import pytest
 from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from mcp_router.router import Router
 from mcp_router.server.app import build_server
 from mcp_router.server.transports import bind, http_app, tokens_from, uvicorn_server
+from mcp_router.settings import ConfigError
 from mcp_router.sim import Simulator
 
 TOKENS = {"MCP_ROUTER_TOKENS": "alice:tok-alice-0123456789,bob:tok-bob-0123456789"}
@@ -158,3 +161,27 @@ async def test_sixteen_concurrent_calls_each_start_their_own_conversation(router
         listed = await _read(client, "conversations://")
     assert len(set(ids)) == 16
     assert {c["id"] for c in listed} == set(ids) and all(c["turns"] == 1 for c in listed)
+
+
+@pytest.mark.anyio
+async def test_the_configured_caps_refuse_a_turn_before_any_call(
+    env: dict[str, str], sim: Simulator, tmp_path: Path
+) -> None:
+    config = tmp_path / "router.toml"
+    config.write_text("[conversations]\nmax_turns = 1\nttl_hours = 2\n")
+    async with Router.from_env(env, config) as router, Client(build_server(router)) as client:
+        first = await client.call_tool("complete", {"prompt": "one", **GPT})
+        cid = first.structured_content["conversation_id"]  # type: ignore[index]
+        listed = await _read(client, "conversations://")
+        assert listed[0]["expires"] > listed[0]["updated"]
+        hits = sim.hits("openai", "gpt-4o-mini")
+        second = await client.call_tool("complete", {"prompt": "two", "conversation_id": cid, **GPT})
+        assert second.is_error
+        assert (
+            "max_turns = 1" in second.content[0].text and "Start a new conversation" in second.content[0].text
+        )  # type: ignore[union-attr]
+        assert sim.hits("openai", "gpt-4o-mini") == hits
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[conversations]\nttl_hours = 0\n")
+    with pytest.raises(ConfigError, match=r"conversations\.ttl_hours"):
+        Router.from_env(env, bad)
