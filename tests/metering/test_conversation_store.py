@@ -4,7 +4,7 @@ hash, clients kept apart, racing turns, many new conversations at once."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import anyio
 import pytest
@@ -17,7 +17,10 @@ from mcp_router.conversations import (
     ConversationNotFound,
     Conversations,
 )
+from mcp_router.conversations.batch import GroupWriter
 from mcp_router.core import Message, Usage
+from mcp_router.errors import RecordRejected
+from mcp_router.metering.documents import Document
 from mcp_router.metering.protocol import UsageStore
 from mcp_router.routing.types import RoutedCompletion, RouteRequest
 
@@ -222,5 +225,57 @@ async def test_blobs_are_renewed_to_outlive_their_conversation(make_store: Calla
         assert [p.url for m in model.sent[-1] for p in m.media] == [PNG_URL]
         clock.ms += 3 * hour  # past the conversation and its blob
         assert await store.list_documents(BLOB_KIND, now_ms=clock()) == []
+    finally:
+        await store.aclose()
+
+
+async def test_group_commit_shares_transactions_and_every_writer_sees_its_outcome(
+    make_store: Callable[[], UsageStore],
+) -> None:
+    store = make_store()
+    batches: list[int] = []
+    real = store.put_documents
+
+    first_written = anyio.Event()
+
+    async def counting(docs: Sequence[Document], *, durable: bool = True) -> None:
+        batches.append(len(docs))
+        assert durable is False
+        if len(batches) == 1:
+            await first_written.wait()  # a slow first write: the others arrive meanwhile
+        await real(docs, durable=durable)
+
+    store.put_documents = counting  # type: ignore[method-assign]
+    try:
+        writer = GroupWriter(store)
+        docs = [Document("conversation", f"c{i}", "alice", "{}", 1, 1) for i in range(16)]
+        async with anyio.create_task_group() as tg:
+            for d in docs:
+                tg.start_soon(writer.put, d)
+            await anyio.wait_all_tasks_blocked()
+            first_written.set()
+        assert batches == [1, 15]  # the writers that came during the first write shared one
+        other = make_store()  # committed: another connection reads them all
+        try:
+            assert len(await other.list_documents("conversation", now_ms=2)) == 16
+        finally:
+            await other.aclose()
+
+        async def broken(docs: Sequence[Document], *, durable: bool = True) -> None:
+            await anyio.sleep(0)
+            raise RecordRejected("no room")
+
+        store.put_documents = broken  # type: ignore[method-assign]
+        failures: list[str] = []
+
+        async def put(d: Document) -> None:
+            with pytest.raises(RecordRejected) as exc:
+                await writer.put(d)
+            failures.append(str(exc.value))
+
+        async with anyio.create_task_group() as tg:
+            for d in docs[:4]:
+                tg.start_soon(put, d)
+        assert len(failures) == 4
     finally:
         await store.aclose()
