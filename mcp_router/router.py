@@ -29,7 +29,7 @@ from mcp_router.api.results import EstimateResult, ListModelsResult, ModelInfo
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.current import CurrentCatalog
 from mcp_router.catalog.models import Model
-from mcp_router.conversations import ConversationLimits, ConversationNotFound, Conversations
+from mcp_router.conversations import Conversations, converse
 from mcp_router.core import has_media
 from mcp_router.errors import MeteringError, RouterError
 from mcp_router.files import FileAccess, RemoteFetcher, localize
@@ -41,7 +41,9 @@ from mcp_router.routing.costs import BudgetGate
 from mcp_router.routing.delivery import CompletionStream, streamed
 from mcp_router.routing.execute import ProgressCallback
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
-from mcp_router.routing.plan import Plan, estimate_prompt_tokens, plan
+from mcp_router.routing.judge import Judge, verdict
+from mcp_router.routing.output import complete_to_file
+from mcp_router.routing.plan import AUTO, Plan, estimate_prompt_tokens, plan
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.streaming import DeltaCallback
 from mcp_router.routing.types import CompareResult, RoutedCompletion, RouteRequest
@@ -98,7 +100,7 @@ class Router:
         startup_fetch_s: float | None = None,
         files: FileAccess | None = None,
         fetcher: RemoteFetcher | None = None,
-        conversations: ConversationLimits | None = None,
+        conversations: Conversations | None = None,
     ) -> None:
         # The config's custom models and aliases are re-applied to every refreshed catalog.
         self._catalogs = CurrentCatalog(
@@ -117,12 +119,7 @@ class Router:
         self._rng = rng or Random()
         self._store = store  # owned: closed last by aclose
         self._resources = resources or AsyncExitStack()  # what the builder opened for this router
-        # Stored conversations live in the usage database: none without a store.
-        self._conversations = (
-            None
-            if store is None
-            else Conversations(store, self._now_ms, conversations or ConversationLimits())
-        )
+        self.conversations = conversations  # stored conversations (list, show, delete), if any
         # Local files in messages: none readable unless the builder or the server allows roots.
         self._files = files or FileAccess()
         self._calls = Calls(
@@ -267,14 +264,6 @@ class Router:
         return self._store
 
     @property
-    def conversations(self) -> Conversations | None:
-        """The stored conversations (list, show, delete); None without a usage store."""
-        return self._conversations
-
-    def _now_ms(self) -> int:
-        return int(self._clock.now().timestamp() * 1000)
-
-    @property
     def budgets(self) -> Budgets | None:
         return self._budgets
 
@@ -306,22 +295,25 @@ class Router:
         *,
         on_progress: ProgressCallback | None = None,
         on_delta: DeltaCallback | None = None,
+        output_file: str | None = None,
+        overwrite: bool = False,
         remember: bool = False,
     ) -> RoutedCompletion:
         """Route one completion. Raises UnknownModel, BudgetExceeded or AllRoutesFailed.
         `on_delta(text)` receives the answer as it streams (see `stream` for an iterator).
-        With `req.conversation_id` the stored conversation is continued (its history sent
-        first); with `remember` a new one is started; either way the result carries its id
-        (README "Conversations"). Raises ConversationNotFound or ConversationFull."""
+        `output_file`: write the answer there instead (routing/output.py; FileRefused before
+        any call when it cannot be written). With `req.conversation_id` the stored conversation
+        is continued, with `remember` a new one started (README "Conversations")."""
 
-        def run(r: RouteRequest) -> Awaitable[RoutedCompletion]:
+        def routed(r: RouteRequest) -> Awaitable[RoutedCompletion]:
             return self._calls.run(r, on_progress=on_progress, on_delta=on_delta, tool=r.tool)
 
-        if req.conversation_id is None and not (remember and self._conversations is not None):
-            return await run(req)
-        if self._conversations is None:
-            raise ConversationNotFound(req.conversation_id or "")
-        return await self._conversations.complete(req, run)
+        def run() -> Awaitable[RoutedCompletion]:
+            return converse(self.conversations, req, routed, remember=remember)
+
+        if output_file is None:
+            return await run()
+        return await complete_to_file(run, output_file, self._files, overwrite=overwrite)
 
     def stream(self, req: RouteRequest) -> AbstractAsyncContextManager[CompletionStream]:
         """`async with router.stream(req) as events: async for event in events: ...` — the
@@ -337,13 +329,18 @@ class Router:
         *,
         concurrency: int = 4,
         on_progress: ProgressCallback | None = None,
+        judge: Judge | None = None,
     ) -> CompareResult:
         """The same request to each model concurrently (at most `concurrency` at once).
 
         A model that fails yields an entry with `error`; cancelling the caller cancels every
         call in flight (each is metered as cancelled). An unknown id is an error entry, and
-        UnknownModel when no id is known at all (nothing could be compared)."""
+        UnknownModel when no id is known at all (nothing could be compared). With `judge`, the
+        judge model then gives a `verdict` (routing/judge.py; an unknown judge id is refused
+        before any call)."""
         check_any_known(self.catalog, models)
+        if judge is not None and judge.model.strip().lower() != AUTO:
+            self.catalog.resolve(judge.model)
         if has_media(req.messages):  # read local files once for every model
             req = req.model_copy(update={"messages": await localize(req.messages, self._files)})
         prompt_tokens = estimate_prompt_tokens(req.messages)  # the same prompt for every model
@@ -354,7 +351,11 @@ class Router:
                 sub, on_progress=progress, tool="compare", prompt_tokens=prompt_tokens
             )
 
-        return await compare(models, one, concurrency=concurrency, on_progress=on_progress)
+        result = await compare(models, one, concurrency=concurrency, on_progress=on_progress)
+        if judge is None:
+            return result
+        run = lambda jreq: self._calls.run(jreq, on_progress=None, tool=jreq.tool)  # noqa: E731
+        return result.model_copy(update={"verdict": await verdict(req, result.results, judge, run)})
 
     # -- the library API behind the MCP tools and the CLI ----------------------------------
 

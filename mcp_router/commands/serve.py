@@ -75,14 +75,16 @@ async def run_serve(
     if transport != "stdio":
         check_binding(host, tokens)  # fail before opening the database or the catalog
     pending = PendingRouter()
+    stop = StopRequest(grace_s)
     server = build_server(
         pending,
         client_id=env.get("MCP_ROUTER_CLIENT", "default" if transport == "stdio" else "http"),
         tokens=tokens or None,
         admins=admins_from(env, settings.server.admins),
         refresh_interval_s=refresh_interval(env),
+        jobs_keep_s=settings.jobs.keep_hours * 3600,
+        stop=stop,
     )
-    stop = StopRequest(grace_s)
     async with anyio.create_task_group() as tg:
         await tg.start(stop_on_signals, stop)
         # Over stdio the client started the server in its own folder: local files there may be

@@ -7,7 +7,7 @@ from mcp_router.conversations.history import (
     ConversationNotFound,
     StoredConversation,
 )
-from mcp_router.conversations.service import BLOB_KIND, KIND, ConversationLimits, Conversations
+from mcp_router.conversations.service import BLOB_KIND, KIND, ConversationLimits, Conversations, converse
 from mcp_router.conversations.views import ConversationSummary, ConversationView
 
 __all__ = [
@@ -21,4 +21,5 @@ __all__ = [
     "ConversationView",
     "Conversations",
     "StoredConversation",
+    "converse",
 ]

@@ -214,3 +214,17 @@ class Conversations:
         await self._store.delete_document(KIND, conversation_id)
         for digest in conv.blobs:
             await self._store.delete_document(BLOB_KIND, _blob_id(conversation_id, digest))
+
+
+async def converse(
+    conversations: Conversations | None, req: RouteRequest, run: Run, *, remember: bool
+) -> RoutedCompletion:
+    """`run(req)` as a turn of `req.conversation_id`, or of a new conversation with `remember`
+    (when there is a store for one); a plain call otherwise."""
+    if conversations is None:
+        if req.conversation_id is not None:
+            raise ConversationNotFound(req.conversation_id)
+        return await run(req)
+    if req.conversation_id is None and not remember:
+        return await run(req)
+    return await conversations.complete(req, run)

@@ -185,3 +185,28 @@ async def test_the_configured_caps_refuse_a_turn_before_any_call(
     bad.write_text("[conversations]\nttl_hours = 0\n")
     with pytest.raises(ConfigError, match=r"conversations\.ttl_hours"):
         Router.from_env(env, bad)
+
+
+@pytest.mark.anyio
+async def test_an_answer_written_to_a_file_stays_in_the_conversation(
+    env: dict[str, str], sim: Simulator, tmp_path: Path
+) -> None:
+    target = tmp_path / "out" / "draft.md"
+    target.parent.mkdir()
+    async with (
+        Router.from_env(env, file_roots=[tmp_path]) as router,
+        Client(build_server(router)) as client,
+    ):
+        filed = await client.call_tool(
+            "complete", {"prompt": "Draft a memo.", "output_file": str(target), **GPT}
+        )
+        data = filed.structured_content
+        assert data is not None and not filed.is_error, filed.content
+        assert "text" not in data and data["conversation_id"] in filed.content[0].text  # type: ignore[union-attr]
+        follow = await client.call_tool(
+            "complete", {"prompt": "Shorten it.", "conversation_id": data["conversation_id"], **GPT}
+        )
+        assert not follow.is_error, follow.content
+    sent = sim.requests("openai", "gpt-4o-mini")[-1].body
+    assert sent is not None
+    assert [m["content"] for m in sent["messages"]] == ["Draft a memo.", target.read_text(), "Shorten it."]
