@@ -27,7 +27,10 @@ How the added latency is measured (robust against the noise of small numbers):
   a few hundredths of a millisecond at 1 is timer noise, not a baseline worth multiplying.
 
     .venv/bin/python bench/overhead.py [--pairs 600] [--blocks 6] [--concurrency 16]
-        [--pairing simultaneous|sequential] [--no-meter]
+        [--pairing simultaneous|sequential] [--no-meter] [--remember]
+
+`--remember` makes every routed call start a stored conversation (what the MCP `complete` tool
+does: README "Conversations"), so its cost is in the added figures.
 """
 
 from __future__ import annotations
@@ -68,7 +71,13 @@ class Bench:
     """One router and one direct client against one simulator, in one event loop."""
 
     def __init__(
-        self, root: str, tmp: Path, no_meter: bool, simultaneous: bool, parse_direct: bool = True
+        self,
+        root: str,
+        tmp: Path,
+        no_meter: bool,
+        simultaneous: bool,
+        parse_direct: bool = True,
+        remember: bool = False,
     ) -> None:
         from mcp_router.catalog.catalog import Catalog
         from mcp_router.catalog.models import Endpoint, Model, Pricing
@@ -83,6 +92,7 @@ class Bench:
         from mcp_router.sim.catalogue import provider_url, sim_key
 
         self.simultaneous = simultaneous
+        self.remember = remember
         self.parse_direct = parse_direct
         self.base = provider_url(root, "openai")
         key = sim_key("openai")
@@ -131,7 +141,7 @@ class Bench:
 
     async def routed(self) -> float:
         t = time.perf_counter()
-        res = await self.router.complete(self.req)
+        res = await self.router.complete(self.req, remember=self.remember)
         assert res.text
         return time.perf_counter() - t
 
@@ -170,11 +180,12 @@ async def run_latency(
     no_meter: bool,
     simultaneous: bool,
     parse_direct: bool = True,
+    remember: bool = False,
 ) -> dict[int, dict[str, list[float]]]:
     from mcp_router.log import configure_logging
 
     configure_logging({})  # as the server runs it: WARNING, so per-attempt events are filtered cheaply
-    bench = Bench(root, tmp, no_meter, simultaneous, parse_direct)
+    bench = Bench(root, tmp, no_meter, simultaneous, parse_direct, remember)
     results: dict[int, dict[str, list[float]]] = {
         c: {"direct": [], "router": [], "added": []} for c in (1, concurrency)
     }
@@ -210,6 +221,7 @@ def main() -> None:
         help="direct side only reads SSE lines, decoding nothing (a lower bound no real caller reaches)",
     )
     ap.add_argument("--no-meter", action="store_true", help="diagnostic: drop usage records (not the target)")
+    ap.add_argument("--remember", action="store_true", help="each routed call starts a stored conversation")
     args = ap.parse_args()
     n = args.concurrency
     print(
@@ -232,6 +244,7 @@ def main() -> None:
                         args.no_meter,
                         args.pairing == "simultaneous",
                         not args.raw_direct,
+                        args.remember,
                     )
                 )
             finally:

@@ -25,6 +25,7 @@ import structlog
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.models import Model
 from mcp_router.catalog.refresh import CatalogCache, CatalogRefresher
+from mcp_router.conversations import ConversationLimits, Conversations
 from mcp_router.metering.factory import open_store
 from mcp_router.metering.paths import default_store_location, ensure_home
 from mcp_router.metering.protocol import UsageStore
@@ -53,6 +54,15 @@ def _budgets(settings: Settings, store: UsageStore, clock: Clock) -> Budgets | N
     from mcp_router.metering.budgets import Budgets
 
     return Budgets(store, settings.budgets, clock.now)
+
+
+def _conversations(settings: Settings, store: UsageStore, clock: Clock) -> Conversations:
+    """Stored conversations in the usage database, with `[conversations]`'s TTL and caps."""
+    conf = settings.conversations
+    limits = ConversationLimits(
+        ttl_s=conf.ttl_hours * 3600.0, max_turns=conf.max_turns, max_bytes=conf.max_bytes
+    )
+    return Conversations(store, lambda: int(clock.now().timestamp() * 1000), limits)
 
 
 def _refresher(settings: Settings, cache: CatalogCache, clock: Clock) -> tuple[CatalogRefresher, list[Model]]:
@@ -164,6 +174,7 @@ def build_router(
             refresher=refresher,
             startup_fetch_s=settings.catalog.startup_timeout_s or None,
             files=settings.files.access(file_roots),
+            conversations=_conversations(settings, store, clock),
         )
         _restore_health(router, health_file.path, store, clock)
         _start_sharing(router, health, shared, resources)

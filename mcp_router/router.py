@@ -12,7 +12,7 @@ metering and the readable errors.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, suppress
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +29,7 @@ from mcp_router.api.results import EstimateResult, ListModelsResult, ModelInfo
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.current import CurrentCatalog
 from mcp_router.catalog.models import Model
+from mcp_router.conversations import Conversations, converse
 from mcp_router.core import has_media
 from mcp_router.errors import MeteringError, RouterError
 from mcp_router.files import FileAccess, RemoteFetcher, localize
@@ -100,6 +101,7 @@ class Router:
         startup_fetch_s: float | None = None,
         files: FileAccess | None = None,
         fetcher: RemoteFetcher | None = None,
+        conversations: Conversations | None = None,
     ) -> None:
         # The config's custom models and aliases are re-applied to every refreshed catalog.
         self._catalogs = CurrentCatalog(
@@ -118,6 +120,7 @@ class Router:
         self._rng = rng or Random()
         self._store = store  # owned: closed last by aclose
         self._resources = resources or AsyncExitStack()  # what the builder opened for this router
+        self.conversations = conversations  # stored conversations (list, show, delete), if any
         # Local files in messages: none readable unless the builder or the server allows roots.
         self._files = files or FileAccess()
         self._calls = Calls(
@@ -295,14 +298,19 @@ class Router:
         on_delta: DeltaCallback | None = None,
         output_file: str | None = None,
         overwrite: bool = False,
+        remember: bool = False,
     ) -> RoutedCompletion:
         """Route one completion. Raises UnknownModel, BudgetExceeded or AllRoutesFailed.
         `on_delta(text)` receives the answer as it streams (see `stream` for an iterator).
         `output_file`: write the answer there instead (routing/output.py; FileRefused before
-        any call when it cannot be written)."""
+        any call when it cannot be written). With `req.conversation_id` the stored conversation
+        is continued, with `remember` a new one started (README "Conversations")."""
 
-        async def run() -> RoutedCompletion:
-            return await self._calls.run(req, on_progress=on_progress, on_delta=on_delta, tool=req.tool)
+        def routed(r: RouteRequest) -> Awaitable[RoutedCompletion]:
+            return self._calls.run(r, on_progress=on_progress, on_delta=on_delta, tool=r.tool)
+
+        def run() -> Awaitable[RoutedCompletion]:
+            return converse(self.conversations, req, routed, remember=remember)
 
         if output_file is None:
             return await run()

@@ -176,6 +176,17 @@ class JobsSettings(BaseModel):
     keep_hours: float = Field(default=24.0, gt=0, le=24 * 366)
 
 
+class ConversationsSettings(BaseModel):
+    """`[conversations]`: how long a stored conversation is kept after its last turn, and its
+    caps (README "Conversations"); a turn past a cap is refused, never truncated."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ttl_hours: float = Field(default=168.0, gt=0)
+    max_turns: int = Field(default=200, ge=1)
+    max_bytes: int = Field(default=64_000_000, ge=1000)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -187,6 +198,7 @@ class Settings(BaseModel):
     budgets: dict[str, BudgetLimit] = {}
     server: ServerSettings = ServerSettings()
     jobs: JobsSettings = JobsSettings()
+    conversations: ConversationsSettings = ConversationsSettings()
 
     @field_validator("routing", mode="before")
     @classmethod

@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "routing": BASE | {"catalog", "providers", "files", "metering.records", "metering.billing"},
     "api": BASE | {"catalog", "routing", "metering"},
     "jobs": BASE | {"metering"},
+    "conversations": BASE | {"metering.documents", "routing.types"},
     "sim": {"core", "registry"},
 }
 # Rooms above the library may use it, but never the faces above them.

@@ -51,6 +51,7 @@ __all__ = [
 MAX_PROMPT_BYTES = 1_000_000
 """Upper bound on the prompt (all message contents together), in UTF-8 bytes."""
 MAX_COMPARE_MODELS = 8
+MAX_MODEL_ID = 200  # characters: longer than any real model id, client name or conversation id
 MAX_PATH = 4096  # characters: PATH_MAX on Linux
 MAX_LIST_LIMIT = MAX_LIMIT
 USD_PER_M = "USD per 1M tokens."
@@ -233,6 +234,10 @@ class CompletionArgs(RoutingParams, SamplingParams, ModelChoice, PromptInput):
     )
     overwrite: bool = Field(default=False, description="Replace an existing output_file.")
 
+    conversation_id: str | None = Field(
+        default=None, max_length=MAX_MODEL_ID, description="Continue that conversation (id from a result)."
+    )
+
     @field_validator("models")
     @classmethod
     def _some_models(cls, value: list[str] | None) -> list[str] | None:
@@ -246,9 +251,6 @@ class CompletionArgs(RoutingParams, SamplingParams, ModelChoice, PromptInput):
         """The `RouteRequest` these arguments ask for. `providers`: the known provider names,
         to check and normalise `provider.order/only/ignore` (case-insensitive)."""
         return _route_request(self, client, tool, providers)
-
-
-MAX_MODEL_ID = 200  # characters: longer than any real model id or client name
 
 
 class CompareArgs(RoutingParams, SamplingParams, PromptInput):

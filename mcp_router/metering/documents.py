@@ -12,6 +12,7 @@ its owner encodes and validates with its own model: the store never interprets i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,12 +33,18 @@ class Document:
 class DocumentStore(Protocol):
     """Documents of the usage database. Reads never return an expired document."""
 
-    async def put_document(self, doc: Document) -> None:
+    async def put_document(self, doc: Document, *, durable: bool = True) -> None:
         """Insert `doc`, or replace the stored one of the same (kind, id) with its version
-        bumped. Expired documents of the same kind are purged in the same transaction."""
+        bumped. Expired documents of the same kind are purged in the same transaction.
+        `durable=False`: committed (it survives the process) without waiting for the disk
+        (SQLite's synchronous=NORMAL, as budget holds; a power cut may lose it)."""
         ...
 
-    async def swap_document(self, doc: Document, expect_version: int) -> bool:
+    async def put_documents(self, docs: Sequence[Document], *, durable: bool = True) -> None:
+        """`put_document` of each, in one transaction (a group commit of concurrent writers)."""
+        ...
+
+    async def swap_document(self, doc: Document, expect_version: int, *, durable: bool = True) -> bool:
         """Replace the stored (kind, id) only if its version is still `expect_version`
         (then bumped); False when another writer got there first or it is gone."""
         ...

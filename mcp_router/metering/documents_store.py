@@ -8,7 +8,7 @@ in a worker thread, never on the event loop.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -17,6 +17,7 @@ from mcp_router.metering import documents_sql as sql
 from mcp_router.metering.documents import Document
 
 T = TypeVar("T")
+FAST_WRITE_BYTES = 256 * 1024  # larger bodies are written off the event loop
 
 
 class DocumentsOnStore(ABC):
@@ -28,12 +29,36 @@ class DocumentsOnStore(ABC):
     @abstractmethod
     def _read(self, fn: Callable[[Any], T]) -> T: ...
 
-    async def put_document(self, doc: Document) -> None:
-        await anyio.to_thread.run_sync(self._write, lambda conn: sql.put(conn, self._param, doc))
+    def _write_relaxed(self, fn: Callable[[Any], T]) -> T:
+        """A write that need not wait for the disk (documents.py `durable=False`); the SQLite
+        store skips the fsync, others write as usual."""
+        return self._write(fn)
 
-    async def swap_document(self, doc: Document, expect_version: int) -> bool:
+    async def put_document(self, doc: Document, *, durable: bool = True) -> None:
+        write = self._write if durable else self._write_relaxed
+        await anyio.to_thread.run_sync(write, lambda conn: sql.put(conn, self._param, doc))
+
+    def _try_write_relaxed(self, fn: Callable[[Any], T]) -> tuple[bool, T | None]:
+        """(True, result) when a relaxed write could run at once without blocking (SQLite: its
+        connection and the write lock are free); (False, None) otherwise or where unsupported."""
+        return False, None
+
+    async def put_documents(self, docs: Sequence[Document], *, durable: bool = True) -> None:
+        def put_all(conn: Any) -> None:
+            for doc in docs:
+                sql.put(conn, self._param, doc)
+
+        # A small relaxed batch is written on the event loop when that needs no waiting (as
+        # budget holds are): a trip to a worker thread costs more than the write itself.
+        small = not durable and sum(len(d.body) for d in docs) <= FAST_WRITE_BYTES
+        if small and self._try_write_relaxed(put_all)[0]:
+            return
+        await anyio.to_thread.run_sync(self._write if durable else self._write_relaxed, put_all)
+
+    async def swap_document(self, doc: Document, expect_version: int, *, durable: bool = True) -> bool:
+        write = self._write if durable else self._write_relaxed
         return await anyio.to_thread.run_sync(
-            self._write, lambda conn: sql.swap(conn, self._param, doc, expect_version)
+            write, lambda conn: sql.swap(conn, self._param, doc, expect_version)
         )
 
     async def get_document(self, kind: str, doc_id: str, *, now_ms: int) -> Document | None:

@@ -192,6 +192,9 @@ class SqliteStore(ReportingStore):
             self._fault = None
         return out
 
+    def _write_relaxed(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return self._write(fn, durable=False)
+
     def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`fn` in one read transaction (one consistent snapshot of the file)."""
 
@@ -291,22 +294,29 @@ class SqliteStore(ReportingStore):
 
     def try_reserve(self, hold: HoldRequest) -> HoldDecision | None:
         """`reserve` only if it needs no waiting: None when this connection is in use (the
-        writer's commit) or another process holds the database's write lock. No busy wait and
-        no WAL checkpoint (the writer's commits run those), so it never blocks the caller."""
+        writer's commit) or another process holds the database's write lock."""
+        done, decision = self._try_write_relaxed(lambda c: sqlite_holds.reserve(c, hold))
+        return decision if done else None
+
+    def _try_write_relaxed(self, fn: Callable[[sqlite3.Connection], T]) -> tuple[bool, T | None]:
+        """(True, `fn`'s result) when it could run at once as a short transaction without an
+        fsync; (False, None) when the connection is in use or another process holds the write
+        lock. No busy wait and no WAL checkpoint (the writer's commits run those), so it never
+        blocks the caller: the event loop may call it."""
         if self._closed or not self._lock.acquire(blocking=False):
-            return None
+            return False, None
         if self._closed:  # closed while the lock was being taken
             self._lock.release()
-            return None
+            return False, None
         conn = self.db.conn
         try:
             conn.execute("PRAGMA busy_timeout = 0")
             conn.execute("PRAGMA wal_autocheckpoint = 0")
             try:
-                return self._write(lambda c: sqlite_holds.reserve(c, hold), durable=False, retry=False)
+                return True, self._write(fn, durable=False, retry=False)
             except LedgerUnavailable as exc:
                 if exc.busy:
-                    return None
+                    return False, None
                 raise
             finally:
                 conn.execute("PRAGMA wal_autocheckpoint = 1000")

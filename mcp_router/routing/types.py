@@ -84,6 +84,7 @@ class RouteRequest(RoutingParams, SamplingParams, ModelChoice):
     client: str = "default"
     tool: str = "library"
     tag: str | None = None
+    conversation_id: str | None = None  # continue this stored conversation (README "Conversations")
 
 
 class AttemptInfo(BaseModel):
@@ -119,6 +120,7 @@ class RoutedCompletion(BaseModel):
     tool_calls: list[ToolCall] = Field(default_factory=list)  # finish_reason "tool_calls"
     reasoning: str | None = None  # the model's thinking text (absent with `reasoning.exclude`)
     hint: str | None = None  # what to change when the answer came back empty-handed
+    conversation_id: str | None = None  # the stored conversation this turn belongs to
     output_file: OutputFile | None = None
     preview: str | None = None  # the answer's first characters, when it went to output_file
 

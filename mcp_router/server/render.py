@@ -53,6 +53,8 @@ def receipt(result: RoutedCompletion) -> str:
         parts.append(f"finish: {result.finish_reason}")
     if result.error:
         parts.append(f"incomplete: {result.error}")
+    if result.conversation_id:
+        parts.append(f"conversation {result.conversation_id}")
     return "[" + " · ".join(parts) + f" · request {result.request_id}]"
 
 

@@ -1,6 +1,7 @@
 """The MCP resources: `catalog://models` (a compact digest of the available models),
-`catalog://models/{vendor}/{model}` (one model in full) and `usage://summary` (the caller's
-today and this week)."""
+`catalog://models/{vendor}/{model}` (one model in full), `usage://summary` (the caller's
+today and this week), `conversations://` (the caller's stored conversations) and
+`conversations://{id}` (one of them, turn by turn)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from mcp_router.api.digest import catalog_digest
+from mcp_router.conversations import ConversationNotFound
 from mcp_router.errors import clip
 from mcp_router.server.live import CATALOG_URI, MODEL_URI, USAGE_URI
 from mcp_router.server.render import compact_json
 from mcp_router.server.state import ServerState, maps_errors
 
 JSON = "application/json"
+CONVERSATIONS_URI = "conversations://"
+CONVERSATION_URI = "conversations://{conversation_id}"
 
 
 class RouterResources:
@@ -45,6 +49,20 @@ class RouterResources:
             mime_type=JSON,
             description="Requests, tokens and USD cost today and this week.",
         )(self.usage)
+        server.resource(
+            CONVERSATIONS_URI,
+            name="conversations",
+            title="Your conversations",
+            mime_type=JSON,
+            description="Stored conversations of complete: id, title, turns, models, last update.",
+        )(self.conversations)
+        server.resource(
+            CONVERSATION_URI,
+            name="conversation",
+            title="One conversation",
+            mime_type=JSON,
+            description="Its turns, compactly (text clipped, files by reference).",
+        )(self.conversation)
 
     @maps_errors(ResourceError)
     async def catalog(self) -> str:
@@ -69,3 +87,20 @@ class RouterResources:
         caller = self._state.caller()
         summary = await router.usage_summary(caller.usage_client(None), budgets_of=caller.client)
         return compact_json(summary.model_dump(mode="json"))
+
+    @maps_errors(ResourceError)
+    async def conversations(self) -> str:
+        stored = (await self._state.router()).conversations
+        rows = [] if stored is None else await stored.list(self._state.caller().client)
+        return compact_json([r.model_dump(mode="json", exclude={"client"}) for r in rows])
+
+    @maps_errors(ResourceError)
+    async def conversation(self, conversation_id: str) -> str:
+        stored = (await self._state.router()).conversations
+        try:
+            if stored is None:
+                raise ConversationNotFound(conversation_id)
+            view = await stored.show(conversation_id, self._state.caller().client)
+        except ConversationNotFound as exc:
+            raise ResourceNotFoundError(str(exc)) from exc
+        return compact_json(view.model_dump(mode="json", exclude={"client"}))

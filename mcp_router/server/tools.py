@@ -121,7 +121,7 @@ class RouterTools:
 
         def run(cb: OnProgress | None) -> Awaitable[RoutedCompletion]:
             return router.complete(
-                req, on_progress=cb, output_file=args.output_file, overwrite=args.overwrite
+                req, on_progress=cb, output_file=args.output_file, overwrite=args.overwrite, remember=True
             )
 
         if wants_job(args.background):
