@@ -32,7 +32,11 @@ from mcp_router.catalog.models import Model
 from mcp_router.core import has_media
 from mcp_router.errors import MeteringError, RouterError
 from mcp_router.files import FileAccess, RemoteFetcher, localize
+from mcp_router.keys.book import KeyBook
+from mcp_router.keys.gate import KeyedBudgets, KeyGate
+from mcp_router.keys.status import KeyStatus, key_status
 from mcp_router.log import get_logger
+from mcp_router.metering.budgets import Budgets as StoreBudgets
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.calls import Calls, Meter
 from mcp_router.routing.compare import check_any_known, compare
@@ -60,7 +64,7 @@ HEALTH_SEED_WINDOW = timedelta(hours=24)  # how far back a new router reads meas
 class Budgets(BudgetGate, Protocol):
     """The budget gate attempts reserve through, plus where each client stands."""
 
-    async def budget_status(self, client: str) -> list[BudgetStatus]: ...
+    async def budget_status(self, client: str, extra: Any = None) -> list[BudgetStatus]: ...
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -97,6 +101,7 @@ class Router:
         startup_fetch_s: float | None = None,
         files: FileAccess | None = None,
         fetcher: RemoteFetcher | None = None,
+        keys: KeyGate | None = None,
     ) -> None:
         # The config's custom models and aliases are re-applied to every refreshed catalog.
         self._catalogs = CurrentCatalog(
@@ -108,8 +113,13 @@ class Router:
         self._adapters = dict(adapters)
         self._available = frozenset(self._adapters)
         self._meter = meter
-        self._budgets = budgets
         self._clock: Clock = clock or (health.clock if health is not None else SystemClock())
+        # Issued keys (README "Keys"): their caps need budgets even when none are configured.
+        self._keys = keys or (KeyGate(KeyBook(store, self._clock.now)) if store is not None else None)
+        self._budgets = budgets or (StoreBudgets(store, {}, self._clock.now) if store is not None else None)
+        self._keyed_budgets: usage.BudgetView | None = self._budgets
+        if self._budgets is not None and self._keys is not None:
+            self._keyed_budgets = KeyedBudgets(self._budgets, self._keys)
         self._health = health or HealthTracker(self._clock)
         self._policy = policy or RoutingPolicy()
         self._rng = rng or Random()
@@ -118,18 +128,19 @@ class Router:
         # Local files in messages: none readable unless the builder or the server allows roots.
         self._files = files or FileAccess()
         self._calls = Calls(
-            plan=lambda req, prompt_tokens: self.plan(req, prompt_tokens=prompt_tokens),
+            plan=lambda req, prompt_tokens, allow: self.plan(req, prompt_tokens=prompt_tokens, allow=allow),
             adapters=self._adapters,
             health=self._health,
             policy=self._policy,
             rng=self._rng,
             clock=self._clock,
             meter=meter,
-            budgets=budgets,
+            budgets=self._budgets,
             catalogs=self._catalogs,
             files=self._files,
             resources=self._resources,
             fetcher=fetcher,
+            admissions=self._keys,
         )
 
     # -- construction ---------------------------------------------------------------------
@@ -268,8 +279,10 @@ class Router:
 
     # -- planning -------------------------------------------------------------------------
 
-    def plan(self, req: RouteRequest, *, prompt_tokens: int | None = None) -> Plan:
-        """The dry run: candidates in order and every exclusion with its reason. No calls."""
+    def plan(
+        self, req: RouteRequest, *, prompt_tokens: int | None = None, allow: tuple[str, ...] | None = None
+    ) -> Plan:
+        """The dry run: candidates in order, every exclusion with its reason (`allow`: see `plan_for`)."""
         return plan(
             req,
             self.catalog,
@@ -280,7 +293,13 @@ class Router:
             prompt_tokens=estimate_prompt_tokens(req.messages) if prompt_tokens is None else prompt_tokens,
             now=self._clock.now(),
             fetch_remote=self._files.fetch_remote,
+            allow=allow,
         )
+
+    async def plan_for(self, req: RouteRequest) -> Plan:
+        """`plan` as `req.client` would get it: its key's allowlist applied (no request counted)."""
+        key = await self._keys.policy(req.client) if self._keys is not None else None
+        return self.plan(req, allow=(key.models or None) if key else None)
 
     # -- completion -----------------------------------------------------------------------
 
@@ -353,7 +372,7 @@ class Router:
         budgets of the reported client, else of `budgets_of` (the caller's own client)."""
         store = self._require_store()
         await self.flush_metering()
-        return await usage.usage_report(store, self._budgets, self._clock.now(), budgets_of, **args)
+        return await usage.usage_report(store, self._keyed_budgets, self._clock.now(), budgets_of, **args)
 
     async def usage_summary(
         self, client: str | None = None, *, budgets_of: str | None = None
@@ -361,7 +380,19 @@ class Router:
         """Today's and this week's totals (the `usage://summary` resource), with budgets."""
         store = self._require_store()
         await self.flush_metering()
-        return await usage.usage_summary(store, self._budgets, self._clock.now(), client, budgets_of)
+        return await usage.usage_summary(store, self._keyed_budgets, self._clock.now(), client, budgets_of)
+
+    @property
+    def keys(self) -> KeyGate | None:
+        """Issued keys (`keys.book`: create, list, revoke, verify) and their enforcement."""
+        return self._keys
+
+    async def key_status(self, client: str, *, admin: bool = False) -> KeyStatus:
+        """`client`'s limits, spend, holds, what is left and resets, and rate (`GET /v1/key`)."""
+        store, keys, now = self._require_store(), self._keys, self._clock.now()
+        assert keys is not None  # a router with a store has keys
+        await self.flush_metering()
+        return await key_status(client, gate=keys, store=store, budgets=self._budgets, now=now, admin=admin)
 
     def _require_store(self) -> UsageStore:
         if self._store is None:

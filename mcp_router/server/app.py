@@ -5,17 +5,17 @@ in the library (`Router` and `mcp_router/api/`); `server/` only wires (docs/arch
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 
 from mcp_router import __version__
+from mcp_router.keys.book import KeyBook
+from mcp_router.keys.verify import KeySource, RouterTokenVerifier, token_verifier
 from mcp_router.router import Router
 from mcp_router.server.callers import CallerMiddleware
 from mcp_router.server.guards import ClipErrorEchoes
@@ -53,32 +53,24 @@ def refuse_placeholder_tokens(tokens: Mapping[str, str]) -> None:
         )
 
 
-class StaticTokens:
-    """Bearer tokens from configuration; each token names a metering client.
+def router_keys(source: PendingRouter) -> KeySource:
+    """The issued keys of `source`'s router, once it is built (None: it has no usage store)."""
 
-    The presented token is compared with every configured one in constant time (no dict
-    lookup, no early exit), so response timing says nothing about how close a guess was."""
+    async def keys() -> KeyBook | None:
+        gate = (await source.get()).keys
+        return None if gate is None else gate.book
 
-    def __init__(self, tokens: Mapping[str, str]) -> None:
-        self._tokens = [(token.encode(), client) for token, client in tokens.items()]
-
-    async def verify_token(self, token: str) -> AccessToken | None:
-        presented = token.encode()
-        client: str | None = None
-        for known, name in self._tokens:
-            if hmac.compare_digest(known, presented):
-                client = name
-        return None if client is None else AccessToken(token=token, client_id=client, scopes=[])
+    return keys
 
 
-def _bearer_auth(tokens: Mapping[str, str] | None) -> dict[str, Any]:
+def _bearer_auth(verifier: RouterTokenVerifier) -> dict[str, Any]:
     """MCPServer's auth arguments: resource-server-only auth, so the SDK's bearer middleware
     answers 401 without a valid token (issuer_url is required by the settings model but serves
-    no route here). Nothing without tokens."""
-    if not tokens:
+    no route here). Nothing when tokens are not required."""
+    if not verifier.required:
         return {}
     return {
-        "token_verifier": StaticTokens(tokens),
+        "token_verifier": verifier,
         "auth": AuthSettings(issuer_url="http://127.0.0.1", resource_server_url=None),  # type: ignore[arg-type]
     }
 
@@ -93,6 +85,7 @@ def build_server(
     updater: LiveCatalogUpdater | None = None,
     refresh_interval_s: float | None = None,
     heartbeat_s: float = 2.0,
+    verifier: RouterTokenVerifier | None = None,
 ) -> MCPServer[Any]:
     """An MCPServer exposing `router` (a `Router`, or a `PendingRouter` still being built:
     then `initialize` and `tools/list` answer at once and tool calls wait for the router).
@@ -100,14 +93,18 @@ def build_server(
     `client_id` names the metering client for stdio/in-memory sessions ("default", the client
     `[budgets.default]` applies to); `tokens` (token -> client) makes HTTP require a bearer
     token and meters each token as its client, which then reads only its own usage unless it
-    is one of `admins` (see `api.access.admins_from`); `refresh_interval_s` refreshes the
-    catalog live while the server runs (`updater`/`notifier` let a caller trigger and observe it)."""
+    is one of `admins` (see `api.access.admins_from`); `verifier` (`serve` builds one for every
+    HTTP face) also knows the issued keys and whether a token is required at all, otherwise
+    one is built over `tokens` and the router's keys, required when `tokens` are given;
+    `refresh_interval_s` refreshes the catalog live while the server runs (`updater`/`notifier`
+    let a caller trigger and observe it)."""
     if tokens:
         refuse_placeholder_tokens(tokens)
     if updater is not None:
         notifier = updater.notifier
     notifier = notifier or ResourceNotifier()
     source = router if isinstance(router, PendingRouter) else PendingRouter(router)
+    verifier = verifier or token_verifier(tokens or {}, router_keys(source), admins)
     live = updater or LiveCatalogUpdater(source, notifier)
     callers = CallerMiddleware(client_id, admins)
     state = ServerState(source, callers, heartbeat_s)
@@ -128,7 +125,7 @@ def build_server(
         subscriptions=notifier.bus,
         tools=RouterTools(state).declared(),
         middleware=[callers, ClipErrorEchoes()],
-        **_bearer_auth(tokens),
+        **_bearer_auth(verifier),
     )
     notifier.install(server)
     RouterResources(state).register(server)

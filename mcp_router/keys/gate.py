@@ -1,0 +1,59 @@
+"""What the router enforces per metering client when that client is an issued key: its request
+rate (before any provider call), its model allowlist (a filter of every plan) and its caps
+(joining the configured budgets). One `KeyGate` per router; every face (MCP, the HTTP API, the
+CLI) reaches the router, so every face is held to the same limits (README "Keys")."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from mcp_router.keys.book import KeyBook
+from mcp_router.keys.rate import RateState, RateWindows
+from mcp_router.keys.records import KeyRecord
+from mcp_router.metering.budgets import BudgetLimit
+from mcp_router.metering.reports import BudgetStatus
+
+
+class BudgetView(Protocol):
+    async def budget_status(self, client: str, extra: Any = None) -> list[BudgetStatus]: ...
+
+
+class KeyGate:
+    """The `Admissions` of routing/admission.py over a `KeyBook`."""
+
+    def __init__(self, book: KeyBook, rates: RateWindows | None = None) -> None:
+        self.book = book
+        self.rates = rates or RateWindows()
+
+    async def policy(self, client: str) -> KeyRecord | None:
+        """The active key named `client`, else None (not a key, or revoked: no key limits)."""
+        key = await self.book.by_name(client)
+        return key if key is not None and key.active else None
+
+    async def admit(self, client: str) -> KeyRecord | None:
+        """`policy(client)`, counting one request against its rpm (ClientRateLimited when full)."""
+        key = await self.policy(client)
+        if key is not None and key.rpm is not None:
+            self.rates.admit(client, key.rpm)
+        return key
+
+    def rate(self, client: str, rpm: int | None) -> RateState:
+        return self.rates.state(client, rpm)
+
+    async def budget(self, client: str) -> BudgetLimit | None:
+        key = await self.policy(client)
+        return key.budget if key is not None else None
+
+
+class KeyedBudgets:
+    """Budget standings with each client's key caps joined in (usage_report's `budgets`)."""
+
+    def __init__(self, budgets: BudgetView, gate: KeyGate) -> None:
+        self._budgets = budgets
+        self._gate = gate
+
+    async def budget_status(self, client: str, extra: Any = None) -> list[BudgetStatus]:
+        return await self._budgets.budget_status(client, extra or await self._gate.budget(client))
+
+
+__all__ = ["KeyGate", "KeyedBudgets"]
