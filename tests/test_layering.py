@@ -23,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "metering": BASE | {"catalog"},
     "routing": BASE | {"catalog", "providers", "files", "metering.records", "metering.billing"},
     "api": BASE | {"catalog", "routing", "metering"},
+    "keys": BASE | {"metering"},
     "sim": {"core", "registry"},
 }
 # Rooms above the library may use it, but never the faces above them.
