@@ -108,6 +108,11 @@ async def test_keys_over_http(tmp_path: Path) -> None:
         assert run_cli(["keys", "revoke", "gone"], env).returncode == 0
         assert_one_line_error(run_cli(["keys", "create", "open"], env), 2, "exists already")
         assert_one_line_error(run_cli(["keys", "revoke", "nobody"], env), 2, "no key named 'nobody'")
+        planned = run_cli(
+            ["plan", "hi", "--key", "oai", "--model", "anthropic/claude-haiku-4.5", "--json"], env
+        )
+        assert planned.returncode == 1 and "allowlist (openai/*)" in planned.stdout  # nothing left
+        assert_one_line_error(run_cli(["plan", "hi", "--key", "nobody"], env), 2, "--key 'nobody'")
         listed = run_cli(["keys", "list"], env).stdout + run_cli(["keys", "list", "--json"], env).stdout
         rows = json.loads(run_cli(["keys", "list", "--json"], env).stdout)
         assert {r["name"]: r["revoked"] is not None for r in rows} == {
