@@ -33,7 +33,7 @@ from mcp_router.core import has_media
 from mcp_router.errors import MeteringError, RouterError
 from mcp_router.files import FileAccess, RemoteFetcher, localize
 from mcp_router.keys.book import KeyBook
-from mcp_router.keys.gate import KeyedBudgets, KeyGate
+from mcp_router.keys.gate import KeyGate, keyed_budgets
 from mcp_router.keys.status import KeyStatus, key_status
 from mcp_router.log import get_logger
 from mcp_router.metering.budgets import Budgets as StoreBudgets
@@ -117,9 +117,7 @@ class Router:
         # Issued keys (README "Keys"): their caps need budgets even when none are configured.
         self._keys = keys or (KeyGate(KeyBook(store, self._clock.now)) if store is not None else None)
         self._budgets = budgets or (StoreBudgets(store, {}, self._clock.now) if store is not None else None)
-        self._keyed_budgets: usage.BudgetView | None = self._budgets
-        if self._budgets is not None and self._keys is not None:
-            self._keyed_budgets = KeyedBudgets(self._budgets, self._keys)
+        self._keyed_budgets = keyed_budgets(self._budgets, self._keys)  # usage reports' caps
         self._health = health or HealthTracker(self._clock)
         self._policy = policy or RoutingPolicy()
         self._rng = rng or Random()

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from mcp_router.keys.book import KeyBook
 from mcp_router.keys.rate import RateState, RateWindows
-from mcp_router.keys.records import KeyRecord
+from mcp_router.keys.records import RESERVED_NAMES, KeyRecord
 from mcp_router.metering.budgets import BudgetLimit
 from mcp_router.metering.reports import BudgetStatus
 
@@ -27,6 +27,8 @@ class KeyGate:
 
     async def policy(self, client: str) -> KeyRecord | None:
         """The active key named `client`, else None (not a key, or revoked: no key limits)."""
+        if client in RESERVED_NAMES:  # the server's own clients are never keys: no lookup
+            return None
         key = await self.book.by_name(client)
         return key if key is not None and key.active else None
 
@@ -56,4 +58,9 @@ class KeyedBudgets:
         return await self._budgets.budget_status(client, extra or await self._gate.budget(client))
 
 
-__all__ = ["KeyGate", "KeyedBudgets"]
+def keyed_budgets(budgets: BudgetView | None, gate: KeyGate | None) -> BudgetView | None:
+    """`budgets` with the key caps of `gate` joined in (as they are when calls are held)."""
+    return budgets if budgets is None or gate is None else KeyedBudgets(budgets, gate)
+
+
+__all__ = ["KeyGate", "KeyedBudgets", "keyed_budgets"]

@@ -16,6 +16,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_router import __version__
 from mcp_router.keys.book import KeyBook
 from mcp_router.keys.verify import KeySource, RouterTokenVerifier, token_verifier
+from mcp_router.keys.verify import StaticTokens as StaticTokens  # re-exported: it lived here
 from mcp_router.router import Router
 from mcp_router.server.callers import CallerMiddleware
 from mcp_router.server.guards import ClipErrorEchoes

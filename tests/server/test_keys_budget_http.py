@@ -103,6 +103,12 @@ async def test_admin_keys_and_static_tokens_share_one_verifier(router: Any, env:
         async with session(url, plain) as client:
             result = await client.call_tool("usage_report", {"client": "boss"})
             assert result.is_error and "only its own usage (client plain)" in str(result.content[0])
+        await router.keys.book.revoke("plain")  # in this process: refused at once
+        async with httpx2.AsyncClient() as http:
+            headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+            refused = await http.post(url, json={}, headers={**headers, "authorization": f"Bearer {plain}"})
+            admitted = await http.post(url, json={}, headers={**headers, "authorization": f"Bearer {boss}"})
+        assert refused.status_code == 401 and admitted.status_code != 401
     verifier = token_verifier(tokens, None, admins=["ops"])
     ops = await verifier.verify_token("tok-ops-0123456789abcdef")
     assert ops is not None and ops.client_id == "ops" and ADMIN_SCOPE in ops.scopes
