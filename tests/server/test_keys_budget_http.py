@@ -1,10 +1,12 @@
 """50 concurrent MCP calls over Streamable HTTP on one key with a daily cap: what the ledger
-records never passes the cap by more than the largest single reservation; an admin key is an
-admin; the verifier serves static tokens and keys alike."""
+records never passes the cap by more than the largest single reservation (SQLite and
+PostgreSQL); an admin key is an admin; the verifier serves static tokens and keys alike."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
@@ -20,6 +22,7 @@ from mcp_router.core import Message
 from mcp_router.keys.book import KeyBook
 from mcp_router.keys.records import KeyLimits
 from mcp_router.keys.verify import ADMIN_SCOPE, token_verifier
+from mcp_router.router import Router
 from mcp_router.routing.costs import estimate_cost
 from mcp_router.server.app import build_server
 from mcp_router.server.transports import bind, http_app, uvicorn_server
@@ -29,6 +32,28 @@ pytestmark = pytest.mark.anyio
 MODEL = "openai/gpt-4o-mini"
 MAX_TOKENS = 200
 PROMPT = "Write one sentence about budgets."
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """The server's environment on SQLite, or on a fresh PostgreSQL database (dropped after)."""
+    if request.param == "sqlite":
+        yield env
+        return
+    psycopg = pytest.importorskip("psycopg")
+    base = os.environ.get("MCP_ROUTER_TEST_PG_URL", "")
+    if not base:
+        if os.environ.get("CI") == "true":
+            pytest.fail("no PostgreSQL server: set MCP_ROUTER_TEST_PG_URL")
+        pytest.skip("no PostgreSQL server: set MCP_ROUTER_TEST_PG_URL")
+    name = "t_" + uuid.uuid4().hex[:16]
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield {**env, "MCP_ROUTER_DB": base.rsplit("/", 1)[0] + "/" + name}
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 @asynccontextmanager
@@ -63,9 +88,12 @@ def largest_reservation(router: Any) -> Decimal:
     return max(w for w in worst if w is not None)
 
 
-async def test_fifty_concurrent_calls_never_overspend_a_keys_daily_cap(
-    router: Any, env: dict[str, str]
-) -> None:
+async def test_fifty_concurrent_calls_never_overspend_a_keys_daily_cap(database: dict[str, str]) -> None:
+    async with Router.from_env(database) as router:
+        await _fifty_calls(router, database)
+
+
+async def _fifty_calls(router: Any, env: dict[str, str]) -> None:
     hold = largest_reservation(router)
     cap = hold * 3  # room for three calls' worst cases at once; 50 calls' answers cost more
     _, secret = await router.keys.book.create("capped", KeyLimits(daily_usd=cap))
