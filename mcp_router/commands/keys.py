@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from mcp_router.commands.errors import CONFIG, CliError
+from mcp_router.commands.errors import CONFIG, RUNTIME, CliError
 
 if TYPE_CHECKING:
     from mcp_router.keys.book import KeyBook
@@ -55,6 +55,7 @@ def _run(work: Callable[[KeyBook], Awaitable[T]]) -> T:
 
     from mcp_router.errors import RouterError
     from mcp_router.keys.book import KeyBook
+    from mcp_router.keys.records import KeyProblem
     from mcp_router.metering.factory import open_store
     from mcp_router.metering.paths import default_store_location, ensure_home
 
@@ -70,7 +71,7 @@ def _run(work: Callable[[KeyBook], Awaitable[T]]) -> T:
     try:
         return anyio.run(go)
     except RouterError as exc:  # KeyProblem, or the database cannot be opened
-        raise CliError(str(exc), CONFIG if type(exc).__name__ == "KeyProblem" else 1) from exc
+        raise CliError(str(exc), CONFIG if isinstance(exc, KeyProblem) else RUNTIME) from exc
 
 
 def _token_clients() -> frozenset[str]:

@@ -60,7 +60,8 @@ class KeyBook:
         self, name: str, limits: KeyLimits, *, reserved: frozenset[str] = frozenset()
     ) -> tuple[KeyRecord, str]:
         """A new key and its secret (shown once: only its hash is stored). KeyProblem when the
-        name is taken (by a key, revoked or not, or by one of `reserved`) or malformed."""
+        name is taken (by a key, revoked or not, or by one of `reserved`) or malformed. (Two
+        creates of one name at the same instant: the later one's key stands.)"""
         check_name(name, reserved)
         if await self._store.get_document(KIND, name, now_ms=self._now_ms()) is not None:
             raise KeyProblem(

@@ -1,9 +1,9 @@
 """One routed call from request to result: local files read, the plan, the ledger check, the
 remote media fetch, the attempts run and metered, and the readable error when every route failed
 (README "How routing chooses"). An issued key's limits are enforced here, once for every face:
-its rate before anything else, its allowlist in the plan, its caps in the budget holds.
-`Router` owns one `Calls` and delegates `complete` to it; the
-state it reads (catalog, health, adapters) is the router's, shared by reference."""
+its rate before anything else, its allowlist in the plan, its caps in the budget holds (README
+"Keys"). `Router` owns one `Calls` and delegates `complete` to it; the state it reads (catalog,
+health, adapters) is the router's, shared by reference."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ class Calls:
             tool=tool,
             requested=req.model or (",".join(req.models) if req.models else self._policy.default_model),
         )
-        allow = admission.models or None if admission is not None else None
+        allow = (admission.models or None) if admission is not None else None
         p = self._plan(req, prompt_tokens, allow)  # UnknownModel: nothing attempted, nothing to meter
         if allow and only_disallowed(p):
             raise ModelNotAllowed(req.client, allow, receipt.requested)

@@ -16,6 +16,7 @@ from mcp_router.keys.book import KeyBook
 from mcp_router.keys.records import KeyLimits
 from mcp_router.metering.budgets import BudgetLimit, Budgets
 from mcp_router.routing.filters import ExclusionKind
+from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import RouteRequest
 
 pytestmark = pytest.mark.anyio
@@ -47,6 +48,17 @@ async def test_the_allowlist_filters_every_plan_and_refuses_when_nothing_is_left
         assert (await h.router.complete(req("someone-else", model=MINI))).model == MINI
         statuses = [r[1] for r in await h.requests()]
         assert statuses == ["ok", "ok"]  # the refused call reached no provider
+
+
+async def test_auto_widens_to_allowed_models_when_the_tier_has_none(tmp_path: Path) -> None:
+    policy = RoutingPolicy(tiers={"standard": (MINI,)}, backoff_base_s=0.01, first_token_timeout_s=2.0)
+    async with harness(tmp_path, policy=policy) as h:
+        await KeyBook(h.store).create("claude-only", KeyLimits(models=("anthropic/*",)))
+        assert (await h.router.complete(req("someone"))).model == MINI  # the tier
+        assert (await h.router.complete(req("claude-only"))).model == HAIKU  # widened, within the allowlist
+        await KeyBook(h.store).create("nothing", KeyLimits(models=("nosuch/*",)))
+        with pytest.raises(ModelNotAllowed, match=r"'auto'.*nosuch/\*"):
+            await h.router.complete(req("nothing"))
 
 
 async def test_rpm_refuses_before_any_provider_call(tmp_path: Path) -> None:
