@@ -37,7 +37,8 @@ async def main() -> None:
     sim = Simulator()
     async with sim.running():
         env = {**sim.env(), "MCP_ROUTER_HOME": tempfile.mkdtemp()}
-        async with Router.from_env(env) as router:
+        folder = tempfile.mkdtemp()
+        async with Router.from_env(env, file_roots=[folder]) as router:
             for mode in ("legacy", "auto"):
                 async with Client(build_server(router), mode=mode) as client:
                     line(f"tools/list ({mode})", as_sent(await client.list_tools()))
@@ -53,6 +54,12 @@ async def main() -> None:
                 done = await client.call_tool("complete", {"prompt": "hi", "model": "openai/gpt-4o-mini"})
                 line("complete text", done.content[0].text)  # type: ignore[union-attr]
                 line("complete answer alone", (done.structured_content or {}).get("text", ""))
+                sim.set_profile("openai", "gpt-4o-mini", reply=" ".join(f"word{i}" for i in range(2000)))
+                long = {"prompt": "Write a report.", "model": "openai/gpt-4o-mini"}
+                inline = await client.call_tool("complete", long)
+                line("complete, 2,000-word answer: text", inline.content[0].text)  # type: ignore[union-attr]
+                filed = await client.call_tool("complete", long | {"output_file": f"{folder}/report.md"})
+                line("  the same with output_file: text", filed.content[0].text)  # type: ignore[union-attr]
 
 
 if __name__ == "__main__":

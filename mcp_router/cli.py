@@ -16,6 +16,7 @@ import click
 
 from mcp_router import __version__
 from mcp_router.commands.errors import preflight as _preflight
+from mcp_router.commands.jobs import jobs
 from mcp_router.commands.keys import keys
 from mcp_router.commands.routing_cli import ask, plan
 
@@ -329,5 +330,6 @@ def db_copy(sqlite_path: str, url: str) -> None:
 
 
 main.add_command(plan)
+main.add_command(jobs)
 main.add_command(ask)
 main.add_command(keys)

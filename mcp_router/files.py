@@ -1,4 +1,5 @@
-"""Images and files in messages, made safe before any provider call (README "Images and files").
+"""Images and files in messages, made safe before any provider call, and where answers may be
+written (README "Images and files", "Answers to files").
 
 Local files (an absolute path or a `file://` URL in `image_url.url` / `file.file_data`):
 - are read only when their real path (symlinks followed) lies under an allowed root: the
@@ -17,6 +18,9 @@ reserved or multicast address), the connection goes to the address that was chec
 second DNS answer cannot point it elsewhere), redirects are re-checked hop by hop (at most 3),
 and size and time are bounded.
 
+Answers written to files (`complete(output_file=...)`) follow the same roots: `output_path`
+checks the target before any model is called (routing/output.py writes it).
+
 Every refusal is a `FileRefused` naming the path or URL and the rule; file bytes never appear
 in an error.
 """
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -80,6 +85,16 @@ class FileAccess:
             return "none configured: set [files] roots in the config (over stdio the server's folder)"
         return "allowed roots: " + ", ".join(str(r) for r in self.roots)
 
+    def allows(self, real: Path) -> bool:
+        """The one rule for reading and writing: a real path (symlinks resolved) under a root."""
+        for root in self.roots:
+            try:
+                if real.is_relative_to(root.resolve()):
+                    return True
+            except OSError:
+                continue
+        return False
+
 
 # ---------------------------------------------------------------------------- local files
 
@@ -108,13 +123,33 @@ def _under_roots(path: Path, access: FileAccess) -> Path:
         raise FileRefused(f"{path}: no such file") from None
     except (OSError, RuntimeError) as exc:  # permission, symlink loop
         raise FileRefused(f"{path}: cannot be read ({type(exc).__name__})") from None
-    for root in access.roots:
-        try:
-            if real.is_relative_to(root.resolve()):
-                return real
-        except OSError:
-            continue
+    if access.allows(real):
+        return real
     raise FileRefused(f"{path}: outside the folders local files may be read from ({access._roots_text()})")
+
+
+def output_path(ref: str, access: FileAccess, *, overwrite: bool) -> Path:
+    """Where an answer may be written: an absolute path or file:// URL whose folder exists, is
+    writable and lies under an allowed root; an existing file only with `overwrite` (and never
+    a folder or a symlink). Checked before the model is called; raises FileRefused."""
+    if ref[:7].lower() != "file://" and not Path(ref).is_absolute():
+        raise FileRefused(f"{describe_source(ref)}: output_file must be an absolute path or a file:// URL")
+    path = local_path(ref)
+    try:
+        folder = path.parent.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise FileRefused(f"{path}: its folder {path.parent} does not exist; create it first") from None
+    if not access.allows(folder):
+        raise FileRefused(f"{path}: outside the folders answers may be written to ({access._roots_text()})")
+    if path.name in ("", "..") or not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise FileRefused(f"{path}: not a file name in a writable folder")
+    target = folder / path.name
+    if os.path.lexists(target):
+        if not overwrite:
+            raise FileRefused(f"{path}: already exists; pass overwrite=true to replace it, or another name")
+        if target.is_symlink() or not target.is_file():
+            raise FileRefused(f"{path}: exists and is not a regular file; choose another name")
+    return target
 
 
 def _read(path: Path, access: FileAccess) -> bytes:

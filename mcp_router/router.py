@@ -14,7 +14,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, suppress
-from datetime import timedelta
 from pathlib import Path
 from random import Random
 from types import TracebackType
@@ -32,11 +31,9 @@ from mcp_router.catalog.models import Model
 from mcp_router.core import has_media
 from mcp_router.errors import MeteringError, RouterError
 from mcp_router.files import FileAccess, RemoteFetcher, localize
-from mcp_router.keys.book import KeyBook
-from mcp_router.keys.gate import KeyGate, keyed_budgets
+from mcp_router.keys.gate import with_keys
 from mcp_router.keys.status import KeyStatus, key_status
 from mcp_router.log import get_logger
-from mcp_router.metering.budgets import Budgets as StoreBudgets
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.calls import Calls, Meter
 from mcp_router.routing.compare import check_any_known, compare
@@ -44,7 +41,10 @@ from mcp_router.routing.costs import BudgetGate
 from mcp_router.routing.delivery import CompletionStream, streamed
 from mcp_router.routing.execute import ProgressCallback
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
-from mcp_router.routing.plan import Plan, estimate_prompt_tokens, plan
+from mcp_router.routing.health_seed import seed_health
+from mcp_router.routing.judge import Judge, verdict
+from mcp_router.routing.output import complete_to_file
+from mcp_router.routing.plan import AUTO, Allowlist, Plan, estimate_prompt_tokens, plan
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.streaming import DeltaCallback
 from mcp_router.routing.types import CompareResult, RoutedCompletion, RouteRequest
@@ -57,8 +57,6 @@ if TYPE_CHECKING:
 
 
 log = get_logger(__name__)
-
-HEALTH_SEED_WINDOW = timedelta(hours=24)  # how far back a new router reads measured figures
 
 
 class Budgets(BudgetGate, Protocol):
@@ -101,7 +99,6 @@ class Router:
         startup_fetch_s: float | None = None,
         files: FileAccess | None = None,
         fetcher: RemoteFetcher | None = None,
-        keys: KeyGate | None = None,
     ) -> None:
         # The config's custom models and aliases are re-applied to every refreshed catalog.
         self._catalogs = CurrentCatalog(
@@ -114,10 +111,8 @@ class Router:
         self._available = frozenset(self._adapters)
         self._meter = meter
         self._clock: Clock = clock or (health.clock if health is not None else SystemClock())
-        # Issued keys (README "Keys"): their caps need budgets even when none are configured.
-        self._keys = keys or (KeyGate(KeyBook(store, self._clock.now)) if store is not None else None)
-        self._budgets = budgets or (StoreBudgets(store, {}, self._clock.now) if store is not None else None)
-        self._keyed_budgets = keyed_budgets(self._budgets, self._keys)  # usage reports' caps
+        # Issued keys (README "Keys"; `keys.book` creates, lists, revokes, verifies) and budgets.
+        self.keys, self._budgets, self._keyed_budgets = with_keys(store, self._clock.now, budgets)
         self._health = health or HealthTracker(self._clock)
         self._policy = policy or RoutingPolicy()
         self._rng = rng or Random()
@@ -138,7 +133,7 @@ class Router:
             files=self._files,
             resources=self._resources,
             fetcher=fetcher,
-            admissions=self._keys,
+            admissions=self.keys,
         )
 
     # -- construction ---------------------------------------------------------------------
@@ -175,20 +170,11 @@ class Router:
         return self
 
     async def _seed_health(self) -> None:
-        """The last day's measured figures from the usage database, for the endpoints this
-        router can call, so the first call of a new session routes by them (README "What
-        providers serve"). Advisory: a database that cannot be read leaves health blank."""
-        if self._store is None:
-            return
-        since_ms = int((self._clock.now() - HEALTH_SEED_WINDOW).timestamp() * 1000)
-        try:
-            found = await self._store.recent_attempts(since_ms=since_ms, per_endpoint=self._health.window)
-        except MeteringError as exc:
-            log.warning("health_seed_failed", error=type(exc).__name__)
-            return
-        for (provider, model), samples in found.items():
-            if provider in self._available and self.catalog.endpoint(model, provider) is not None:
-                self._health.seed((provider, model), samples)
+        if self._store is not None:  # routing/health_seed.py
+            await seed_health(self._health, self._store, self._clock.now(), self._can_call)
+
+    def _can_call(self, key: tuple[str, str]) -> bool:
+        return key[0] in self._available and self.catalog.endpoint(key[1], key[0]) is not None
 
     async def __aexit__(
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
@@ -277,9 +263,7 @@ class Router:
 
     # -- planning -------------------------------------------------------------------------
 
-    def plan(
-        self, req: RouteRequest, *, prompt_tokens: int | None = None, allow: tuple[str, ...] | None = None
-    ) -> Plan:
+    def plan(self, req: RouteRequest, *, prompt_tokens: int | None = None, allow: Allowlist = None) -> Plan:
         """The dry run: candidates in order, every exclusion with its reason (`allow`: see `plan_for`)."""
         return plan(
             req,
@@ -296,7 +280,7 @@ class Router:
 
     async def plan_for(self, req: RouteRequest) -> Plan:
         """`plan` as `req.client` would get it: its key's allowlist applied (no request counted)."""
-        key = await self._keys.policy(req.client) if self._keys is not None else None
+        key = await self.keys.policy(req.client) if self.keys is not None else None
         return self.plan(req, allow=(key.models or None) if key else None)
 
     # -- completion -----------------------------------------------------------------------
@@ -307,10 +291,20 @@ class Router:
         *,
         on_progress: ProgressCallback | None = None,
         on_delta: DeltaCallback | None = None,
+        output_file: str | None = None,
+        overwrite: bool = False,
     ) -> RoutedCompletion:
         """Route one completion. Raises UnknownModel, BudgetExceeded or AllRoutesFailed.
-        `on_delta(text)` receives the answer as it streams (see `stream` for an iterator)."""
-        return await self._calls.run(req, on_progress=on_progress, on_delta=on_delta, tool=req.tool)
+        `on_delta(text)` receives the answer as it streams (see `stream` for an iterator).
+        `output_file`: write the answer there instead (routing/output.py; FileRefused before
+        any call when it cannot be written)."""
+
+        async def run() -> RoutedCompletion:
+            return await self._calls.run(req, on_progress=on_progress, on_delta=on_delta, tool=req.tool)
+
+        if output_file is None:
+            return await run()
+        return await complete_to_file(run, output_file, self._files, overwrite=overwrite)
 
     def stream(self, req: RouteRequest) -> AbstractAsyncContextManager[CompletionStream]:
         """`async with router.stream(req) as events: async for event in events: ...` — the
@@ -326,13 +320,18 @@ class Router:
         *,
         concurrency: int = 4,
         on_progress: ProgressCallback | None = None,
+        judge: Judge | None = None,
     ) -> CompareResult:
         """The same request to each model concurrently (at most `concurrency` at once).
 
         A model that fails yields an entry with `error`; cancelling the caller cancels every
         call in flight (each is metered as cancelled). An unknown id is an error entry, and
-        UnknownModel when no id is known at all (nothing could be compared)."""
+        UnknownModel when no id is known at all (nothing could be compared). With `judge`, the
+        judge model then gives a `verdict` (routing/judge.py; an unknown judge id is refused
+        before any call)."""
         check_any_known(self.catalog, models)
+        if judge is not None and judge.model.strip().lower() != AUTO:
+            self.catalog.resolve(judge.model)
         if has_media(req.messages):  # read local files once for every model
             req = req.model_copy(update={"messages": await localize(req.messages, self._files)})
         prompt_tokens = estimate_prompt_tokens(req.messages)  # the same prompt for every model
@@ -343,7 +342,11 @@ class Router:
                 sub, on_progress=progress, tool="compare", prompt_tokens=prompt_tokens
             )
 
-        return await compare(models, one, concurrency=concurrency, on_progress=on_progress)
+        result = await compare(models, one, concurrency=concurrency, on_progress=on_progress)
+        if judge is None:
+            return result
+        run = lambda jreq: self._calls.run(jreq, on_progress=None, tool=jreq.tool)  # noqa: E731
+        return result.model_copy(update={"verdict": await verdict(req, result.results, judge, run)})
 
     # -- the library API behind the MCP tools and the CLI ----------------------------------
 
@@ -380,17 +383,13 @@ class Router:
         await self.flush_metering()
         return await usage.usage_summary(store, self._keyed_budgets, self._clock.now(), client, budgets_of)
 
-    @property
-    def keys(self) -> KeyGate | None:
-        """Issued keys (`keys.book`: create, list, revoke, verify) and their enforcement."""
-        return self._keys
-
     async def key_status(self, client: str, *, admin: bool = False) -> KeyStatus:
         """`client`'s limits, spend, holds, what is left and resets, and rate (`GET /v1/key`)."""
-        store, keys, now = self._require_store(), self._keys, self._clock.now()
-        assert keys is not None  # a router with a store has keys
+        store, now = self._require_store(), self._clock.now()
         await self.flush_metering()
-        return await key_status(client, gate=keys, store=store, budgets=self._budgets, now=now, admin=admin)
+        return await key_status(
+            client, gate=self.keys, store=store, budgets=self._budgets, now=now, admin=admin
+        )
 
     def _require_store(self) -> UsageStore:
         if self._store is None:

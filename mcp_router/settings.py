@@ -168,6 +168,14 @@ class CatalogSettings(BaseModel):
     startup_timeout_s: float = Field(default=3.0, ge=0, le=60)
 
 
+class JobsSettings(BaseModel):
+    """`[jobs]`: how long a finished background job (its result or error) is kept."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    keep_hours: float = Field(default=24.0, gt=0, le=24 * 366)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -178,6 +186,7 @@ class Settings(BaseModel):
     routing: RoutingPolicy = RoutingPolicy()
     budgets: dict[str, BudgetLimit] = {}
     server: ServerSettings = ServerSettings()
+    jobs: JobsSettings = JobsSettings()
 
     @field_validator("routing", mode="before")
     @classmethod

@@ -23,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "metering": BASE | {"catalog"},
     "routing": BASE | {"catalog", "providers", "files", "metering.records", "metering.billing"},
     "api": BASE | {"catalog", "routing", "metering"},
+    "jobs": BASE | {"metering"},
     "keys": BASE | {"metering"},
     "sim": {"core", "registry"},
 }

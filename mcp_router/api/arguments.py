@@ -32,6 +32,7 @@ from mcp_router.api.names import canonical_preferences
 from mcp_router.catalog.query import MAX_LIMIT, QuerySort
 from mcp_router.core import MAX_TOKEN_COUNT, Message, SamplingParams
 from mcp_router.metering.reports import GroupBy
+from mcp_router.routing.judge import Judge
 from mcp_router.routing.types import DEFAULT_OUTPUT_TOKENS, ModelChoice, RouteRequest, RoutingParams
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
 MAX_PROMPT_BYTES = 1_000_000
 """Upper bound on the prompt (all message contents together), in UTF-8 bytes."""
 MAX_COMPARE_MODELS = 8
+MAX_PATH = 4096  # characters: PATH_MAX on Linux
 MAX_LIST_LIMIT = MAX_LIMIT
 USD_PER_M = "USD per 1M tokens."
 
@@ -173,6 +175,36 @@ class PromptInput(ToolArgs):
     prompt: str | None = Field(default=None, description="The task, as one user message.")
     messages: Messages | None = Field(default=None, description=MESSAGES_HELP)
     system: str | None = None
+    # Described once, here, for both tools (README "Long calls").
+    background: bool = Field(
+        default=False, description="Answer at once with a job_id; read the result at jobs://{id}."
+    )
+
+
+# Nested objects the tool list shows as one line each rather than their full schemas: every
+# agent pays for the listing on every turn. Validation is unchanged (unknown keys stay errors).
+ONE_LINE_OBJECTS = {
+    "provider": "{order, only, ignore: provider names; allow_fallbacks}.",
+    "response_format": "{type: text|json_object|json_schema, name, schema, strict}.",
+    "max_price": "{prompt, completion}: USD per 1M tokens.",
+    "judge": "{model, instructions}: a model then judges the answers (default: pick the best, say why).",
+}
+
+
+def _one_line_objects(schema: dict[str, Any]) -> None:
+    props = schema.get("properties", {})
+    for name, line in ONE_LINE_OBJECTS.items():
+        if name in props:
+            props[name] = {"type": "object", "description": line}
+
+
+def _as_complete(schema: dict[str, Any]) -> None:
+    """`compare` takes complete's arguments: its listing leaves their descriptions to complete's
+    (an agent reads both tools at once) and describes only its own."""
+    for name, prop in schema.get("properties", {}).items():
+        if name != "models" and name in CompletionArgs.model_fields:
+            prop.pop("description", None)
+    _one_line_objects(schema)
 
 
 def _route_request(
@@ -192,7 +224,14 @@ def _route_request(
 class CompletionArgs(RoutingParams, SamplingParams, ModelChoice, PromptInput):
     """`complete`: one answer, with fallbacks."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=_one_line_objects)
+
+    output_file: str | None = Field(
+        default=None,
+        max_length=MAX_PATH,
+        description="Absolute path to write the answer to; returns a preview instead of text.",
+    )
+    overwrite: bool = Field(default=False, description="Replace an existing output_file.")
 
     @field_validator("models")
     @classmethod
@@ -216,9 +255,10 @@ class CompareArgs(RoutingParams, SamplingParams, PromptInput):
     """`compare`: the same request to several models (each its own request: `models` is no
     fallback chain here)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=_as_complete)
 
     models: list[str] = Field(description=f"1-{MAX_COMPARE_MODELS} vendor/model ids.")
+    judge: Judge | None = None
 
     @field_validator("models")
     @classmethod

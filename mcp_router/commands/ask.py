@@ -45,10 +45,14 @@ async def ask_command(
     files: Sequence[str] = (),
     write: Callable[[str], None] | None = None,
     reasoning: str | None = None,
+    output: str | None = None,
+    overwrite: bool = False,
 ) -> RoutedCompletion:
     """Route one completion; with `write`, the answer's text is handed to it as it streams.
     `images` and `files` are paths or URLs; the files named may be read (and nothing else).
-    Raises UnknownModel, BudgetExceeded, AllRoutesFailed or FileRefused."""
+    `output`: the answer is written to this file instead (its folder becomes writable), never
+    over an existing one unless `overwrite`. Raises UnknownModel, BudgetExceeded,
+    AllRoutesFailed or FileRefused (an `output` that cannot be written, before any call)."""
     from mcp_router.core import Message, Reasoning, TextDelta
     from mcp_router.router import Router
     from mcp_router.routing.types import RouteRequest
@@ -65,7 +69,12 @@ async def ask_command(
         client=CLIENT,
         tool="ask",
     )
+    target = os.path.abspath(os.path.expanduser(output)) if output else None
+    if target is not None:
+        allowed.append(os.path.dirname(target))
     async with Router.from_env(env, file_roots=allowed) as router:
+        if target is not None:
+            return await router.complete(req, output_file=target, overwrite=overwrite)
         if write is None:
             return await router.complete(req)
         async with router.stream(req) as events:

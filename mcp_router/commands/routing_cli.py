@@ -98,11 +98,13 @@ class _Answer:
     "--reasoning", type=click.Choice(["minimal", "low", "medium", "high"]), default=None,
     help="Let the model think first, with this effort (reasoning models only).",
 )  # fmt: skip
+@click.option("-o", "--output", default=None, help="Write the answer to this file instead of stdout.")
+@click.option("--overwrite", is_flag=True, help="Let --output replace an existing file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
 def ask(
     prompt: str | None, model: str | None, models: tuple[str, ...], system: str | None,
     max_tokens: int | None, images: tuple[str, ...], files: tuple[str, ...], reasoning: str | None,
-    as_json: bool,
+    output: str | None, overwrite: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """One completion through the router: the answer streamed to stdout, a receipt on stderr. The prompt
     comes from PROMPT, from stdin when piped, or both (stdin first). Exit code 1 when every
@@ -127,7 +129,8 @@ def ask(
         result = anyio.run(
             lambda: ask_command(
                 env, prompt=text, system=system, model=model, models=models, max_tokens=max_tokens,
-                images=images, files=files, write=None if as_json else out.write, reasoning=reasoning,
+                images=images, files=files, write=None if as_json or output else out.write,
+                reasoning=reasoning, output=output, overwrite=overwrite,
             )
         )  # fmt: skip
     except AllRoutesFailed as exc:
@@ -138,6 +141,10 @@ def ask(
         raise CliError("\n".join([head, *failure_lines(exc.attempts)]), RUNTIME) from exc
     if as_json:
         click.echo(result.model_dump_json(indent=2))
+    elif result.output_file is not None:
+        click.echo(f"wrote {plural(result.output_file.bytes, 'byte')} to {result.output_file.path}", err=True)
+    elif output:  # the file could not be written after the answer came: the answer is not lost
+        out.write(result.text)
     out.end()
     click.echo(receipt(result), err=True)
     if result.finish_reason == "error":

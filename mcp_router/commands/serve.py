@@ -78,6 +78,7 @@ async def run_serve(
     if transport != "stdio":
         check_binding(host, tokens, keys=keys)  # fail before building the router
     pending = PendingRouter()
+    stop = StopRequest(grace_s)
     admins = admins_from(env, settings.server.admins)
     # One verifier for every HTTP face (/mcp, the HTTP API, the dashboard's login).
     verifier = token_verifier(tokens, router_keys(pending), admins, required=bool(tokens) or keys)
@@ -88,8 +89,9 @@ async def run_serve(
         admins=admins,
         refresh_interval_s=refresh_interval(env),
         verifier=verifier,
+        jobs_keep_s=settings.jobs.keep_hours * 3600,
+        stop=stop,
     )
-    stop = StopRequest(grace_s)
     async with anyio.create_task_group() as tg:
         await tg.start(stop_on_signals, stop)
         # Over stdio the client started the server in its own folder: local files there may be

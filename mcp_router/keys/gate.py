@@ -5,12 +5,15 @@ CLI) reaches the router, so every face is held to the same limits (README "Keys"
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
 from mcp_router.keys.book import KeyBook
 from mcp_router.keys.rate import RateState, RateWindows
 from mcp_router.keys.records import RESERVED_NAMES, KeyRecord
-from mcp_router.metering.budgets import BudgetLimit
+from mcp_router.metering.budgets import BudgetLimit, Budgets
+from mcp_router.metering.protocol import UsageStore
 from mcp_router.metering.reports import BudgetStatus
 
 
@@ -58,9 +61,24 @@ class KeyedBudgets:
         return await self._budgets.budget_status(client, extra or await self._gate.budget(client))
 
 
+B = TypeVar("B", bound=BudgetView)
+
+
+def with_keys(
+    store: UsageStore | None, now: Callable[[], datetime], budgets: B | None
+) -> tuple[KeyGate | None, B | Budgets | None, BudgetView | None]:
+    """A router's key gate over its `store`, its budgets (a key's caps need them even when none
+    are configured) and those budgets as usage reports show them (key caps joined in)."""
+    if store is None:
+        return None, budgets, budgets
+    gate = KeyGate(KeyBook(store, now))
+    held = budgets if budgets is not None else Budgets(store, {}, now)
+    return gate, held, keyed_budgets(held, gate)
+
+
 def keyed_budgets(budgets: BudgetView | None, gate: KeyGate | None) -> BudgetView | None:
     """`budgets` with the key caps of `gate` joined in (as they are when calls are held)."""
     return budgets if budgets is None or gate is None else KeyedBudgets(budgets, gate)
 
 
-__all__ = ["KeyGate", "KeyedBudgets", "keyed_budgets"]
+__all__ = ["KeyGate", "KeyedBudgets", "keyed_budgets", "with_keys"]

@@ -10,6 +10,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from mcp_router.keys.gate import KeyGate
+from mcp_router.keys.rate import RateState
 from mcp_router.keys.records import KeyRecord
 from mcp_router.metering.billing import from_nano, to_nano, usd_out
 from mcp_router.metering.budgets import BudgetLimit
@@ -83,20 +84,20 @@ def _standing(cap: PeriodCap, spent: int, reserved: int) -> PeriodStanding:
 async def key_status(
     client: str,
     *,
-    gate: KeyGate,
+    gate: KeyGate | None,
     store: UsageStore,
     budgets: Limits | None,
     now: datetime,
     admin: bool = False,
 ) -> KeyStatus:
     """`client`'s standing under the configured `budgets` joined with its key's caps."""
-    key: KeyRecord | None = await gate.policy(client)
+    key: KeyRecord | None = await gate.policy(client) if gate is not None else None
     extra = key.budget if key is not None else None
     limit = budgets.limit_for(client, extra) if budgets is not None else extra
     now = as_utc(now)
     spend = await store.budget_spend(client, _caps(limit, now), to_ms(now))
     rpm = key.rpm if key else None
-    rate = gate.rate(client, rpm)
+    rate = gate.rate(client, rpm) if gate is not None else RateState(0, 0.0)
     return KeyStatus(
         client=client,
         key=key is not None,

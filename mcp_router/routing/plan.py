@@ -42,6 +42,7 @@ from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import RouteRequest, SortBy
 
 AUTO = "auto"
+Allowlist = tuple[str, ...] | None  # a caller's model allowlist (fnmatch patterns); None: any model
 _AUTO_WIDE_MODELS = 5
 
 

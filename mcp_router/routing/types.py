@@ -6,9 +6,16 @@ The request's fields are declared once, in parts the tool arguments reuse: `Samp
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from mcp_router.core import FinishReason, Message, SamplingParams, ToolCall, Usage
 
@@ -87,10 +94,18 @@ class AttemptInfo(BaseModel):
     latency_ms: Ms
 
 
-class RoutedCompletion(BaseModel):
-    """The `complete` tool's result."""
+class OutputFile(BaseModel):
+    """Where `complete(output_file=...)` wrote the answer (routing/output.py)."""
 
-    text: str
+    path: str
+    bytes: int
+
+
+class RoutedCompletion(BaseModel):
+    """The `complete` tool's result. With `output_file`, the answer is in that file and the
+    result carries `preview` instead of `text`."""
+
+    text: str = ""  # left out of the result with output_file
     model: str
     provider: str
     finish_reason: FinishReason
@@ -104,6 +119,19 @@ class RoutedCompletion(BaseModel):
     tool_calls: list[ToolCall] = Field(default_factory=list)  # finish_reason "tool_calls"
     reasoning: str | None = None  # the model's thinking text (absent with `reasoning.exclude`)
     hint: str | None = None  # what to change when the answer came back empty-handed
+    output_file: OutputFile | None = None
+    preview: str | None = None  # the answer's first characters, when it went to output_file
+
+    @model_serializer(mode="wrap")
+    def _filed(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`output_file` and `preview` only when used; then no `text` (it is in the file)."""
+        data: dict[str, Any] = handler(self)
+        if self.output_file is None:
+            data.pop("output_file", None)
+            data.pop("preview", None)
+        else:
+            data.pop("text", None)
+        return data
 
 
 class CompareEntry(BaseModel):
@@ -117,7 +145,30 @@ class CompareEntry(BaseModel):
     tool_calls: list[ToolCall] = Field(default_factory=list)
 
 
+class Verdict(BaseModel):
+    """The judge's answer over a compare's answers (routing/judge.py), metered as its own
+    request; `error` (and no text) when the judge could not answer."""
+
+    model: str
+    provider: str | None = None
+    text: str | None = None
+    usage: Usage | None = None
+    cost_usd: float | None = None
+    latency_ms: Ms | None = None
+    request_id: str | None = None
+    error: str | None = None
+
+
 class CompareResult(BaseModel):
     results: list[CompareEntry]
     cheapest: str | None
     fastest: str | None
+    verdict: Verdict | None = None  # with `judge`
+
+    @model_serializer(mode="wrap")
+    def _judged(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`verdict` only when a judge was asked for."""
+        data: dict[str, Any] = handler(self)
+        if self.verdict is None:
+            data.pop("verdict", None)
+        return data

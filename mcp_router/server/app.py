@@ -14,18 +14,23 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 
 from mcp_router import __version__
+from mcp_router.jobs.book import DEFAULT_KEEP_S
+from mcp_router.jobs.runner import JobTiming
 from mcp_router.keys.book import KeyBook
 from mcp_router.keys.verify import KeySource, RouterTokenVerifier, token_verifier
 from mcp_router.keys.verify import StaticTokens as StaticTokens  # re-exported: it lived here
 from mcp_router.router import Router
 from mcp_router.server.callers import CallerMiddleware
 from mcp_router.server.guards import ClipErrorEchoes
+from mcp_router.server.jobs import ServerJobs
 from mcp_router.server.live import ResourceNotifier
 from mcp_router.server.pending import PendingRouter
 from mcp_router.server.prompts import Completer
 from mcp_router.server.refresh import LiveCatalogUpdater
 from mcp_router.server.resources import RouterResources
+from mcp_router.server.shutdown import StopRequest
 from mcp_router.server.state import ServerState
+from mcp_router.server.tasks import TasksExtension
 from mcp_router.server.tools import RouterTools
 from mcp_router.server.transports import ServeConfigError
 
@@ -87,6 +92,9 @@ def build_server(
     refresh_interval_s: float | None = None,
     heartbeat_s: float = 2.0,
     verifier: RouterTokenVerifier | None = None,
+    jobs_keep_s: float = DEFAULT_KEEP_S,
+    job_timing: JobTiming | None = None,
+    stop: StopRequest | None = None,
 ) -> MCPServer[Any]:
     """An MCPServer exposing `router` (a `Router`, or a `PendingRouter` still being built:
     then `initialize` and `tools/list` answer at once and tool calls wait for the router).
@@ -98,7 +106,9 @@ def build_server(
     HTTP face) also knows the issued keys and whether a token is required at all, otherwise
     one is built over `tokens` and the router's keys, required when `tokens` are given;
     `refresh_interval_s` refreshes the catalog live while the server runs (`updater`/`notifier`
-    let a caller trigger and observe it)."""
+    let a caller trigger and observe it); finished background jobs are kept `jobs_keep_s`
+    seconds; when `stop` was requested, running jobs get its grace period before they are cut
+    (recorded failed, "interrupted")."""
     if tokens:
         refuse_placeholder_tokens(tokens)
     if updater is not None:
@@ -109,13 +119,17 @@ def build_server(
     live = updater or LiveCatalogUpdater(source, notifier)
     callers = CallerMiddleware(client_id, admins)
     state = ServerState(source, callers, heartbeat_s)
+    jobs = ServerJobs(state, notifier, keep_s=jobs_keep_s, timing=job_timing)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[dict[str, Any]]:
         async with anyio.create_task_group() as tg:
+            await tg.start(jobs.runner.serve)  # jobs outlive the requests that started them
             if refresh_interval_s:
                 tg.start_soon(live.run, refresh_interval_s)
             yield {"updater": live}
+            if stop is not None and stop.requested.is_set():
+                await stop.drain(jobs.runner.wait_idle)
             tg.cancel_scope.cancel()
 
     server: MCPServer[Any] = MCPServer(
@@ -124,11 +138,13 @@ def build_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         subscriptions=notifier.bus,
-        tools=RouterTools(state).declared(),
+        tools=RouterTools(state, jobs).declared(),
+        extensions=[TasksExtension(jobs)],
         middleware=[callers, ClipErrorEchoes()],
         **_bearer_auth(verifier),
     )
     notifier.install(server)
     RouterResources(state).register(server)
+    jobs.register(server)
     Completer(state).register(server)
     return server

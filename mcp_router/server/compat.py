@@ -7,7 +7,9 @@ changes any of it:
 
 - `ModelArgsTool`: a tool whose arguments are one pydantic model (unknown keys are errors, the
   published schema is the model's, rejections read like the rest of our errors). Overrides
-  `Tool.run` and sets `Tool.parameters` and `FuncMetadata.output_schema`.
+  `Tool.run` and sets `Tool.parameters` and `FuncMetadata.output_schema`; with `also_returns`
+  (a background job's `JobStarted`), widens `FuncMetadata.output_model`, which the SDK
+  validates results against, while the published schema stays the main result's.
 - `add_request_handler`: methods MCPServer does not route (`resources/subscribe`), through
   `MCPServer._lowlevel_server`.
 - `connection_of`: the connection behind a per-request `ServerSession` proxy (`_connection`).
@@ -19,7 +21,7 @@ changes any of it:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Union
 
 from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import MCPServer
@@ -53,7 +55,12 @@ class ModelArgsTool(Tool):
 
 
 def model_tool(
-    fn: Callable[..., Any], *, title: str, description: str, annotations: ToolAnnotations
+    fn: Callable[..., Any],
+    *,
+    title: str,
+    description: str,
+    annotations: ToolAnnotations,
+    also_returns: tuple[type[BaseModel], ...] = (),
 ) -> ModelArgsTool:
     """Declare `fn(args: SomeModel, ctx: Context) -> ...` as a tool whose input schema is
     `SomeModel`'s (compacted, see server/schema.py) and whose output schema is shallow."""
@@ -72,6 +79,8 @@ def model_tool(
     tool.parameters = schema
     if tool.fn_metadata.output_schema is not None:
         tool.fn_metadata.output_schema = shallow_output(tool.fn_metadata.output_schema)
+    if also_returns:
+        tool.fn_metadata.output_model = Union[(tool.fn_metadata.output_model, *also_returns)]
     return tool
 
 

@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 CATALOG_URI = "catalog://models"
 MODEL_URI = "catalog://models/{vendor}/{model}"
 USAGE_URI = "usage://summary"
+JOBS_URI = "jobs://{id}"
 
-SUBSCRIBABLE: tuple[str, ...] = (CATALOG_URI, MODEL_URI, USAGE_URI)
+SUBSCRIBABLE: tuple[str, ...] = (CATALOG_URI, MODEL_URI, USAGE_URI, JOBS_URI)
 """Resources and templates a client may subscribe to (`{name}` stands for one path segment)."""
 MAX_SUBSCRIPTIONS = 256
 MAX_URI_CHARS = 512

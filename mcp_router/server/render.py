@@ -62,11 +62,22 @@ def tool_call_lines(result: RoutedCompletion) -> list[str]:
     return [f"→ {c.function.name}({c.function.arguments}) id={c.id}" for c in result.tool_calls]
 
 
+def filed_line(result: RoutedCompletion) -> str:
+    """`complete(output_file=...)`: where the answer went, and its first characters."""
+    out = result.output_file
+    assert out is not None
+    preview = result.preview or ""
+    more = "…" if out.bytes > len(preview.encode("utf-8", "surrogatepass")) else ""
+    return f"Wrote {out.bytes} bytes to {out.path}. Preview:\n{preview}{more}"
+
+
 def answer(result: RoutedCompletion) -> CallToolResult:
     """`complete`: the answer first (tool calls, one line each), then the hint when reasoning
     used every token, then the receipt; structured content in full (the reasoning text too)."""
     data = result.model_dump(mode="json", by_alias=True)
     lines = [result.text] if result.text else []
+    if result.output_file is not None:  # the answer is in the file: its preview and path only
+        lines = [filed_line(result)]
     lines += tool_call_lines(result)
     if result.hint:
         lines.append(f"hint: {result.hint}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 _NULL = {"type": "null"}
+_NO_REAL_BOUND = 10**9
 # Keywords that constrain only values of one JSON type, so a `type: [...]` union may carry them.
 _TYPED_KEYWORDS: dict[str, set[str]] = {
     "array": {"items", "minItems", "maxItems", "uniqueItems"},
@@ -72,6 +73,8 @@ def compact(schema: Any, *, _in_properties: bool = False, _is_def: bool = False)
             continue
         if key == "additionalProperties" and value is True:  # JSON Schema's default anyway
             continue
+        if key in ("minimum", "maximum") and isinstance(value, int) and abs(value) >= _NO_REAL_BOUND:
+            continue  # a bound no real value comes near (int64 seeds, 1e9 tokens) tells a model nothing
         out[key] = compact(value, _in_properties=key in ("properties", "$defs"), _is_def=key == "$defs")
     _collapse_nullable(out)
     _merge_plain_union(out)
@@ -178,7 +181,10 @@ def inline_defs(schema: dict[str, Any]) -> dict[str, Any]:
     _refs(defs, nested)
     once = {ref for ref, n in counts.items() if n == 1 and ref not in nested}
     out = _inline({k: v for k, v in schema.items() if k != "$defs"}, defs, once)
-    kept = {name: body for name, body in defs.items() if f"#/$defs/{name}" not in once}
+    used = counts.keys() | nested.keys()  # a definition nothing refers to any more is dropped
+    kept = {
+        name: body for name, body in defs.items() if (ref := f"#/$defs/{name}") not in once and ref in used
+    }
     if kept:
         out["$defs"] = kept
     return out

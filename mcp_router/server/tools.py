@@ -17,12 +17,15 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, ToolAnnotations
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import BaseModel
 
 from mcp_router.api.arguments import CompareArgs, CompletionArgs, EstimateArgs, ListModelsArgs, UsageArgs
 from mcp_router.api.results import EstimateResult, ListModelsResult
+from mcp_router.jobs.records import JobStarted
 from mcp_router.metering.reports import UsageReport
 from mcp_router.routing.types import CompareResult, RoutedCompletion
 from mcp_router.server.compat import model_tool, progress_dropped
+from mcp_router.server.jobs import ServerJobs, wants_job
 from mcp_router.server.progress import OnProgress, with_progress
 from mcp_router.server.render import answer, as_json
 from mcp_router.server.state import ServerState, maps_errors, provider_names
@@ -39,14 +42,19 @@ class ToolSpec:
     title: str
     description: str
     annotations: ToolAnnotations
+    also_returns: tuple[type[BaseModel], ...] = ()
 
 
-def tool(title: str, description: str, annotations: ToolAnnotations) -> Callable[[F], F]:
-    """Mark a method as a tool; errors a caller can fix come back as tool errors."""
+def tool(
+    title: str, description: str, annotations: ToolAnnotations, also_returns: tuple[type[BaseModel], ...] = ()
+) -> Callable[[F], F]:
+    """Mark a method as a tool; errors a caller can fix come back as tool errors. `also_returns`:
+    results besides the annotated one (`JobStarted` for a background call)."""
 
     def mark(fn: F) -> F:
         mapped = maps_errors(ToolError)(fn)
-        mapped.__tool_spec__ = ToolSpec(title, " ".join(description.split()), annotations)  # type: ignore[attr-defined]
+        spec = ToolSpec(title, " ".join(description.split()), annotations, also_returns)
+        mapped.__tool_spec__ = spec  # type: ignore[attr-defined]
         return mapped  # type: ignore[return-value]
 
     return mark
@@ -66,8 +74,9 @@ def wants_progress(ctx: Context[Any, Any]) -> bool:
 class RouterTools:
     """The tools of one server; `declared()` lists them for `MCPServer(tools=...)`."""
 
-    def __init__(self, state: ServerState) -> None:
+    def __init__(self, state: ServerState, jobs: ServerJobs) -> None:
         self._state = state
+        self._jobs = jobs
 
     def declared(self) -> list[Tool]:
         tools: list[Tool] = []
@@ -77,7 +86,11 @@ class RouterTools:
                 method = getattr(self, name)
                 tools.append(
                     model_tool(
-                        method, title=spec.title, description=spec.description, annotations=spec.annotations
+                        method,
+                        title=spec.title,
+                        description=spec.description,
+                        annotations=spec.annotations,
+                        also_returns=spec.also_returns,
                     )
                 )
         return tools
@@ -97,6 +110,7 @@ class RouterTools:
         default: the cheapest healthy model of the default quality tier); models: fallbacks, tried
         in order when one fails.""",
         OPEN_WORLD,
+        also_returns=(JobStarted,),
     )
     async def complete(
         self, args: CompletionArgs, ctx: Context[Any, Any]
@@ -104,13 +118,23 @@ class RouterTools:
         router = await self._state.router()
         client = self._state.caller().client
         req = args.to_route_request(client=client, tool="complete", providers=provider_names(router))
-        return answer(await self._routed(ctx, lambda cb: router.complete(req, on_progress=cb)))
+
+        def run(cb: OnProgress | None) -> Awaitable[RoutedCompletion]:
+            return router.complete(
+                req, on_progress=cb, output_file=args.output_file, overwrite=args.overwrite
+            )
+
+        if wants_job(args.background):
+            return as_json(await self._jobs.start("complete", req.timeout_s, run))
+        return answer(await self._routed(ctx, run))
 
     @tool(
         "Compare models",
-        """Run one prompt on up to 8 models at once: each answer with its USD cost and latency, and
-        which was cheapest and fastest. Use it to pick a model before delegating similar tasks.""",
+        """Run one prompt on up to 8 models at once (complete's arguments; models: the ones to
+        compare): each answer with its USD cost and latency, which was cheapest and fastest, and
+        with judge a verdict. Use it to pick a model before delegating similar tasks.""",
         OPEN_WORLD,
+        also_returns=(JobStarted,),
     )
     async def compare(
         self, args: CompareArgs, ctx: Context[Any, Any]
@@ -118,7 +142,13 @@ class RouterTools:
         router = await self._state.router()
         client = self._state.caller().client
         req = args.to_route_request(client=client, tool="compare", providers=provider_names(router))
-        return as_json(await self._routed(ctx, lambda cb: router.compare(req, args.models, on_progress=cb)))
+
+        def run(cb: OnProgress | None) -> Awaitable[CompareResult]:
+            return router.compare(req, args.models, on_progress=cb, judge=args.judge)
+
+        if wants_job(args.background):
+            return as_json(await self._jobs.start("compare", req.timeout_s, run))
+        return as_json(await self._routed(ctx, run))
 
     @tool(
         "Find models",

@@ -54,3 +54,19 @@ def test_attachments_allow_exactly_the_named_files(tmp_path: Path) -> None:
         {"type": "file", "file": {"filename": "r.pdf", "file_data": str(Path.home() / "r.pdf")}},
     ]
     assert attachments("q", [], []) == ("q", [])
+
+
+def test_ask_output_writes_the_answer_to_a_file(sim: Simulator, env: dict[str, str], tmp_path: Path) -> None:
+    target = tmp_path / "out" / "answer.md"
+    target.parent.mkdir()
+    args = ["ask", "Write a haiku.", "-m", "openai/gpt-4o-mini", "--output", str(target)]
+    out = run_cli(args, env)
+    assert out.returncode == 0, out.stderr
+    written = target.read_text(encoding="utf-8")
+    assert written.startswith("Simulated reply from") and out.stdout == ""
+    assert f"wrote {len(written.encode())} bytes to {target}" in out.stderr
+    again = run_cli(args, env)  # never over an existing file without --overwrite
+    assert_one_line_error(again, 2, "answer.md: already exists")
+    assert sim.hits("openai", "gpt-4o-mini") == 1
+    assert run_cli([*args, "--overwrite"], env).returncode == 0
+    assert sim.hits("openai", "gpt-4o-mini") == 2

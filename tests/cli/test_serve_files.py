@@ -63,3 +63,43 @@ async def test_http_reads_only_configured_roots(tmp_path: Path) -> None:
     assert "here.png: outside the folders local files may be read from" in str(own_folder.content[0])
     assert not configured.is_error, configured.content
     assert "[saw image/png 2x3]" in configured.structured_content["text"]  # type: ignore[index]
+
+
+@pytest.mark.anyio
+async def test_http_writes_answers_only_under_configured_roots(tmp_path: Path) -> None:
+    work, shared = tmp_path / "work", tmp_path / "shared"
+    work.mkdir()
+    shared.mkdir()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[files]\nroots = ["{shared}"]\n')
+    args = {"prompt": "Write notes.", "model": "openai/gpt-4o-mini"}
+    with Simulator().in_thread() as sim:
+        env = clean_env(tmp_path / "home", **sim.env(), MCP_ROUTER_CONFIG=str(config))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mcp_router", "serve", "--transport", "http", "--port", "0"],
+            env=env,
+            cwd=work,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            assert proc.stderr is not None
+            url = next(m.group(1) for line in proc.stderr if (m := re.search(r"(http://\S+/mcp)", line)))
+            async with Client(streamable_http_client(url)) as session:
+                own_folder = await session.call_tool("complete", {**args, "output_file": str(work / "a.md")})
+                configured = await session.call_tool(
+                    "complete", {**args, "output_file": str(shared / "a.md")}
+                )
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        hits = sim.hits("openai", "gpt-4o-mini")
+    assert own_folder.is_error and "a.md: outside the folders answers may be written to" in str(
+        own_folder.content[0]
+    )
+    assert not (work / "a.md").exists()
+    assert not configured.is_error, configured.content
+    assert (shared / "a.md").read_text(encoding="utf-8").startswith("Simulated reply")
+    assert hits == 1

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from mcp.client import Client
 from mcp.server.context import ServerRequestContext
+from mcp.server.extension import Extension
 from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.tools import Tool
@@ -99,3 +100,66 @@ async def test_subscribe_sessions_share_one_connection_per_client() -> None:
         for _ in range(3):  # each request reaches the handler with a fresh session proxy
             await client.subscribe_resource("x://one")
         assert notifier.legacy_subscribers("x://one") == 1
+
+
+class Later(BaseModel):
+    ticket: str
+
+
+async def maybe_later(args: Args, ctx: Context[Any, Any]) -> Out:
+    if args.word == "later":
+        return Later(ticket="t1")  # type: ignore[return-value]  # what `also_returns` admits
+    return Out(text=args.word or "hi")
+
+
+@pytest.mark.anyio
+async def test_also_returns_widens_what_the_sdk_validates_but_not_the_published_schema() -> None:
+    """A background call answers with `JobStarted` instead of the tool's result model: the SDK
+    validates results against `FuncMetadata.output_model`, which `also_returns` widens."""
+    assert "output_model" in FuncMetadata.model_fields
+    plain = compat.model_tool(maybe_later, title="T", description="d", annotations=ToolAnnotations())
+    wide = compat.model_tool(
+        maybe_later, title="T", description="d", annotations=ToolAnnotations(), also_returns=(Later,)
+    )
+    assert (
+        wide.output_schema
+        == plain.output_schema
+        == {"type": "object", "properties": {"text": {"type": "string"}}}
+    )
+    async with Client(MCPServer("t", tools=[wide])) as client:
+        later = await client.call_tool("maybe_later", {"n": 1, "word": "later"})
+        assert not later.is_error and later.structured_content == {"ticket": "t1"}
+    async with Client(MCPServer("t", tools=[plain])) as client:
+        refused = await client.call_tool("maybe_later", {"n": 1, "word": "later"})
+        assert refused.is_error  # the SDK still validates: without `also_returns` this is a bug
+
+
+class _Tasks(Extension):
+    identifier = "io.modelcontextprotocol/tasks"
+
+    async def intercept_tool_call(self, params: Any, ctx: Any, call_next: Any) -> Any:
+        declared = (
+            (ctx.session.client_capabilities.extensions or {}) if ctx.session.client_capabilities else {}
+        )
+        if self.identifier not in declared:
+            return await call_next(ctx)
+        return {"resultType": "task", "taskId": "t1", "status": "working"}
+
+
+@pytest.mark.anyio
+async def test_the_sdk_passes_a_task_result_through_for_a_declaring_client_only() -> None:
+    """server/tasks.py answers `tools/call` with `resultType: "task"` from an extension's
+    interceptor, reading the request's declared client capabilities."""
+    from jobs_helpers import CreateTaskResult, TasksClient
+
+    server: MCPServer[Any] = MCPServer("t", extensions=[_Tasks()], tools=[])
+
+    @server.tool()
+    def hi() -> str:
+        return "hi"
+
+    async with Client(server, extensions=[TasksClient()]) as client:
+        task = await client.session.call_tool("hi", {}, allow_claimed=True)
+        assert isinstance(task, CreateTaskResult) and task.task_id == "t1"
+    async with Client(server) as client:
+        assert (await client.call_tool("hi", {})).content[0].text == "hi"  # type: ignore[union-attr]

@@ -31,7 +31,7 @@ async def test_tools_are_declared_with_annotations(router: Any, mode: str) -> No
     assert set(props) == {
         "prompt", "messages", "system", "model", "models", "sort", "provider", "max_tokens", "temperature",
         "top_p", "stop", "seed", "response_format", "max_price", "max_cost_usd", "timeout_s",
-        "tools", "tool_choice", "reasoning",
+        "tools", "tool_choice", "reasoning", "output_file", "overwrite", "background",
     }  # fmt: skip
     assert set(tools["list_models"].input_schema["properties"]) == {
         "query", "provider", "capabilities", "max_input_price", "max_output_price", "min_context",
@@ -103,7 +103,7 @@ async def test_resources(router: Any, mode: str) -> None:
         listed = {str(r.uri) for r in (await client.list_resources()).resources}
         assert {"catalog://models", "usage://summary"} <= listed
         templates = [t.uri_template for t in (await client.list_resource_templates()).resource_templates]
-        assert templates == ["catalog://models/{vendor}/{model}"]
+        assert templates == ["catalog://models/{vendor}/{model}", "jobs://{id}"]
         catalog = json.loads((await client.read_resource("catalog://models")).contents[0].text)  # type: ignore[union-attr]
         rows = {
             f"{vendor}/{row[0]}": (providers.split(","), row)

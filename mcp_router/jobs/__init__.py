@@ -1,0 +1,1 @@
+"""Background jobs: long calls that outlive a client's request (README "Long calls")."""
