@@ -117,6 +117,7 @@ def keys() -> None:
 
 @keys.command("create")
 @click.argument("name")
+@click.argument("more_models", nargs=-1, metavar="")
 @click.option("--daily-usd", callback=_usd("--daily-usd"), help="Cap per UTC day, in USD.")
 @click.option("--monthly-usd", callback=_usd("--monthly-usd"), help="Cap per UTC month, in USD.")
 @click.option("--rpm", type=click.IntRange(min=1), default=None, help="Requests per minute (per server).")
@@ -125,6 +126,7 @@ def keys() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the key and its secret as JSON.")
 def create(
     name: str,
+    more_models: tuple[str, ...],
     daily_usd: Decimal | None,
     monthly_usd: Decimal | None,
     rpm: int | None,
@@ -132,9 +134,17 @@ def create(
     admin: bool,
     as_json: bool,
 ) -> None:
-    """Create key NAME (its metering client) and print its secret, once."""
+    """Create key NAME (its metering client) and print its secret, once. `--models a b` and
+    `--models a --models b` both allow a and b."""
     from mcp_router.keys.records import KeyLimits
 
+    if more_models and not models:
+        raise CliError(
+            f"unexpected argument {more_models[0][:40]!r}: give one NAME, then options "
+            "(patterns after --models: `keys create ci --models 'openai/*' 'anthropic/*'`).",
+            CONFIG,
+        )
+    models = (*models, *more_models)
     limits = KeyLimits(
         daily_usd=daily_usd, monthly_usd=monthly_usd, rpm=rpm, models=_patterns(models), admin=admin
     )
