@@ -18,6 +18,7 @@ from mcp_router import __version__
 from mcp_router.commands.conversations import conversations
 from mcp_router.commands.errors import preflight as _preflight
 from mcp_router.commands.jobs import jobs
+from mcp_router.commands.keys import keys
 from mcp_router.commands.routing_cli import ask, plan
 
 
@@ -341,3 +342,4 @@ main.add_command(plan)
 main.add_command(jobs)
 main.add_command(ask)
 main.add_command(conversations)
+main.add_command(keys)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, suppress
-from datetime import timedelta
 from pathlib import Path
 from random import Random
 from types import TracebackType
@@ -33,6 +32,8 @@ from mcp_router.conversations import Conversations, converse
 from mcp_router.core import has_media
 from mcp_router.errors import MeteringError, RouterError
 from mcp_router.files import FileAccess, RemoteFetcher, localize
+from mcp_router.keys.gate import with_keys
+from mcp_router.keys.status import KeyStatus, key_status
 from mcp_router.log import get_logger
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.calls import Calls, Meter
@@ -41,9 +42,10 @@ from mcp_router.routing.costs import BudgetGate
 from mcp_router.routing.delivery import CompletionStream, streamed
 from mcp_router.routing.execute import ProgressCallback
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
+from mcp_router.routing.health_seed import seed_health
 from mcp_router.routing.judge import Judge, verdict
 from mcp_router.routing.output import complete_to_file
-from mcp_router.routing.plan import AUTO, Plan, estimate_prompt_tokens, plan
+from mcp_router.routing.plan import AUTO, Allowlist, Plan, estimate_prompt_tokens, plan
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.streaming import DeltaCallback
 from mcp_router.routing.types import CompareResult, RoutedCompletion, RouteRequest
@@ -58,13 +60,11 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-HEALTH_SEED_WINDOW = timedelta(hours=24)  # how far back a new router reads measured figures
-
 
 class Budgets(BudgetGate, Protocol):
     """The budget gate attempts reserve through, plus where each client stands."""
 
-    async def budget_status(self, client: str) -> list[BudgetStatus]: ...
+    async def budget_status(self, client: str, extra: Any = None) -> list[BudgetStatus]: ...
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -113,8 +113,9 @@ class Router:
         self._adapters = dict(adapters)
         self._available = frozenset(self._adapters)
         self._meter = meter
-        self._budgets = budgets
         self._clock: Clock = clock or (health.clock if health is not None else SystemClock())
+        # Issued keys (README "Keys"; `keys.book` creates, lists, revokes, verifies) and budgets.
+        self.keys, self._budgets, self._keyed_budgets = with_keys(store, self._clock.now, budgets)
         self._health = health or HealthTracker(self._clock)
         self._policy = policy or RoutingPolicy()
         self._rng = rng or Random()
@@ -124,18 +125,19 @@ class Router:
         # Local files in messages: none readable unless the builder or the server allows roots.
         self._files = files or FileAccess()
         self._calls = Calls(
-            plan=lambda req, prompt_tokens: self.plan(req, prompt_tokens=prompt_tokens),
+            plan=lambda req, prompt_tokens, allow: self.plan(req, prompt_tokens=prompt_tokens, allow=allow),
             adapters=self._adapters,
             health=self._health,
             policy=self._policy,
             rng=self._rng,
             clock=self._clock,
             meter=meter,
-            budgets=budgets,
+            budgets=self._budgets,
             catalogs=self._catalogs,
             files=self._files,
             resources=self._resources,
             fetcher=fetcher,
+            admissions=self.keys,
         )
 
     # -- construction ---------------------------------------------------------------------
@@ -172,20 +174,11 @@ class Router:
         return self
 
     async def _seed_health(self) -> None:
-        """The last day's measured figures from the usage database, for the endpoints this
-        router can call, so the first call of a new session routes by them (README "What
-        providers serve"). Advisory: a database that cannot be read leaves health blank."""
-        if self._store is None:
-            return
-        since_ms = int((self._clock.now() - HEALTH_SEED_WINDOW).timestamp() * 1000)
-        try:
-            found = await self._store.recent_attempts(since_ms=since_ms, per_endpoint=self._health.window)
-        except MeteringError as exc:
-            log.warning("health_seed_failed", error=type(exc).__name__)
-            return
-        for (provider, model), samples in found.items():
-            if provider in self._available and self.catalog.endpoint(model, provider) is not None:
-                self._health.seed((provider, model), samples)
+        if self._store is not None:  # routing/health_seed.py
+            await seed_health(self._health, self._store, self._clock.now(), self._can_call)
+
+    def _can_call(self, key: tuple[str, str]) -> bool:
+        return key[0] in self._available and self.catalog.endpoint(key[1], key[0]) is not None
 
     async def __aexit__(
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
@@ -274,8 +267,8 @@ class Router:
 
     # -- planning -------------------------------------------------------------------------
 
-    def plan(self, req: RouteRequest, *, prompt_tokens: int | None = None) -> Plan:
-        """The dry run: candidates in order and every exclusion with its reason. No calls."""
+    def plan(self, req: RouteRequest, *, prompt_tokens: int | None = None, allow: Allowlist = None) -> Plan:
+        """The dry run: candidates in order, every exclusion with its reason (`allow`: see `plan_for`)."""
         return plan(
             req,
             self.catalog,
@@ -286,7 +279,13 @@ class Router:
             prompt_tokens=estimate_prompt_tokens(req.messages) if prompt_tokens is None else prompt_tokens,
             now=self._clock.now(),
             fetch_remote=self._files.fetch_remote,
+            allow=allow,
         )
+
+    async def plan_for(self, req: RouteRequest) -> Plan:
+        """`plan` as `req.client` would get it: its key's allowlist applied (no request counted)."""
+        key = await self.keys.policy(req.client) if self.keys is not None else None
+        return self.plan(req, allow=(key.models or None) if key else None)
 
     # -- completion -----------------------------------------------------------------------
 
@@ -382,14 +381,21 @@ class Router:
         """`usage_report` tool over everything metered so far (this call flushes first), with the
         budgets of the reported client, else of `budgets_of` (the caller's own client)."""
         store = await self._flushed_store()
-        return await usage.usage_report(store, self._budgets, self._clock.now(), budgets_of, **args)
+        return await usage.usage_report(store, self._keyed_budgets, self._clock.now(), budgets_of, **args)
 
     async def usage_summary(
         self, client: str | None = None, *, budgets_of: str | None = None
     ) -> UsageSummary:
         """Today's and this week's totals (the `usage://summary` resource), with budgets."""
         store = await self._flushed_store()
-        return await usage.usage_summary(store, self._budgets, self._clock.now(), client, budgets_of)
+        return await usage.usage_summary(store, self._keyed_budgets, self._clock.now(), client, budgets_of)
+
+    async def key_status(self, client: str, *, admin: bool = False) -> KeyStatus:
+        """`client`'s limits, spend, holds, what is left and resets, and rate (`GET /v1/key`)."""
+        store, now = await self._flushed_store(), self._clock.now()
+        return await key_status(
+            client, gate=self.keys, store=store, budgets=self._budgets, now=now, admin=admin
+        )
 
     async def usage_series(self, **args: Any) -> UsageSeries:
         """Spend and traffic per hour or day for the dashboard's charts (metering/series.py)."""

@@ -25,6 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "api": BASE | {"catalog", "routing", "metering"},
     "jobs": BASE | {"metering"},
     "conversations": BASE | {"metering.documents", "routing.types"},
+    "keys": BASE | {"metering"},
     "sim": {"core", "registry"},
 }
 # Rooms above the library may use it, but never the faces above them.

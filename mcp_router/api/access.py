@@ -31,10 +31,14 @@ class Caller:
         )
 
 
+ADMIN_SCOPE = "admin"
+"""The scope the token verifier gives an admin client's token or an `--admin` issued key."""
+
+
 def token_caller(client: str, admins: Collection[str], scopes: Collection[str] = ()) -> Caller:
-    """The caller a verified bearer token stands for: the one rule `/mcp` and the dashboard share
-    (`scopes`: the token's, for rules that will read them)."""
-    return Caller(client, authenticated=True, admin=client in admins)
+    """The caller a verified bearer token stands for: the one rule `/mcp`, the gateway and the
+    dashboard share. An admin is a configured admin client or a token with the admin scope."""
+    return Caller(client, authenticated=True, admin=client in admins or ADMIN_SCOPE in scopes)
 
 
 def admins_from(env: Mapping[str, str], configured: Collection[str] = ()) -> frozenset[str]:

@@ -117,9 +117,12 @@ def cli_error(exc: BaseException, env: Mapping[str, str], params: Sequence[click
     from mcp_router.errors import (
         AllRoutesFailed,
         BudgetExceeded,
+        ClientRateLimited,
+        ModelNotAllowed,
         UnknownModel,
     )
     from mcp_router.files import FileRefused
+    from mcp_router.keys.records import KeyProblem
     from mcp_router.settings import ConfigError, CorruptDatabase
 
     exc = unwrap(exc)
@@ -136,10 +139,10 @@ def cli_error(exc: BaseException, env: Mapping[str, str], params: Sequence[click
         return CliError(
             f"unknown model {exc.name!r}.{hint} `mcp-router models --all` lists every id.", CONFIG
         )
-    if isinstance(exc, BudgetExceeded | AllRoutesFailed):
-        return CliError(cli_words(str(exc), params), RUNTIME)
-    if isinstance(exc, FileRefused):  # a file named on the command line: the caller's to fix
+    if isinstance(exc, FileRefused | KeyProblem):  # a file or key named on the command line
         return CliError(str(exc), CONFIG)
+    if isinstance(exc, BudgetExceeded | AllRoutesFailed | ClientRateLimited | ModelNotAllowed):
+        return CliError(cli_words(str(exc), params), RUNTIME)
     ledger = _ledger_error(exc)
     if ledger is not None:
         return ledger

@@ -26,10 +26,13 @@ async def plan_command(
     ignore: Sequence[str] = (),
     order: Sequence[str] = (),
     max_tokens: int | None = None,
+    client: str | None = None,
 ) -> dict[str, Any]:
-    """`Router.plan` for one request built from the arguments. Raises UnknownModel for an
-    unknown model and pydantic's ValidationError for invalid arguments."""
+    """`Router.plan` for one request built from the arguments (as `client`, an issued key,
+    would get it: its allowlist applied). Raises UnknownModel for an unknown model and
+    pydantic's ValidationError for invalid arguments."""
     from mcp_router.core import Message
+    from mcp_router.keys.records import KeyProblem
     from mcp_router.router import Router
     from mcp_router.routing.types import ProviderPreferences, RouteRequest
 
@@ -43,10 +46,15 @@ async def plan_command(
         sort=sort,  # type: ignore[arg-type]  # validated by pydantic
         provider=prefs,
         max_tokens=max_tokens,
+        client=client or "default",
     )
     env = _env(env)
     async with Router.from_env(env) as router:
-        p = router.plan(req)
+        if client and (router.keys is None or await router.keys.policy(client) is None):
+            raise KeyProblem(
+                f"--key {client!r}: no active key of that name; `mcp-router keys list` shows them."
+            )
+        p = await router.plan_for(req)
     out: dict[str, Any] = dict(p.as_dict())
     # Prices (USD per 1M tokens) and context, so a person can see why the order is what it is.
     for row, cand in zip(out["candidates"], p.candidates, strict=True):

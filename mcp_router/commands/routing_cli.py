@@ -28,10 +28,11 @@ def _stdin_prompt(prompt: str | None) -> tuple[str | None, str | None]:
 @click.option("--provider-ignore", "ignore", multiple=True, help="Never these providers (repeatable).")
 @click.option("--provider-order", "order", multiple=True, help="These providers first, in order.")
 @click.option("--max-tokens", type=click.IntRange(min=1), default=None)
+@click.option("--key", default=None, help="Plan as this issued key would get it (its model allowlist).")
 @click.option("--json", "as_json", is_flag=True)
 def plan(
     prompt: str | None, model: str | None, models: tuple[str, ...], sort: str | None, only: tuple[str, ...],
-    ignore: tuple[str, ...], order: tuple[str, ...], max_tokens: int | None, as_json: bool,
+    ignore: tuple[str, ...], order: tuple[str, ...], max_tokens: int | None, key: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Dry run: the endpoints a request would try, in order, and why others are excluded.
     Calls no provider (reads stdin when PROMPT is '-'). Exit code 1 when no candidate is left."""
@@ -46,7 +47,7 @@ def plan(
         prompt = sys.stdin.read()
     preflight()
     args = {"prompt": prompt or "", "model": model, "models": models, "sort": sort, "only": only,
-            "ignore": ignore, "order": order, "max_tokens": max_tokens}  # fmt: skip
+            "ignore": ignore, "order": order, "max_tokens": max_tokens, "client": key}  # fmt: skip
     try:
         result = anyio.run(lambda: plan_command(None, **args))  # type: ignore[arg-type]
     except ValidationError as exc:

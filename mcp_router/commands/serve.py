@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
-from mcp_router.log import configure_logging
+from mcp_router.log import configure_logging, get_logger
 from mcp_router.server.transports import DEFAULT_PORT, ServeConfigError, Transport, check_binding, tokens_from
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mcp_router.settings import Settings
 
 MAX_GRACE_S = 3600.0
+log = get_logger(__name__)
 
 
 def refresh_interval(env: Mapping[str, str]) -> float | None:
@@ -65,7 +66,8 @@ async def run_serve(
     import anyio
 
     from mcp_router.api.access import admins_from
-    from mcp_router.server.app import StaticTokens, build_server
+    from mcp_router.keys.verify import token_verifier
+    from mcp_router.server.app import build_server, router_keys
     from mcp_router.server.pending import PendingRouter
     from mcp_router.server.shutdown import StopRequest, stop_on_signals
     from mcp_router.server.transports import serve
@@ -77,24 +79,29 @@ async def run_serve(
     grace_s = stop_grace(env)
     configured = _configured_tokens(settings)
     tokens = tokens_from(env, configured) if transport != "stdio" else {}
+    keys = transport != "stdio" and await issued_keys_exist(env)
     if transport != "stdio":
-        check_binding(host, tokens)  # fail before opening the database or the catalog
+        check_binding(host, tokens, keys=keys)  # fail before building the router
     pending = PendingRouter()
     stop = StopRequest(grace_s)
     client_id = env.get("MCP_ROUTER_CLIENT", "default" if transport == "stdio" else "http")
     admins = admins_from(env, settings.server.admins)
-    verifier = StaticTokens(tokens) if tokens else None  # one verifier for /mcp and the gateway
+    # One verifier for every HTTP face (/mcp, the HTTP API, the dashboard's login).
+    verifier = token_verifier(tokens, router_keys(pending), admins, required=bool(tokens) or keys)
     server = build_server(
         pending,
         client_id=client_id,
         tokens=tokens or None,
         admins=admins,
         refresh_interval_s=refresh_interval(env),
+        verifier=verifier,
         jobs_keep_s=settings.jobs.keep_hours * 3600,
         stop=stop,
-        verifier=verifier,
     )
-    routes = _gateway_routes(pending, verifier, client_id, admins, host, env) if transport != "stdio" else []
+    face_verifier = verifier if verifier.required else None  # loopback without tokens: open
+    routes = (
+        _gateway_routes(pending, face_verifier, client_id, admins, host, env) if transport != "stdio" else []
+    )
     if transport == "http":
         routes += _dashboard_routes(server, pending, host, env, client_id, admins)
     async with anyio.create_task_group() as tg:
@@ -110,6 +117,7 @@ async def run_serve(
             port=port,
             env=env,
             tokens=tokens,
+            keys=keys,
             on_listening=on_listening,
             stop=stop,
             routes=routes,
@@ -155,6 +163,28 @@ def _dashboard_routes(
     return Dashboard(pending, gate).routes()
 
 
+async def issued_keys_exist(env: Mapping[str, str]) -> bool:
+    """Whether the usage database holds an active issued key (then HTTP requires a token even
+    on loopback; README "Keys"). A database that cannot be read counts as yes: fail closed."""
+    from mcp_router.errors import RouterError
+    from mcp_router.keys.book import KeyBook
+    from mcp_router.metering.factory import open_store
+    from mcp_router.metering.paths import default_store_location
+
+    location = default_store_location(env)
+    if "://" not in location and not os.path.exists(location):
+        return False  # no database yet, so no keys (and none is created here)
+    try:
+        store = open_store(location)
+        try:
+            return await KeyBook(store).any_active()
+        finally:
+            await store.aclose()
+    except (RouterError, OSError, ValueError) as exc:
+        log.warning("keys_unreadable_tokens_required", error=type(exc).__name__, detail=str(exc)[:200])
+        return True
+
+
 def _build_router(env: Mapping[str, str], settings: Settings, file_roots: list[str]) -> Router:
     from mcp_router.router import Router
 
@@ -164,3 +194,10 @@ def _build_router(env: Mapping[str, str], settings: Settings, file_roots: list[s
 def _configured_tokens(settings: Settings) -> dict[str, str]:
     """`[server] tokens = {client = "token"}` from the TOML config (client -> token)."""
     return {client: token.get_secret_value() for client, token in settings.server.tokens.items()}
+
+
+def token_clients(env: Mapping[str, str]) -> frozenset[str]:
+    """The clients of the static tokens `serve --transport http` would accept."""
+    from mcp_router.settings import load_settings
+
+    return frozenset(tokens_from(env, _configured_tokens(load_settings(env))).values())

@@ -159,7 +159,8 @@ class Gateway:
         router = await self._router()
         summary = await router.usage_summary(caller.client, budgets_of=caller.client)
         report = await router.usage_report(client=caller.client, limit=1)
-        return JSONResponse(key_status(caller, summary, report))
+        limits = await router.key_status(caller.client, admin=caller.admin)
+        return JSONResponse(key_status(caller, summary, report, limits))
 
     async def key(self, request: Request) -> Response:
         return await self._guarded(OPENAI, lambda: self._key(request))

@@ -10,15 +10,16 @@ cannot send cross-site without a preflight this server never answers.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
-from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 
-from mcp_router.api.access import Caller
+from mcp_router.api.access import Caller, token_caller
 from mcp_router.gateway.errors import GatewayError, unauthorized
 
 
@@ -70,7 +71,7 @@ class Gatekeeper:
             return self.local
         user = request.scope.get("user")
         if isinstance(user, AuthenticatedUser):  # the MCP app's bearer middleware verified it already
-            return self._of(user.access_token.client_id)
+            return self._of(user.access_token)
         key = presented_key(request)
         if key is None:
             raise unauthorized(
@@ -78,9 +79,11 @@ class Gatekeeper:
                 "(Anthropic SDKs) with a key from `mcp-router keys create` or a configured token."
             )
         token = await self.verifier.verify_token(key)
-        if token is None:
-            raise unauthorized("Invalid API key: it is unknown or revoked. Check the key you configured.")
-        return self._of(token.client_id)
+        if token is None or (token.expires_at is not None and token.expires_at < time.time()):
+            raise unauthorized(
+                "Invalid API key: it is unknown, expired or revoked. Check the key you configured."
+            )
+        return self._of(token)
 
-    def _of(self, client: str) -> Caller:
-        return Caller(client, authenticated=True, admin=client in self.admins)
+    def _of(self, token: AccessToken) -> Caller:
+        return token_caller(token.client_id, self.admins, token.scopes)

@@ -106,8 +106,10 @@ class Budgets:
         # write lock anyway, and waiting here costs no worker thread.
         self._lock = anyio.Lock()
 
-    def limit_for(self, client: str) -> BudgetLimit | None:
-        limit = self._limits.get(client) or self._limits.get(DEFAULT_CLIENT_KEY)
+    def limit_for(self, client: str, extra: BudgetLimit | None = None) -> BudgetLimit | None:
+        """The configured limit of `client` (else of `*`) joined with `extra` (an issued key's
+        caps): where both cap a period, the lower cap holds."""
+        limit = _lower(self._limits.get(client) or self._limits.get(DEFAULT_CLIENT_KEY), extra)
         if limit is None or (limit.daily_usd is None and limit.monthly_usd is None):
             return None
         return limit
@@ -132,6 +134,7 @@ class Budgets:
         *,
         request_id: str | None = None,
         deadline_s: float | None = None,
+        extra: BudgetLimit | None = None,
     ) -> Reservation:
         """Hold `estimated_usd` for `client`, or raise BudgetExceeded (daily checked first).
         The hold lapses `deadline_s` (the call's deadline; default the longest allowed) plus a
@@ -139,7 +142,7 @@ class Budgets:
         rid = request_id or uuid.uuid4().hex
         hold_id = uuid.uuid4().hex
         estimate = max(Decimal(0), estimated_usd)
-        limit = self.limit_for(client)
+        limit = self.limit_for(client, extra)
         if limit is None:
             return Reservation(None, client, estimate, rid, hold_id)
         now = as_utc(self._clock())
@@ -170,15 +173,26 @@ class Budgets:
             )
         return Reservation(self._store, client, estimate, rid, hold_id)
 
-    async def budget_status(self, client: str) -> list[BudgetStatus]:
+    async def budget_status(self, client: str, extra: BudgetLimit | None = None) -> list[BudgetStatus]:
         """Where `client` stands against each of its caps (empty without a budget), from what
         the database holds now; read-only, so it answers even while writes fail."""
-        limit = self.limit_for(client)
+        limit = self.limit_for(client, extra)
         if limit is None:
             return []
         now = as_utc(self._clock())
         spend = await self._store.budget_spend(client, self._caps(limit, now), to_ms(now))
         return [_status(s, now) for s in spend]
+
+
+def _lower(a: BudgetLimit | None, b: BudgetLimit | None) -> BudgetLimit | None:
+    """Both limits at once: per period the lower cap (None: that one does not cap it)."""
+    if a is None or b is None:
+        return a or b
+
+    def low(x: Decimal | None, y: Decimal | None) -> Decimal | None:
+        return y if x is None else x if y is None else min(x, y)
+
+    return BudgetLimit(daily_usd=low(a.daily_usd, b.daily_usd), monthly_usd=low(a.monthly_usd, b.monthly_usd))
 
 
 def _resets_at(cap: PeriodCap, now: datetime) -> datetime:

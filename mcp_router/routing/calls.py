@@ -1,7 +1,9 @@
 """One routed call from request to result: local files read, the plan, the ledger check, the
 remote media fetch, the attempts run and metered, and the readable error when every route failed
-(README "How routing chooses"). `Router` owns one `Calls` and delegates `complete` to it; the
-state it reads (catalog, health, adapters) is the router's, shared by reference."""
+(README "How routing chooses"). An issued key's limits are enforced here, once for every face:
+its rate before anything else, its allowlist in the plan, its caps in the budget holds (README
+"Keys"). `Router` owns one `Calls` and delegates `complete` to it; the state it reads (catalog,
+health, adapters) is the router's, shared by reference."""
 
 from __future__ import annotations
 
@@ -12,16 +14,17 @@ from typing import Protocol
 
 from mcp_router.catalog.current import CurrentCatalog
 from mcp_router.core import CompletionRequest, has_media
-from mcp_router.errors import AllRoutesFailed
+from mcp_router.errors import AllRoutesFailed, ModelNotAllowed
 from mcp_router.files import FileAccess, RemoteFetcher, localize, make_fetch_client
 from mcp_router.metering.records import RequestRecord
 from mcp_router.providers.base import Adapter
+from mcp_router.routing.admission import Admission, Admissions
 from mcp_router.routing.costs import BudgetGate, BudgetHook, held_output
 from mcp_router.routing.execute import ExecContext, ExecResult, Failure
 from mcp_router.routing.health import Clock, HealthTracker
 from mcp_router.routing.messages import failed_message, no_candidates_message
 from mcp_router.routing.metered import execute_metered
-from mcp_router.routing.plan import Plan, without
+from mcp_router.routing.plan import Plan, only_disallowed, without
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.receipts import Receipt
 from mcp_router.routing.requirements import bytes_needed
@@ -33,7 +36,7 @@ class Meter(Protocol):
     async def record(self, rec: RequestRecord) -> None: ...
 
 
-PlanFn = Callable[[RouteRequest, "int | None"], Plan]
+PlanFn = Callable[[RouteRequest, "int | None", "tuple[str, ...] | None"], Plan]
 
 
 class Calls:
@@ -54,8 +57,10 @@ class Calls:
         files: FileAccess,
         resources: AsyncExitStack,
         fetcher: RemoteFetcher | None = None,
+        admissions: Admissions | None = None,
     ) -> None:
         self._plan = plan
+        self._admissions = admissions
         self._adapters = adapters
         self._health = health
         self._policy = policy
@@ -78,6 +83,8 @@ class Calls:
         prompt_tokens: int | None = None,
         on_delta: DeltaCallback | None = None,
     ) -> RoutedCompletion:
+        # The client's rate first: a refused request reads no file and calls no one.
+        admission = await self._admissions.admit(req.client) if self._admissions is not None else None
         if has_media(req.messages):  # local files read, data URLs checked (FileRefused)
             req = req.model_copy(update={"messages": await localize(req.messages, self._files)})
         receipt = Receipt(
@@ -87,7 +94,10 @@ class Calls:
             tool=tool,
             requested=req.model or (",".join(req.models) if req.models else self._policy.default_model),
         )
-        p = self._plan(req, prompt_tokens)  # UnknownModel: nothing attempted, nothing to meter
+        allow = (admission.models or None) if admission is not None else None
+        p = self._plan(req, prompt_tokens, allow)  # UnknownModel: nothing attempted, nothing to meter
+        if allow and only_disallowed(p):
+            raise ModelNotAllowed(req.client, allow, receipt.requested)
         ensure_writable = getattr(self._meter, "ensure_writable", None)  # no paid call unrecorded
         if ensure_writable is not None:
             ensure_writable()  # raises LedgerUnavailable while the usage database cannot be written
@@ -97,7 +107,7 @@ class Calls:
         if not p.candidates:
             await self._meter.record(receipt.record("error", (), None, "AllRoutesFailed"))
             raise AllRoutesFailed(no_candidates_message(p), [])
-        ctx = self._context(req, receipt.request_id, p, on_progress, on_delta)
+        ctx = self._context(req, receipt.request_id, p, on_progress, on_delta, admission)
         result, rec = await self._execute_metered(ctx, req, p, receipt, fetched)
         if result.status == "error":
             if result.failure is Failure.BUDGET and result.budget_error is not None:
@@ -114,6 +124,7 @@ class Calls:
         p: Plan,
         on_progress: ProgressCallback | None,
         on_delta: DeltaCallback | None,
+        admission: Admission | None = None,
     ) -> ExecContext:
         # Each attempt holds its own worst case, under this request's id so that the settled
         # spend is matched with the stored request (and counted once) when it lands.
@@ -126,6 +137,7 @@ class Calls:
                 max_tokens=held_output(req.max_tokens, req.reasoning),
                 policy=self._policy,
                 timeout_s=req.timeout_s,
+                extra=admission.budget if admission is not None else None,
             )
         return ExecContext(
             adapters=self._adapters,

@@ -75,7 +75,7 @@ class AttemptBudget(Protocol):
 class BudgetGate(Protocol):
     """What `metering.budgets.Budgets` offers the router."""
 
-    def limit_for(self, client: str) -> Any: ...
+    def limit_for(self, client: str, extra: Any = None) -> Any: ...
 
     async def reserve(
         self,
@@ -84,6 +84,7 @@ class BudgetGate(Protocol):
         *,
         request_id: str | None = None,
         deadline_s: float | None = None,
+        extra: Any = None,
     ) -> Any: ...
 
 
@@ -110,14 +111,16 @@ class BudgetHook:
         max_tokens: int | None,
         policy: RoutingPolicy,
         timeout_s: float | None = None,
+        extra: Any = None,
     ) -> None:
         self._gate = gate
+        self._extra = extra  # the client's key caps (a BudgetLimit), joining the configured ones
         self._client = client
         self._request_id = request_id
         self._max_tokens = max_tokens
         self._policy = policy
         self._deadline_s = timeout_s  # the gate lets a hold lapse a grace after this
-        self._capped = gate.limit_for(client) is not None
+        self._capped = gate.limit_for(client, extra) is not None
 
     async def hold(self, cand: Candidate, prompt_tokens: int) -> Hold | Refusal:
         if not self._capped:
@@ -130,12 +133,13 @@ class BudgetHook:
                 "cannot be kept under a cap"
             )
         try:
-            if self._deadline_s is None:
-                held = self._gate.reserve(self._client, worst, request_id=self._request_id)
-            else:
-                held = self._gate.reserve(
-                    self._client, worst, request_id=self._request_id, deadline_s=self._deadline_s
-                )
+            held = self._gate.reserve(
+                self._client,
+                worst,
+                request_id=self._request_id,
+                deadline_s=self._deadline_s,
+                extra=self._extra,
+            )
             if inspect.isawaitable(held):
                 held = await held
         except BudgetExceeded as exc:

@@ -1,6 +1,7 @@
 """Filters: why an endpoint cannot serve a request. Pure; `plan()` applies them.
 
-An endpoint must pass all: credentials; the live lists (an endpoint its provider's
+An endpoint must pass all: the caller's model allowlist (an issued key's `--models` patterns,
+routing/admission.py); credentials; the live lists (an endpoint its provider's
 live list lacks, or that answered ModelNotFound since, is never planned: catalog/live.py);
 `provider.only` / `provider.ignore` /
 `provider.order` with `allow_fallbacks=false`; capabilities the request needs (`json_schema` for a
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcp_router.catalog.live import listing_reason
 from mcp_router.catalog.models import Endpoint, Model
+from mcp_router.routing.admission import allowlist_reason
 from mcp_router.routing.costs import estimate_cost, worst_case_output
 from mcp_router.routing.health import cooling_reason
 from mcp_router.routing.policy import RoutingPolicy
@@ -49,6 +51,7 @@ _INF = Decimal("Infinity")
 class ExclusionKind(Enum):
     """Which filter left an endpoint out (`Exclusion.reason` says it in words)."""
 
+    ALLOWLIST = "allowlist"  # the caller's key may not use this model
     CREDENTIALS = "credentials"  # no key for the provider: configuring one brings it in
     LISTING = "listing"  # its provider's live list lacks it, or it answered ModelNotFound since
     PREFERENCES = "preferences"  # provider.only / ignore / order with allow_fallbacks=false
@@ -114,8 +117,10 @@ class RequestFilter:
         meta: Mapping[str, Any],
         now: datetime | None,
         fetch_remote: bool = False,
+        allow: tuple[str, ...] | None = None,
     ) -> None:
         self.request = request
+        self.allow = allow
         self.available = available
         self.health = health
         self.policy = policy
@@ -139,9 +144,9 @@ class RequestFilter:
 
     def reason(self, model: Model, endpoint: Endpoint) -> Unfit | None:
         """Why this endpoint cannot serve the request, or None when it can."""
-        r = self.credentials_reason(endpoint)
-        if r:
-            return Unfit(ExclusionKind.CREDENTIALS, r)
+        why = self._access_reason(model, endpoint)
+        if why:
+            return why
         r = listing_reason(endpoint, self.meta, self.now)
         if r:
             return Unfit(ExclusionKind.LISTING, r)
@@ -164,6 +169,14 @@ class RequestFilter:
         if until is not None:
             return Unfit(ExclusionKind.COOLING, cooling_reason(until), until)
         return None
+
+    def _access_reason(self, model: Model, endpoint: Endpoint) -> Unfit | None:
+        """Whether this caller may use the model, and this deployment the provider."""
+        r = allowlist_reason(model.id, self.allow)
+        if r:
+            return Unfit(ExclusionKind.ALLOWLIST, r)
+        r = self.credentials_reason(endpoint)
+        return Unfit(ExclusionKind.CREDENTIALS, r) if r else None
 
     def _preference_reason(self, provider: str) -> str | None:
         prefs = self.prefs

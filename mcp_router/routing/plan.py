@@ -15,7 +15,9 @@ when the deployment serves none of the tier's models (no credentials for any of 
 `auto` widen to every available model in the catalog (at most `_AUTO_WIDE_MODELS` of them,
 verified first, then cheapest), and never to a hosted model that is free or of unknown price
 (OpenRouter's `:free` variants, preview releases) unless `auto_include_free` is set; local
-servers' models at a known price of 0 are fine.
+servers' models at a known price of 0 are fine. With a model allowlist (an issued key's),
+models outside it are excluded everywhere, tier and fallbacks included, and `auto` widens when
+the tier has no allowed model the deployment serves.
 """
 
 from __future__ import annotations
@@ -33,12 +35,14 @@ from mcp_router.catalog.models import Endpoint, Model
 from mcp_router.catalog.tokens import estimate_messages
 from mcp_router.core import Message
 from mcp_router.errors import UnknownModel
+from mcp_router.routing.admission import allowlist_reason
 from mcp_router.routing.filters import ExclusionKind, RequestFilter, Unfit
 from mcp_router.routing.ordering import order_endpoints, unit_price
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import RouteRequest, SortBy
 
 AUTO = "auto"
+Allowlist = tuple[str, ...] | None  # a caller's model allowlist (fnmatch patterns); None: any model
 _AUTO_WIDE_MODELS = 5
 
 
@@ -162,7 +166,10 @@ def _auto_models(
     ranked: list[tuple[bool, Decimal, int, Model, list[Candidate]]] = []
     served = False
     for i, m in enumerate(tier_models):
-        served = served or any(flt.credentials_reason(ep) is None for ep in m.endpoints)
+        served = served or (
+            allowlist_reason(m.id, flt.allow) is None
+            and any(flt.credentials_reason(ep) is None for ep in m.endpoints)
+        )
         surv = _survivors(m, flt, exclusions)
         if surv:
             cost = min(flt.expected_cost(c.endpoint) for c in surv)
@@ -170,7 +177,9 @@ def _auto_models(
     if not ranked and not served:
         # The deployment serves none of the tier: any available model, verified then cheapest.
         for i, m in enumerate(catalog.models()):
-            if not any(flt.credentials_reason(ep) is None for ep in m.endpoints):
+            if allowlist_reason(m.id, flt.allow) or not any(
+                flt.credentials_reason(ep) is None for ep in m.endpoints
+            ):
                 continue
             surv = [c for c in _survivors(m, flt, None) if _widen_ok(c, policy)]
             if surv:
@@ -197,13 +206,16 @@ def plan(
     prompt_tokens: int | None = None,
     now: datetime | None = None,
     fetch_remote: bool = False,
+    allow: tuple[str, ...] | None = None,
 ) -> Plan:
     """Ordered candidates and the reason for every exclusion. Raises UnknownModel. `now` dates
     the live-list reasons ("fetched 3 h ago"); `fetch_remote`: the router fetches remote parts
-    for wires that take only bytes."""
+    for wires that take only bytes; `allow`: the caller's model allowlist (fnmatch patterns)."""
     if prompt_tokens is None:
         prompt_tokens = estimate_prompt_tokens(request.messages)
-    flt = RequestFilter(request, available, health, policy, prompt_tokens, catalog.meta, now, fetch_remote)
+    flt = RequestFilter(
+        request, available, health, policy, prompt_tokens, catalog.meta, now, fetch_remote, allow
+    )
     exclusions: list[Exclusion] = []
     candidates: list[Candidate] = []
     chain: list[str] = []
@@ -242,3 +254,12 @@ def without(p: Plan, dropped: Mapping[tuple[str, str], str]) -> Plan:
         if c.key in dropped
     ]
     return replace(p, candidates=kept, exclusions=[*p.exclusions, *gone])
+
+
+def only_disallowed(p: Plan) -> bool:
+    """Nothing to try, and the allowlist is why: every endpoint left out was outside it."""
+    return (
+        not p.candidates
+        and bool(p.exclusions)
+        and all(e.kind is ExclusionKind.ALLOWLIST for e in p.exclusions)
+    )

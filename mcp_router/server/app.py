@@ -5,19 +5,20 @@ in the library (`Router` and `mcp_router/api/`); `server/` only wires (docs/arch
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 
 from mcp_router import __version__
 from mcp_router.jobs.book import DEFAULT_KEEP_S
 from mcp_router.jobs.runner import JobTiming
+from mcp_router.keys.book import KeyBook
+from mcp_router.keys.verify import KeySource, RouterTokenVerifier, token_verifier
+from mcp_router.keys.verify import StaticTokens as StaticTokens  # re-exported: it lived here
 from mcp_router.router import Router
 from mcp_router.server.callers import CallerMiddleware
 from mcp_router.server.guards import ClipErrorEchoes
@@ -58,32 +59,24 @@ def refuse_placeholder_tokens(tokens: Mapping[str, str]) -> None:
         )
 
 
-class StaticTokens:
-    """Bearer tokens from configuration; each token names a metering client.
+def router_keys(source: PendingRouter) -> KeySource:
+    """The issued keys of `source`'s router, once it is built (None: it has no usage store)."""
 
-    The presented token is compared with every configured one in constant time (no dict
-    lookup, no early exit), so response timing says nothing about how close a guess was."""
+    async def keys() -> KeyBook | None:
+        gate = (await source.get()).keys
+        return None if gate is None else gate.book
 
-    def __init__(self, tokens: Mapping[str, str]) -> None:
-        self._tokens = [(token.encode(), client) for token, client in tokens.items()]
-
-    async def verify_token(self, token: str) -> AccessToken | None:
-        presented = token.encode()
-        client: str | None = None
-        for known, name in self._tokens:
-            if hmac.compare_digest(known, presented):
-                client = name
-        return None if client is None else AccessToken(token=token, client_id=client, scopes=[])
+    return keys
 
 
-def _bearer_auth(tokens: Mapping[str, str] | None, verifier: TokenVerifier | None) -> dict[str, Any]:
+def _bearer_auth(verifier: RouterTokenVerifier) -> dict[str, Any]:
     """MCPServer's auth arguments: resource-server-only auth, so the SDK's bearer middleware
     answers 401 without a valid token (issuer_url is required by the settings model but serves
-    no route here). Nothing without tokens."""
-    if not tokens:
+    no route here). Nothing when tokens are not required."""
+    if not verifier.required:
         return {}
     return {
-        "token_verifier": verifier or StaticTokens(tokens),
+        "token_verifier": verifier,
         "auth": AuthSettings(issuer_url="http://127.0.0.1", resource_server_url=None),  # type: ignore[arg-type]
     }
 
@@ -98,10 +91,10 @@ def build_server(
     updater: LiveCatalogUpdater | None = None,
     refresh_interval_s: float | None = None,
     heartbeat_s: float = 2.0,
+    verifier: RouterTokenVerifier | None = None,
     jobs_keep_s: float = DEFAULT_KEEP_S,
     job_timing: JobTiming | None = None,
     stop: StopRequest | None = None,
-    verifier: TokenVerifier | None = None,
 ) -> MCPServer[Any]:
     """An MCPServer exposing `router` (a `Router`, or a `PendingRouter` still being built:
     then `initialize` and `tools/list` answer at once and tool calls wait for the router).
@@ -109,17 +102,20 @@ def build_server(
     `client_id` names the metering client for stdio/in-memory sessions ("default", the client
     `[budgets.default]` applies to); `tokens` (token -> client) makes HTTP require a bearer
     token and meters each token as its client, which then reads only its own usage unless it
-    is one of `admins` (see `api.access.admins_from`); `refresh_interval_s` refreshes the
-    catalog live while the server runs (`updater`/`notifier` let a caller trigger and observe it);
-    finished background jobs are kept `jobs_keep_s` seconds; when `stop` was requested, running
-    jobs get its grace period before they are cut (recorded failed, "interrupted"); `verifier`
-    checks the tokens (default `StaticTokens(tokens)`; `serve` shares one with the gateway)."""
+    is one of `admins` (see `api.access.admins_from`); `verifier` (`serve` builds one for every
+    HTTP face) also knows the issued keys and whether a token is required at all, otherwise
+    one is built over `tokens` and the router's keys, required when `tokens` are given;
+    `refresh_interval_s` refreshes the catalog live while the server runs (`updater`/`notifier`
+    let a caller trigger and observe it); finished background jobs are kept `jobs_keep_s`
+    seconds; when `stop` was requested, running jobs get its grace period before they are cut
+    (recorded failed, "interrupted")."""
     if tokens:
         refuse_placeholder_tokens(tokens)
     if updater is not None:
         notifier = updater.notifier
     notifier = notifier or ResourceNotifier()
     source = router if isinstance(router, PendingRouter) else PendingRouter(router)
+    verifier = verifier or token_verifier(tokens or {}, router_keys(source), admins)
     live = updater or LiveCatalogUpdater(source, notifier)
     callers = CallerMiddleware(client_id, admins)
     state = ServerState(source, callers, heartbeat_s)
@@ -145,7 +141,7 @@ def build_server(
         tools=RouterTools(state, jobs).declared(),
         extensions=[TasksExtension(jobs)],
         middleware=[callers, ClipErrorEchoes()],
-        **_bearer_auth(tokens, verifier),
+        **_bearer_auth(verifier),
     )
     notifier.install(server)
     RouterResources(state).register(server)

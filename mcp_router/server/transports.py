@@ -2,7 +2,7 @@
 
 HTTP safety: bound to loopback by default with Host/Origin validation (a foreign Origin gets
 403). Binding anywhere else requires bearer tokens (`MCP_ROUTER_TOKENS="client:token,..."` or
-`[server] tokens` in the config file); each token is a metering client.
+`[server] tokens` in the config file) or issued keys (`keys create`); each is a metering client.
 """
 
 from __future__ import annotations
@@ -102,14 +102,16 @@ class LowercaseHostHeaders:
         await self.app(scope, receive, send)
 
 
-def check_binding(host: str, tokens: Mapping[str, str]) -> None:
-    """Off loopback, bearer tokens are required, each at least MIN_TOKEN_CHARS long."""
+def check_binding(host: str, tokens: Mapping[str, str], *, keys: bool = False) -> None:
+    """Off loopback, bearer tokens (or issued keys: `keys`) are required, each configured token
+    at least MIN_TOKEN_CHARS long."""
     if is_loopback(host):
         return
-    if not tokens:
+    if not tokens and not keys:
         raise ServeConfigError(
             f"Refusing to serve on {host} without bearer tokens: set MCP_ROUTER_TOKENS='client:token' "
-            "(or [server] tokens in the config), or bind to 127.0.0.1."
+            "(or [server] tokens in the config), create a key (`mcp-router keys create NAME`), or "
+            "bind to 127.0.0.1."
         )
     short = sorted({client for token, client in tokens.items() if len(token) < MIN_TOKEN_CHARS})
     if short:
@@ -174,6 +176,7 @@ async def serve(
     port: int = DEFAULT_PORT,
     env: Mapping[str, str],
     tokens: Mapping[str, str] | None = None,
+    keys: bool = False,
     on_listening: Callable[[str], None] | None = None,
     stop: StopRequest | None = None,
     routes: Sequence[BaseRoute] = (),
@@ -187,7 +190,7 @@ async def serve(
 
         await serve_stdio(server, stop)
         return
-    check_binding(host, tokens or {})
+    check_binding(host, tokens or {}, keys=keys)
     calls = InFlight()
     server.middleware.append(CountRequests(calls))
     app = CountHttpRequests(http_app(server, host=host, env=env, transport=transport, routes=routes), calls)

@@ -16,10 +16,10 @@ import anyio
 import httpx2
 import pytest
 
+from mcp_router.keys import verify as verify_module
 from mcp_router.router import Router
 from mcp_router.routing.health import HealthTracker, SystemClock
 from mcp_router.routing.health_file import FILE_NAME, HealthFile
-from mcp_router.server import app as app_module
 from mcp_router.server.app import StaticTokens, build_server
 from mcp_router.server.transports import (
     MIN_TOKEN_CHARS,
@@ -108,13 +108,13 @@ async def test_serve_refuses_a_short_token_before_starting(env: dict[str, str]) 
 @pytest.mark.anyio
 async def test_static_tokens_compare_every_token_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
     compared: list[tuple[bytes, bytes]] = []
-    real = app_module.hmac.compare_digest
+    real = verify_module.hmac.compare_digest
 
     def spy(a: bytes, b: bytes) -> bool:
         compared.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(app_module.hmac, "compare_digest", spy)
+    monkeypatch.setattr(verify_module.hmac, "compare_digest", spy)
     verifier = StaticTokens({"a" * 20: "laptop", "b" * 20: "ci"})
     token = await verifier.verify_token("a" * 20)
     assert token is not None and token.client_id == "laptop"
