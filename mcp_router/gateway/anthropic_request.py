@@ -62,7 +62,8 @@ def _source_url(block: Mapping[str, Any], where: str) -> str:
     if not isinstance(source, Mapping):
         raise bad_request(f"`{where}.source` must be an object (base64 or url).", where)
     if source.get("type") == "base64":
-        return f"data:{source.get('media_type', '')};base64,{source.get('data', '')}"
+        media = _str(source.get("media_type"), f"{where}.source.media_type")
+        return f"data:{media};base64,{_str(source.get('data'), f'{where}.source.data')}"
     if source.get("type") == "url" and isinstance(source.get("url"), str):
         return str(source["url"])
     raise bad_request(f"`{where}.source.type` must be base64 or url.", where)
