@@ -24,14 +24,37 @@ HANDLED = frozenset(
 )
 
 
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            b.get("text", "") for b in content if isinstance(b, Mapping) and b.get("type") == "text"
-        )
-    return ""
+def _str(value: Any, where: str, default: str = "") -> str:
+    """A string field (absent is `default`); anything else is a 400 naming it."""
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise bad_request(f"`{where}` must be a string.", where)
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    """A list field (absent is empty); anything else is a 400 naming it."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise bad_request(f"`{where}` must be a list.", where)
+    return value
+
+
+def _text_of(content: Any, where: str) -> str:
+    """A string, or the text of a list of blocks (other kinds of block are skipped)."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    if not isinstance(content, list):
+        raise bad_request(f"`{where}` must be a string or a list of text blocks.", where)
+    texts = []
+    for i, b in enumerate(content):
+        if not isinstance(b, Mapping):
+            raise bad_request(f"`{where}[{i}]` must be a content block object.", where)
+        if b.get("type") == "text":
+            texts.append(_str(b.get("text"), f"{where}[{i}].text"))
+    return "".join(texts)
 
 
 def _source_url(block: Mapping[str, Any], where: str) -> str:
@@ -39,7 +62,8 @@ def _source_url(block: Mapping[str, Any], where: str) -> str:
     if not isinstance(source, Mapping):
         raise bad_request(f"`{where}.source` must be an object (base64 or url).", where)
     if source.get("type") == "base64":
-        return f"data:{source.get('media_type', '')};base64,{source.get('data', '')}"
+        media = _str(source.get("media_type"), f"{where}.source.media_type")
+        return f"data:{media};base64,{_str(source.get('data'), f'{where}.source.data')}"
     if source.get("type") == "url" and isinstance(source.get("url"), str):
         return str(source["url"])
     raise bad_request(f"`{where}.source.type` must be base64 or url.", where)
@@ -49,13 +73,13 @@ def _user_part(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     kind = block.get("type")
     cache = {"cache_control": block["cache_control"]} if block.get("cache_control") else {}
     if kind == "text":
-        return {"type": "text", "text": block.get("text", ""), **cache}
+        return {"type": "text", "text": _str(block.get("text"), f"{where}.text"), **cache}
     if kind == "image":
         return {"type": "image_url", "image_url": {"url": _source_url(block, where)}, **cache}
     if kind == "document":
         source = block.get("source")
         if isinstance(source, Mapping) and source.get("type") == "text":
-            return {"type": "text", "text": str(source.get("data", "")), **cache}
+            return {"type": "text", "text": _str(source.get("data"), f"{where}.source.data"), **cache}
         file = {"file_data": _source_url(block, where), "filename": block.get("title")}
         return {"type": "file", "file": {k: v for k, v in file.items() if v}, **cache}
     raise bad_request(
@@ -63,11 +87,18 @@ def _user_part(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     )
 
 
-def _tool_turn(block: Mapping[str, Any]) -> dict[str, Any]:
-    text = _text_of(block.get("content"))
+def _tool_turn(block: Mapping[str, Any], where: str) -> dict[str, Any]:
+    text = _text_of(block.get("content"), f"{where}.content")
     if block.get("is_error"):
         text = f"Error: {text}"
     return {"role": "tool", "tool_call_id": str(block.get("tool_use_id", "")), "content": text}
+
+
+def _blocks(content: list[Any], where: str) -> list[tuple[int, Mapping[str, Any]]]:
+    for i, b in enumerate(content):
+        if not isinstance(b, Mapping):
+            raise bad_request(f"`{where}.content[{i}]` must be a content block object.", where)
+    return list(enumerate(content))
 
 
 def _user(content: Any, where: str) -> list[dict[str, Any]]:
@@ -77,30 +108,36 @@ def _user(content: Any, where: str) -> list[dict[str, Any]]:
         return [{"role": "user", "content": content}]
     if not isinstance(content, list):
         raise bad_request(f"`{where}.content` must be a string or a list of blocks.", where)
-    blocks = [b for b in content if isinstance(b, Mapping)]
-    out = [_tool_turn(b) for b in blocks if b.get("type") == "tool_result"]
-    parts = [
-        _user_part(b, f"{where}.content[{i}]") for i, b in enumerate(blocks) if b.get("type") != "tool_result"
-    ]
+    blocks = _blocks(content, where)
+    out = [_tool_turn(b, f"{where}.content[{i}]") for i, b in blocks if b.get("type") == "tool_result"]
+    parts = [_user_part(b, f"{where}.content[{i}]") for i, b in blocks if b.get("type") != "tool_result"]
     if parts:
         out.append({"role": "user", "content": parts})
     return out
 
 
-def _assistant(content: Any) -> dict[str, Any]:
-    if isinstance(content, str):
-        return {"role": "assistant", "content": content}
-    blocks = [b for b in content or [] if isinstance(b, Mapping)]
-    calls = [
-        {
-            "id": str(b.get("id", "")),
-            "type": "function",
-            "function": {"name": b.get("name", ""), "arguments": json.dumps(b.get("input") or {})},
-        }
-        for b in blocks
-        if b.get("type") == "tool_use"
-    ]
-    text = "".join(str(b.get("text", "")) for b in blocks if b.get("type") == "text")
+def _tool_use(block: Mapping[str, Any], where: str) -> dict[str, Any]:
+    arguments = block.get("input") or {}
+    if not isinstance(arguments, Mapping):
+        raise bad_request(f"`{where}.input` must be an object.", where)
+    name = _str(block.get("name"), f"{where}.name")
+    return {
+        "id": _str(block.get("id"), f"{where}.id"),
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments)},
+    }
+
+
+def _assistant(content: Any, where: str) -> dict[str, Any]:
+    if content is None or isinstance(content, str):
+        return {"role": "assistant", "content": content or ""}
+    if not isinstance(content, list):
+        raise bad_request(f"`{where}.content` must be a string or a list of blocks.", where)
+    blocks = _blocks(content, where)
+    calls = [_tool_use(b, f"{where}.content[{i}]") for i, b in blocks if b.get("type") == "tool_use"]
+    text = "".join(
+        _str(b.get("text"), f"{where}.content[{i}].text") for i, b in blocks if b.get("type") == "text"
+    )
     return {"role": "assistant", "content": text, **({"tool_calls": calls} if calls else {})}
 
 
@@ -116,7 +153,7 @@ def _messages(raw: Any) -> list[dict[str, Any]]:
         if role == "user":
             out.extend(_user(message.get("content"), where))
         elif role == "assistant":
-            out.append(_assistant(message.get("content")))
+            out.append(_assistant(message.get("content"), where))
         else:
             raise bad_request(
                 f"`{where}.role` must be user or assistant (put instructions in `system`).", where
@@ -131,9 +168,11 @@ def _tool(raw: Any, i: int) -> dict[str, Any]:
             "not Anthropic's server tools.",
             f"tools[{i}]",
         )
+    if raw.get("input_schema") is not None and not isinstance(raw["input_schema"], Mapping):
+        raise bad_request(f"`tools[{i}].input_schema` must be a JSON Schema object.", f"tools[{i}]")
     function = {
-        "name": raw["name"],
-        "description": raw.get("description"),
+        "name": _str(raw["name"], f"tools[{i}].name"),
+        "description": _str(raw.get("description"), f"tools[{i}].description") or None,
         "parameters": raw.get("input_schema"),
     }
     return {"type": "function", "function": {k: v for k, v in function.items() if v is not None}}
@@ -146,7 +185,7 @@ def _tool_choice(raw: Any) -> Any:
     if kind == "any":
         return "required"
     if kind == "tool":
-        return {"type": "function", "function": {"name": raw.get("name", "")}}
+        return {"type": "function", "function": {"name": _str(raw.get("name"), "tool_choice.name")}}
     raise bad_request("`tool_choice.type` must be auto, any, tool or none.", "tool_choice")
 
 
@@ -180,13 +219,15 @@ def _fields(body: Mapping[str, Any]) -> dict[str, Any]:
     for name in ("model", "temperature", "top_p"):
         if body.get(name) is not None:
             fields[name] = body[name]
-    if body.get("stop_sequences"):
-        fields["stop"] = body["stop_sequences"]
-    system = _text_of(body.get("system"))
+    stops = _list(body.get("stop_sequences"), "stop_sequences")
+    if stops:
+        fields["stop"] = [_str(s, f"stop_sequences[{i}]") for i, s in enumerate(stops)]
+    system = _text_of(body.get("system"), "system")
     if system:
         fields["system"] = system
-    if body.get("tools"):
-        fields["tools"] = [_tool(t, i) for i, t in enumerate(body["tools"])]
+    tools = _list(body.get("tools"), "tools")
+    if tools:
+        fields["tools"] = [_tool(t, i) for i, t in enumerate(tools)]
     if body.get("tool_choice") is not None:
         fields["tool_choice"] = _tool_choice(body["tool_choice"])
     if body.get("thinking") is not None and (reasoning := _thinking(body["thinking"])) is not None:

@@ -13,10 +13,12 @@ Each also answers under `/api/v1/...` (OpenRouter's base URL). Handlers only par
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -37,7 +39,12 @@ from mcp_router.routing.types import RoutedCompletion
 
 RouterSource = Callable[[], Awaitable[Router]]
 """Returns the router, waiting while the server still builds it (server/pending.py)."""
-MAX_BODY_BYTES = 64 * 1024 * 1024  # a request with several inline images or PDFs fits
+MAX_BODY_BYTES = 16 * 1024 * 1024  # a few images as data URLs fit (README "Gateway")
+LARGE_BODY_BYTES = 1024 * 1024
+LARGE_BODIES_AT_ONCE = 2
+"""Parsing JSON multiplies a body's size in memory (up to ~25x for many small values), so at
+most this many bodies over LARGE_BODY_BYTES are read and parsed at once; the others wait their
+turn. Smaller bodies (nearly every chat) never wait."""
 PREFIXES = ("/v1", "/api/v1")
 
 
@@ -65,28 +72,74 @@ ANTHROPIC = Face(
 )
 
 
-async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
-    """The body as JSON; 413 past `limit` bytes, 400 when it is not JSON."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise GatewayError(413, f"The request body is over {limit // 1_000_000} MB.", "request_too_large")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise GatewayError(413, f"The request body is over {limit // 1_000_000} MB.", "request_too_large")
+def too_large(limit: int) -> GatewayError:
+    return GatewayError(
+        413,
+        f"The request body is over {limit // (1024 * 1024)} MB: send large files by URL, or fewer at once.",
+        "request_too_large",
+    )
+
+
+def parse_json(body: bytes | bytearray) -> Any:
+    """The body as JSON; 400 when it is not JSON or is nested deeper than the parser goes."""
     try:
         return json.loads(body)
     except ValueError as exc:
         raise bad_request(f"The request body is not valid JSON: {exc}.") from exc
+    except RecursionError as exc:
+        raise bad_request("The request body's JSON is nested too deeply.") from exc
+
+
+class BodyReader:
+    """Request bodies as JSON: 413 past `limit` bytes, and at most `at_once` bodies over `large`
+    bytes read and parsed at the same time (the rest wait for one to finish)."""
+
+    def __init__(
+        self,
+        limit: int = MAX_BODY_BYTES,
+        large: int = LARGE_BODY_BYTES,
+        at_once: int = LARGE_BODIES_AT_ONCE,
+    ) -> None:
+        self.limit = limit
+        self.large = large
+        self.at_once = at_once
+        self._turns: anyio.CapacityLimiter | None = None  # made in the server's event loop
+
+    def turns(self) -> anyio.CapacityLimiter:
+        if self._turns is None:
+            self._turns = anyio.CapacityLimiter(self.at_once)
+        return self._turns
+
+    @asynccontextmanager
+    async def json(self, request: Request) -> AsyncIterator[Any]:
+        """The parsed body, while this body holds its turn (a large one, until the block ends)."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limit:
+            raise too_large(self.limit)
+        async with AsyncExitStack() as turn:
+            held = declared.isdigit() and int(declared) > self.large
+            if held:
+                await turn.enter_async_context(self.turns())
+            body = bytearray()
+            async for chunk in request.stream():
+                body.extend(chunk)
+                if len(body) > self.limit:
+                    raise too_large(self.limit)
+                if not held and len(body) > self.large:  # no length given: it became large
+                    held = True
+                    await turn.enter_async_context(self.turns())
+            parsed = parse_json(body)
+            del body
+            yield parsed
 
 
 class Gateway:
     """The routes over one router; `gate` says who calls (auth.py)."""
 
-    def __init__(self, router: RouterSource, gate: Gatekeeper) -> None:
+    def __init__(self, router: RouterSource, gate: Gatekeeper, bodies: BodyReader | None = None) -> None:
         self._router = router
         self._gate = gate
+        self._bodies = bodies or BodyReader()
 
     def routes(self) -> list[BaseRoute]:
         table: list[tuple[str, Callable[[Request], Awaitable[Response]], str]] = [
@@ -110,10 +163,10 @@ class Gateway:
 
     async def _answer(self, request: Request, face: Face) -> Response:
         caller = await self._admit(request)
-        body = await read_json(request)
         router = await self._router()
         providers = known_providers(router.catalog.providers, router.available_providers)
-        call = face.parse(body, client=caller.client, providers=providers)
+        async with self._bodies.json(request) as body:
+            call = face.parse(body, client=caller.client, providers=providers)
         if call.stream:
             return RoutedStream(router, call.request, face.encoder(call), face.error_body)
         return JSONResponse(face.render(await router.complete(call.request)))

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
+import re
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import anyio
 import httpx2
@@ -19,6 +19,8 @@ from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from mcp_router.registry import PROVIDERS
+
+LISTENING = re.compile(r"serving MCP at (http://127\.0\.0\.1:\d+)/mcp")
 
 
 def serve_env(sim_env: Mapping[str, str], home: Path, **extra: str) -> dict[str, str]:
@@ -31,35 +33,41 @@ def serve_env(sim_env: Mapping[str, str], home: Path, **extra: str) -> dict[str,
     return env
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _copy(lines: IO[str], log: IO[str]) -> None:
+    for line in lines:
+        log.write(line)
+        log.flush()
 
 
 @contextmanager
 def serving(env: dict[str, str], log: Path) -> Iterator[str]:
-    """`mcp-router serve --transport http` on a free loopback port; yields its root URL once it
-    answers (polled: the subprocess gives no other signal), stopped with SIGTERM afterwards."""
-    port = _free_port()
-    argv = [sys.executable, "-m", "mcp_router", "serve", "--transport", "http", "--port", str(port)]
+    """`mcp-router serve --transport http --port 0`; yields its root URL as soon as it prints the
+    address it listens on (its stderr goes on to `log`), stopped with SIGTERM afterwards."""
+    argv = [sys.executable, "-m", "mcp_router", "serve", "--transport", "http", "--port", "0"]
     with log.open("w") as errors:
-        process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=errors, stderr=errors)
-        url = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen(
+            argv, env=env, stdin=subprocess.DEVNULL, stdout=errors, stderr=subprocess.PIPE, text=True
+        )
+        assert process.stderr is not None
+        copier = threading.Thread(target=_copy, args=(process.stderr, errors), daemon=True)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    httpx2.get(f"{url}/assets/dashboard.css", timeout=5)
+            url = None
+            for line in process.stderr:
+                errors.write(line)
+                found = LISTENING.search(line)
+                if found:
+                    url = found.group(1)
                     break
-                except httpx2.TransportError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"serve did not start: {log.read_text()[-2000:]}") from None
-                    time.sleep(0.05)
+            if url is None:
+                errors.flush()
+                raise RuntimeError(f"serve exited before listening: {log.read_text()[-2000:]}")
+            copier.start()
             yield url
         finally:
             process.terminate()
             process.wait(timeout=30)
+            if copier.is_alive():
+                copier.join(timeout=30)  # the pipe ends with the process
 
 
 async def _calls(url: str, token: str | None, calls: list[dict[str, Any]]) -> list[Any]:

@@ -36,67 +36,81 @@ def _legend(page: Any) -> list[str]:
     return sorted(page.locator("#spend-legend li").all_inner_texts())
 
 
+def _traffic(url: str) -> list[dict[str, Any]]:
+    """One request that fails (every endpoint of FAILING is down), then answered ones: through
+    the fallback, and one per other model. Returns the answered ones."""
+    failed = complete(url, [{"prompt": "hi", "model": FAILING, "max_tokens": 20}])
+    assert failed[0].is_error  # every endpoint of the model failed: an error request
+    calls = [
+        {"prompt": "hi", "models": [FAILING, FALLBACK], "max_tokens": 20},
+        *({"prompt": "hello", "model": m, "max_tokens": 20} for m in OTHERS),
+    ]
+    return [answered(r) for r in complete(url, calls)]
+
+
+def _watched_page(browser: Any, problems: list[str]) -> Any:
+    """A new page that adds script errors, and anything the Content-Security-Policy blocked, to
+    `problems`."""
+    page = browser.new_page()
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    return page
+
+
+def _check_spend(page: Any, done: list[dict[str, Any]]) -> None:
+    """The spend chart: one series per model that was paid for, as the legend names them; then
+    per provider; and the failed request in the requests chart."""
+    expect(page.locator("#spend-legend li")).to_have_count(len({d["model"] for d in done}))
+    assert _legend(page) == sorted({d["model"] for d in done})
+    assert page.locator("#spend-chart rect[data-series]").count() >= len(done)
+    page.select_option("#stack", "provider")
+    expect(page.locator("#spend-legend li")).to_have_count(len({d["provider"] for d in done}))
+    assert _legend(page) == sorted({d["provider"] for d in done})
+    expect(page.locator("#requests-chart rect.bad")).to_have_count(1)
+
+
+def _check_health(page: Any) -> None:
+    """Endpoint health: the failing endpoint's circuit is open, with when it frees."""
+    row = page.locator('#health-table tr[data-provider="openai"][data-model="openai/gpt-4o-mini"]')
+    expect(row).to_have_attribute("data-state", "open")
+    expect(row.locator("td").nth(3)).to_have_text(re.compile(r"\(in \d+ s\)"))
+    fallback_row = page.locator(f'#health-table tr[data-model="{FALLBACK}"]')
+    expect(fallback_row.first).to_have_attribute("data-state", "closed")
+
+
+def _check_catalog(page: Any) -> None:
+    """The catalog: the search hides every row that does not match; a header sorts."""
+    total = page.locator("#catalog-table tbody tr").count()
+    page.fill("#catalog-search", "haiku")
+    visible = page.locator("#catalog-table tbody tr:visible")
+    expect(page.locator("#catalog-count")).to_have_text(re.compile(rf"^\d+ of {total} models$"))
+    assert 0 < visible.count() < total
+    assert all("haiku" in t.lower() for t in visible.locator("td:first-child").all_inner_texts())
+    page.fill("#catalog-search", "no-such-model-anywhere")
+    expect(page.locator("#catalog-count")).to_have_text(f"0 of {total} models")
+    page.fill("#catalog-search", "")
+    page.click("#catalog-table th:nth-child(4)")  # input price, cheapest first
+    prices = [
+        float(v)
+        for v in page.locator("#catalog-table tbody td:nth-child(4)[data-value]").evaluate_all(
+            "cells => cells.map(c => c.dataset.value)"
+        )
+    ]
+    assert prices == sorted(prices) and prices
+
+
 def test_the_page_shows_spend_health_and_a_searchable_catalog(
     sim: Simulator, browser: Any, home: Path, tmp_path: Path
 ) -> None:
     _fail_primary(sim)
     with serving(serve_env(sim.env(), home), tmp_path / "serve.log") as url:
-        failed = complete(url, [{"prompt": "hi", "model": FAILING, "max_tokens": 20}])
-        assert failed[0].is_error  # every endpoint of the model failed: an error request
-        done = [
-            answered(r)
-            for r in complete(
-                url,
-                [
-                    {"prompt": "hi", "models": [FAILING, FALLBACK], "max_tokens": 20},
-                    *({"prompt": "hello", "model": m, "max_tokens": 20} for m in OTHERS),
-                ],
-            )
-        ]
-        page = browser.new_page()
-        problems: list[str] = []  # script errors, and anything the Content-Security-Policy blocked
-        page.on("pageerror", lambda exc: problems.append(str(exc)))
-        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+        done = _traffic(url)
+        problems: list[str] = []
+        page = _watched_page(browser, problems)
         page.goto(url + "/")
-
-        # The spend chart: one series per model that was paid for, as the legend names them.
-        expect(page.locator("#spend-legend li")).to_have_count(len({d["model"] for d in done}))
-        assert _legend(page) == sorted({d["model"] for d in done})
-        assert page.locator("#spend-chart rect[data-series]").count() >= len(done)
-        page.select_option("#stack", "provider")
-        expect(page.locator("#spend-legend li")).to_have_count(len({d["provider"] for d in done}))
-        assert _legend(page) == sorted({d["provider"] for d in done})
-        expect(page.locator("#requests-chart rect.bad")).to_have_count(1)  # the failed request
-
-        # Endpoint health: the failing endpoint's circuit is open, with when it frees.
-        row = page.locator('#health-table tr[data-provider="openai"][data-model="openai/gpt-4o-mini"]')
-        expect(row).to_have_attribute("data-state", "open")
-        expect(row.locator("td").nth(3)).to_have_text(re.compile(r"\(in \d+ s\)"))
-        fallback_row = page.locator(f'#health-table tr[data-model="{FALLBACK}"]')
-        expect(fallback_row.first).to_have_attribute("data-state", "closed")
-
-        # The catalog: the search hides every row that does not match.
-        rows = page.locator("#catalog-table tbody tr")
-        total = rows.count()
-        page.fill("#catalog-search", "haiku")
-        visible = page.locator("#catalog-table tbody tr:visible")
-        expect(page.locator("#catalog-count")).to_have_text(re.compile(rf"^\d+ of {total} models$"))
-        shown = visible.count()
-        assert 0 < shown < total
-        assert all("haiku" in t.lower() for t in visible.locator("td:first-child").all_inner_texts())
-        page.fill("#catalog-search", "no-such-model-anywhere")
-        expect(page.locator("#catalog-count")).to_have_text(f"0 of {total} models")
-        page.fill("#catalog-search", "")
-        page.click("#catalog-table th:nth-child(4)")  # input price, cheapest first
-        prices = [
-            float(v)
-            for v in page.locator("#catalog-table tbody td:nth-child(4)[data-value]").evaluate_all(
-                "cells => cells.map(c => c.dataset.value)"
-            )
-        ]
-        assert prices == sorted(prices) and prices
-
-        page.fill("#catalog-search", "")
+        _check_spend(page, done)
+        _check_health(page)
+        _check_catalog(page)
         shot = tmp_path / "dashboard.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000

@@ -234,3 +234,24 @@ def test_router_errors_map_to_status_and_code(exc: Exception, status: int, code:
     assert (err.status, err.code) == (status, code)
     if status == 429:
         assert err.headers == {"Retry-After": "3"}
+
+
+def _blocks(raw: bytes) -> list[tuple[int, str]]:
+    return [
+        (e["index"], e["content_block"]["type"]) for e in _events(raw) if e["type"] == "content_block_start"
+    ]
+
+
+def test_thinking_comes_first_unless_text_streamed_before_the_reasoning_was_known() -> None:
+    """The router hands over the reasoning with the finished answer (README "Gateway"): a thinking
+    block leads, as in Anthropic's answers, unless text already streamed ahead of it."""
+    thought = result(text="Hi", reasoning="Let me think.")
+    assert [b["type"] for b in message(thought)["content"]] == ["thinking", "text"]
+    enc = MessageEncoder("m")
+    assert _blocks(enc.start() + enc.finish(thought)) == [(0, "thinking"), (1, "text")]
+    enc = MessageEncoder("m")
+    streamed = enc.start() + enc.event(TextDelta(text="Hi")) + enc.finish(thought)
+    assert _blocks(streamed) == [(0, "text"), (1, "thinking")]
+    chunks = ChunkEncoder("m")
+    deltas = [c["choices"][0]["delta"] for c in _events(chunks.start() + chunks.finish(thought))]
+    assert [d for d in deltas if "reasoning" in d] == [{"reasoning": "Let me think."}]
