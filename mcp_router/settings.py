@@ -279,13 +279,18 @@ def parse_settings(text: str, *, source: str = "<config>") -> Settings:
         ) from exc
 
 
-def load_settings(env: Mapping[str, str] | None = None, path: str | Path | None = None) -> Settings:
-    """Settings from `path`, else `MCP_ROUTER_CONFIG`, else the defaults (no file is fine)."""
+def config_file(env: Mapping[str, str] | None = None, path: str | Path | None = None) -> Path | None:
+    """The config file `load_settings` reads: `path`, else `MCP_ROUTER_CONFIG`; None for none."""
     env = os.environ if env is None else env
     chosen = path or usable(env.get("MCP_ROUTER_CONFIG"))
-    if not chosen:
+    return Path(chosen).expanduser() if chosen else None
+
+
+def load_settings(env: Mapping[str, str] | None = None, path: str | Path | None = None) -> Settings:
+    """Settings from `path`, else `MCP_ROUTER_CONFIG`, else the defaults (no file is fine)."""
+    p = config_file(env, path)
+    if p is None:
         return Settings()
-    p = Path(chosen).expanduser()
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
