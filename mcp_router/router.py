@@ -338,7 +338,8 @@ class Router:
         call in flight (each is metered as cancelled). An unknown id is an error entry, and
         UnknownModel when no id is known at all (nothing could be compared). With `judge`, the
         judge model then gives a `verdict` (routing/judge.py; an unknown judge id is refused
-        before any call)."""
+        before any call; it has what the answers left of `req.timeout_s`)."""
+        started = self._clock.monotonic()  # one deadline for the answers and the judge
         check_any_known(self.catalog, models)
         if judge is not None and judge.model.strip().lower() != AUTO:
             self.catalog.resolve(judge.model)
@@ -356,7 +357,9 @@ class Router:
         if judge is None:
             return result
         run = lambda jreq: self._calls.run(jreq, on_progress=None, tool=jreq.tool)  # noqa: E731
-        return result.model_copy(update={"verdict": await verdict(req, result.results, judge, run)})
+        left = req.timeout_s - (self._clock.monotonic() - started)
+        judged = await verdict(req, result.results, judge, run, time_left_s=left)
+        return result.model_copy(update={"verdict": judged})
 
     # -- the library API behind the MCP tools and the CLI ----------------------------------
 
