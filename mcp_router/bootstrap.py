@@ -185,6 +185,7 @@ def build_router(
             startup_fetch_s=settings.catalog.startup_timeout_s or None,
             files=_file_access(settings, env, config_path, file_roots),
             conversations=_conversations(settings, store, clock),
+            max_running_jobs=settings.jobs.max_running,
         )
         _restore_health(router, health_file.path, store, clock)
         _start_sharing(router, health, shared, resources)

@@ -33,6 +33,7 @@ from mcp_router.conversations import Conversations, converse
 from mcp_router.core import has_media
 from mcp_router.errors import MeteringError, RouterError
 from mcp_router.files import FileAccess, RemoteFetcher, localize
+from mcp_router.jobs.runner import DEFAULT_MAX_RUNNING
 from mcp_router.log import get_logger
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.calls import Calls, Meter
@@ -102,6 +103,7 @@ class Router:
         files: FileAccess | None = None,
         fetcher: RemoteFetcher | None = None,
         conversations: Conversations | None = None,
+        max_running_jobs: int = DEFAULT_MAX_RUNNING,
     ) -> None:
         # The config's custom models and aliases are re-applied to every refreshed catalog.
         self._catalogs = CurrentCatalog(
@@ -121,6 +123,7 @@ class Router:
         self._store = store  # owned: closed last by aclose
         self._resources = resources or AsyncExitStack()  # what the builder opened for this router
         self.conversations = conversations  # stored conversations (list, show, delete), if any
+        self.max_running_jobs = max_running_jobs  # background jobs per client ([jobs] max_running)
         # Local files in messages: none readable unless the builder or the server allows roots.
         self._files = files or FileAccess()
         self._calls = Calls(
