@@ -26,8 +26,9 @@ from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.models import Model
 from mcp_router.catalog.refresh import CatalogCache, CatalogRefresher
 from mcp_router.conversations import ConversationLimits, Conversations
+from mcp_router.files import FileAccess
 from mcp_router.metering.factory import open_store
-from mcp_router.metering.paths import default_store_location, ensure_home
+from mcp_router.metering.paths import default_store_location, ensure_home, own_paths
 from mcp_router.metering.protocol import UsageStore
 from mcp_router.metering.writer import MeterWriter
 from mcp_router.providers.config import providers_from_env
@@ -37,7 +38,7 @@ from mcp_router.routing.health import Clock, HealthTracker, SystemClock
 from mcp_router.routing.health_file import FILE_NAME as HEALTH_FILE_NAME
 from mcp_router.routing.health_file import HealthFile, restore_health
 from mcp_router.routing.health_shared import SharedCircuits, chain_hooks, shared_circuits_for
-from mcp_router.settings import Settings, check_models, load_settings
+from mcp_router.settings import Settings, check_models, config_file, load_settings
 
 log = structlog.get_logger(__name__)
 
@@ -131,6 +132,15 @@ def _start_sharing(
         resources.callback(shared.close)  # unwound first: before the store closes
 
 
+def _file_access(
+    settings: Settings, env: Mapping[str, str], config_path: str | Path | None, roots: Sequence[str | Path]
+) -> FileAccess:
+    """`[files]` with the server's roots; the router's own files are never written by answers."""
+    config = config_file(env, config_path)
+    own = (*own_paths(env), *([config] if config is not None else []))
+    return settings.files.access(roots).with_protected(*own)
+
+
 def build_router(
     env: Mapping[str, str] | None = None,
     config_path: str | Path | None = None,
@@ -173,8 +183,9 @@ def build_router(
             aliases=settings.aliases,
             refresher=refresher,
             startup_fetch_s=settings.catalog.startup_timeout_s or None,
-            files=settings.files.access(file_roots),
+            files=_file_access(settings, env, config_path, file_roots),
             conversations=_conversations(settings, store, clock),
+            max_running_jobs=settings.jobs.max_running,
         )
         _restore_health(router, health_file.path, store, clock)
         _start_sharing(router, health, shared, resources)

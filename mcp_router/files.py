@@ -19,7 +19,9 @@ second DNS answer cannot point it elsewhere), redirects are re-checked hop by ho
 and size and time are bounded.
 
 Answers written to files (`complete(output_file=...)`) follow the same roots: `output_path`
-checks the target before any model is called (routing/output.py writes it).
+checks the target before any model is called (routing/output.py writes it). The router's own
+files (`FileAccess.protected`: its data directory, the usage database with its side files, the
+config file; bootstrap.py passes them) are never written, even under a root.
 
 Every refusal is a `FileRefused` naming the path or URL and the rule; file bytes never appear
 in an error.
@@ -75,10 +77,25 @@ class FileAccess:
     max_part_bytes: int = 20 * MB
     max_request_bytes: int = 50 * MB
     fetch_timeout_s: float = 10.0
+    protected: tuple[Path, ...] = ()  # the router's own files and folders: never written
 
     def with_roots(self, *roots: str | Path) -> FileAccess:
         extra = tuple(Path(r) for r in roots if Path(r) not in self.roots)
         return replace(self, roots=self.roots + extra)
+
+    def with_protected(self, *paths: str | Path) -> FileAccess:
+        extra = tuple(Path(p) for p in paths if Path(p) not in self.protected)
+        return replace(self, protected=self.protected + extra)
+
+    def guarded(self, real: Path) -> Path | None:
+        """The protected path `real` (symlinks resolved) is or lies under, if any."""
+        for path in self.protected:
+            try:
+                if real == path.resolve() or real.is_relative_to(path.resolve()):
+                    return path
+            except OSError:
+                continue
+        return None
 
     def _roots_text(self) -> str:
         if not self.roots:
@@ -144,6 +161,12 @@ def output_path(ref: str, access: FileAccess, *, overwrite: bool) -> Path:
     if path.name in ("", "..") or not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         raise FileRefused(f"{path}: not a file name in a writable folder")
     target = folder / path.name
+    guarded = access.guarded(target.resolve())
+    if guarded is not None:
+        raise FileRefused(
+            f"{path}: the router's own file or folder ({guarded}: its data, usage database or config); "
+            "write answers elsewhere"
+        )
     if os.path.lexists(target):
         if not overwrite:
             raise FileRefused(f"{path}: already exists; pass overwrite=true to replace it, or another name")

@@ -23,29 +23,29 @@ import anyio
 import anyio.to_thread
 import httpx2
 
-from mcp_router.api import monitor, usage, views
+from mcp_router.api.monitor import HealthReport
+from mcp_router.api.reports import RouterReports
 from mcp_router.api.results import EstimateResult, ListModelsResult, ModelInfo
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.current import CurrentCatalog
 from mcp_router.catalog.models import Model
 from mcp_router.conversations import Conversations, converse
-from mcp_router.core import has_media
-from mcp_router.errors import MeteringError, RouterError
-from mcp_router.files import FileAccess, RemoteFetcher, localize
+from mcp_router.errors import MeteringError
+from mcp_router.files import FileAccess, RemoteFetcher
+from mcp_router.jobs.runner import DEFAULT_MAX_RUNNING
 from mcp_router.keys.gate import with_keys
 from mcp_router.keys.status import KeyStatus, key_status
 from mcp_router.log import get_logger
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.calls import Calls, Meter
-from mcp_router.routing.compare import check_any_known, compare
 from mcp_router.routing.costs import BudgetGate
 from mcp_router.routing.delivery import CompletionStream, streamed
 from mcp_router.routing.execute import ProgressCallback
 from mcp_router.routing.health import Clock, HealthTracker, SystemClock
 from mcp_router.routing.health_seed import seed_health
-from mcp_router.routing.judge import Judge, verdict
+from mcp_router.routing.judge import Judge
 from mcp_router.routing.output import complete_to_file
-from mcp_router.routing.plan import AUTO, Allowlist, Plan, estimate_prompt_tokens, plan
+from mcp_router.routing.plan import Allowlist, Plan, estimate_prompt_tokens, plan
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.streaming import DeltaCallback
 from mcp_router.routing.types import CompareResult, RoutedCompletion, RouteRequest
@@ -102,6 +102,7 @@ class Router:
         files: FileAccess | None = None,
         fetcher: RemoteFetcher | None = None,
         conversations: Conversations | None = None,
+        max_running_jobs: int = DEFAULT_MAX_RUNNING,
     ) -> None:
         # The config's custom models and aliases are re-applied to every refreshed catalog.
         self._catalogs = CurrentCatalog(
@@ -122,6 +123,7 @@ class Router:
         self._store = store  # owned: closed last by aclose
         self._resources = resources or AsyncExitStack()  # what the builder opened for this router
         self.conversations = conversations  # stored conversations (list, show, delete), if any
+        self.max_running_jobs = max_running_jobs  # background jobs per client ([jobs] max_running)
         # Local files in messages: none readable unless the builder or the server allows roots.
         self._files = files or FileAccess()
         self._calls = Calls(
@@ -138,6 +140,15 @@ class Router:
             resources=self._resources,
             fetcher=fetcher,
             admissions=self.keys,
+        )
+        self._reports = RouterReports(
+            catalog=lambda: self.catalog,
+            available=self._available,
+            health=self._health,
+            clock=self._clock,
+            store=store,
+            budgets=self._keyed_budgets,  # with the key caps joined in
+            flush=self.flush_metering,
         )
 
     # -- construction ---------------------------------------------------------------------
@@ -337,78 +348,47 @@ class Router:
         call in flight (each is metered as cancelled). An unknown id is an error entry, and
         UnknownModel when no id is known at all (nothing could be compared). With `judge`, the
         judge model then gives a `verdict` (routing/judge.py; an unknown judge id is refused
-        before any call)."""
-        check_any_known(self.catalog, models)
-        if judge is not None and judge.model.strip().lower() != AUTO:
-            self.catalog.resolve(judge.model)
-        if has_media(req.messages):  # read local files once for every model
-            req = req.model_copy(update={"messages": await localize(req.messages, self._files)})
-        prompt_tokens = estimate_prompt_tokens(req.messages)  # the same prompt for every model
+        before any call; it has what the answers left of `req.timeout_s`). See routing/calls.py."""
+        return await self._calls.compare(
+            req, models, concurrency=concurrency, on_progress=on_progress, judge=judge
+        )
 
-        async def one(name: str, progress: ProgressCallback | None) -> RoutedCompletion:
-            sub = req.model_copy(update={"model": name, "models": None})
-            return await self._calls.run(
-                sub, on_progress=progress, tool="compare", prompt_tokens=prompt_tokens
-            )
-
-        result = await compare(models, one, concurrency=concurrency, on_progress=on_progress)
-        if judge is None:
-            return result
-        run = lambda jreq: self._calls.run(jreq, on_progress=None, tool=jreq.tool)  # noqa: E731
-        return result.model_copy(update={"verdict": await verdict(req, result.results, judge, run)})
-
-    # -- the library API behind the MCP tools and the CLI ----------------------------------
+    # -- the library API behind the MCP tools and the CLI (api/reports.py) ----------------
 
     def list_models(self, **query: Any) -> ListModelsResult:
         """`list_models` tool: the catalog filtered and sorted (arguments as the tool's)."""
-        health = self._health.snapshot()
-        return views.list_models(self.catalog, self._available, health, now=self._clock.now(), **query)
+        return self._reports.list_models(**query)
 
     def estimate_cost(self, **args: Any) -> EstimateResult:
         """`estimate_cost` tool: one estimate per model, cheapest first (arguments as the tool's)."""
-        return views.estimate_cost(self.catalog, self._available, self._health.snapshot(), **args)
+        return self._reports.estimate_cost(**args)
 
     def model_info(self, model_id: str) -> ModelInfo | None:
         """One model with every endpoint, price and health figure; None when unknown."""
-        model = self.catalog.lookup(model_id)
-        if model is None:
-            return None
-        return views.model_info(
-            model, self._available, self._health.snapshot(), meta=self.catalog.meta, now=self._clock.now()
-        )
+        return self._reports.model_info(model_id)
 
     async def usage_report(self, *, budgets_of: str | None = None, **args: Any) -> UsageReport:
         """`usage_report` tool over everything metered so far (this call flushes first), with the
         budgets of the reported client, else of `budgets_of` (the caller's own client)."""
-        store = await self._flushed_store()
-        return await usage.usage_report(store, self._keyed_budgets, self._clock.now(), budgets_of, **args)
+        return await self._reports.usage_report(budgets_of=budgets_of, **args)
 
     async def usage_summary(
         self, client: str | None = None, *, budgets_of: str | None = None
     ) -> UsageSummary:
         """Today's and this week's totals (the `usage://summary` resource), with budgets."""
-        store = await self._flushed_store()
-        return await usage.usage_summary(store, self._keyed_budgets, self._clock.now(), client, budgets_of)
+        return await self._reports.usage_summary(client, budgets_of=budgets_of)
 
     async def key_status(self, client: str, *, admin: bool = False) -> KeyStatus:
         """`client`'s limits, spend, holds, what is left and resets, and rate (`GET /v1/key`)."""
-        store, now = await self._flushed_store(), self._clock.now()
+        store, now = await self._reports.flushed_store(), self._clock.now()
         return await key_status(
             client, gate=self.keys, store=store, budgets=self._budgets, now=now, admin=admin
         )
 
     async def usage_series(self, **args: Any) -> UsageSeries:
         """Spend and traffic per hour or day for the dashboard's charts (metering/series.py)."""
-        store = await self._flushed_store()
-        return await usage.usage_series(store, self._clock.now(), **args)
+        return await self._reports.usage_series(**args)
 
-    def endpoint_health(self) -> monitor.HealthReport:
+    def endpoint_health(self) -> HealthReport:
         """Every endpoint called so far: circuit state, when a cooldown frees, TTFT, tokens/s."""
-        return monitor.health_report(self._health.snapshot(), self._clock.now())
-
-    async def _flushed_store(self) -> UsageStore:
-        """The store, once everything metered so far is in it (reads see the calls just made)."""
-        if self._store is None:
-            raise RouterError("This router has no usage store; build it with Router.from_env.")
-        await self.flush_metering()
-        return self._store
+        return self._reports.endpoint_health()

@@ -54,6 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from mcp_router.catalog.models import Endpoint, Model, Pricing, Provenance
 from mcp_router.errors import RouterError
 from mcp_router.files import MB, FileAccess
+from mcp_router.jobs.runner import DEFAULT_MAX_RUNNING
 from mcp_router.metering.budgets import BudgetLimit
 from mcp_router.providers.config import ProviderConfig, usable
 from mcp_router.routing.policy import DEFAULT_TIERS, RoutingPolicy
@@ -169,11 +170,13 @@ class CatalogSettings(BaseModel):
 
 
 class JobsSettings(BaseModel):
-    """`[jobs]`: how long a finished background job (its result or error) is kept."""
+    """`[jobs]`: how long a finished background job (its result or error) is kept, and how many
+    background jobs one client may have running at once."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     keep_hours: float = Field(default=24.0, gt=0, le=24 * 366)
+    max_running: int = Field(default=DEFAULT_MAX_RUNNING, ge=1, le=10_000)
 
 
 class ConversationsSettings(BaseModel):
@@ -279,13 +282,18 @@ def parse_settings(text: str, *, source: str = "<config>") -> Settings:
         ) from exc
 
 
-def load_settings(env: Mapping[str, str] | None = None, path: str | Path | None = None) -> Settings:
-    """Settings from `path`, else `MCP_ROUTER_CONFIG`, else the defaults (no file is fine)."""
+def config_file(env: Mapping[str, str] | None = None, path: str | Path | None = None) -> Path | None:
+    """The config file `load_settings` reads: `path`, else `MCP_ROUTER_CONFIG`; None for none."""
     env = os.environ if env is None else env
     chosen = path or usable(env.get("MCP_ROUTER_CONFIG"))
-    if not chosen:
+    return Path(chosen).expanduser() if chosen else None
+
+
+def load_settings(env: Mapping[str, str] | None = None, path: str | Path | None = None) -> Settings:
+    """Settings from `path`, else `MCP_ROUTER_CONFIG`, else the defaults (no file is fine)."""
+    p = config_file(env, path)
+    if p is None:
         return Settings()
-    p = Path(chosen).expanduser()
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

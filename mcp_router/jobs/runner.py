@@ -6,11 +6,15 @@ job's lease and polls its document for `cancel_requested` (set by `mcp-router jo
 another process, or by a tool in this one): a cancel cancels the work's scope, so the provider
 call is aborted and metered `cancelled`. When the work ends the outcome is recorded and
 `on_finished` is told (the server announces `jobs://{id}` to its subscribers).
+
+Each client may have at most `max_running` jobs running in this process (`[jobs] max_running`,
+README "Long calls"); past it `start` raises `TooManyJobs` and nothing is recorded.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +23,7 @@ import anyio
 import anyio.abc
 from pydantic import BaseModel
 
+from mcp_router.errors import RouterError
 from mcp_router.jobs.book import JobBook
 from mcp_router.jobs.records import Job
 from mcp_router.log import get_logger
@@ -30,8 +35,15 @@ Work = Callable[[OnProgress], Awaitable[BaseModel]]
 OnFinished = Callable[[Job], Awaitable[None]]
 
 
+DEFAULT_MAX_RUNNING = 16  # running jobs per client ([jobs] max_running)
+
+
 class JobFailed(Exception):
     """The work failed with an error the caller can read (the tool's own error message)."""
+
+
+class TooManyJobs(RouterError):
+    """The client already has its cap of running background jobs."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,7 @@ class _Progress:
 
 @dataclass
 class _Running:
+    client: str
     scope: anyio.CancelScope
     progress: _Progress
     cancelled: bool = False
@@ -68,6 +81,7 @@ class JobRunner:
         self._on_finished = on_finished
         self._tg: anyio.abc.TaskGroup | None = None
         self._running: dict[str, _Running] = {}
+        self._starting: Counter[str] = Counter()  # jobs being recorded, per client (count toward the cap)
         self._idle = anyio.Event()
         self._idle.set()
 
@@ -85,12 +99,35 @@ class JobRunner:
     def serving(self) -> bool:
         return self._tg is not None
 
-    async def start(self, book: JobBook, client: str, tool: str, work: Work, *, timeout_s: float) -> Job:
-        """Record a running job (durably, before answering) and start it."""
+    def running(self, client: str) -> int:
+        """The client's jobs running (or starting) in this process."""
+        return self._starting[client] + sum(1 for r in self._running.values() if r.client == client)
+
+    async def start(
+        self,
+        book: JobBook,
+        client: str,
+        tool: str,
+        work: Work,
+        *,
+        timeout_s: float,
+        max_running: int = DEFAULT_MAX_RUNNING,
+    ) -> Job:
+        """Record a running job (durably, before answering) and start it; TooManyJobs when the
+        client already has `max_running` jobs running."""
         if self._tg is None:
             raise RuntimeError("background jobs run only while the server runs")
-        job = await book.create(client, tool, timeout_s=timeout_s)
-        running = _Running(anyio.CancelScope(), _Progress())
+        if self.running(client) >= max_running:
+            raise TooManyJobs(
+                f"too many background jobs: this client already has {max_running} running "
+                f"([jobs] max_running = {max_running}); wait for one to finish or cancel one"
+            )
+        self._starting[client] += 1  # counted before the await: concurrent starts see it
+        try:
+            job = await book.create(client, tool, timeout_s=timeout_s)
+        finally:
+            self._starting[client] -= 1
+        running = _Running(client, anyio.CancelScope(), _Progress())
         self._running[job.id] = running
         if self._idle.is_set():
             self._idle = anyio.Event()

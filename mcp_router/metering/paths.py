@@ -38,6 +38,20 @@ def default_db_path(env: Mapping[str, str] | None = None) -> Path:
     return default_home(env) / "usage.db"
 
 
+DB_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def own_paths(env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
+    """The router's own files: the data directory and the SQLite usage database with its side
+    files (none for a database URL). Answers are never written there (files.py)."""
+    env = os.environ if env is None else env
+    paths = [default_home(env)]
+    if "://" not in env.get("MCP_ROUTER_DB", ""):
+        db = default_db_path(env)
+        paths += [db, *(db.with_name(db.name + side) for side in DB_SIDE_FILES)]
+    return tuple(paths)
+
+
 def ensure_home(env: Mapping[str, str] | None = None) -> Path:
     """The data directory, created if missing, private to this user (see `make_private`)."""
     home = default_home(env)

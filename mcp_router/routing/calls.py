@@ -1,9 +1,10 @@
 """One routed call from request to result: local files read, the plan, the ledger check, the
 remote media fetch, the attempts run and metered, and the readable error when every route failed
-(README "How routing chooses"). An issued key's limits are enforced here, once for every face:
+(README "How routing chooses"); and `compare`, those calls fanned out with the judge after
+them under the same deadline. An issued key's limits are enforced here, once for every face:
 its rate before anything else, its allowlist in the plan, its caps in the budget holds (README
-"Keys"). `Router` owns one `Calls` and delegates `complete` to it; the state it reads (catalog,
-health, adapters) is the router's, shared by reference."""
+"Keys"). `Router` owns one `Calls` and delegates `complete` and `compare` to it; the state it
+reads (catalog, health, adapters) is the router's, shared by reference."""
 
 from __future__ import annotations
 
@@ -19,17 +20,19 @@ from mcp_router.files import FileAccess, RemoteFetcher, localize, make_fetch_cli
 from mcp_router.metering.records import RequestRecord
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.admission import Admission, Admissions
+from mcp_router.routing.compare import check_any_known, compare
 from mcp_router.routing.costs import BudgetGate, BudgetHook, held_output
 from mcp_router.routing.execute import ExecContext, ExecResult, Failure
 from mcp_router.routing.health import Clock, HealthTracker
+from mcp_router.routing.judge import Judge, verdict
 from mcp_router.routing.messages import failed_message, no_candidates_message
 from mcp_router.routing.metered import execute_metered
-from mcp_router.routing.plan import Plan, only_disallowed, without
+from mcp_router.routing.plan import AUTO, Plan, estimate_prompt_tokens, only_disallowed, without
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.receipts import Receipt
 from mcp_router.routing.requirements import bytes_needed
 from mcp_router.routing.streaming import DeltaCallback, ProgressCallback
-from mcp_router.routing.types import RoutedCompletion, RouteRequest
+from mcp_router.routing.types import CompareResult, RoutedCompletion, RouteRequest
 
 
 class Meter(Protocol):
@@ -116,6 +119,38 @@ class Calls:
                 failed_message(result, ctx.records, p), list(ctx.infos)
             ) from result.final_error
         return receipt.completion(result, rec, ctx.infos)
+
+    async def compare(
+        self,
+        req: RouteRequest,
+        models: list[str],
+        *,
+        concurrency: int,
+        on_progress: ProgressCallback | None,
+        judge: Judge | None,
+    ) -> CompareResult:
+        """`Router.compare`: each model's call (tool `compare`), then the judge's within what
+        the answers left of `req.timeout_s`."""
+        started = self._clock.monotonic()  # one deadline for the answers and the judge
+        catalog = self._catalogs.catalog
+        check_any_known(catalog, models)
+        if judge is not None and judge.model.strip().lower() != AUTO:
+            catalog.resolve(judge.model)  # an unknown judge is refused before any call
+        if has_media(req.messages):  # read local files once for every model
+            req = req.model_copy(update={"messages": await localize(req.messages, self._files)})
+        prompt_tokens = estimate_prompt_tokens(req.messages)  # the same prompt for every model
+
+        async def one(name: str, progress: ProgressCallback | None) -> RoutedCompletion:
+            sub = req.model_copy(update={"model": name, "models": None})
+            return await self.run(sub, on_progress=progress, tool="compare", prompt_tokens=prompt_tokens)
+
+        result = await compare(models, one, concurrency=concurrency, on_progress=on_progress)
+        if judge is None:
+            return result
+        run = lambda jreq: self.run(jreq, on_progress=None, tool=jreq.tool)  # noqa: E731
+        left = req.timeout_s - (self._clock.monotonic() - started)
+        judged = await verdict(req, result.results, judge, run, time_left_s=left)
+        return result.model_copy(update={"verdict": judged})
 
     def _context(
         self,

@@ -8,7 +8,10 @@ again (any model can judge, vision or not).
 
 The judge's call is a request of its own, routed like any other (fallbacks, budgets) and
 metered under the same client with `tool = "judge"`, so the ledger tells it apart from the
-answers it judged. A judge that fails yields a `verdict` with `error`; the answers are kept.
+answers it judged. It keeps the caller's routing limits (`provider`, `max_price`, `sort`, the
+cost cap) and has only what is left of the compare's `timeout_s`: the deadline covers the whole
+call, judge included. A judge that fails, or has no time left, yields a `verdict` with `error`;
+the answers are kept.
 """
 
 from __future__ import annotations
@@ -68,28 +71,43 @@ def judge_messages(
     ]
 
 
-def judge_request(req: RouteRequest, entries: Sequence[CompareEntry], judge: Judge) -> RouteRequest:
-    """The judge's own request: the compare's client, tag, deadline and cost cap; none of the
-    answers' generation settings (their tools, format or token limit are not the judge's)."""
+def judge_request(
+    req: RouteRequest, entries: Sequence[CompareEntry], judge: Judge, time_left_s: float
+) -> RouteRequest:
+    """The judge's own request: the compare's client, tag, routing limits, cost cap and what is
+    left of its deadline; none of the answers' generation settings (their tools, format or
+    token limit are not the judge's)."""
     return RouteRequest(
         messages=judge_messages(req.messages, entries, judge.instructions),
         model=judge.model,
         client=req.client,
         tool=JUDGE_TOOL,
         tag=req.tag,
-        timeout_s=req.timeout_s,
+        timeout_s=time_left_s,
         max_cost_usd=req.max_cost_usd,
+        provider=req.provider,
+        max_price=req.max_price,
+        sort=req.sort,
     )
 
 
-async def verdict(req: RouteRequest, entries: Sequence[CompareEntry], judge: Judge, run: RunOne) -> Verdict:
-    """The judge's verdict over the answers; `error` when there was nothing to judge or the
-    judge's request failed (never raises a RouterError)."""
+async def verdict(
+    req: RouteRequest, entries: Sequence[CompareEntry], judge: Judge, run: RunOne, *, time_left_s: float
+) -> Verdict:
+    """The judge's verdict over the answers within `time_left_s` (what the compare left of
+    `req.timeout_s`); `error` when there was nothing to judge, no time left, or the judge's
+    request failed (never raises a RouterError)."""
     answers = judged(entries)
     if not answers:
         return Verdict(model=judge.model, error="nothing to judge: no compared model answered")
+    if time_left_s <= 0:
+        return Verdict(
+            model=judge.model,
+            error=f"no time left to judge: the answers used the whole timeout_s of {req.timeout_s:g} s; "
+            "raise timeout_s to leave the judge time",
+        )
     try:
-        r = await run(judge_request(req, answers, judge))
+        r = await run(judge_request(req, answers, judge, min(time_left_s, req.timeout_s)))
     except RouterError as exc:
         return Verdict(model=judge.model, error=str(exc))
     return Verdict(

@@ -87,7 +87,10 @@ class ServerJobs:
                 raise JobFailed(clip_echoes(str(exc))) from exc
 
         client = self._state.caller().client
-        job = await self.runner.start(await self.book(), client, tool, run, timeout_s=timeout_s)
+        cap = (await self._state.router()).max_running_jobs
+        job = await self.runner.start(
+            await self.book(), client, tool, run, timeout_s=timeout_s, max_running=cap
+        )
         return JobStarted(job_id=job.id, status=job.status, resource=job_uri(job.id))
 
     async def read(self, job_id: str) -> Job | None:

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from mcp_router.api.arguments import CompareArgs, CompletionArgs, EstimateArgs, ListModelsArgs, UsageArgs
 from mcp_router.api.results import EstimateResult, ListModelsResult
+from mcp_router.files import output_path
 from mcp_router.jobs.records import JobStarted
 from mcp_router.metering.reports import UsageReport
 from mcp_router.routing.types import CompareResult, RoutedCompletion
@@ -125,6 +126,8 @@ class RouterTools:
             )
 
         if wants_job(args.background):
+            if args.output_file is not None:  # refused now, as in the foreground, not in the job
+                output_path(args.output_file, router.files, overwrite=args.overwrite)
             return as_json(await self._jobs.start("complete", req.timeout_s, run))
         return answer(await self._routed(ctx, run))
 

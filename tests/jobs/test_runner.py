@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from mcp_router.jobs.book import JobBook
 from mcp_router.jobs.records import Job
-from mcp_router.jobs.runner import JobFailed, JobRunner, OnProgress
+from mcp_router.jobs.runner import JobFailed, JobRunner, OnProgress, TooManyJobs
 from mcp_router.metering.factory import open_store
 
 pytestmark = pytest.mark.anyio
@@ -95,6 +95,40 @@ async def test_a_local_cancel_and_a_server_stop_end_running_jobs_differently(tmp
             stop.cancel()  # the server stops while it runs
     stored = await _read(tmp_path, cut.id)
     assert stored is not None and stored.status == "failed" and stored.failure == "interrupted"
+
+
+async def test_running_jobs_are_capped_per_client_and_a_slot_frees_when_one_ends(tmp_path: Path) -> None:
+    release = anyio.Event()
+
+    async def held(on_progress: OnProgress) -> BaseModel:
+        await release.wait()
+        return Answer(text="done")
+
+    async with running(tmp_path) as (runner, book, finished, _stop):
+        with anyio.fail_after(10):
+            jobs: list[Job] = []
+            refused: list[str] = []
+
+            async def start() -> None:
+                try:
+                    jobs.append(
+                        await runner.start(book, "alice", "complete", held, timeout_s=60, max_running=3)
+                    )
+                except TooManyJobs as exc:
+                    refused.append(str(exc))
+
+            async with anyio.create_task_group() as tg:  # concurrent starts: the cap still holds
+                for _ in range(5):
+                    tg.start_soon(start)
+            assert len(jobs) == 3 and len(refused) == 2 and runner.running("alice") == 3
+            assert "[jobs] max_running = 3" in refused[0]
+            other = await runner.start(book, "bob", "complete", held, timeout_s=60, max_running=3)
+            release.set()
+            for job in (*jobs, other):
+                assert (await finished.wait(job.id)).status == "completed"
+            assert runner.running("alice") == 0
+            again = await runner.start(book, "alice", "complete", held, timeout_s=60, max_running=3)
+            assert (await finished.wait(again.id)).status == "completed"
 
 
 async def _read(tmp_path: Path, job_id: str) -> Job | None:
