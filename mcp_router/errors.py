@@ -260,6 +260,15 @@ class ClientRateLimited(RouterError):
         )
 
 
+class KeyRevoked(RouterError):
+    """The issued key a call runs under was revoked (after the call was admitted, or between
+    the turns of its work); the HTTP faces answer 401."""
+
+    def __init__(self, client: str) -> None:
+        self.client = client
+        super().__init__(f"The key {clip(client)!r} was revoked: its calls are refused. Use another key.")
+
+
 class ModelNotAllowed(RouterError):
     """Every model a call could use is outside the caller's model allowlist (an issued key's
     `--models` patterns); the HTTP faces answer 403."""

@@ -75,7 +75,7 @@ def _run(work: Callable[[KeyBook], Awaitable[T]]) -> T:
 
 
 def _token_clients() -> frozenset[str]:
-    """Clients of the configured static tokens: a key may not take one of their names."""
+    """Clients of the configured static tokens and admins: a key may not take their names."""
     from mcp_router.commands.serve import token_clients
 
     return token_clients(os.environ)
@@ -156,7 +156,8 @@ def create(
         click.echo(secret)
     click.echo(
         f"Key {name!r} created; its secret is shown only this once. Send it as `Authorization: Bearer "
-        "<secret>` to `serve --transport http` (/mcp, /v1/...; OPENAI_API_KEY for the openai SDK).",
+        "<secret>` to `serve --transport http` (/mcp, /v1/...; OPENAI_API_KEY for the openai SDK). "
+        "A server started open (no token and no key) stays open until restarted: restart it now.",
         err=True,
     )
 

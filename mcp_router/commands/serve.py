@@ -197,7 +197,11 @@ def _configured_tokens(settings: Settings) -> dict[str, str]:
 
 
 def token_clients(env: Mapping[str, str]) -> frozenset[str]:
-    """The clients of the static tokens `serve --transport http` would accept."""
+    """The clients of the static tokens `serve --transport http` would accept, and the admin
+    clients (a key named like one would share its ledger or its rights)."""
+    from mcp_router.api.access import admins_from
     from mcp_router.settings import load_settings
 
-    return frozenset(tokens_from(env, _configured_tokens(load_settings(env))).values())
+    settings = load_settings(env)
+    clients = tokens_from(env, _configured_tokens(settings)).values()
+    return frozenset(clients) | admins_from(env, settings.server.admins)

@@ -40,6 +40,32 @@ class ConversationFull(RouterError):
     """A turn would pass the configured caps; nothing was sent."""
 
 
+class ConversationAwaitsToolResults(RouterError):
+    """The conversation ends with the model's tool calls and this turn does not answer them:
+    every provider would refuse the history, so nothing is sent."""
+
+    def __init__(self, conversation_id: str, missing: list[str]) -> None:
+        super().__init__(
+            f"Conversation {conversation_id} ends with tool calls awaiting results "
+            f'({", ".join(missing[:8])}): send each result first, as a `role: "tool"` message '
+            "with its `tool_call_id`, then any new prompt."
+        )
+
+
+def unanswered_calls(history: list[Message], new: list[Message]) -> list[str]:
+    """Ids of the last assistant turn's tool calls that neither the history after it nor the
+    new turn's leading tool messages answer (the wires require each call answered, in order)."""
+    last = next((i for i in range(len(history) - 1, -1, -1) if history[i].role == "assistant"), None)
+    if last is None or not history[last].tool_calls:
+        return []
+    answered = {m.tool_call_id for m in history[last + 1 :] if m.role == "tool"}
+    for m in new:
+        if m.role != "tool":
+            break
+        answered.add(m.tool_call_id)
+    return [c.id for c in history[last].tool_calls or () if c.id not in answered]
+
+
 class ConversationBusy(RouterError):
     """The turn could not be stored: too many turns of one conversation landed at once."""
 

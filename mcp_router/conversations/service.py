@@ -22,6 +22,7 @@ from typing import Any
 
 from mcp_router.conversations.batch import GroupWriter
 from mcp_router.conversations.history import (
+    ConversationAwaitsToolResults,
     ConversationBusy,
     ConversationNotFound,
     StoredConversation,
@@ -33,6 +34,7 @@ from mcp_router.conversations.history import (
     inflate,
     new_turn_messages,
     title_of,
+    unanswered_calls,
 )
 from mcp_router.conversations.views import ConversationSummary, ConversationView, detail, summary
 from mcp_router.core import Message
@@ -111,6 +113,8 @@ class Conversations:
             opened = _Opened(cid, req.client, doc, conv, [], new_blobs)
             opened.loaded_blobs = await self._load_blobs(cid, conv)
             history = inflate(conv.loaded_messages(), opened.loaded_blobs)
+        if cid is not None and (missing := unanswered_calls(history, new_ext)):
+            raise ConversationAwaitsToolResults(cid, missing)
         kept = new_turn_messages(history, new_ext)
         opened.new = [dump(m) for m in kept]
         if req.tools is not None:

@@ -17,6 +17,7 @@ from mcp_router.errors import (
     BudgetExceeded,
     ClientRateLimited,
     ContextTooLong,
+    KeyRevoked,
     MeteringError,
     ModelNotAllowed,
     ProviderError,
@@ -82,20 +83,24 @@ def _retry_after(seconds: float) -> dict[str, str]:
     return {"Retry-After": str(max(1, math.ceil(seconds)))}
 
 
+# RouterErrors answered by their class alone: status, code, the request field at fault.
+_SIMPLE: tuple[tuple[type[RouterError], int, str, str | None], ...] = (
+    (UnknownModel, 404, "model_not_found", "model"),
+    (BudgetExceeded, 402, "budget_exceeded", None),
+    (ModelNotAllowed, 403, "model_not_allowed", "model"),
+    (KeyRevoked, 401, "invalid_api_key", None),
+    (FileRefused, 400, "file_refused", "messages"),  # a local file the server may not read, a bad data URL
+    (ContextTooLong, 400, "context_length_exceeded", "messages"),
+)
+
+
 def _router_error(exc: RouterError) -> GatewayError:
     text = clip_echoes(str(exc))
-    if isinstance(exc, UnknownModel):
-        return GatewayError(404, text, "model_not_found", "model")
-    if isinstance(exc, BudgetExceeded):
-        return GatewayError(402, text, "budget_exceeded")
-    if isinstance(exc, ModelNotAllowed):
-        return GatewayError(403, text, "model_not_allowed", "model")
+    for cls, status, code, param in _SIMPLE:
+        if isinstance(exc, cls):
+            return GatewayError(status, text, code, param)
     if isinstance(exc, ClientRateLimited):
         return GatewayError(429, text, "rate_limited", headers=_retry_after(exc.retry_after_s))
-    if isinstance(exc, FileRefused):  # a local file the server may not read, a bad data URL
-        return GatewayError(400, text, "file_refused", "messages")
-    if isinstance(exc, ContextTooLong):
-        return GatewayError(400, text, "context_length_exceeded", "messages")
     if isinstance(exc, AllRoutesFailed) and not exc.attempts:  # nothing could be tried (OpenRouter: 404)
         return GatewayError(404, text, "no_endpoints", "model")
     if isinstance(exc, AllRoutesFailed | ProviderError):

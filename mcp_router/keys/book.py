@@ -61,7 +61,7 @@ class KeyBook:
     ) -> tuple[KeyRecord, str]:
         """A new key and its secret (shown once: only its hash is stored). KeyProblem when the
         name is taken (by a key, revoked or not, or by one of `reserved`) or malformed. (Two
-        creates of one name at the same instant: the later one's key stands.)"""
+        creates of one name racing: exactly one succeeds.)"""
         check_name(name, reserved)
         if await self._store.get_document(KIND, name, now_ms=self._now_ms()) is not None:
             raise KeyProblem(
@@ -71,7 +71,8 @@ class KeyBook:
         now = self._clock()
         record = KeyRecord(name=name, created=now.astimezone(UTC), **limits.model_dump())
         secret = new_secret()
-        await self._store.put_document(self._document(record, secret_hash(secret)))
+        if not await self._store.insert_document(self._document(record, secret_hash(secret))):
+            raise KeyProblem(f"a key named {name!r} was created at the same moment: choose another name.")
         self._forget(name)
         return record, secret
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from mcp_router.errors import KeyRevoked
 from mcp_router.keys.book import KeyBook
 from mcp_router.keys.rate import RateState, RateWindows
 from mcp_router.keys.records import RESERVED_NAMES, KeyRecord
@@ -36,8 +37,14 @@ class KeyGate:
         return key if key is not None and key.active else None
 
     async def admit(self, client: str) -> KeyRecord | None:
-        """`policy(client)`, counting one request against its rpm (ClientRateLimited when full)."""
-        key = await self.policy(client)
+        """`policy(client)`, counting one request against its rpm (ClientRateLimited when full).
+        A revoked key's client is refused (KeyRevoked): work it started before the revocation
+        (the rest of a compare, a judge, a background job) must not run without its limits."""
+        if client in RESERVED_NAMES:
+            return None
+        key = await self.book.by_name(client)
+        if key is not None and not key.active:
+            raise KeyRevoked(client)
         if key is not None and key.rpm is not None:
             self.rates.admit(client, key.rpm)
         return key

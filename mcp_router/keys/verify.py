@@ -64,6 +64,7 @@ class RouterTokenVerifier:
         required: bool | None = None,
     ) -> None:
         self._static = StaticTokens(tokens)
+        self._taken = frozenset(tokens.values())  # static-token clients: no key may stand for one
         self._keys = keys
         self.admins = frozenset(admins)
         self.required = bool(tokens) if required is None else required
@@ -84,7 +85,14 @@ class RouterTokenVerifier:
         except RouterError as exc:  # no router, or its database cannot be read: not verified
             log.warning("key_verify_failed", error=type(exc).__name__)
             return None
-        return None if key is None else self._token(token, key.name, key.admin)
+        if key is None:
+            return None
+        if key.name in self._taken or key.name in self.admins:
+            # A key named like a configured client would share its ledger, limits, conversations
+            # and jobs (or its admin rights): refused until renamed (README "Keys").
+            log.warning("key_name_collides_with_configured_client", key=key.name)
+            return None
+        return self._token(token, key.name, key.admin)
 
 
 def token_verifier(

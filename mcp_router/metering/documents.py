@@ -44,6 +44,11 @@ class DocumentStore(Protocol):
         """`put_document` of each, in one transaction (a group commit of concurrent writers)."""
         ...
 
+    async def insert_document(self, doc: Document) -> bool:
+        """Insert `doc` only if no live document holds its (kind, id): False otherwise (two
+        creates racing for one name: exactly one wins)."""
+        ...
+
     async def swap_document(self, doc: Document, expect_version: int, *, durable: bool = True) -> bool:
         """Replace the stored (kind, id) only if its version is still `expect_version`
         (then bumped); False when another writer got there first or it is gone."""

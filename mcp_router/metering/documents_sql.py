@@ -66,6 +66,26 @@ def put(conn: Any, param: str, doc: Document) -> None:
     )
 
 
+def insert(conn: Any, param: str, doc: Document) -> bool:
+    """Insert only: False when (kind, id) is taken (an expired holder is purged first)."""
+    conn.execute(
+        _sql(
+            "DELETE FROM documents WHERE kind = ? AND id = ? AND expires_ms IS NOT NULL AND expires_ms <= ?",
+            param,
+        ),
+        (doc.kind, doc.id, doc.updated_ms),
+    )
+    cur = conn.execute(
+        _sql(
+            f"INSERT INTO documents ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) "
+            "ON CONFLICT (kind, id) DO NOTHING",
+            param,
+        ),
+        (doc.kind, doc.id, doc.client, doc.body, doc.created_ms, doc.updated_ms, doc.expires_ms, doc.lookup),
+    )
+    return bool(cur.rowcount == 1)
+
+
 def swap(conn: Any, param: str, doc: Document, expect_version: int) -> bool:
     cur = conn.execute(
         _sql(

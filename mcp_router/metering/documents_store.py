@@ -55,6 +55,9 @@ class DocumentsOnStore(ABC):
             return
         await anyio.to_thread.run_sync(self._write if durable else self._write_relaxed, put_all)
 
+    async def insert_document(self, doc: Document) -> bool:
+        return await anyio.to_thread.run_sync(self._write, lambda conn: sql.insert(conn, self._param, doc))
+
     async def swap_document(self, doc: Document, expect_version: int, *, durable: bool = True) -> bool:
         write = self._write if durable else self._write_relaxed
         return await anyio.to_thread.run_sync(

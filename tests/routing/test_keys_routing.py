@@ -7,13 +7,14 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import anyio
 import pytest
 from routing_helpers import harness
 
 from mcp_router.core import Message
-from mcp_router.errors import BudgetExceeded, ClientRateLimited, ModelNotAllowed
+from mcp_router.errors import BudgetExceeded, ClientRateLimited, KeyRevoked, ModelNotAllowed
 from mcp_router.keys.book import KeyBook
-from mcp_router.keys.records import KeyLimits
+from mcp_router.keys.records import KeyLimits, KeyProblem
 from mcp_router.metering.budgets import BudgetLimit, Budgets
 from mcp_router.routing.filters import ExclusionKind
 from mcp_router.routing.policy import RoutingPolicy
@@ -111,3 +112,38 @@ def test_the_lower_cap_of_each_period_holds() -> None:
     assert budgets.limit_for("k", key) == BudgetLimit(daily_usd=Decimal(5), monthly_usd=Decimal(20))
     assert budgets.limit_for("k", BudgetLimit(daily_usd=Decimal(1))) == BudgetLimit(daily_usd=Decimal(1))
     assert Budgets(None, {}, lambda: None).limit_for("k") is None  # type: ignore[arg-type]
+
+
+async def test_a_revoked_keys_work_is_refused_not_freed_of_its_limits(tmp_path: Path) -> None:
+    """Revocation must not lift a key's allowlist from work it started (the rest of a compare,
+    a judge, a background job run under the same client): its calls are refused."""
+    async with harness(tmp_path) as h:
+        assert h.router.keys is not None
+        await h.router.keys.book.create("temp", KeyLimits(models=("openai/*",)))
+        assert (await h.router.complete(req("temp", model=MINI))).model == MINI
+        await h.router.keys.book.revoke("temp")
+        for model in (MINI, HAIKU):
+            with pytest.raises(KeyRevoked, match="revoked"):
+                await h.router.complete(req("temp", model=model))
+        assert [r[1] for r in await h.requests()] == ["ok"]  # nothing reached a provider after it
+
+
+async def test_two_creates_of_one_name_racing_leave_exactly_one_key(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        books = [KeyBook(h.store), KeyBook(h.store)]
+        outcomes: list[str] = []
+
+        async def create(book: KeyBook) -> None:
+            try:
+                _, secret = await book.create("twin", KeyLimits())
+                outcomes.append(secret)
+            except KeyProblem:
+                outcomes.append("refused")
+
+        async with anyio.create_task_group() as tg:
+            for book in books * 4:
+                tg.start_soon(create, book)
+        secrets = [o for o in outcomes if o != "refused"]
+        assert len(secrets) == 1 and outcomes.count("refused") == 7
+        key = await KeyBook(h.store).verify(secrets[0])
+        assert key is not None and key.name == "twin"
