@@ -126,7 +126,20 @@ class Router:
         self.max_running_jobs = max_running_jobs  # background jobs per client ([jobs] max_running)
         # Local files in messages: none readable unless the builder or the server allows roots.
         self._files = files or FileAccess()
-        self._calls = Calls(
+        self._calls = self._make_calls(meter, fetcher)
+        self._reports = RouterReports(
+            catalog=lambda: self.catalog,
+            available=self._available,
+            health=self._health,
+            clock=self._clock,
+            store=store,
+            budgets=self._keyed_budgets,  # with the key caps joined in
+            flush=self.flush_metering,
+        )
+
+    def _make_calls(self, meter: Meter, fetcher: RemoteFetcher | None) -> Calls:
+        """The calls side over this router's parts, shared by reference (routing/calls.py)."""
+        return Calls(
             plan=lambda req, prompt_tokens, allow: self.plan(req, prompt_tokens=prompt_tokens, allow=allow),
             adapters=self._adapters,
             health=self._health,
@@ -140,15 +153,6 @@ class Router:
             resources=self._resources,
             fetcher=fetcher,
             admissions=self.keys,
-        )
-        self._reports = RouterReports(
-            catalog=lambda: self.catalog,
-            available=self._available,
-            health=self._health,
-            clock=self._clock,
-            store=store,
-            budgets=self._keyed_budgets,  # with the key caps joined in
-            flush=self.flush_metering,
         )
 
     # -- construction ---------------------------------------------------------------------

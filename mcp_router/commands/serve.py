@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mcp_router.log import configure_logging, get_logger
@@ -58,14 +59,10 @@ async def run_serve(
 ) -> None:
     """Serve until the client disconnects (stdio) or SIGTERM/SIGINT: then the calls in flight
     get `MCP_ROUTER_STOP_GRACE_S` to finish, and the router closes (ledger flushed) either way.
-
-    The session starts before the router exists: building it (catalog, usage database, HTTP
-    pool) runs in a worker thread while the client's `initialize` is answered, and tool calls
-    wait for it. Configuration errors still stop `serve` before it starts: the config file is
-    read once, here, and the same settings build the router."""
+    The router is built in a worker thread while `initialize` is answered (tool calls wait for
+    it); configuration errors stop `serve` before it starts (the settings are read once, here)."""
     import anyio
 
-    from mcp_router.api.access import admins_from
     from mcp_router.keys.verify import token_verifier
     from mcp_router.server.app import build_server, router_keys
     from mcp_router.server.pending import PendingRouter
@@ -76,34 +73,25 @@ async def run_serve(
     env = dict(os.environ if env is None else env)
     configure_logging(env)
     settings = load_settings(env)
-    grace_s = stop_grace(env)
-    configured = _configured_tokens(settings)
-    tokens = tokens_from(env, configured) if transport != "stdio" else {}
-    keys = transport != "stdio" and await issued_keys_exist(env)
-    if transport != "stdio":
-        check_binding(host, tokens, keys=keys)  # fail before building the router
+    access = await _access(env, settings, transport, host)  # fails before building the router
     pending = PendingRouter()
-    stop = StopRequest(grace_s)
-    client_id = env.get("MCP_ROUTER_CLIENT", "default" if transport == "stdio" else "http")
-    admins = admins_from(env, settings.server.admins)
+    stop = StopRequest(stop_grace(env))
     # One verifier for every HTTP face (/mcp, the HTTP API, the dashboard's login).
-    verifier = token_verifier(tokens, router_keys(pending), admins, required=bool(tokens) or keys)
+    verifier = token_verifier(
+        access.tokens, router_keys(pending), access.admins, required=bool(access.tokens) or access.keys
+    )
     server = build_server(
         pending,
-        client_id=client_id,
-        tokens=tokens or None,
-        admins=admins,
+        client_id=access.client_id,
+        tokens=access.tokens or None,
+        admins=access.admins,
         refresh_interval_s=refresh_interval(env),
         verifier=verifier,
         jobs_keep_s=settings.jobs.keep_hours * 3600,
         stop=stop,
     )
     face_verifier = verifier if verifier.required else None  # loopback without tokens: open
-    routes = (
-        _gateway_routes(pending, face_verifier, client_id, admins, host, env) if transport != "stdio" else []
-    )
-    if transport == "http":
-        routes += _dashboard_routes(server, pending, host, env, client_id, admins)
+    routes = _faces(transport, server, pending, face_verifier, access, host, env)
     async with anyio.create_task_group() as tg:
         await tg.start(stop_on_signals, stop)
         # Over stdio the client started the server in its own folder: local files there may be
@@ -116,13 +104,53 @@ async def run_serve(
             host=host,
             port=port,
             env=env,
-            tokens=tokens,
-            keys=keys,
+            tokens=access.tokens,
+            keys=access.keys,
             on_listening=on_listening,
             stop=stop,
             routes=routes,
         )
         tg.cancel_scope.cancel()  # closes the router: meter flushed, health.json written, database closed
+
+
+@dataclass(frozen=True)
+class _Access:
+    """Who may call: static tokens, whether issued keys exist, admins, the local client."""
+
+    tokens: dict[str, str]
+    keys: bool
+    admins: frozenset[str]
+    client_id: str
+
+
+async def _access(env: Mapping[str, str], settings: Settings, transport: Transport, host: str) -> _Access:
+    """The access rules `serve` applies; ServeConfigError when the binding would be unsafe."""
+    from mcp_router.api.access import admins_from
+
+    tokens = tokens_from(env, _configured_tokens(settings)) if transport != "stdio" else {}
+    keys = transport != "stdio" and await issued_keys_exist(env)
+    if transport != "stdio":
+        check_binding(host, tokens, keys=keys)
+    client_id = env.get("MCP_ROUTER_CLIENT", "default" if transport == "stdio" else "http")
+    return _Access(tokens, keys, admins_from(env, settings.server.admins), client_id)
+
+
+def _faces(
+    transport: Transport,
+    server: MCPServer[Any],
+    pending: PendingRouter,
+    verifier: TokenVerifier | None,
+    access: _Access,
+    host: str,
+    env: Mapping[str, str],
+) -> list[BaseRoute]:
+    """The HTTP faces beside /mcp: the gateway (HTTP and SSE transports), the dashboard (HTTP)."""
+    routes: list[BaseRoute] = []
+    if transport != "stdio":
+        routes += _gateway_routes(pending, verifier, access.client_id, access.admins, host, env)
+    if transport == "http":
+        routes += _dashboard_routes(server, pending, host, env, access.client_id, access.admins)
+    return routes
 
 
 def _gateway_routes(

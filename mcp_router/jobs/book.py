@@ -26,6 +26,9 @@ from mcp_router.jobs.records import (
 from mcp_router.metering.documents import Document, DocumentStore
 
 DEFAULT_KEEP_S = 24 * 3600.0
+ID_PREFIX = "job_"
+"""Job ids start with it: never with "-" (a CLI argument would read as an option), and a
+reader tells a job id from a conversation id (`conv_`) at a glance."""
 DEFAULT_LEASE_S = 30.0
 _SWAP_TRIES = 20
 
@@ -61,7 +64,7 @@ class JobBook:
         body = JobBody(tool=tool, runner=self.runner, lease_until_ms=now + self._lease_ms)
         doc = Document(
             kind=JOB_KIND,
-            id=secrets.token_urlsafe(18),  # unguessable: the id is all a reader names
+            id=ID_PREFIX + secrets.token_urlsafe(18),  # unguessable: the id is all a reader names
             client=client,
             body=body.model_dump_json(),
             created_ms=now,

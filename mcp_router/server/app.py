@@ -5,8 +5,8 @@ in the library (`Router` and `mcp_router/api/`); `server/` only wires (docs/arch
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio
@@ -81,6 +81,26 @@ def _bearer_auth(verifier: RouterTokenVerifier) -> dict[str, Any]:
     }
 
 
+def _lifespan(
+    jobs: ServerJobs, live: LiveCatalogUpdater, refresh_interval_s: float | None, stop: StopRequest | None
+) -> Callable[[MCPServer[Any]], AbstractAsyncContextManager[dict[str, Any]]]:
+    """The server's lifespan: the job runner (jobs outlive the requests that started them) and
+    the live catalog refresh; on a requested stop, running jobs get its grace period."""
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[Any]) -> AsyncIterator[dict[str, Any]]:
+        async with anyio.create_task_group() as tg:
+            await tg.start(jobs.runner.serve)
+            if refresh_interval_s:
+                tg.start_soon(live.run, refresh_interval_s)
+            yield {"updater": live}
+            if stop is not None and stop.requested.is_set():
+                await stop.drain(jobs.runner.wait_idle)
+            tg.cancel_scope.cancel()
+
+    return lifespan
+
+
 def build_server(
     router: Router | PendingRouter,
     *,
@@ -121,22 +141,11 @@ def build_server(
     state = ServerState(source, callers, heartbeat_s)
     jobs = ServerJobs(state, notifier, keep_s=jobs_keep_s, timing=job_timing)
 
-    @asynccontextmanager
-    async def lifespan(_: MCPServer[Any]) -> AsyncIterator[dict[str, Any]]:
-        async with anyio.create_task_group() as tg:
-            await tg.start(jobs.runner.serve)  # jobs outlive the requests that started them
-            if refresh_interval_s:
-                tg.start_soon(live.run, refresh_interval_s)
-            yield {"updater": live}
-            if stop is not None and stop.requested.is_set():
-                await stop.drain(jobs.runner.wait_idle)
-            tg.cancel_scope.cancel()
-
     server: MCPServer[Any] = MCPServer(
         "mcp-router",
         version=__version__,
         instructions=INSTRUCTIONS,
-        lifespan=lifespan,
+        lifespan=_lifespan(jobs, live, refresh_interval_s, stop),
         subscriptions=notifier.bus,
         tools=RouterTools(state, jobs).declared(),
         extensions=[TasksExtension(jobs)],

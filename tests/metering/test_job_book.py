@@ -34,6 +34,7 @@ async def test_a_job_is_its_owners_finishes_once_and_is_kept_for_the_keep_time(
     try:
         job = await book.create("alice", "complete", timeout_s=120)
         assert job.status == "running" and len(job.id) >= 24
+        assert job.id.startswith("job_")  # never "-...": `jobs show ID` would read it as an option
         assert await book.get(job.id, client="bob") is None  # not bob's to know of
         clock.ms += 1_000
         done = await book.finish(job.id, "completed", result={"text": "hi"})
