@@ -31,7 +31,8 @@ from mcp_router.catalog.current import CurrentCatalog
 from mcp_router.catalog.models import Model
 from mcp_router.conversations import Conversations, converse
 from mcp_router.errors import MeteringError
-from mcp_router.files import FileAccess, RemoteFetcher
+from mcp_router.fetch import RemoteFetcher
+from mcp_router.files import FileAccess
 from mcp_router.jobs.runner import DEFAULT_MAX_RUNNING
 from mcp_router.keys.gate import with_keys
 from mcp_router.keys.status import KeyStatus, key_status

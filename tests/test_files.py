@@ -13,7 +13,8 @@ import httpx2
 import pytest
 
 from mcp_router.core import FilePart, ImagePart, Message, TextPart, data_url, parse_data_url
-from mcp_router.files import FileAccess, FileRefused, RemoteFetcher, localize, public_address
+from mcp_router.fetch import RemoteFetcher, public_address
+from mcp_router.files import FileAccess, FileRefused, localize
 from mcp_router.settings import ConfigError, load_settings
 from mcp_router.sim.media import pdf, png
 

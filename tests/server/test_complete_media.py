@@ -16,7 +16,8 @@ from mcp.client import Client
 
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.core import data_url
-from mcp_router.files import FileAccess, RemoteFetcher
+from mcp_router.fetch import RemoteFetcher
+from mcp_router.files import FileAccess
 from mcp_router.metering.store import SqliteStore
 from mcp_router.metering.writer import MeterWriter
 from mcp_router.providers.config import providers_from_env
