@@ -12,8 +12,9 @@ metering and the readable errors.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, suppress
+from functools import partial
 from pathlib import Path
 from random import Random
 from types import TracebackType
@@ -321,11 +322,12 @@ class Router:
         any call when it cannot be written). With `req.conversation_id` the stored conversation
         is continued, with `remember` a new one started (README "Conversations")."""
 
-        def routed(r: RouteRequest) -> Awaitable[RoutedCompletion]:
-            return self._calls.run(r, on_progress=on_progress, on_delta=on_delta, tool=r.tool)
-
-        def run() -> Awaitable[RoutedCompletion]:
-            return converse(self.conversations, req, routed, remember=remember)
+        async def run() -> RoutedCompletion:
+            admitted = await self._calls.admit(req.client)  # before a history is read: none when refused
+            routed = partial(
+                self._calls.run, tool=req.tool, on_progress=on_progress, on_delta=on_delta, admitted=admitted
+            )
+            return await converse(self.conversations, req, routed, remember=remember)
 
         if output_file is None:
             return await run()

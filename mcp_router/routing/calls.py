@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from random import Random
 from typing import Protocol
 
@@ -41,6 +42,13 @@ class Meter(Protocol):
 
 
 PlanFn = Callable[[RouteRequest, "int | None", "tuple[str, ...] | None"], Plan]
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A request already admitted by `Calls.admit` (its rate counted): `run` counts it no more."""
+
+    admission: Admission | None
 
 
 class Calls:
@@ -86,9 +94,10 @@ class Calls:
         tool: str,
         prompt_tokens: int | None = None,
         on_delta: DeltaCallback | None = None,
+        admitted: Admitted | None = None,
     ) -> RoutedCompletion:
         # The client's rate first: a refused request reads no file and calls no one.
-        admission = await self._admissions.admit(req.client) if self._admissions is not None else None
+        admission = (admitted or await self.admit(req.client)).admission
         if has_media(req.messages):  # local files read, data URLs checked (FileRefused)
             req = req.model_copy(update={"messages": await localize(req.messages, self._files)})
         receipt = Receipt(
@@ -120,6 +129,11 @@ class Calls:
                 failed_message(result, ctx.records, p), list(ctx.infos)
             ) from result.final_error
         return receipt.completion(result, rec, ctx.infos)
+
+    async def admit(self, client: str) -> Admitted:
+        """`client`'s admission, counting one request (ClientRateLimited over its rate); for a
+        caller with work of its own before `run` (a conversation's history read)."""
+        return Admitted(await self._admissions.admit(client) if self._admissions is not None else None)
 
     async def compare(
         self,

@@ -4,18 +4,22 @@ refuses before any provider call, the key's caps join the configured budgets, `k
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
 from routing_helpers import harness
 
+from mcp_router.conversations import KIND, ConversationLimits, ConversationNotFound, Conversations
 from mcp_router.core import Message
 from mcp_router.errors import BudgetExceeded, ClientRateLimited, KeyRevoked, ModelNotAllowed
 from mcp_router.keys.book import KeyBook
 from mcp_router.keys.records import KeyLimits, KeyProblem
 from mcp_router.metering.budgets import BudgetLimit, Budgets
+from mcp_router.metering.documents import Document
 from mcp_router.routing.filters import ExclusionKind
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.routing.types import RouteRequest
@@ -74,6 +78,41 @@ async def test_rpm_refuses_before_any_provider_call(tmp_path: Path) -> None:
         status = await h.router.key_status("slow")
         assert status.rate.rpm == 2 and status.rate.used == 2 and status.rate.remaining == 0
         assert status.rate.retry_after_s > 0
+
+
+class ReadSpy:
+    """The store, recording which conversations are read."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self.read: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def get_document(self, kind: str, doc_id: str, *, now_ms: int) -> Document | None:
+        if kind == KIND:
+            self.read.append(doc_id)
+        return await self._store.get_document(kind, doc_id, now_ms=now_ms)
+
+
+async def test_rpm_refuses_a_conversation_turn_before_its_history_is_read(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        await KeyBook(h.store).create("slow", KeyLimits(rpm=1))
+        spy = ReadSpy(h.store)
+        h.router.conversations = Conversations(spy, lambda: int(time.time() * 1000), ConversationLimits())
+        first = await h.router.complete(req("slow", model=MINI), remember=True)
+        assert first.conversation_id is not None and spy.read == []
+        with pytest.raises(ClientRateLimited):
+            await h.router.complete(req("slow", model=MINI, conversation_id=first.conversation_id))
+        assert spy.read == []  # refused before the conversation (and its blobs) was read
+        assert len(await h.requests()) == 1
+        status = await h.router.key_status("slow")
+        assert status.rate.used == 1  # the refused turn is not counted twice
+        # Another client's turn reads the conversation as before (and finds it not theirs).
+        with pytest.raises(ConversationNotFound):
+            await h.router.complete(req("other", model=MINI, conversation_id=first.conversation_id))
+        assert spy.read == [first.conversation_id]
 
 
 async def test_key_caps_join_the_configured_budgets(tmp_path: Path) -> None:
