@@ -61,7 +61,10 @@ def _conversations(settings: Settings, store: UsageStore, clock: Clock) -> Conve
     """Stored conversations in the usage database, with `[conversations]`'s TTL and caps."""
     conf = settings.conversations
     limits = ConversationLimits(
-        ttl_s=conf.ttl_hours * 3600.0, max_turns=conf.max_turns, max_bytes=conf.max_bytes
+        ttl_s=conf.ttl_hours * 3600.0,
+        max_turns=conf.max_turns,
+        max_bytes=conf.max_bytes,
+        max_per_client=conf.max_per_client,
     )
     return Conversations(store, lambda: int(clock.now().timestamp() * 1000), limits)
 

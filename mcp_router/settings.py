@@ -180,14 +180,16 @@ class JobsSettings(BaseModel):
 
 
 class ConversationsSettings(BaseModel):
-    """`[conversations]`: how long a stored conversation is kept after its last turn, and its
-    caps (README "Conversations"); a turn past a cap is refused, never truncated."""
+    """`[conversations]`: how long a stored conversation is kept after its last turn, its caps
+    (README "Conversations"; a turn past a cap is refused, never truncated), and how many one
+    client keeps."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     ttl_hours: float = Field(default=168.0, gt=0)
     max_turns: int = Field(default=200, ge=1)
     max_bytes: int = Field(default=64_000_000, ge=1000)
+    max_per_client: int = Field(default=1000, ge=1)  # past it a client's least recently updated go
 
 
 class Settings(BaseModel):

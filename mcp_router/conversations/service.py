@@ -49,6 +49,8 @@ BLOB_KIND = "blob"
 ID_PREFIX = "conv_"
 MAX_ID_CHARS = 100
 SWAP_TRIES = 8
+TRIM_EVERY = 64  # new conversations of a client between two counts of them (fewer under a small cap)
+TRIM_PAGE = 8  # conversations read and deleted per transaction (their bodies name their blobs)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class ConversationLimits:
     ttl_s: float = 7 * 86400.0
     max_turns: int = 200
     max_bytes: int = 64_000_000
+    max_per_client: int = 1000
 
 
 Run = Callable[[RouteRequest], Awaitable[RoutedCompletion]]
@@ -89,6 +92,7 @@ class Conversations:
         self._writes = GroupWriter(store)  # new documents of concurrent turns: one transaction
         self._now = now_ms
         self.limits = limits
+        self._started: dict[str, int] = {}  # new conversations per client in this process
 
     # -- one turn ------------------------------------------------------------------------------
 
@@ -161,6 +165,7 @@ class Conversations:
             )  # fmt: skip
             if doc is None:
                 await self._writes.put(new_doc)
+                await self._started_one(opened.client)
                 return
             if await self._store.swap_document(new_doc, expect_version=doc.version, durable=False):
                 return
@@ -199,6 +204,47 @@ class Conversations:
                 "tools": opened.tools if opened.tools is not None else conv.tools,
             }
         )
+
+    # -- the per-client cap ----------------------------------------------------------------------
+
+    async def _started_one(self, client: str) -> None:
+        """Count `client`'s conversations on its first new one in this process and every few
+        after (a count per call would scan up to `max_per_client` index entries each time), and
+        delete its least recently updated ones past `max_per_client` (README "Conversations")."""
+        n = self._started.get(client, 0)
+        self._started[client] = n + 1
+        if n % max(1, min(TRIM_EVERY, self.limits.max_per_client // 16)):
+            return
+        try:
+            await self.trim(client)
+        except Exception as exc:  # the turn is stored and paid for: its answer still returns
+            log.warning("conversations_trim_failed", client=client, error=type(exc).__name__)
+
+    async def trim(self, client: str) -> int:
+        """Delete `client`'s least recently updated conversations (with their blobs) past
+        `max_per_client`; how many went."""
+        gone = 0
+        while True:
+            now = self._now()
+            stored = await self._store.count_documents(KIND, now_ms=now, client=client)
+            excess = stored - self.limits.max_per_client
+            if excess <= 0:
+                break
+            docs = await self._store.list_documents(
+                KIND, now_ms=now, client=client, limit=min(excess, TRIM_PAGE), oldest_first=True
+            )
+            keys: list[tuple[str, str]] = []
+            for d in docs:
+                blobs = StoredConversation.model_validate_json(d.body).blobs
+                keys += [(KIND, d.id), *((BLOB_KIND, _blob_id(d.id, h)) for h in blobs)]
+            if not docs or not await self._store.delete_documents(keys):
+                break  # deleted meanwhile (another router trimming): the rest is left to it
+            gone += len(docs)
+            if len(docs) == excess:
+                break  # counted again only after a full page (and a page of a busy client's)
+        if gone:
+            log.info("conversations_trimmed", client=client, deleted=gone)
+        return gone
 
     # -- reading and deleting --------------------------------------------------------------------
 

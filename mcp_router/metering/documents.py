@@ -61,13 +61,27 @@ class DocumentStore(Protocol):
         ...
 
     async def list_documents(
-        self, kind: str, *, now_ms: int, client: str | None = None, limit: int = 100
+        self,
+        kind: str,
+        *,
+        now_ms: int,
+        client: str | None = None,
+        limit: int = 100,
+        oldest_first: bool = False,
     ) -> list[Document]:
-        """Newest (last updated) first; only `client`'s when given."""
+        """Newest (last updated) first, or oldest first; only `client`'s when given."""
+        ...
+
+    async def count_documents(self, kind: str, *, now_ms: int, client: str | None = None) -> int:
+        """How many live documents of `kind` (only `client`'s when given) there are."""
         ...
 
     async def delete_document(self, kind: str, doc_id: str) -> bool:
         """True when there was one to delete."""
+        ...
+
+    async def delete_documents(self, keys: Sequence[tuple[str, str]]) -> int:
+        """Each (kind, id) deleted, in one transaction; how many there were."""
         ...
 
     async def purge_documents(self, *, now_ms: int) -> int:

@@ -7,6 +7,7 @@ placeholder (`?` for sqlite3, `%s` for psycopg). Each runs inside the caller's t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from mcp_router.metering.documents import Document
@@ -114,19 +115,37 @@ def find(conn: Any, param: str, kind: str, lookup: str, now_ms: int) -> Document
     return None if row is None else _doc(row)
 
 
-def listed(conn: Any, param: str, kind: str, now_ms: int, client: str | None, limit: int) -> list[Document]:
+def listed(
+    conn: Any, param: str, kind: str, now_ms: int, client: str | None, limit: int, oldest: bool = False
+) -> list[Document]:
     where = f"kind = ? AND {_LIVE}" + (" AND client = ?" if client is not None else "")
     params: tuple[Any, ...] = (kind, now_ms, *((client,) if client is not None else ()), limit)
+    order = "ASC" if oldest else "DESC"
     rows = conn.execute(
-        _sql(f"SELECT {COLUMNS} FROM documents WHERE {where} ORDER BY updated_ms DESC, id LIMIT ?", param),
+        _sql(f"SELECT {COLUMNS} FROM documents WHERE {where} ORDER BY updated_ms {order}, id LIMIT ?", param),
         params,
     ).fetchall()
     return [_doc(r) for r in rows]
 
 
+def count(conn: Any, param: str, kind: str, now_ms: int, client: str | None) -> int:
+    where = f"kind = ? AND {_LIVE}" + (" AND client = ?" if client is not None else "")
+    params: tuple[Any, ...] = (kind, now_ms, *((client,) if client is not None else ()))
+    row = conn.execute(_sql(f"SELECT COUNT(*) FROM documents WHERE {where}", param), params).fetchone()
+    return int(row[0])
+
+
 def delete(conn: Any, param: str, kind: str, doc_id: str) -> bool:
     cur = conn.execute(_sql("DELETE FROM documents WHERE kind = ? AND id = ?", param), (kind, doc_id))
     return bool(cur.rowcount == 1)
+
+
+def delete_many(conn: Any, param: str, keys: Sequence[tuple[str, str]]) -> int:
+    """Each (kind, id) deleted; how many there were."""
+    gone = 0
+    for kind, doc_id in keys:
+        gone += delete(conn, param, kind, doc_id)
+    return gone
 
 
 def purge(conn: Any, param: str, now_ms: int) -> int:

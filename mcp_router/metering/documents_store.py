@@ -75,15 +75,31 @@ class DocumentsOnStore(ABC):
         )
 
     async def list_documents(
-        self, kind: str, *, now_ms: int, client: str | None = None, limit: int = 100
+        self,
+        kind: str,
+        *,
+        now_ms: int,
+        client: str | None = None,
+        limit: int = 100,
+        oldest_first: bool = False,
     ) -> list[Document]:
         return await anyio.to_thread.run_sync(
-            self._read, lambda conn: sql.listed(conn, self._param, kind, now_ms, client, limit)
+            self._read, lambda conn: sql.listed(conn, self._param, kind, now_ms, client, limit, oldest_first)
+        )
+
+    async def count_documents(self, kind: str, *, now_ms: int, client: str | None = None) -> int:
+        return await anyio.to_thread.run_sync(
+            self._read, lambda conn: sql.count(conn, self._param, kind, now_ms, client)
         )
 
     async def delete_document(self, kind: str, doc_id: str) -> bool:
         return await anyio.to_thread.run_sync(
             self._write, lambda conn: sql.delete(conn, self._param, kind, doc_id)
+        )
+
+    async def delete_documents(self, keys: Sequence[tuple[str, str]]) -> int:
+        return await anyio.to_thread.run_sync(
+            self._write, lambda conn: sql.delete_many(conn, self._param, keys)
         )
 
     async def purge_documents(self, *, now_ms: int) -> int:

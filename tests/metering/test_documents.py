@@ -77,6 +77,25 @@ async def test_list_is_per_client_newest_first(make_store: Callable[[], UsageSto
         await store.aclose()
 
 
+async def test_count_oldest_first_and_delete_many(make_store: Callable[[], UsageStore]) -> None:
+    store = make_store()
+    try:
+        for i, client in enumerate(["alice", "bob", "alice", "alice"]):
+            await store.put_document(doc(f"d{i}", client=client, at=1_000 + i))
+        await store.put_document(doc("gone", at=900, expires_ms=1_500))
+        assert await store.count_documents("conversation", now_ms=5_000, client="alice") == 3
+        assert await store.count_documents("conversation", now_ms=1_000) == 5  # not yet expired
+        oldest = await store.list_documents(
+            "conversation", now_ms=5_000, client="alice", limit=2, oldest_first=True
+        )
+        assert [d.id for d in oldest] == ["d0", "d2"]
+        keys = [("conversation", "d0"), ("conversation", "d2"), ("conversation", "nosuch"), ("job", "d3")]
+        assert await store.delete_documents(keys) == 2
+        assert [d.id for d in await store.list_documents("conversation", now_ms=5_000)] == ["d3", "d1"]
+    finally:
+        await store.aclose()
+
+
 async def test_lookup_is_unique_within_a_kind(make_store: Callable[[], UsageStore]) -> None:
     store = make_store()
     try:

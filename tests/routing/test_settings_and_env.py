@@ -76,6 +76,7 @@ def test_parse_good_settings() -> None:
         ),
         ("[routing\n", "not valid TOML"),
         ('[server]\ntoken = "s3cret-typo"', "server.token"),  # a typo must not silently drop auth
+        ("[conversations]\nmax_per_client = 0", "conversations.max_per_client"),
     ],
 )
 def test_bad_settings_name_the_key(text: str, needle: str) -> None:
@@ -162,8 +163,10 @@ def test_from_env_takes_loaded_settings_instead_of_reading_the_file(tmp_path: Pa
     env = {"MCP_ROUTER_HOME": str(tmp_path / "home"), "MCP_ROUTER_CONFIG": str(tmp_path / "missing.toml")}
     with pytest.raises(ConfigError):
         Router.from_env(env)  # reading the file would fail ...
-    router = Router.from_env(env, settings=parse_settings("[routing]\nmax_retries = 1"))  # ... not read
+    text = "[routing]\nmax_retries = 1\n[conversations]\nmax_per_client = 7"
+    router = Router.from_env(env, settings=parse_settings(text))  # ... not read
     assert router.policy.max_retries == 1
+    assert router.conversations is not None and router.conversations.limits.max_per_client == 7
     anyio.run(router.aclose)
 
 
