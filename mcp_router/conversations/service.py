@@ -237,11 +237,11 @@ class Conversations:
             for d in docs:
                 blobs = StoredConversation.model_validate_json(d.body).blobs
                 keys += [(KIND, d.id), *((BLOB_KIND, _blob_id(d.id, h)) for h in blobs)]
-            if not docs or not await self._store.delete_documents(keys):
+            if not docs or not await self._store.delete_documents(keys, durable=False):  # as turns are
                 break  # deleted meanwhile (another router trimming): the rest is left to it
             gone += len(docs)
             if len(docs) == excess:
-                break  # counted again only after a full page (and a page of a busy client's)
+                break  # the whole excess went: one count per check in the usual case
         if gone:
             log.info("conversations_trimmed", client=client, deleted=gone)
         return gone

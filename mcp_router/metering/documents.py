@@ -80,8 +80,9 @@ class DocumentStore(Protocol):
         """True when there was one to delete."""
         ...
 
-    async def delete_documents(self, keys: Sequence[tuple[str, str]]) -> int:
-        """Each (kind, id) deleted, in one transaction; how many there were."""
+    async def delete_documents(self, keys: Sequence[tuple[str, str]], *, durable: bool = True) -> int:
+        """Each (kind, id) deleted, in one transaction; how many there were (`durable`: as
+        `put_document`'s)."""
         ...
 
     async def purge_documents(self, *, now_ms: int) -> int:

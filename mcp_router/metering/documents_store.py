@@ -97,10 +97,9 @@ class DocumentsOnStore(ABC):
             self._write, lambda conn: sql.delete(conn, self._param, kind, doc_id)
         )
 
-    async def delete_documents(self, keys: Sequence[tuple[str, str]]) -> int:
-        return await anyio.to_thread.run_sync(
-            self._write, lambda conn: sql.delete_many(conn, self._param, keys)
-        )
+    async def delete_documents(self, keys: Sequence[tuple[str, str]], *, durable: bool = True) -> int:
+        write = self._write if durable else self._write_relaxed
+        return await anyio.to_thread.run_sync(write, lambda conn: sql.delete_many(conn, self._param, keys))
 
     async def purge_documents(self, *, now_ms: int) -> int:
         return await anyio.to_thread.run_sync(self._write, lambda conn: sql.purge(conn, self._param, now_ms))
