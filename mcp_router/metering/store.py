@@ -9,10 +9,12 @@ timeout makes SQLite wait for another process's transaction, and a retry loop wi
 backoff covers the rare SQLITE_BUSY that still surfaces, so processes sharing a file never see
 "database is locked".
 
-Durability: WAL with `synchronous=FULL` by default: every COMMIT of usage records is fsynced, so
-a committed transaction survives kill -9 and a power cut. That costs one fsync per commit, which
-is exactly what the batched writer amortizes. Budget holds commit with `synchronous=NORMAL`
-(safe against kill -9; a power cut, which stops every process, may lose a hold, which is then
+Durability: WAL with `synchronous=FULL` by default: every durable write (usage records) is fsynced
+before it returns, so a committed transaction survives kill -9 and a power cut. That costs one
+fsync per commit, which is exactly what the batched writer amortizes; the fsync of the WAL file
+runs after the commit, outside the lock and SQLite's write lock, so others' writes need not wait
+for the disk (the connection itself runs at `synchronous=NORMAL`). Budget holds commit without
+an fsync (safe against kill -9; a power cut, which stops every process, may lose a hold, which is then
 not needed). `synchronous="NORMAL"` skips the fsync for records too.
 
 Errors leave this module typed (`LedgerUnavailable`, `RecordRejected`), never as `sqlite3`'s. A
@@ -23,6 +25,7 @@ write that fails for the environment's reason (disk full, I/O error, read-only f
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import threading
@@ -72,7 +75,7 @@ def is_data_error(exc: BaseException) -> bool:
     return isinstance(exc, ValueError | TypeError | ArithmeticError)
 
 
-_MAPPED = (sqlite3.Error, ValueError, TypeError, ArithmeticError)
+_MAPPED = (sqlite3.Error, ValueError, TypeError, ArithmeticError, OSError)  # OSError: the WAL's fsync
 
 
 class _AlreadyStored(Exception):
@@ -116,8 +119,12 @@ class SqliteStore(ReportingStore):
         self.db = Database(conn)
         try:
             conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
-            self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
-            conn.execute(f"PRAGMA synchronous = {synchronous}")
+            mode = self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
+            # In WAL mode FULL commits as NORMAL and fsyncs the WAL after the lock (module doc).
+            self._sync_wal = synchronous == "FULL" and str(mode[0]).lower() == "wal"
+            self._wal = f"{self.path.absolute()}-wal"  # as SQLite named it, whatever the cwd later
+            self._synchronous = "NORMAL" if self._sync_wal else synchronous
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
             self._retry(lambda: migrate(self.db, migrate_to))
             self._page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
             self._max_pages = int(conn.execute("PRAGMA max_page_count").fetchone()[0])
@@ -162,7 +169,7 @@ class SqliteStore(ReportingStore):
             conn = self.db.conn
             with self._adjust_lock:
                 adjust, self._adjust = self._adjust, {}
-            if not durable:
+            if not durable and self._synchronous != "NORMAL":
                 conn.execute("PRAGMA synchronous = NORMAL")
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -178,11 +185,12 @@ class SqliteStore(ReportingStore):
                     self._adjust = {**adjust, **self._adjust}
                 raise
             finally:
-                if not durable:
+                if not durable and self._synchronous != "NORMAL":
                     conn.execute(f"PRAGMA synchronous = {self._synchronous}")
 
         try:
             out = self._retry(run) if retry else run()
+            self._fsync_wal(durable)
         except _MAPPED as exc:
             err = self._typed(exc, "written")
             if isinstance(err, LedgerUnavailable) and not err.busy:
@@ -191,6 +199,21 @@ class SqliteStore(ReportingStore):
         if durable:  # a small hold fits where records may not: only a durable write clears a fault
             self._fault = None
         return out
+
+    def _fsync_wal(self, durable: bool) -> None:
+        """Make a durable write's WAL frames durable, outside the lock: the fsync a FULL commit
+        would do while holding the database's write lock, which held up every budget hold and
+        document write behind it. Frames checkpointed meanwhile were synced by the checkpoint."""
+        if not (durable and self._sync_wal):
+            return
+        try:
+            fd = os.open(self._wal, os.O_RDONLY)
+        except FileNotFoundError:  # the last connection closed: checkpointed and synced first
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def _write_relaxed(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         return self._write(fn, durable=False)

@@ -145,3 +145,34 @@ async def test_documents_survive_reopening(make_store: Callable[[], UsageStore])
         assert got is not None and got.body == '{"turns": []}'
     finally:
         await again.aclose()
+
+
+async def test_a_put_purges_expired_documents_of_its_own_kind_only(
+    make_store: Callable[[], UsageStore],
+) -> None:
+    store = make_store()
+    try:
+        await store.put_document(doc("old", expires_ms=1_500))
+        job = Document(
+            kind="job", id="j1", client="alice", body="{}", created_ms=1, updated_ms=1, expires_ms=1_500
+        )
+        await store.put_document(job)
+        await store.put_document(doc("new", at=2_000))
+        assert await store.purge_documents(now_ms=1_000) == 0  # nothing read as expired yet
+        assert await store.get_document("conversation", "old", now_ms=1_000) is None  # purged by the put
+        assert await store.get_document("job", "j1", now_ms=1_000) is not None  # another kind: kept
+    finally:
+        await store.aclose()
+
+
+def test_the_purge_in_a_put_finds_expired_documents_through_the_expiry_index() -> None:
+    # Through the (kind, client, updated_ms) index it would visit every document of the kind.
+    import sqlite3
+
+    from mcp_router.metering import documents_sql
+
+    conn = sqlite3.connect(":memory:")
+    for statement in documents_sql.SCHEMA:
+        conn.execute(statement)
+    plan = conn.execute("EXPLAIN QUERY PLAN " + documents_sql.PURGE_KIND, (1, "conversation")).fetchall()
+    assert "idx_documents_expiry" in str(plan), plan

@@ -4,6 +4,7 @@ thread, where it waits its turn and still weighs every hold."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -78,3 +79,34 @@ async def test_a_write_lock_held_elsewhere_defers_to_a_thread_that_waits_its_tur
         (decision,) = decision_box
         assert not decision.granted  # it saw the other process's 70: 70 + 50 > 100
         assert _reserved(store) == 70
+
+
+def test_records_fsync_the_wal_after_the_lock_so_a_hold_need_not_wait_for_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from metering_helpers import request
+
+    syncing, release, synced = threading.Event(), threading.Event(), []
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:  # the disk, held until the hold below is taken
+        synced.append(Path(f"/proc/self/fd/{fd}").readlink().name)
+        syncing.set()
+        assert release.wait(30)
+        real_fsync(fd)
+
+    with SqliteStore(tmp_path / "u.db") as store:
+        monkeypatch.setattr(os, "fsync", slow_fsync)
+        written: list[int] = []
+        writer = threading.Thread(target=lambda: written.append(store.write_batch([request("r1")])))
+        writer.start()
+        try:
+            assert syncing.wait(10), "the records' commit did not fsync the WAL itself"
+            decision = store.try_reserve(_hold("a", 60))  # while the records' fsync runs
+            assert decision is not None and decision.granted
+            assert not written  # write_batch returns only once its records are on disk
+        finally:
+            release.set()
+            writer.join(30)
+        assert written == [1] and synced == ["u.db-wal"]
+        assert store.stored_ids(["r1"]) == {"r1"}
