@@ -20,6 +20,7 @@ from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx2
 import structlog
 
 from mcp_router.catalog.catalog import Catalog
@@ -195,3 +196,12 @@ def build_router(
         on_failure.pop_all()  # success: the Router owns them now
         return router
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack never swallows here
+
+
+def owning(*clients: httpx2.AsyncClient) -> AsyncExitStack:
+    """A `resources` stack that closes these HTTP clients with the router (for routers built
+    by hand, as tests do)."""
+    stack = AsyncExitStack()
+    for client in clients:
+        stack.push_async_callback(client.aclose)
+    return stack

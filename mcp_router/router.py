@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 import anyio.to_thread
-import httpx2
 
 from mcp_router.api.monitor import HealthReport
 from mcp_router.api.reports import RouterReports
@@ -36,7 +35,7 @@ from mcp_router.fetch import RemoteFetcher
 from mcp_router.files import FileAccess
 from mcp_router.jobs.runner import DEFAULT_MAX_RUNNING
 from mcp_router.keys.gate import with_keys
-from mcp_router.keys.status import KeyStatus, key_status
+from mcp_router.keys.status import KeyStatus
 from mcp_router.log import get_logger
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.calls import Calls, Meter
@@ -71,14 +70,6 @@ class Budgets(BudgetGate, Protocol):
 
 async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
-
-
-def owning(*clients: httpx2.AsyncClient) -> AsyncExitStack:
-    """A `resources` stack that closes these HTTP clients with the router."""
-    stack = AsyncExitStack()
-    for client in clients:
-        stack.push_async_callback(client.aclose)
-    return stack
 
 
 class Router:
@@ -137,6 +128,8 @@ class Router:
             store=store,
             budgets=self._keyed_budgets,  # with the key caps joined in
             flush=self.flush_metering,
+            keys=self.keys,
+            limits=self._budgets,
         )
 
     def _make_calls(self, meter: Meter, fetcher: RemoteFetcher | None) -> Calls:
@@ -387,10 +380,7 @@ class Router:
 
     async def key_status(self, client: str, *, admin: bool = False) -> KeyStatus:
         """`client`'s limits, spend, holds, what is left and resets, and rate (`GET /v1/key`)."""
-        store, now = await self._reports.flushed_store(), self._clock.now()
-        return await key_status(
-            client, gate=self.keys, store=store, budgets=self._budgets, now=now, admin=admin
-        )
+        return await self._reports.key_status(client, admin=admin)
 
     async def usage_series(self, **args: Any) -> UsageSeries:
         """Spend and traffic per hour or day for the dashboard's charts (metering/series.py)."""

@@ -23,7 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "providers": BASE,
     "metering": BASE | {"catalog"},
     "routing": BASE | {"catalog", "providers", "files", "fetch", "metering.records", "metering.billing"},
-    "api": BASE | {"catalog", "routing", "metering"},
+    "api": BASE | {"catalog", "routing", "metering", "keys"},
     "jobs": BASE | {"metering"},
     "conversations": BASE | {"metering.documents", "routing.types"},
     "keys": BASE | {"metering"},

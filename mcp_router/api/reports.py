@@ -1,7 +1,8 @@
 """The Router's read-only side (README "Tool reference"): the catalog views behind
 `list_models`, `estimate_cost` and `model_info`, the usage reports (each read after the meter is
-flushed, so it sees the calls just made) and endpoint health. `Router` owns one `RouterReports`
-over its own parts, shared by reference, and delegates these methods to it."""
+flushed, so it sees the calls just made), a client's key standing and endpoint health.
+`Router` owns one `RouterReports` over its own parts, shared by reference, and delegates these
+methods to it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from mcp_router.api import monitor, usage, views
 from mcp_router.api.results import EstimateResult, ListModelsResult, ModelInfo
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.errors import RouterError
+from mcp_router.keys.gate import KeyGate
+from mcp_router.keys.status import KeyStatus, Limits, key_status
 from mcp_router.metering.protocol import UsageStore
 from mcp_router.metering.reports import UsageReport, UsageSummary
 from mcp_router.metering.series import UsageSeries
@@ -31,6 +34,8 @@ class RouterReports:
         store: UsageStore | None,
         budgets: usage.BudgetView | None,
         flush: Callable[[], Awaitable[None]],  # the router's flush_metering
+        keys: KeyGate | None = None,
+        limits: Limits | None = None,  # the budgets calls are held against (key_status)
     ) -> None:
         self._catalog = catalog
         self._available = available
@@ -39,6 +44,8 @@ class RouterReports:
         self._store = store
         self._budgets = budgets
         self._flush = flush
+        self._keys = keys
+        self._limits = limits
 
     def list_models(self, **query: Any) -> ListModelsResult:
         health = self._health.snapshot()
@@ -69,6 +76,13 @@ class RouterReports:
     async def usage_series(self, **args: Any) -> UsageSeries:
         store = await self.flushed_store()
         return await usage.usage_series(store, self._clock.now(), **args)
+
+    async def key_status(self, client: str, *, admin: bool = False) -> KeyStatus:
+        store = await self.flushed_store()
+        now = self._clock.now()
+        return await key_status(
+            client, gate=self._keys, store=store, budgets=self._limits, now=now, admin=admin
+        )
 
     def endpoint_health(self) -> monitor.HealthReport:
         return monitor.health_report(self._health.snapshot(), self._clock.now())

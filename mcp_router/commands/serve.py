@@ -15,8 +15,10 @@ if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
     from starlette.routing import BaseRoute
 
+    from mcp_router.keys.verify import RouterTokenVerifier
     from mcp_router.router import Router
     from mcp_router.server.pending import PendingRouter
+    from mcp_router.server.shutdown import StopRequest
     from mcp_router.settings import Settings
 
 MAX_GRACE_S = 3600.0
@@ -63,8 +65,6 @@ async def run_serve(
     it); configuration errors stop `serve` before it starts (the settings are read once, here)."""
     import anyio
 
-    from mcp_router.keys.verify import token_verifier
-    from mcp_router.server.app import build_server, router_keys
     from mcp_router.server.pending import PendingRouter
     from mcp_router.server.shutdown import StopRequest, stop_on_signals
     from mcp_router.server.transports import serve
@@ -76,20 +76,7 @@ async def run_serve(
     access = await _access(env, settings, transport, host)  # fails before building the router
     pending = PendingRouter()
     stop = StopRequest(stop_grace(env))
-    # One verifier for every HTTP face (/mcp, the HTTP API, the dashboard's login).
-    verifier = token_verifier(
-        access.tokens, router_keys(pending), access.admins, required=bool(access.tokens) or access.keys
-    )
-    server = build_server(
-        pending,
-        client_id=access.client_id,
-        tokens=access.tokens or None,
-        admins=access.admins,
-        refresh_interval_s=refresh_interval(env),
-        verifier=verifier,
-        jobs_keep_s=settings.jobs.keep_hours * 3600,
-        stop=stop,
-    )
+    server, verifier = _mcp_server(pending, access, settings, env, stop)
     face_verifier = verifier if verifier.required else None  # loopback without tokens: open
     routes = _faces(transport, server, pending, face_verifier, access, host, env)
     async with anyio.create_task_group() as tg:
@@ -121,6 +108,30 @@ class _Access:
     keys: bool
     admins: frozenset[str]
     client_id: str
+
+
+def _mcp_server(
+    pending: PendingRouter, access: _Access, settings: Settings, env: Mapping[str, str], stop: StopRequest
+) -> tuple[MCPServer[Any], RouterTokenVerifier]:
+    """The MCP server over the router being built, and the one token verifier every HTTP face
+    shares (/mcp, the HTTP API, the dashboard's login)."""
+    from mcp_router.keys.verify import token_verifier
+    from mcp_router.server.app import build_server, router_keys
+
+    verifier = token_verifier(
+        access.tokens, router_keys(pending), access.admins, required=bool(access.tokens) or access.keys
+    )
+    server = build_server(
+        pending,
+        client_id=access.client_id,
+        tokens=access.tokens or None,
+        admins=access.admins,
+        refresh_interval_s=refresh_interval(env),
+        verifier=verifier,
+        jobs_keep_s=settings.jobs.keep_hours * 3600,
+        stop=stop,
+    )
+    return server, verifier
 
 
 async def _access(env: Mapping[str, str], settings: Settings, transport: Transport, host: str) -> _Access:

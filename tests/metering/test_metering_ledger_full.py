@@ -18,6 +18,7 @@ import anyio
 import pytest
 from metering_helpers import request
 
+from mcp_router.bootstrap import owning
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.core import Message
 from mcp_router.errors import LedgerUnavailable
@@ -28,7 +29,7 @@ from mcp_router.metering.writer import MeterWriter
 from mcp_router.providers.config import providers_from_env
 from mcp_router.providers.factory import build_adapters
 from mcp_router.providers.http import make_http_client
-from mcp_router.router import Router, owning
+from mcp_router.router import Router
 from mcp_router.routing.types import ProviderPreferences, RouteRequest
 from mcp_router.sim import Simulator
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
+from mcp_router.bootstrap import owning
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.catalog.models import Endpoint, Model, Pricing
 from mcp_router.metering.records import RequestRecord
@@ -19,7 +20,7 @@ from mcp_router.metering.writer import MeterWriter
 from mcp_router.providers.config import providers_from_env
 from mcp_router.providers.factory import build_adapters
 from mcp_router.providers.http import make_http_client
-from mcp_router.router import Router, owning
+from mcp_router.router import Router
 from mcp_router.routing.health import HealthTracker
 from mcp_router.routing.policy import RoutingPolicy
 from mcp_router.sim import Simulator

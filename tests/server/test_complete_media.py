@@ -14,6 +14,7 @@ import httpx2
 import pytest
 from mcp.client import Client
 
+from mcp_router.bootstrap import owning
 from mcp_router.catalog.catalog import Catalog
 from mcp_router.core import data_url
 from mcp_router.fetch import RemoteFetcher
@@ -23,7 +24,7 @@ from mcp_router.metering.writer import MeterWriter
 from mcp_router.providers.config import providers_from_env
 from mcp_router.providers.factory import build_adapters
 from mcp_router.providers.http import make_http_client
-from mcp_router.router import Router, owning
+from mcp_router.router import Router
 from mcp_router.server.app import build_server
 from mcp_router.sim import Simulator
 from mcp_router.sim.media import pdf, png
