@@ -210,26 +210,6 @@ def aggregate(
     return agg
 
 
-def series(
-    query: Query, grain: str, lo: int, hi: int, group_by: str, client: str | None
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """As `sqlite_reports.series`: a usage series' rollup rows over [lo, hi) at one grain."""
-    cond = "grain = %s AND bucket_ms >= %s AND bucket_ms < %s" + (
-        "" if client is None else " AND client = %s"
-    )
-    params: list[Any] = [grain, lo, hi] + ([] if client is None else [client])
-    key = _ROLLUP_KEYS[group_by]
-    sums = query(
-        f"SELECT bucket_ms, {key}, SUM(requests), SUM(errors), SUM(cost_nusd) FROM rollup "
-        f"WHERE {cond} GROUP BY 1, 2",
-        params,
-    )
-    hist = query(
-        f"SELECT bucket_ms, lat_bucket, SUM(n) FROM rollup_latency WHERE {cond} GROUP BY 1, 2", params
-    )
-    return sums, hist
-
-
 _FAULT_MARKS = ", ".join(["%s"] * len(_REQUEST_FAULTS))
 RECENT_ATTEMPTS = f"""
 SELECT provider, model, outcome = 'ok', latency_ms, ttft_ms, COALESCE(output_tokens, 0)

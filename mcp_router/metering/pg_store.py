@@ -33,7 +33,7 @@ from mcp_router.metering.protocol import AttemptSample, HoldDecision, HoldReques
 from mcp_router.metering.records import RequestRecord
 from mcp_router.metering.reports import Aggregate
 from mcp_router.metering.sqlite_health import _REQUEST_FAULTS
-from mcp_router.metering.store_base import ReportingStore, SeriesRows
+from mcp_router.metering.store_base import ReportingStore
 
 T = TypeVar("T")
 _RETRYABLE = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
@@ -235,11 +235,6 @@ class PgStore(ReportingStore):
         for kept in out.values():
             kept.reverse()
         return out
-
-    async def _series(self, grain: str, lo: int, hi: int, group_by: str, client: str | None) -> SeriesRows:
-        return await anyio.to_thread.run_sync(
-            lambda: pg_sql.series(self.query, grain, lo, hi, group_by, client)
-        )
 
     async def recent_attempts(
         self, *, since_ms: int, per_endpoint: int = 50

@@ -81,22 +81,3 @@ def aggregate(
             )
         )
     return agg
-
-
-def series(
-    query: Query, grain: str, lo: int, hi: int, group_by: str, client: str | None
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """The rollup rows of a usage series (metering/series.py): sums per (bucket, key) and
-    latency histograms per bucket over [lo, hi) at one grain ('h' or 'd')."""
-    cond = "grain = ? AND bucket_ms >= ? AND bucket_ms < ?" + ("" if client is None else " AND client = ?")
-    params: list[Any] = [grain, lo, hi] + ([] if client is None else [client])
-    key = _ROLLUP_KEYS[group_by]
-    sums = query(
-        f"SELECT bucket_ms, {key}, SUM(requests), SUM(errors), SUM(cost_nusd) FROM rollup "
-        f"WHERE {cond} GROUP BY 1, 2",
-        params,
-    )
-    hist = query(
-        f"SELECT bucket_ms, lat_bucket, SUM(n) FROM rollup_latency WHERE {cond} GROUP BY 1, 2", params
-    )
-    return sums, hist

@@ -45,7 +45,7 @@ from mcp_router.metering.migrations import MIGRATIONS, applied_versions, migrate
 from mcp_router.metering.protocol import AttemptSample, HoldDecision, HoldRequest, PeriodCap, PeriodSpend
 from mcp_router.metering.records import RequestRecord
 from mcp_router.metering.reports import Aggregate
-from mcp_router.metering.store_base import ReportingStore, SeriesRows
+from mcp_router.metering.store_base import ReportingStore
 from mcp_router.permissions import private_file
 
 log = structlog.get_logger(__name__)
@@ -369,11 +369,6 @@ class SqliteStore(ReportingStore):
         # never holds up the writer's commits for its whole duration.
         return await anyio.to_thread.run_sync(
             lambda: sqlite_reports.aggregate(self.query, since_ms, until_ms, group_by, client)
-        )
-
-    async def _series(self, grain: str, lo: int, hi: int, group_by: str, client: str | None) -> SeriesRows:
-        return await anyio.to_thread.run_sync(
-            lambda: sqlite_reports.series(self.query, grain, lo, hi, group_by, client)
         )
 
     async def recent_attempts(

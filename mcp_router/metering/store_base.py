@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Self
 
@@ -26,7 +26,7 @@ from mcp_router.metering.reports import (
     build_summary,
     build_usage_report,
 )
-from mcp_router.metering.series import UsageSeries, build_series, plan_span
+from mcp_router.metering.series import SERIES_GROUPS, UsageSeries, build_series, plan_span
 
 SeriesRows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
@@ -43,10 +43,17 @@ class ReportingStore(DocumentsOnStore, ABC):
         self, since_ms: int | None, until_ms: int, group_by: str, client: str | None
     ) -> Aggregate: ...
 
+    _param: str  # the driver's placeholder (documents_store.py)
+
     @abstractmethod
-    async def _series(
-        self, grain: str, lo: int, hi: int, group_by: str, client: str | None
-    ) -> SeriesRows: ...
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    async def _series(self, grain: str, lo: int, hi: int, group_by: str, client: str | None) -> SeriesRows:
+        """A usage series' rollup rows over [lo, hi) at one grain ('h' or 'd'): sums per
+        (bucket, key) and latency histograms per bucket, in one SQL for both stores."""
+        return await anyio.to_thread.run_sync(
+            lambda: series_rows(self.query, self._param, grain, lo, hi, group_by, client)
+        )
 
     @abstractmethod
     def write_batch(self, records: Sequence[RequestRecord]) -> int: ...
@@ -112,3 +119,25 @@ class ReportingStore(DocumentsOnStore, ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def series_rows(
+    query: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]],
+    param: str,
+    grain: str,
+    lo: int,
+    hi: int,
+    group_by: str,
+    client: str | None,
+) -> SeriesRows:
+    """`_series`'s queries; `group_by` is a rollup column (series.py checked it)."""
+    if group_by not in SERIES_GROUPS:
+        raise ValueError(f"invalid group_by {group_by!r}")
+    cond = "grain = ? AND bucket_ms >= ? AND bucket_ms < ?" + ("" if client is None else " AND client = ?")
+    params: list[Any] = [grain, lo, hi] + ([] if client is None else [client])
+    sums_sql = (
+        f"SELECT bucket_ms, {group_by}, SUM(requests), SUM(errors), SUM(cost_nusd) FROM rollup "
+        f"WHERE {cond} GROUP BY 1, 2"
+    )
+    hist_sql = f"SELECT bucket_ms, lat_bucket, SUM(n) FROM rollup_latency WHERE {cond} GROUP BY 1, 2"
+    return query(sums_sql.replace("?", param), params), query(hist_sql.replace("?", param), params)
