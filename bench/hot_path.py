@@ -1,7 +1,7 @@
 """Hot path of a routed completion: what the router's own work costs per `complete`.
 
     .venv/bin/python bench/hot_path.py [--rounds 7] [--calls 60] [--skip-stdio] [--skip-http]
-        [--budget both|no|yes] [--base DIR]
+        [--p99-calls 100] [--budget both|no|yes] [--base DIR]
 
 The simulator runs in a process of its own (zero scripted latency for `gpt-4o-mini`). Each part
 runs twice, without and with a budget (`[budgets.default]` and `[budgets."*"]` in a config file,
@@ -24,11 +24,18 @@ which goes first, so a before/after comparison shares the machine's noise.
     answers after LATENCY_MS (`gpt-4o`) and each c=16 worker waits THINK_MS between calls, which
     keeps the server's CPU well under one core; the server's CPU share and the machine's idle
     share during the c=16 block are printed, so "not saturated" can be checked, not assumed.
+    `--p99-calls` calls at c=1 per round (and a quarter as many per c=16 worker): a p99 needs
+    a few hundred samples before one stray pause stops being the whole figure.
+
+This process and the simulator freeze their heaps (`gc.freeze()`) once warmed up, as `serve` does:
+otherwise a full collection of the client's own heap (tens of milliseconds) lands on whichever
+call happens to be running and reads as the server's tail latency.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import socket
@@ -169,6 +176,7 @@ async def part_stdio(root: str, budget: bool, rounds: int, calls: int, servers: 
             paths[label] = Paths(client, http, root)
             for fn in (paths[label].floor, paths[label].direct, paths[label].complete):
                 await seq_ms(fn, 30)
+        gc.freeze()
         own: dict[str, list[float]] = {label: [] for label in paths}
         names = ("floor", "direct", "streamed", "complete")
         med: dict[str, dict[str, list[float]]] = {label: {n: [] for n in names} for label in paths}
@@ -233,7 +241,9 @@ class HttpFigures:
               f"machine idle {statistics.median(self.idle) * 100:.0f}%")  # fmt: skip
 
 
-async def part_http(root: str, budget: bool, rounds: int, calls: int, servers: list[Server]) -> None:
+async def part_http(
+    root: str, budget: bool, rounds: int, calls: int, p99_calls: int, servers: list[Server]
+) -> None:
     limits = httpx2.Limits(max_connections=200, max_keepalive_connections=200)
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -252,9 +262,10 @@ async def part_http(root: str, budget: bool, rounds: int, calls: int, servers: l
             figures = {label: HttpFigures() for label, _, _ in runs}
             for _, paths, _ in runs:
                 await warm(paths)
+            gc.freeze()
             for i in range(rounds):
                 for label, paths, pid in runs if i % 2 == 0 else runs[::-1]:
-                    await http_round(paths, pid, calls, figures[label])
+                    await http_round(paths, pid, calls, p99_calls, figures[label])
             for label, f in figures.items():
                 f.show(label, budget)
     finally:
@@ -268,7 +279,7 @@ async def warm(paths: Paths) -> None:
         await fan(fn, 16, 5)
 
 
-async def http_round(paths: Paths, pid: int, calls: int, f: HttpFigures) -> None:
+async def http_round(paths: Paths, pid: int, calls: int, p99_calls: int, f: HttpFigures) -> None:
     for name, fn in (("floor", paths.floor), ("complete", paths.complete)):
         c0 = proc_cpu(pid)
         await fan(fn, 16, calls)
@@ -280,9 +291,9 @@ async def http_round(paths: Paths, pid: int, calls: int, f: HttpFigures) -> None
     t0 = time.perf_counter()
     await fan(paths.complete, 64, each)
     f.rate.append(64 * each / (time.perf_counter() - t0))
-    f.lat1 += await seq_ms(lambda: paths.complete(SLOW_MODEL), calls // 2)
+    f.lat1 += await seq_ms(lambda: paths.complete(SLOW_MODEL), p99_calls)
     c0, (i0, t0j), w0 = proc_cpu(pid), idle_share(), time.perf_counter()
-    f.lat16 += await fan(lambda: paths.complete(SLOW_MODEL), 16, calls // 2, THINK_MS)
+    f.lat16 += await fan(lambda: paths.complete(SLOW_MODEL), 16, max(2, p99_calls // 4), THINK_MS)
     (i1, t1j), wall = idle_share(), time.perf_counter() - w0
     f.busy.append((proc_cpu(pid) - c0) / wall)
     f.idle.append((i1 - i0) / max(1, t1j - t0j))
@@ -292,6 +303,7 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--calls", type=int, default=60)
+    ap.add_argument("--p99-calls", type=int, default=100)
     ap.add_argument("--skip-stdio", action="store_true")
     ap.add_argument("--skip-http", action="store_true")
     ap.add_argument("--budget", choices=("both", "no", "yes"), default="both")
@@ -306,7 +318,7 @@ async def main() -> None:
             if not a.skip_stdio:
                 await part_stdio(root, budget, a.rounds, a.calls, servers)
             if not a.skip_http:
-                await part_http(root, budget, a.rounds, a.calls, servers)
+                await part_http(root, budget, a.rounds, a.calls, a.p99_calls, servers)
     finally:
         proc.terminate()
 

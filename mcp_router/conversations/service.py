@@ -50,7 +50,6 @@ ID_PREFIX = "conv_"
 MAX_ID_CHARS = 100
 SWAP_TRIES = 8
 TRIM_EVERY = 64  # new conversations of a client between two counts of them (fewer under a small cap)
-TRIM_PAGE = 8  # conversations read and deleted per transaction (their bodies name their blobs)
 
 
 @dataclass(frozen=True)
@@ -82,6 +81,11 @@ class _Opened:
 
 def _blob_id(conversation_id: str, digest: str) -> str:
     return f"{conversation_id}/{digest}"
+
+
+def _blob_keys(doc: Document) -> list[tuple[str, str]]:
+    """The blob documents a stored conversation owns."""
+    return [(BLOB_KIND, _blob_id(doc.id, h)) for h in StoredConversation.model_validate_json(doc.body).blobs]
 
 
 class Conversations:
@@ -222,26 +226,15 @@ class Conversations:
 
     async def trim(self, client: str) -> int:
         """Delete `client`'s least recently updated conversations (with their blobs) past
-        `max_per_client`; how many went."""
-        gone = 0
-        while True:
-            now = self._now()
-            stored = await self._store.count_documents(KIND, now_ms=now, client=client)
-            excess = stored - self.limits.max_per_client
-            if excess <= 0:
-                break
-            docs = await self._store.list_documents(
-                KIND, now_ms=now, client=client, limit=min(excess, TRIM_PAGE), oldest_first=True
-            )
-            keys: list[tuple[str, str]] = []
-            for d in docs:
-                blobs = StoredConversation.model_validate_json(d.body).blobs
-                keys += [(KIND, d.id), *((BLOB_KIND, _blob_id(d.id, h)) for h in blobs)]
-            if not docs or not await self._store.delete_documents(keys, durable=False):  # as turns are
-                break  # deleted meanwhile (another router trimming): the rest is left to it
-            gone += len(docs)
-            if len(docs) == excess:
-                break  # the whole excess went: one count per check in the usual case
+        `max_per_client`, in one transaction of the store; how many went."""
+        gone = await self._store.trim_documents(
+            KIND,
+            client=client,
+            keep=self.limits.max_per_client,
+            now_ms=self._now(),
+            dependents=_blob_keys,
+            durable=False,  # as turns are
+        )
         if gone:
             log.info("conversations_trimmed", client=client, deleted=gone)
         return gone

@@ -12,7 +12,7 @@ its owner encodes and validates with its own model: the store never interprets i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,6 +28,11 @@ class Document:
     expires_ms: int | None = None  # None: kept until deleted
     lookup: str | None = None  # unique within `kind` when set
     version: int = 1  # the stored version; `swap_document` compares it
+
+
+# What goes with a trimmed document: the (kind, id) of each document it owns (a conversation's
+# blobs); called with each trimmed document inside the store's transaction.
+Dependents = Callable[["Document"], Sequence[tuple[str, str]]]
 
 
 class DocumentStore(Protocol):
@@ -89,5 +94,22 @@ class DocumentStore(Protocol):
         """Delete every expired document; how many went."""
         ...
 
+    async def trim_documents(
+        self,
+        kind: str,
+        *,
+        client: str,
+        keep: int,
+        now_ms: int,
+        dependents: Dependents,
+        page: int = 256,
+        durable: bool = True,
+    ) -> int:
+        """Delete `client`'s least recently updated live documents of `kind` past its newest
+        `keep`, each with the (kind, id)s `dependents` names from it, in one transaction (ids
+        found `page` at a time, bodies read one by one). How many of `kind` went; one found
+        already deleted (another writer trimming) ends it early."""
+        ...
 
-__all__ = ["Document", "DocumentStore"]
+
+__all__ = ["Dependents", "Document", "DocumentStore"]

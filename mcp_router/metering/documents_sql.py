@@ -7,7 +7,7 @@ placeholder (`?` for sqlite3, `%s` for psycopg). Each runs inside the caller's t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mcp_router.metering.documents import Document
@@ -149,6 +149,38 @@ def delete_many(conn: Any, param: str, keys: Sequence[tuple[str, str]]) -> int:
     for kind, doc_id in keys:
         gone += delete(conn, param, kind, doc_id)
     return gone
+
+
+def trim(
+    conn: Any,
+    param: str,
+    kind: str,
+    client: str,
+    keep: int,
+    now_ms: int,
+    dependents: Callable[[Document], Sequence[tuple[str, str]]],
+    page: int,
+) -> int:
+    """`DocumentStore.trim_documents` inside the caller's transaction. Each page is the ids past
+    the client's newest `keep` as one statement sees them (one walk of the client index per page,
+    however many go), so trims racing on PostgreSQL (whose statements each see the latest
+    commits) never take more than the excess between them; bodies are read one at a time."""
+    query = _sql(
+        f"SELECT id FROM documents WHERE kind = ? AND {_LIVE} AND client = ? "
+        "ORDER BY updated_ms DESC, id DESC LIMIT ? OFFSET ?",
+        param,
+    )
+    gone = 0
+    while True:
+        ids = [row[0] for row in conn.execute(query, (kind, now_ms, client, page, keep)).fetchall()]
+        for doc_id in ids:
+            doc = get(conn, param, kind, doc_id, now_ms)
+            if doc is None or not delete(conn, param, kind, doc_id):
+                return gone  # deleted meanwhile: another writer is trimming
+            delete_many(conn, param, dependents(doc))
+            gone += 1
+        if len(ids) < page:
+            return gone
 
 
 def purge(conn: Any, param: str, now_ms: int) -> int:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 
 from mcp_router.metering import documents_sql as sql
-from mcp_router.metering.documents import Document
+from mcp_router.metering.documents import Dependents, Document
 
 T = TypeVar("T")
 FAST_WRITE_BYTES = 256 * 1024  # larger bodies are written off the event loop
@@ -100,6 +100,22 @@ class DocumentsOnStore(ABC):
     async def delete_documents(self, keys: Sequence[tuple[str, str]], *, durable: bool = True) -> int:
         write = self._write if durable else self._write_relaxed
         return await anyio.to_thread.run_sync(write, lambda conn: sql.delete_many(conn, self._param, keys))
+
+    async def trim_documents(
+        self,
+        kind: str,
+        *,
+        client: str,
+        keep: int,
+        now_ms: int,
+        dependents: Dependents,
+        page: int = 256,
+        durable: bool = True,
+    ) -> int:
+        write = self._write if durable else self._write_relaxed
+        return await anyio.to_thread.run_sync(
+            write, lambda conn: sql.trim(conn, self._param, kind, client, keep, now_ms, dependents, page)
+        )
 
     async def purge_documents(self, *, now_ms: int) -> int:
         return await anyio.to_thread.run_sync(self._write, lambda conn: sql.purge(conn, self._param, now_ms))

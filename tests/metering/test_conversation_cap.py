@@ -36,7 +36,7 @@ def ask(content: Any, cid: str | None = None, client: str = "alice") -> RouteReq
 
 
 class Counting:
-    """The store, counting how often conversations are counted."""
+    """The store, counting how often a client's conversations are counted (and trimmed)."""
 
     def __init__(self, store: UsageStore) -> None:
         self._store = store
@@ -45,9 +45,9 @@ class Counting:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
-    async def count_documents(self, kind: str, **kw: Any) -> int:
+    async def trim_documents(self, kind: str, **kw: Any) -> int:
         self.counts += 1
-        return await self._store.count_documents(kind, **kw)
+        return await self._store.trim_documents(kind, **kw)
 
 
 async def test_the_least_recently_updated_go_past_the_cap(make_store: Callable[[], UsageStore]) -> None:

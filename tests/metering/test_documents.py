@@ -176,3 +176,65 @@ def test_the_purge_in_a_put_finds_expired_documents_through_the_expiry_index() -
         conn.execute(statement)
     plan = conn.execute("EXPLAIN QUERY PLAN " + documents_sql.PURGE_KIND, (1, "conversation")).fetchall()
     assert "idx_documents_expiry" in str(plan), plan
+
+
+def _owned(d: Document) -> list[tuple[str, str]]:
+    return [("blob", f"{d.id}/x")]
+
+
+async def test_trim_takes_a_clients_oldest_past_keep_with_what_they_own(
+    make_store: Callable[[], UsageStore],
+) -> None:
+    store = make_store()
+    try:
+        for i in range(7):
+            await store.put_document(doc(f"a{i}", at=1_000 + i))
+            await store.put_document(Document("blob", f"a{i}/x", "alice", "{}", 1_000, 1_000))
+        await store.put_document(doc("b0", client="bob", at=500))
+        gone = await store.trim_documents(
+            "conversation", client="alice", keep=3, now_ms=5_000, dependents=_owned, page=3, durable=False
+        )
+        assert gone == 4  # two pages: 3, then the 1 left over
+        left = await store.list_documents("conversation", now_ms=5_000, limit=20, oldest_first=True)
+        assert [d.id for d in left] == ["b0", "a4", "a5", "a6"]  # bob's older one is not alice's
+        assert sorted(d.id for d in await store.list_documents("blob", now_ms=5_000)) == [
+            "a4/x",
+            "a5/x",
+            "a6/x",
+        ]
+        assert (
+            await store.trim_documents(
+                "conversation", client="alice", keep=3, now_ms=5_000, dependents=_owned
+            )
+            == 0
+        )
+    finally:
+        await store.aclose()
+
+
+async def test_racing_trims_from_two_connections_take_the_excess_once(
+    make_store: Callable[[], UsageStore],
+) -> None:
+    stores = [make_store(), make_store()]
+    try:
+        for i in range(40):
+            await stores[0].put_document(doc(f"a{i:02}", at=1_000 + i))
+        taken: list[int] = []
+
+        async def trim(i: int) -> None:
+            taken.append(
+                await stores[i % 2].trim_documents(
+                    "conversation", client="alice", keep=24, now_ms=5_000, dependents=_owned, page=4
+                )
+            )
+
+        async with anyio.create_task_group() as tg:
+            for i in range(8):
+                tg.start_soon(trim, i)
+        assert sum(taken) == 16
+        assert await stores[1].count_documents("conversation", now_ms=5_000) == 24
+        oldest = await stores[1].list_documents("conversation", now_ms=5_000, limit=1, oldest_first=True)
+        assert [d.id for d in oldest] == ["a16"]
+    finally:
+        for s in stores:
+            await s.aclose()
