@@ -22,6 +22,7 @@ from mcp_router.core import Completion, RemoteModel
 from mcp_router.errors import ConnectionFailed, ProviderError
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.http_errors import Classifier, error_from_response, transport_errors
+from mcp_router.providers.pool import use_live_socket_backend
 from mcp_router.providers.streams import drain, read_error_body
 from mcp_router.providers.wire import Wire
 
@@ -42,7 +43,7 @@ def make_http_client(
     whole call: the router imposes the total deadline by cancelling, which works the same
     for single responses and streams.
     """
-    return httpx2.AsyncClient(
+    client = httpx2.AsyncClient(
         timeout=httpx2.Timeout(connect=connect, read=read, write=write, pool=pool),
         limits=httpx2.Limits(
             max_connections=max_connections,
@@ -51,6 +52,8 @@ def make_http_client(
         ),
         follow_redirects=False,
     )
+    use_live_socket_backend(client)  # a cheaper check of idle connections (providers/pool.py)
+    return client
 
 
 class HttpAdapter:
