@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
@@ -57,10 +58,10 @@ class Completion(BaseModel):
     reasoning: str | None = None  # the model's thinking text, when the provider returns it
 
 
-class TextDelta(BaseModel):
-    """A piece of streamed text."""
-
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of streamed text. A plain dataclass, not a model: one is made per streamed token,
+    from a string the adapter has already checked, and a model's validation cost more than that."""
 
     text: str
 
