@@ -41,12 +41,17 @@ def period_spend(
         "WHERE grain = 'd' AND client = ? AND bucket_ms >= ? AND bucket_ms < ?",
         (client, cap.start_ms, cap.end_ms),
     ).fetchall()
+    where = "WHERE client = ? AND day_ms >= ? AND day_ms < ? AND expires_ms > ?"
+    args = (client, cap.start_ms, cap.end_ms, now_ms)
+    if not adjust:  # a reserve (adjustments were applied first): summed in SQL, not row by row
+        ((settled, reserved),) = conn.execute(
+            "SELECT COALESCE(SUM(CASE WHEN settled THEN amount_nusd END), 0), "
+            f"COALESCE(SUM(CASE WHEN settled THEN 0 ELSE amount_nusd END), 0) FROM budget_holds {where}",
+            args,
+        ).fetchall()
+        return PeriodSpend(cap, int(committed) + int(settled), int(reserved))
     spent, reserved = int(committed), 0
-    rows = conn.execute(
-        "SELECT hold_id, amount_nusd, settled FROM budget_holds "
-        "WHERE client = ? AND day_ms >= ? AND day_ms < ? AND expires_ms > ?",
-        (client, cap.start_ms, cap.end_ms, now_ms),
-    )
+    rows = conn.execute(f"SELECT hold_id, amount_nusd, settled FROM budget_holds {where}", args)
     for hold_id, amount, settled in rows:
         if hold_id in adjust:
             new = adjust[hold_id]
