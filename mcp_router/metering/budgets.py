@@ -21,7 +21,6 @@ next write).
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -30,6 +29,7 @@ import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_router.errors import BudgetExceeded
+from mcp_router.ids import new_id
 from mcp_router.metering.billing import from_nano, to_nano, usd_out
 from mcp_router.metering.protocol import HoldRequest, PeriodCap, PeriodSpend, UsageStore
 from mcp_router.metering.reports import BudgetStatus
@@ -40,14 +40,6 @@ DEFAULT_CLIENT_KEY = "*"  # a limit under this key applies to clients without th
 HOLD_GRACE_S = 120.0  # past a call's deadline, time for its record to commit before its hold lapses
 DEFAULT_HOLD_TTL_S = 3600.0 + HOLD_GRACE_S  # the longest `timeout_s` a call may have, plus the grace
 _SHOWN = Decimal("0.000001")
-
-
-_IDS = random.Random()  # seeded from os.urandom once: ids need uniqueness, not secrecy
-
-
-def _new_id() -> str:
-    """A uuid4-sized hex id without a syscall per attempt."""
-    return f"{_IDS.getrandbits(128):032x}"
 
 
 def _plain(value: Decimal) -> Decimal:
@@ -147,8 +139,8 @@ class Budgets:
         """Hold `estimated_usd` for `client`, or raise BudgetExceeded (daily checked first).
         The hold lapses `deadline_s` (the call's deadline; default the longest allowed) plus a
         grace after it is taken. Raises LedgerUnavailable when it cannot be written."""
-        rid = request_id or _new_id()
-        hold_id = _new_id()
+        rid = request_id or new_id()
+        hold_id = new_id()
         estimate = max(Decimal(0), estimated_usd)
         limit = self.limit_for(client, extra)
         if limit is None:

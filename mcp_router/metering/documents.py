@@ -102,13 +102,14 @@ class DocumentStore(Protocol):
         keep: int,
         now_ms: int,
         dependents: Dependents,
-        page: int = 256,
+        page: int = 64,
         durable: bool = True,
     ) -> int:
         """Delete `client`'s least recently updated live documents of `kind` past its newest
-        `keep`, each with the (kind, id)s `dependents` names from it, in one transaction (ids
-        found `page` at a time, bodies read one by one). How many of `kind` went; one found
-        already deleted (another writer trimming) ends it early."""
+        `keep`, each with the (kind, id)s `dependents` names from its body, in transactions of
+        at most `page` (a backlog, after the cap was lowered, never holds the write lock long).
+        How many of `kind` went; one continued meanwhile stays, and a page another writer
+        already trimmed ends it."""
         ...
 
 

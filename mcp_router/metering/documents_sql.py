@@ -151,7 +151,7 @@ def delete_many(conn: Any, param: str, keys: Sequence[tuple[str, str]]) -> int:
     return gone
 
 
-def trim(
+def trim_page(
     conn: Any,
     param: str,
     kind: str,
@@ -160,27 +160,34 @@ def trim(
     now_ms: int,
     dependents: Callable[[Document], Sequence[tuple[str, str]]],
     page: int,
-) -> int:
-    """`DocumentStore.trim_documents` inside the caller's transaction. Each page is the ids past
-    the client's newest `keep` as one statement sees them (one walk of the client index per page,
-    however many go), so trims racing on PostgreSQL (whose statements each see the latest
-    commits) never take more than the excess between them; bodies are read one at a time."""
-    query = _sql(
-        f"SELECT id FROM documents WHERE kind = ? AND {_LIVE} AND client = ? "
-        "ORDER BY updated_ms DESC, id DESC LIMIT ? OFFSET ?",
-        param,
-    )
+) -> tuple[int, int]:
+    """One transaction of `DocumentStore.trim_documents`: (documents found past the client's
+    newest `keep`, at most `page`; how many of them this deleted). They are found in one
+    statement (one walk of the client index), so trims racing on PostgreSQL, whose statements
+    each see the latest commits, never take more than the excess between them; each is deleted
+    only at the version read, so one continued meanwhile (now among the newest) stays, and what
+    it owns is named by the body that was deleted."""
+    rows = conn.execute(
+        _sql(
+            f"SELECT id, version FROM documents WHERE kind = ? AND {_LIVE} AND client = ? "
+            "ORDER BY updated_ms DESC, id DESC LIMIT ? OFFSET ?",
+            param,
+        ),
+        (kind, now_ms, client, page, keep),
+    ).fetchall()
     gone = 0
-    while True:
-        ids = [row[0] for row in conn.execute(query, (kind, now_ms, client, page, keep)).fetchall()]
-        for doc_id in ids:
-            doc = get(conn, param, kind, doc_id, now_ms)
-            if doc is None or not delete(conn, param, kind, doc_id):
-                return gone  # deleted meanwhile: another writer is trimming
+    for doc_id, version in rows:
+        doc = get(conn, param, kind, doc_id, now_ms)
+        if doc is None or doc.version != int(version):
+            continue  # trimmed by another writer, or continued: no longer the oldest
+        cur = conn.execute(
+            _sql("DELETE FROM documents WHERE kind = ? AND id = ? AND version = ?", param),
+            (kind, doc_id, doc.version),
+        )
+        if cur.rowcount == 1:
             delete_many(conn, param, dependents(doc))
             gone += 1
-        if len(ids) < page:
-            return gone
+    return len(rows), gone
 
 
 def purge(conn: Any, param: str, now_ms: int) -> int:

@@ -109,13 +109,19 @@ class DocumentsOnStore(ABC):
         keep: int,
         now_ms: int,
         dependents: Dependents,
-        page: int = 256,
+        page: int = 64,
         durable: bool = True,
     ) -> int:
         write = self._write if durable else self._write_relaxed
-        return await anyio.to_thread.run_sync(
-            write, lambda conn: sql.trim(conn, self._param, kind, client, keep, now_ms, dependents, page)
-        )
+        gone = 0
+        while True:
+            found, taken = await anyio.to_thread.run_sync(
+                write,
+                lambda conn: sql.trim_page(conn, self._param, kind, client, keep, now_ms, dependents, page),
+            )
+            gone += taken
+            if found < page or not taken:  # the last page, or another writer is trimming it
+                return gone
 
     async def purge_documents(self, *, now_ms: int) -> int:
         return await anyio.to_thread.run_sync(self._write, lambda conn: sql.purge(conn, self._param, now_ms))

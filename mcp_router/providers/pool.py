@@ -14,6 +14,7 @@ from __future__ import annotations
 import select
 import socket
 import ssl
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,6 +22,7 @@ import httpcore2
 import httpx2
 
 SocketOption = httpcore2.SOCKET_OPTION
+_NO_POLL = sys.platform == "win32" or getattr(select, "poll", None) is None
 
 
 def is_readable(sock: socket.socket | None) -> bool:
@@ -29,6 +31,8 @@ def is_readable(sock: socket.socket | None) -> bool:
     fd = -1 if sock is None else sock.fileno()
     if fd < 0:
         return True
+    if _NO_POLL:  # Windows: select() takes sockets there
+        return bool(select.select([fd], [], [], 0)[0])
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     return bool(poller.poll(0))

@@ -19,6 +19,7 @@ from mcp_router.core import CompletionRequest, has_media
 from mcp_router.errors import AllRoutesFailed, ModelNotAllowed
 from mcp_router.fetch import RemoteFetcher, make_fetch_client
 from mcp_router.files import FileAccess, localize
+from mcp_router.ids import new_id
 from mcp_router.metering.records import RequestRecord
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.admission import Admission, Admissions
@@ -84,7 +85,6 @@ class Calls:
         self._files = files
         self._resources = resources
         self._fetcher = fetcher  # made on the first remote fetch when not injected
-        self._ids = Random()  # seeded from os.urandom once; ids need uniqueness, not secrecy
 
     async def run(
         self,
@@ -101,7 +101,7 @@ class Calls:
         if has_media(req.messages):  # local files read, data URLs checked (FileRefused)
             req = req.model_copy(update={"messages": await localize(req.messages, self._files)})
         receipt = Receipt(
-            request_id=f"{self._ids.getrandbits(128):032x}",  # uuid4-sized, without a syscall per call
+            request_id=new_id(),
             started=self._clock.now(),
             req=req,
             tool=tool,

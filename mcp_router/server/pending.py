@@ -70,6 +70,8 @@ class PendingRouter:
             # What exists now (catalog, settings, the SDK's and our modules) lives as long as the
             # server: frozen, the collector's full passes stop re-scanning it, which cost a pause
             # of tens of milliseconds every few hundred calls (docs/architecture.md "Hot path").
+            # Startup's garbage is collected first, so none of it is kept for good.
+            gc.collect()
             gc.freeze()
             self._router = router
             self._done.set()

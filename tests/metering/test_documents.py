@@ -194,7 +194,7 @@ async def test_trim_takes_a_clients_oldest_past_keep_with_what_they_own(
         gone = await store.trim_documents(
             "conversation", client="alice", keep=3, now_ms=5_000, dependents=_owned, page=3, durable=False
         )
-        assert gone == 4  # two pages: 3, then the 1 left over
+        assert gone == 4  # two transactions: 3, then the 1 left over
         left = await store.list_documents("conversation", now_ms=5_000, limit=20, oldest_first=True)
         assert [d.id for d in left] == ["b0", "a4", "a5", "a6"]  # bob's older one is not alice's
         assert sorted(d.id for d in await store.list_documents("blob", now_ms=5_000)) == [
@@ -219,6 +219,7 @@ async def test_racing_trims_from_two_connections_take_the_excess_once(
     try:
         for i in range(40):
             await stores[0].put_document(doc(f"a{i:02}", at=1_000 + i))
+            await stores[0].put_document(Document("blob", f"a{i:02}/x", "alice", "{}", 1_000, 1_000))
         taken: list[int] = []
 
         async def trim(i: int) -> None:
@@ -235,6 +236,8 @@ async def test_racing_trims_from_two_connections_take_the_excess_once(
         assert await stores[1].count_documents("conversation", now_ms=5_000) == 24
         oldest = await stores[1].list_documents("conversation", now_ms=5_000, limit=1, oldest_first=True)
         assert [d.id for d in oldest] == ["a16"]
+        blobs = await stores[1].list_documents("blob", now_ms=5_000, limit=100)
+        assert sorted(d.id for d in blobs) == [f"a{i:02}/x" for i in range(16, 40)]  # each went with its own
     finally:
         for s in stores:
             await s.aclose()
