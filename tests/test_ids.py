@@ -1,11 +1,11 @@
-"""Request and hold ids (mcp_router/ids.py): unique across processes sharing one database,
+"""Request and hold ids (mcp_router/core/ids.py): unique across processes sharing one database,
 including a child forked from a router's process, which would otherwise replay its parent's."""
 
 from __future__ import annotations
 
 import os
 
-from mcp_router.ids import new_id
+from mcp_router.core.ids import new_id
 
 
 def test_ids_are_uuid4_sized_hex_and_distinct() -> None:

@@ -28,8 +28,8 @@ from decimal import Decimal
 import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
+from mcp_router.core.ids import new_id
 from mcp_router.errors import BudgetExceeded
-from mcp_router.ids import new_id
 from mcp_router.metering.billing import from_nano, to_nano, usd_out
 from mcp_router.metering.protocol import HoldRequest, PeriodCap, PeriodSpend, UsageStore
 from mcp_router.metering.reports import BudgetStatus

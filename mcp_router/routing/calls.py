@@ -16,10 +16,10 @@ from typing import Protocol
 
 from mcp_router.catalog.current import CurrentCatalog
 from mcp_router.core import CompletionRequest, has_media
+from mcp_router.core.ids import new_id
 from mcp_router.errors import AllRoutesFailed, ModelNotAllowed
 from mcp_router.fetch import RemoteFetcher, make_fetch_client
 from mcp_router.files import FileAccess, localize
-from mcp_router.ids import new_id
 from mcp_router.metering.records import RequestRecord
 from mcp_router.providers.base import Adapter
 from mcp_router.routing.admission import Admission, Admissions
