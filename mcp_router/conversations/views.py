@@ -3,19 +3,12 @@ turns (pure, from stored documents)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
 
 from mcp_router.conversations.history import StoredConversation, compact
-from mcp_router.metering.documents import Document
-
-
-def iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+from mcp_router.metering.documents import Document, iso_ms
 
 
 class ConversationSummary(BaseModel):
@@ -48,8 +41,8 @@ def summary(doc: Document, conv: StoredConversation) -> ConversationSummary:
         title=conv.title,
         turns=len(conv.turns),
         models=conv.models,
-        updated=iso(doc.updated_ms),
-        expires=iso(doc.expires_ms),
+        updated=iso_ms(doc.updated_ms),
+        expires=iso_ms(doc.expires_ms),
     )
 
 
@@ -61,10 +54,11 @@ def detail(doc: Document, conv: StoredConversation) -> ConversationView:
         chunk = conv.messages[start : start + turn.messages]
         start += turn.messages
         shown = [compact(m) for m in chunk]
-        turns.append(TurnView(model=turn.model, provider=turn.provider, at=iso(turn.at_ms), messages=shown))
+        at = iso_ms(turn.at_ms)
+        turns.append(TurnView(model=turn.model, provider=turn.provider, at=at, messages=shown))
     return ConversationView(
         **summary(doc, conv).model_dump(),
-        created=iso(doc.created_ms),
+        created=iso_ms(doc.created_ms),
         bytes=conv.size(),
         turn_list=turns,
     )

@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from mcp_router.metering.documents import iso_ms
 
 JOB_KIND = "job"
 JobStatus = Literal["running", "completed", "failed", "cancelled"]
@@ -76,12 +77,6 @@ def lapsed(body: JobBody, now_ms: int) -> bool:
     return runner_alive(body.runner) is False
 
 
-def iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class Job(BaseModel):
     """A job as `jobs://{id}`, `mcp-router jobs show` and the tasks extension read it."""
 
@@ -118,10 +113,10 @@ def job_view(doc_id: str, client: str, body: JobBody, created: int, updated: int
         client=client,
         tool=body.tool,
         status=body.status,
-        created_at=iso(created) or "",
-        updated_at=iso(updated) or "",
-        finished_at=iso(body.finished_ms),
-        expires_at=iso(expires),
+        created_at=iso_ms(created, "milliseconds") or "",
+        updated_at=iso_ms(updated, "milliseconds") or "",
+        finished_at=iso_ms(body.finished_ms, "milliseconds"),
+        expires_at=iso_ms(expires, "milliseconds"),
         progress=body.progress,
         cancel_requested=body.cancel_requested,
         result=body.result,

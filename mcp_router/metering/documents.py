@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -28,6 +29,13 @@ class Document:
     expires_ms: int | None = None  # None: kept until deleted
     lookup: str | None = None  # unique within `kind` when set
     version: int = 1  # the stored version; `swap_document` compares it
+
+
+def iso_ms(ms: int | None, timespec: str = "seconds") -> str | None:
+    """A document's time (epoch milliseconds) as ISO-8601 UTC with a `Z`; None stays None."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 # What goes with a trimmed document: the (kind, id) of each document it owns (a conversation's
@@ -113,4 +121,4 @@ class DocumentStore(Protocol):
         ...
 
 
-__all__ = ["Dependents", "Document", "DocumentStore"]
+__all__ = ["Dependents", "Document", "DocumentStore", "iso_ms"]
