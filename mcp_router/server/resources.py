@@ -27,42 +27,20 @@ class RouterResources:
         self._state = state
 
     def register(self, server: MCPServer[Any]) -> None:
-        server.resource(
-            CATALOG_URI,
-            name="catalog",
-            title="Available models",
-            mime_type=JSON,
-            description="Every model a configured provider serves: price (USD per 1M tokens), "
-            "context, capabilities, providers. Compact rows; detail per model below.",
-        )(self.catalog)
-        server.resource(
-            MODEL_URI,
-            name="model",
-            title="One model",
-            mime_type=JSON,
-            description="Endpoints, prices, health.",
-        )(self.model)
-        server.resource(
-            USAGE_URI,
-            name="usage",
-            title="Usage summary",
-            mime_type=JSON,
-            description="Requests, tokens and USD cost today and this week.",
-        )(self.usage)
-        server.resource(
-            CONVERSATIONS_URI,
-            name="conversations",
-            title="Your conversations",
-            mime_type=JSON,
-            description="Stored conversations of complete: id, title, turns, models, last update.",
-        )(self.conversations)
-        server.resource(
-            CONVERSATION_URI,
-            name="conversation",
-            title="One conversation",
-            mime_type=JSON,
-            description="Its turns, compactly (text clipped, files by reference).",
-        )(self.conversation)
+        listed = (
+            (CATALOG_URI, "catalog", "Available models", self.catalog,
+             "Every model a configured provider serves: price (USD per 1M tokens), "
+             "context, capabilities, providers. Compact rows; detail per model below."),
+            (MODEL_URI, "model", "One model", self.model, "Endpoints, prices, health."),
+            (USAGE_URI, "usage", "Usage summary", self.usage,
+             "Requests, tokens and USD cost today and this week."),
+            (CONVERSATIONS_URI, "conversations", "Your conversations", self.conversations,
+             "Stored conversations of complete: id, title, turns, models, last update."),
+            (CONVERSATION_URI, "conversation", "One conversation", self.conversation,
+             "Its turns, compactly (text clipped, files by reference)."),
+        )  # fmt: skip
+        for uri, name, title, read, description in listed:
+            server.resource(uri, name=name, title=title, mime_type=JSON, description=description)(read)
 
     @maps_errors(ResourceError)
     async def catalog(self) -> str:
