@@ -13,9 +13,8 @@ import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from mcp_router.api.arguments import CompletionArgs, InvalidArguments
 from mcp_router.gateway.errors import bad_request
-from mcp_router.gateway.openai_request import ChatCall, invalid
+from mcp_router.gateway.openai_request import ChatCall, routed_call
 
 IGNORED = frozenset({"metadata", "service_tier", "anthropic_version", "context_management"})
 HANDLED = frozenset(
@@ -243,10 +242,7 @@ def messages_call(body: Any, *, client: str, providers: Collection[str] | None =
     stream = body.get("stream") or False
     if not isinstance(stream, bool):
         raise bad_request("`stream` must be true or false.", "stream")
-    try:
-        args = CompletionArgs.parse(_fields(body))
-        request = args.to_route_request(client=client, tool="messages", providers=providers)
-    except InvalidArguments as exc:
-        raise invalid(exc) from exc
-    model = body.get("model") if isinstance(body.get("model"), str) else "auto"
-    return ChatCall(request=request, stream=stream, include_usage=True, model=str(model))
+    fields = _fields(body)
+    return routed_call(
+        body, fields, client=client, tool="messages", providers=providers, stream=stream, include_usage=True
+    )

@@ -181,16 +181,39 @@ def invalid(exc: InvalidArguments) -> GatewayError:
     return bad_request(text, found.group(1) if found else None)
 
 
+def routed_call(
+    body: Mapping[str, Any],
+    fields: dict[str, Any],
+    *,
+    client: str,
+    tool: str,
+    providers: Collection[str] | None,
+    stream: bool,
+    include_usage: bool,
+) -> ChatCall:
+    """The call both wire formats end in: `fields` (complete's arguments, mapped from the body)
+    checked as the MCP tool checks them, a mistake a 400 naming the field; the model named as
+    the caller asked (`auto` when it did not)."""
+    try:
+        request = CompletionArgs.parse(fields).to_route_request(client=client, tool=tool, providers=providers)
+    except InvalidArguments as exc:
+        raise invalid(exc) from exc
+    asked = body.get("model") if isinstance(body.get("model"), str) else "auto"
+    return ChatCall(request=request, stream=stream, include_usage=include_usage, model=str(asked))
+
+
 def chat_call(body: Any, *, client: str, providers: Collection[str] | None = None) -> ChatCall:
     """The call a Chat Completions body asks for; raises `GatewayError` (400) naming the field."""
     if not isinstance(body, Mapping):
         raise bad_request("The request body must be a JSON object.")
     _check_fields(body)
     stream, include_usage = _stream_options(body)
-    try:
-        args = CompletionArgs.parse(_fields(body))
-        request = args.to_route_request(client=client, tool="chat.completions", providers=providers)
-    except InvalidArguments as exc:
-        raise invalid(exc) from exc
-    asked = body.get("model") if isinstance(body.get("model"), str) else "auto"
-    return ChatCall(request=request, stream=stream, include_usage=include_usage, model=str(asked))
+    return routed_call(
+        body,
+        _fields(body),
+        client=client,
+        tool="chat.completions",
+        providers=providers,
+        stream=stream,
+        include_usage=include_usage,
+    )
