@@ -22,7 +22,7 @@ from mcp_router.core import Completion, RemoteModel
 from mcp_router.errors import ConnectionFailed, ProviderError
 from mcp_router.providers.config import ProviderConfig
 from mcp_router.providers.http_errors import Classifier, error_from_response, transport_errors
-from mcp_router.providers.pool import use_live_socket_backend
+from mcp_router.providers.pool import tune_pools
 from mcp_router.providers.streams import drain, read_error_body
 from mcp_router.providers.wire import Wire
 
@@ -52,7 +52,7 @@ def make_http_client(
         ),
         follow_redirects=False,
     )
-    use_live_socket_backend(client)  # a cheaper check of idle connections (providers/pool.py)
+    tune_pools(client)  # cheaper idle checks, one body piece per read (providers/pool.py)
     return client
 
 

@@ -36,6 +36,22 @@ def _legend(page: Any) -> list[str]:
     return sorted(page.locator("#spend-legend li").all_inner_texts())
 
 
+LEGEND_IS = """(want) => {
+  const got = [...document.querySelectorAll('#spend-legend li')].map((li) => li.innerText);
+  return got.length === want.length && want.every((name) => got.includes(name));
+}"""
+
+
+def _await_legend(page: Any, names: set[str]) -> None:
+    """Wait until the spend legend names exactly `names`: a count alone may match the legend
+    before a redraw (three models and three providers; the one-line "no spend" placeholder)."""
+    try:
+        page.wait_for_function(LEGEND_IS, arg=sorted(names))
+    except Exception:  # playwright's timeout: say what the page shows instead
+        assert _legend(page) == sorted(names)
+        raise
+
+
 def _traffic(url: str) -> list[dict[str, Any]]:
     """One request that fails (every endpoint of FAILING is down), then answered ones: through
     the fallback, and one per other model. Returns the answered ones."""
@@ -60,11 +76,11 @@ def _watched_page(browser: Any, problems: list[str]) -> Any:
 def _check_spend(page: Any, done: list[dict[str, Any]]) -> None:
     """The spend chart: one series per model that was paid for, as the legend names them; then
     per provider; and the failed request in the requests chart."""
-    expect(page.locator("#spend-legend li")).to_have_count(len({d["model"] for d in done}))
+    _await_legend(page, {d["model"] for d in done})
     assert _legend(page) == sorted({d["model"] for d in done})
     assert page.locator("#spend-chart rect[data-series]").count() >= len(done)
     page.select_option("#stack", "provider")
-    expect(page.locator("#spend-legend li")).to_have_count(len({d["provider"] for d in done}))
+    _await_legend(page, {d["provider"] for d in done})
     assert _legend(page) == sorted({d["provider"] for d in done})
     expect(page.locator("#requests-chart rect.bad")).to_have_count(1)
 
@@ -142,8 +158,7 @@ def test_tokens_need_a_login_and_scope_the_page_to_the_client(
         assert cookie["name"] == "mcp_router_session" and cookie["value"] not in TOKENS.values()
         assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
         expect(page.locator("#who")).to_contain_text("laptop")
-        expect(page.locator("#spend-legend li")).to_have_count(1)
-        assert _legend(page) == [mine["model"]]  # not ops's model
+        _await_legend(page, {mine["model"]})  # not ops's model
         assert page.locator("#stack option[value=client]").count() == 0
         refused = page.evaluate("fetch('/api/series?client=ops').then(r => r.status)")
         assert refused == 400
@@ -157,6 +172,5 @@ def test_tokens_need_a_login_and_scope_the_page_to_the_client(
         page.fill("#token", TOKENS["ops"])  # the admin reads every client
         page.click("button[type=submit]")
         page.select_option("#stack", "client")
-        expect(page.locator("#spend-legend li")).to_have_count(2)
-        assert _legend(page) == ["laptop", "ops"]
+        _await_legend(page, {"laptop", "ops"})
         assert theirs["model"] != mine["model"]

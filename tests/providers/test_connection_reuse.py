@@ -89,10 +89,14 @@ async def test_early_exit_closes_and_next_call_still_works(
 ) -> None:
     sim, http, counter = counted
     adapter = (await _adapters(sim, http))[provider]
+    # Paced, so the rest of the body is still to come when the consumer leaves (at full speed
+    # the whole body may already be read, and the connection is then clean and reused).
+    sim.set_profile(provider, MODELS[provider], tokens_per_s=5)
     async with aclosing(adapter.stream(REQUEST, MODELS[provider])) as events:
         async for event in events:
             assert isinstance(event, TextDelta)
             break  # the consumer leaves mid-stream: that connection is not reusable
+    sim.set_profile(provider, MODELS[provider])
     for _ in range(3):
         text, _end = await _stream_all(adapter, MODELS[provider])
         assert text

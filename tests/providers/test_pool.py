@@ -1,7 +1,8 @@
-"""The provider pool's network backend (providers/pool.py): the cheaper liveness check still
-tells a dead idle connection from a live one, so the pool never hands out a connection the
-server has closed; and `make_http_client` really installs it (httpx2 has no public setting for
-it, so an upgrade that moves the pool must fail here, not silently cost CPU)."""
+"""The provider pool (providers/pool.py): the cheaper liveness check still tells a dead idle
+connection from a live one, so the pool never hands out a connection the server has closed; a
+coalescing connection gives the same body bytes, framing errors and keep-alive as httpcore2's
+own, in fewer pieces; and `make_http_client` really installs both (httpx2 has no public setting
+for either, so an upgrade that moves the pool must fail here, not silently cost CPU)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,18 @@ from contextlib import asynccontextmanager
 
 import anyio
 import anyio.abc
+import httpcore2
 import pytest
+from httpcore2._async.http11 import AsyncHTTP11Connection
 
 from mcp_router.providers.http import make_http_client
-from mcp_router.providers.pool import LiveSocketBackend, LiveSocketStream, is_readable
+from mcp_router.providers.pool import (
+    CoalescingConnection,
+    CoalescingHTTP11Connection,
+    LiveSocketBackend,
+    LiveSocketStream,
+    is_readable,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -80,4 +89,63 @@ async def test_make_http_client_installs_the_backend_and_streams_through_it() ->
         stream = response.extensions["network_stream"]
         assert isinstance(stream, LiveSocketStream)
         assert stream.get_extra_info("is_readable") in (True, False)
+        (connection,) = pool.connections  # the one serving this response
+        assert type(connection) is CoalescingConnection
+        assert type(connection._connection) is CoalescingHTTP11Connection
         assert (await response.aread()) == b"ok"
+
+
+# -- coalescing: the same body as httpcore2's own connection, in fewer pieces --------------------
+
+HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/event-stream\r\n\r\n"
+EVENTS = [b'data: {"n": %d}\n\n' % i for i in range(20)]
+CHUNKED = b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in EVENTS)
+BOTH = [AsyncHTTP11Connection, CoalescingHTTP11Connection]
+
+
+async def _pieces(
+    cls: type[AsyncHTTP11Connection], reads: list[bytes]
+) -> tuple[list[bytes], Exception | None, AsyncHTTP11Connection]:
+    """The body pieces a connection of class `cls` hands up when the network gives `reads`, and
+    the error that ended the body, if any."""
+    origin = httpcore2.Origin(b"http", b"provider.test", 80)
+    connection = cls(origin=origin, stream=httpcore2.AsyncMockStream(list(reads)))
+    request = httpcore2.Request("POST", "http://provider.test/", headers={"Host": "provider.test"})
+    response = await connection.handle_async_request(request)
+    pieces: list[bytes] = []
+    error: Exception | None = None
+    try:
+        async for piece in response.aiter_stream():
+            pieces.append(piece)
+    except httpcore2.RemoteProtocolError as exc:
+        error = exc
+    finally:
+        await response.aclose()
+    return pieces, error, connection
+
+
+async def test_chunks_already_read_come_up_as_one_piece_and_the_connection_is_reused() -> None:
+    reads = [HEAD + CHUNKED[:200], CHUNKED[200:] + b"0\r\n\r\n"]
+    (own, _, own_conn), (ours, _, our_conn) = [await _pieces(cls, reads) for cls in BOTH]
+    assert b"".join(ours) == b"".join(own) == b"".join(EVENTS)
+    assert len(own) >= len(EVENTS)  # httpcore2: one piece per chunk (or part of one)
+    assert len(ours) <= len(reads)  # ours: at most one per network read
+    assert our_conn.is_available() and own_conn.is_available()  # a whole body: back to the pool
+
+
+@pytest.mark.parametrize(
+    ("tail", "partial", "message"),
+    [
+        (b"zz\r\n", b"", "chunk"),  # bad framing after good chunks, in the same read
+        (b"5\r\nab", b"ab", "incomplete"),  # the server closed mid-chunk
+    ],
+)
+async def test_good_chunks_come_up_before_the_error_that_follows_them(
+    tail: bytes, partial: bytes, message: str
+) -> None:
+    reads = [HEAD + CHUNKED + tail]
+    (own, own_error, _), (ours, our_error, our_conn) = [await _pieces(cls, reads) for cls in BOTH]
+    assert b"".join(ours) == b"".join(own) == b"".join(EVENTS) + partial
+    assert type(our_error) is type(own_error) is httpcore2.RemoteProtocolError
+    assert message in str(our_error).lower()
+    assert not our_conn.is_available()
