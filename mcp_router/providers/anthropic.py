@@ -30,6 +30,7 @@ from mcp_router.core import (
     RemoteModel,
     StreamEvent,
 )
+from mcp_router.errors import ProviderError
 from mcp_router.providers.anthropic_wire import (
     API_VERSION,
     EventState,
@@ -40,7 +41,8 @@ from mcp_router.providers.anthropic_wire import (
     to_wire,
 )
 from mcp_router.providers.http import HttpAdapter
-from mcp_router.providers.streams import SSEParser
+from mcp_router.providers.streams import ReadBatch, SSEEvent, SSEParser
+from mcp_router.providers.wire import Wire
 
 
 class AnthropicAdapter(HttpAdapter):
@@ -71,16 +73,11 @@ class AnthropicAdapter(HttpAdapter):
         parser = SSEParser(self.name)
         async with self._open_stream(f"{self.base_url}/v1/messages", body, model) as (chunks, wire):
             async for raw in chunks:  # parser fed inline: no generator step per event
-                for event in parser.feed(raw):
-                    name = event.event
-                    data = wire.parse(event.data) if event.data.strip() else {}
-                    if name == "message" and isinstance(data, dict) and isinstance(data.get("type"), str):
-                        name = data["type"]  # tolerate servers that omit `event:` lines
-                    delta = map_event(name, data, state, wire, self.name)
-                    if delta is not None:
-                        yield delta
-                    if state.stopped:
-                        break
+                events, error = read_events(parser.feed(raw), state, wire, self.name)
+                for item in events:
+                    yield item
+                if error is not None:
+                    raise error
                 if state.stopped:
                     break
         if not state.stopped:
@@ -94,3 +91,25 @@ class AnthropicAdapter(HttpAdapter):
         return await self._list_pages(
             f"{self.base_url}/v1/models", {"limit": 1000}, "after_id", models_from_wire
         )
+
+
+def read_events(
+    sse: list[SSEEvent], state: EventState, wire: Wire, provider: str
+) -> tuple[list[StreamEvent], ProviderError | None]:
+    """What one network read's events say (`ReadBatch`), and the error that ended them, raised
+    by the caller after the text that came before it."""
+    batch = ReadBatch()
+    try:
+        for event in sse:
+            name = event.event
+            data = wire.parse(event.data) if event.data.strip() else {}
+            if name == "message" and isinstance(data, dict) and isinstance(data.get("type"), str):
+                name = data["type"]  # tolerate servers that omit `event:` lines
+            delta = map_event(name, data, state, wire, provider)
+            if delta is not None:
+                batch.add(delta)
+            if state.stopped:
+                break
+    except ProviderError as exc:
+        return batch.events(), exc
+    return batch.events(), None

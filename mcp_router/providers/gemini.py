@@ -47,7 +47,7 @@ from mcp_router.providers import gemini_tools as tools
 from mcp_router.providers import media
 from mcp_router.providers.http import HttpAdapter
 from mcp_router.providers.http_errors import Classification, build_error, default_error_class, error_object
-from mcp_router.providers.streams import SSEParser
+from mcp_router.providers.streams import ReadBatch, SSEEvent, SSEParser
 from mcp_router.providers.wire import Wire, positive_int
 
 API_VERSION = "v1beta"
@@ -331,13 +331,11 @@ class GeminiAdapter(HttpAdapter):
         body = to_wire(request, model, self.name)
         async with self._open_stream(url, body, model, params={"alt": "sse"}) as (chunks, wire):
             async for raw in chunks:  # parser fed inline: no generator step per event
-                for event in parser.feed(raw):
-                    if not event.data.strip():
-                        continue
-                    for ev in state.fold(read_response(wire.parse(event.data), wire)):
-                        yield ev
-                    if state.finish is not None:
-                        break
+                events, error = _read_events(parser.feed(raw), state, wire)
+                for item in events:
+                    yield item
+                if error is not None:
+                    raise error
                 if state.finish is not None:
                     break
         if state.finish is None:
@@ -358,3 +356,22 @@ class GeminiAdapter(HttpAdapter):
         return await self._list_pages(
             f"{self.base_url}/{API_VERSION}/models", {"pageSize": 1000}, "pageToken", models_from_wire
         )
+
+
+def _read_events(
+    sse: list[SSEEvent], state: _StreamState, wire: Wire
+) -> tuple[list[StreamEvent], ProviderError | None]:
+    """What one network read's events say (`ReadBatch`), and the error that ended them, raised
+    by the caller after the text that came before it."""
+    batch = ReadBatch()
+    try:
+        for event in sse:
+            if not event.data.strip():
+                continue
+            for item in state.fold(read_response(wire.parse(event.data), wire)):
+                batch.add(item)
+            if state.finish is not None:
+                break
+    except ProviderError as exc:
+        return batch.events(), exc
+    return batch.events(), None

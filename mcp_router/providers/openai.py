@@ -34,7 +34,7 @@ from mcp_router.providers.http import HttpAdapter
 from mcp_router.providers.http_errors import build_error
 from mcp_router.providers.openai_models import models_from_wire
 from mcp_router.providers.openai_wire import ChunkState, classify, from_wire, map_chunk, stream_end, to_wire
-from mcp_router.providers.streams import SSEParser
+from mcp_router.providers.streams import ReadBatch, SSEEvent, SSEParser
 from mcp_router.providers.wire import Wire
 
 
@@ -53,23 +53,12 @@ class OpenAIAdapter(HttpAdapter):
         state = ChunkState(provider=self.name, model=model)
         parser = SSEParser(self.name)
         async with self._open_stream(f"{self.base_url}/chat/completions", body, model) as (chunks, wire):
-            # The parser is fed inline rather than through an `iter_sse` generator: one
-            # generator step fewer per streamed token.
             async for raw in chunks:
-                for event in parser.feed(raw):
-                    data = event.data
-                    if len(data) < 16 and data.strip() == "[DONE]":
-                        state.done = True
-                        break
-                    if event.event == "error":
-                        raise _error_event(self.name, model, data, wire)
-                    delta = map_chunk(wire.parse(data), state, wire)
-                    if state.pending:
-                        for extra in state.pending:
-                            yield extra
-                        state.pending.clear()
-                    if delta is not None:
-                        yield delta
+                events, error = read_events(parser.feed(raw), state, wire, model)
+                for event in events:
+                    yield event
+                if error is not None:
+                    raise error
                 if state.done:
                     break
         if not state.done:
@@ -80,6 +69,32 @@ class OpenAIAdapter(HttpAdapter):
         body, _ = await self._request_json("GET", f"{self.base_url}/models")
         with self._scrubbed():
             return models_from_wire(body, self.config)
+
+
+def read_events(
+    sse: list[SSEEvent], state: ChunkState, wire: Wire, model: str
+) -> tuple[list[StreamEvent], ProviderError | None]:
+    """What one network read's events say (`ReadBatch`), and the error that ended them, raised
+    by the caller after the text that came before it."""
+    batch = ReadBatch()
+    try:
+        for event in sse:
+            data = event.data
+            if len(data) < 16 and data.strip() == "[DONE]":
+                state.done = True
+                break
+            if event.event == "error":
+                raise _error_event(state.provider, model, data, wire)
+            piece = map_chunk(wire.parse(data), state, wire)
+            if state.pending:  # tool-call and reasoning deltas, in their place
+                for extra in state.pending:
+                    batch.add(extra)
+                state.pending.clear()
+            if piece:
+                batch.text(piece)
+    except ProviderError as exc:
+        return batch.events(), exc
+    return batch.events(), None
 
 
 def _error_event(provider: str, model: str, data: str, wire: Wire) -> ProviderError:

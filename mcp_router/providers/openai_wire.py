@@ -18,7 +18,6 @@ from mcp_router.core import (
     ResponseFormat,
     StreamEnd,
     StreamEvent,
-    TextDelta,
     TextPart,
     ToolCallAssembler,
     Usage,
@@ -229,8 +228,8 @@ class ChunkState:
     pending: list[StreamEvent] = field(default_factory=list)  # tool-call and reasoning deltas
 
 
-def map_chunk(chunk: Any, state: ChunkState, wire: Wire) -> TextDelta | None:
-    """Fold one decoded chunk into `state`; return its text delta, if any.
+def map_chunk(chunk: Any, state: ChunkState, wire: Wire) -> str | None:
+    """Fold one decoded chunk into `state`; return its text, if any.
 
     Runs once per streamed token, so the common shapes are checked inline (`type(x) is dict`)
     and the `Wire` accessors are called only to reject a bad shape with their error."""
@@ -259,7 +258,7 @@ def map_chunk(chunk: Any, state: ChunkState, wire: Wire) -> TextDelta | None:
         return None
     if type(content) is not str:
         wire.opt_str(delta, "content", "delta")  # raises
-    return TextDelta(text=content) if content else None
+    return content or None
 
 
 def _chunk_header(top: dict[str, Any], state: ChunkState, wire: Wire) -> None:

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import anyio
 import httpx2
 
+from mcp_router.core import StreamEvent, TextDelta
 from mcp_router.errors import MalformedResponse, ProviderError
 from mcp_router.providers.wire import Wire
 
@@ -142,6 +143,38 @@ class SSEParser:
 
 
 _BOM = b"\xef\xbb\xbf"
+
+
+class ReadBatch:
+    """The stream events one network read completes, in order, consecutive text joined into
+    one `TextDelta`. One read usually holds many tokens, so every layer above (the adapter's
+    generator, the router's stream loop, progress) takes one step per read, not per token."""
+
+    __slots__ = ("_events", "_text")
+
+    def __init__(self) -> None:
+        self._events: list[StreamEvent] = []
+        self._text: list[str] = []
+
+    def text(self, piece: str) -> None:
+        self._text.append(piece)
+
+    def add(self, event: StreamEvent) -> None:
+        if type(event) is TextDelta:
+            self._text.append(event.text)
+            return
+        self._join()
+        self._events.append(event)
+
+    def events(self) -> list[StreamEvent]:
+        self._join()
+        return self._events
+
+    def _join(self) -> None:
+        if self._text:
+            text = self._text[0] if len(self._text) == 1 else "".join(self._text)
+            self._events.append(TextDelta(text=text))
+            self._text = []
 
 
 def _sse_block(block: bytes) -> SSEEvent | None:

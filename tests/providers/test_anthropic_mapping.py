@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mcp_router.core import CompletionRequest, Message, ResponseFormat
+from mcp_router.core import CompletionRequest, Message, ReasoningDelta, ResponseFormat, TextDelta
 from mcp_router.errors import (
     AuthFailed,
     BadRequest,
@@ -19,7 +19,9 @@ from mcp_router.errors import (
     ServerError,
 )
 from mcp_router.providers import anthropic_wire as an
+from mcp_router.providers.anthropic import read_events
 from mcp_router.providers.http_errors import error_from_response
+from mcp_router.providers.streams import SSEEvent
 from mcp_router.providers.wire import Wire
 
 
@@ -213,6 +215,27 @@ def test_stream_error_event_raises_mapped_error(etype: str, kind: type[Exception
     error = ("error", {"type": "error", "error": {"type": etype, "message": "Overloaded"}})
     with pytest.raises(kind):
         _run([MESSAGE_START, _delta("Hi"), error])
+
+
+def _sse(*events: tuple[str, Any]) -> list[SSEEvent]:
+    return [SSEEvent(name, json.dumps(data)) for name, data in events]
+
+
+def test_one_reads_deltas_are_one_text_and_an_error_comes_after_them() -> None:
+    """The events of one network read: the text deltas join into one, a thinking delta keeps its
+    place, and an error event ends the read after the text that came before it."""
+    thinking = (
+        "content_block_delta",
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "hmm"}},
+    )
+    error = ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+    state = an.EventState(model="claude-haiku-4-5")
+    sse = _sse(
+        MESSAGE_START, _delta("Hi"), _delta(" you"), thinking, _delta("!"), error, _delta("never read")
+    )
+    events, failure = read_events(sse, state, Wire("anthropic"), "anthropic")
+    assert events == [TextDelta(text="Hi you"), ReasoningDelta(text="hmm"), TextDelta(text="!")]
+    assert isinstance(failure, Overloaded)
 
 
 def test_delta_before_message_start_is_malformed() -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from mcp_router.core import CompletionRequest, Message, ResponseFormat, TextDelta
+from mcp_router.core import CompletionRequest, Message, ReasoningDelta, ResponseFormat, TextDelta
 from mcp_router.errors import (
     AuthFailed,
     BadRequest,
@@ -24,6 +25,8 @@ from mcp_router.providers import openai_models as oa_models
 from mcp_router.providers import openai_wire as oa
 from mcp_router.providers.config import ProviderConfig, providers_from_env
 from mcp_router.providers.http_errors import build_error, error_from_response
+from mcp_router.providers.openai import read_events
+from mcp_router.providers.streams import SSEEvent
 from mcp_router.providers.wire import Wire
 
 OPENAI = ProviderConfig(
@@ -189,9 +192,9 @@ def _chunks(*items: dict[str, Any]) -> tuple[list[str], oa.ChunkState]:
     wire = Wire("openai")
     texts = []
     for item in items:
-        delta = oa.map_chunk(item, state, wire)
-        if isinstance(delta, TextDelta):
-            texts.append(delta.text)
+        text = oa.map_chunk(item, state, wire)
+        if text is not None:
+            texts.append(text)
     return texts, state
 
 
@@ -487,3 +490,43 @@ def test_model_lists_say_chat_only_where_the_vendor_does() -> None:
     assert [m.chat for m in oa_models.models_from_wire(together, GROQ)] == [True, False, None, None]
     openai = {"data": [{"id": "text-embedding-3-small", "object": "model", "owned_by": "system"}]}
     assert [m.chat for m in oa_models.models_from_wire(openai, OPENAI)] == [None]
+
+
+def _sse(*chunks: dict[str, Any]) -> list[SSEEvent]:
+    return [SSEEvent("message", json.dumps(c)) for c in chunks]
+
+
+def test_one_reads_text_is_one_delta_with_reasoning_in_its_place() -> None:
+    """The chunks of one network read: consecutive text joins into one delta (one step per read
+    for the layers above), a reasoning delta keeps its place between the texts around it."""
+    state = oa.ChunkState(provider="openai", model="gpt-4o-mini")
+    sse = _sse(
+        _chunk({"role": "assistant", "content": ""}),
+        _chunk({"content": "Hel"}),
+        _chunk({"content": "lo"}),
+        _chunk({"reasoning_content": "think"}),
+        _chunk({"content": " world"}),
+    )
+    events, error = read_events(sse, state, Wire("openai"), "gpt-4o-mini")
+    assert error is None
+    assert events == [TextDelta(text="Hello"), ReasoningDelta(text="think"), TextDelta(text=" world")]
+    assert not state.done
+
+
+def test_text_before_an_error_event_comes_up_before_the_error() -> None:
+    state = oa.ChunkState(provider="openai", model="gpt-4o-mini")
+    error_body = {"error": {"message": "The server had an error", "type": "server_error"}}
+    sse = _sse(_chunk({"content": "par"}), _chunk({"content": "tial"}))
+    sse += [SSEEvent("error", json.dumps(error_body)), *_sse(_chunk({"content": "never read"}))]
+    events, error = read_events(sse, state, Wire("openai"), "gpt-4o-mini")
+    assert events == [TextDelta(text="partial")]
+    assert isinstance(error, ServerError) and error.model == "gpt-4o-mini"
+
+
+def test_done_ends_the_read_after_its_text() -> None:
+    state = oa.ChunkState(provider="openai", model="gpt-4o-mini")
+    sse = [*_sse(_chunk({"content": "end"}, finish="stop")), SSEEvent("message", "[DONE]")]
+    sse += _sse(_chunk({"content": "after the end"}))
+    events, error = read_events(sse, state, Wire("openai"), "gpt-4o-mini")
+    assert (events, error) == ([TextDelta(text="end")], None)
+    assert state.done and state.finish == "stop"
