@@ -149,3 +149,30 @@ async def test_good_chunks_come_up_before_the_error_that_follows_them(
     assert type(our_error) is type(own_error) is httpcore2.RemoteProtocolError
     assert message in str(our_error).lower()
     assert not our_conn.is_available()
+
+
+class RecordedStream(httpcore2.AsyncMockStream):
+    """A mock network stream that keeps what was written to it."""
+
+    def __init__(self, reads: list[bytes]) -> None:
+        super().__init__(reads)
+        self.writes: list[bytes] = []
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.writes.append(buffer)
+
+
+@pytest.mark.parametrize(("body", "writes"), [(b'{"model": "m"}', 1), (b"", 1), (b"x" * 100_000, 2)])
+async def test_a_request_goes_out_in_one_write_unless_its_body_is_large(body: bytes, writes: int) -> None:
+    stream = RecordedStream([b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"])
+    origin = httpcore2.Origin(b"http", b"provider.test", 80)
+    connection = CoalescingHTTP11Connection(origin=origin, stream=stream)
+    headers = {"Host": "provider.test", "Content-Length": str(len(body))}
+    request = httpcore2.Request("POST", "http://provider.test/v1", headers=headers, content=body)
+    response = await connection.handle_async_request(request)
+    assert await response.aread() == b"ok"
+    await response.aclose()
+    assert len(stream.writes) == writes
+    head, _, sent_body = b"".join(stream.writes).partition(b"\r\n\r\n")
+    assert head.startswith(b"POST /v1 HTTP/1.1\r\n") and sent_body == body
+    assert connection.is_available()  # the next request on it starts clean
