@@ -11,6 +11,7 @@ the fix; never the rejected value (it may be huge or private).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection, Mapping
 from types import UnionType
@@ -113,6 +114,12 @@ def _admits_text(annotation: Any) -> bool:
     return annotation is str or origin is Literal
 
 
+@functools.cache
+def _textless_fields(cls: type[BaseModel]) -> frozenset[str]:
+    """The fields of `cls` that take no string as itself (once per class: it runs per call)."""
+    return frozenset(name for name, info in cls.model_fields.items() if not _admits_text(info.annotation))
+
+
 class ToolArgs(BaseModel):
     """A tool's arguments: unknown keys are errors; `parse` raises `InvalidArguments`."""
 
@@ -126,9 +133,9 @@ class ToolArgs(BaseModel):
         if not isinstance(data, Mapping):
             return data
         out = dict(data)
+        textless = _textless_fields(cls)
         for name, value in data.items():
-            info = cls.model_fields.get(name)
-            if info is None or not isinstance(value, str) or _admits_text(info.annotation):
+            if name not in textless or not isinstance(value, str):
                 continue
             try:
                 decoded = json.loads(value)

@@ -35,7 +35,8 @@ class GroupWriter:
                 await self._drain()
             finally:
                 self._writing = False
-        await waiter.done.wait()
+        if not waiter.done.is_set():  # set already when this call wrote the batch: no extra loop turn
+            await waiter.done.wait()
         if waiter.error is not None:
             raise waiter.error
 
