@@ -2,7 +2,9 @@
 open, its file owner-only (0600).
 
 One connection guarded by a lock, so the writer's flush thread, budget holds and report readers
-share a store; the async methods run the blocking work in a worker thread. Writes are
+share a store; the async methods run the blocking work in a worker thread. Short writes that must
+not wait (budget holds, small document writes, on the event loop) use a second connection under
+the same lock, set up once never to wait or checkpoint. Writes are
 `BEGIN IMMEDIATE` transactions (a writer takes the lock up front instead of upgrading a read
 lock, which in WAL mode fails at once with SQLITE_BUSY, bypassing the busy handler); the busy
 timeout makes SQLite wait for another process's transaction, and a retry loop with jittered
@@ -45,37 +47,12 @@ from mcp_router.metering.migrations import MIGRATIONS, applied_versions, migrate
 from mcp_router.metering.protocol import AttemptSample, HoldDecision, HoldRequest, PeriodCap, PeriodSpend
 from mcp_router.metering.records import RequestRecord
 from mcp_router.metering.reports import Aggregate
+from mcp_router.metering.sqlite_errors import MAPPED, cause, is_busy_error, is_data_error
 from mcp_router.metering.store_base import ReportingStore
 from mcp_router.permissions import private_file
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-
-
-def is_busy_error(exc: BaseException) -> bool:
-    """SQLITE_BUSY/LOCKED: another connection holds the lock; waiting, not the data, fixes it."""
-    if not isinstance(exc, sqlite3.OperationalError):
-        return False
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
-
-def is_data_error(exc: BaseException) -> bool:
-    """An error caused by one record's values, not by the database: the same record fails on
-    every retry while others write fine (a poison record).
-
-    A value SQLite cannot store (an int beyond 64 bits, a string with a lone surrogate, a NaN
-    cost) or a violated constraint. Everything else (busy, disk I/O, disk full, read-only or
-    corrupt file) is the environment's problem: retrying the same rows later may succeed.
-    """
-    if isinstance(exc, sqlite3.IntegrityError | sqlite3.DataError | sqlite3.InterfaceError):
-        return True
-    if isinstance(exc, sqlite3.Error):
-        return False
-    return isinstance(exc, ValueError | TypeError | ArithmeticError)
-
-
-_MAPPED = (sqlite3.Error, ValueError, TypeError, ArithmeticError, OSError)  # OSError: the WAL's fsync
 
 
 class _AlreadyStored(Exception):
@@ -106,6 +83,7 @@ class SqliteStore(ReportingStore):
         self._adjust: dict[str, int | None] = {}  # queued settles/releases (sqlite_holds)
         self._fault: str | None = None
         self._closed = False
+        self._quick: sqlite3.Connection | None = None  # see _quick_conn
         self._param = "?"  # documents_sql placeholder
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,7 +93,7 @@ class SqliteStore(ReportingStore):
                 str(self.path), timeout=busy_timeout_s, check_same_thread=False, isolation_level=None
             )
         except (OSError, sqlite3.Error) as exc:
-            raise LedgerUnavailable(self.location, _cause(exc), action="opened") from exc
+            raise LedgerUnavailable(self.location, cause(exc), action="opened") from exc
         self.db = Database(conn)
         try:
             conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
@@ -128,9 +106,10 @@ class SqliteStore(ReportingStore):
             self._retry(lambda: migrate(self.db, migrate_to))
             self._page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
             self._max_pages = int(conn.execute("PRAGMA max_page_count").fetchone()[0])
+            self._page_cap = self._max_pages  # limit_size's, for both connections
         except sqlite3.Error as exc:
             conn.close()
-            raise LedgerUnavailable(self.location, _cause(exc), action="opened") from exc
+            raise LedgerUnavailable(self.location, cause(exc), action="opened") from exc
         private_file(self.path)  # the -wal and -shm files now exist: check them too
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -158,40 +137,48 @@ class SqliteStore(ReportingStore):
 
     def _typed(self, exc: BaseException, action: str) -> MeteringError:
         if action == "written" and is_data_error(exc):
-            return RecordRejected(_cause(exc))
-        return LedgerUnavailable(self.location, _cause(exc), action=action, busy=is_busy_error(exc))
+            return RecordRejected(cause(exc))
+        return LedgerUnavailable(self.location, cause(exc), action=action, busy=is_busy_error(exc))
 
-    def _write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = True, retry: bool = True) -> T:
+    def _write(
+        self,
+        fn: Callable[[sqlite3.Connection], T],
+        *,
+        durable: bool = True,
+        retry: bool = True,
+        conn: sqlite3.Connection | None = None,
+    ) -> T:
         """`fn` in one IMMEDIATE transaction, queued hold adjustments applied first (`retry`:
-        on SQLITE_BUSY, under the lock; without it, once, the caller holding the lock)."""
+        on SQLITE_BUSY, under the lock; without it, once, the caller holding the lock). `conn`:
+        the connection to write on (the main one by default)."""
 
         def run() -> T:
-            conn = self.db.conn
+            db = conn or self.db.conn
             with self._adjust_lock:
                 adjust, self._adjust = self._adjust, {}
             if not durable and self._synchronous != "NORMAL":
-                conn.execute("PRAGMA synchronous = NORMAL")
+                db.execute("PRAGMA synchronous = NORMAL")
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                db.execute("BEGIN IMMEDIATE")
                 if adjust:
-                    sqlite_holds.apply_adjustments(conn, adjust)
-                out = fn(conn)
-                conn.execute("COMMIT")
+                    sqlite_holds.apply_adjustments(db, adjust)
+                out = fn(db)
+                db.execute("COMMIT")
                 return out
             except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 with self._adjust_lock:  # not applied: keep them for the next write
                     self._adjust = {**adjust, **self._adjust}
                 raise
             finally:
                 if not durable and self._synchronous != "NORMAL":
-                    conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+                    db.execute(f"PRAGMA synchronous = {self._synchronous}")
 
         try:
             out = self._retry(run) if retry else run()
             self._fsync_wal(durable)
-        except _MAPPED as exc:
+        except MAPPED as exc:
             err = self._typed(exc, "written")
             if isinstance(err, LedgerUnavailable) and not err.busy:
                 self._fault = err.cause
@@ -273,7 +260,10 @@ class SqliteStore(ReportingStore):
         None lifts the cap. A write that would grow the file past it fails as on a full disk."""
         pages = self._max_pages if max_bytes is None else max(1, max_bytes // self._page_size)
         with self._lock:
-            self.db.conn.execute(f"PRAGMA max_page_count = {int(pages)}").fetchall()
+            self._page_cap = int(pages)
+            for conn in (self.db.conn, self._quick):
+                if conn is not None:
+                    conn.execute(f"PRAGMA max_page_count = {self._page_cap}").fetchall()
 
     # -- records --------------------------------------------------------------------------------
 
@@ -323,29 +313,47 @@ class SqliteStore(ReportingStore):
 
     def _try_write_relaxed(self, fn: Callable[[sqlite3.Connection], T]) -> tuple[bool, T | None]:
         """(True, `fn`'s result) when it could run at once as a short transaction without an
-        fsync; (False, None) when the connection is in use or another process holds the write
-        lock. No busy wait and no WAL checkpoint (the writer's commits run those), so it never
-        blocks the caller: the event loop may call it."""
+        fsync; (False, None) when the store is in use in this process (the writer's commit) or
+        another process holds the write lock. No busy wait and no WAL checkpoint (the writer's
+        commits run those), so it never blocks the caller: the event loop may call it."""
         if self._closed or not self._lock.acquire(blocking=False):
             return False, None
-        if self._closed:  # closed while the lock was being taken
-            self._lock.release()
-            return False, None
-        conn = self.db.conn
         try:
-            conn.execute("PRAGMA busy_timeout = 0")
-            conn.execute("PRAGMA wal_autocheckpoint = 0")
+            if self._closed:  # closed while the lock was being taken
+                return False, None
+            quick = self._quick_conn()
+            if quick is None:
+                return False, None
             try:
-                return True, self._write(fn, durable=False, retry=False)
+                return True, self._write(fn, durable=False, retry=False, conn=quick)
             except LedgerUnavailable as exc:
                 if exc.busy:
                     return False, None
                 raise
-            finally:
-                conn.execute("PRAGMA wal_autocheckpoint = 1000")
-                conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
         finally:
             self._lock.release()
+
+    def _quick_conn(self) -> sqlite3.Connection | None:
+        """The connection `_try_write_relaxed` writes on, opened on first use and set up once
+        for it: no busy wait, no checkpoint (switching the main connection to that and back
+        cost four PRAGMA statements per budget hold and conversation write). Used under the
+        store's lock, like the main one. None when it cannot be opened: the main connection,
+        in a worker thread, then does the write (and reports what is wrong)."""
+        if self._quick is None:
+            try:
+                path = str(self.path)
+                conn = sqlite3.connect(path, timeout=0, check_same_thread=False, isolation_level=None)
+            except sqlite3.Error:
+                return None
+            try:
+                conn.execute("PRAGMA wal_autocheckpoint = 0")
+                conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+                conn.execute(f"PRAGMA max_page_count = {self._page_cap}").fetchall()
+            except sqlite3.Error:
+                conn.close()
+                return None
+            self._quick = conn
+        return self._quick
 
     def reserve_now(self, hold: HoldRequest) -> HoldDecision:
         """`reserve`, blocking."""
@@ -385,8 +393,5 @@ class SqliteStore(ReportingStore):
             if not self._closed:
                 self._closed = True
                 self.db.conn.close()
-
-
-def _cause(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text[:200] if text else type(exc).__name__) or "unknown error"
+                if self._quick is not None:
+                    self._quick.close()

@@ -110,3 +110,20 @@ def test_records_fsync_the_wal_after_the_lock_so_a_hold_need_not_wait_for_the_di
             writer.join(30)
         assert written == [1] and synced == ["u.db-wal"]
         assert store.stored_ids(["r1"]) == {"r1"}
+
+
+def test_holds_taken_on_the_callers_thread_respect_the_size_cap(tmp_path: Path) -> None:
+    """The event loop's writes go through a connection of their own; a capped file (a full disk)
+    stops them as it stops the others, and lifting the cap lets them in again."""
+    from mcp_router.errors import LedgerUnavailable
+
+    with SqliteStore(tmp_path / "u.db") as store:
+        assert store.try_reserve(_hold("first", 1, cap=10**12)) is not None  # that connection is open
+        store.limit_size(0)  # no page beyond the ones the file has
+        with pytest.raises(LedgerUnavailable) as full:
+            for n in range(100_000):  # each hold takes room: the pages run out
+                assert store.try_reserve(_hold(f"h{n}" + "x" * 200, 1, cap=10**12)) is not None
+        assert "full" in str(full.value)
+        store.limit_size(None)
+        decision = store.try_reserve(_hold("after", 1, cap=10**12))
+        assert decision is not None and decision.granted
