@@ -41,7 +41,7 @@ from mcp_router.providers.anthropic_wire import (
     to_wire,
 )
 from mcp_router.providers.http import HttpAdapter
-from mcp_router.providers.streams import ReadBatch, SSEEvent, SSEParser
+from mcp_router.providers.streams import ReadBatch, SSEEvent, SSEParser, fold_read
 from mcp_router.providers.wire import Wire
 
 
@@ -96,20 +96,16 @@ class AnthropicAdapter(HttpAdapter):
 def read_events(
     sse: list[SSEEvent], state: EventState, wire: Wire, provider: str
 ) -> tuple[list[StreamEvent], ProviderError | None]:
-    """What one network read's events say (`ReadBatch`), and the error that ended them, raised
-    by the caller after the text that came before it."""
-    batch = ReadBatch()
-    try:
-        for event in sse:
-            name = event.event
-            data = wire.parse(event.data) if event.data.strip() else {}
-            if name == "message" and isinstance(data, dict) and isinstance(data.get("type"), str):
-                name = data["type"]  # tolerate servers that omit `event:` lines
-            delta = map_event(name, data, state, wire, provider)
-            if delta is not None:
-                batch.add(delta)
-            if state.stopped:
-                break
-    except ProviderError as exc:
-        return batch.events(), exc
-    return batch.events(), None
+    """One network read's events (`fold_read`): text and thinking deltas in order."""
+
+    def fold(event: SSEEvent, batch: ReadBatch) -> bool:
+        name = event.event
+        data = wire.parse(event.data) if event.data.strip() else {}
+        if name == "message" and isinstance(data, dict) and isinstance(data.get("type"), str):
+            name = data["type"]  # tolerate servers that omit `event:` lines
+        delta = map_event(name, data, state, wire, provider)
+        if delta is not None:
+            batch.add(delta)
+        return state.stopped
+
+    return fold_read(sse, fold)

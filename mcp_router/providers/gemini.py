@@ -47,7 +47,7 @@ from mcp_router.providers import gemini_tools as tools
 from mcp_router.providers import media
 from mcp_router.providers.http import HttpAdapter
 from mcp_router.providers.http_errors import Classification, build_error, default_error_class, error_object
-from mcp_router.providers.streams import ReadBatch, SSEEvent, SSEParser
+from mcp_router.providers.streams import ReadBatch, SSEEvent, SSEParser, fold_read
 from mcp_router.providers.wire import Wire, positive_int
 
 API_VERSION = "v1beta"
@@ -361,17 +361,12 @@ class GeminiAdapter(HttpAdapter):
 def _read_events(
     sse: list[SSEEvent], state: _StreamState, wire: Wire
 ) -> tuple[list[StreamEvent], ProviderError | None]:
-    """What one network read's events say (`ReadBatch`), and the error that ended them, raised
-    by the caller after the text that came before it."""
-    batch = ReadBatch()
-    try:
-        for event in sse:
-            if not event.data.strip():
-                continue
+    """One network read's events (`fold_read`): text, thoughts and function calls in order."""
+
+    def fold(event: SSEEvent, batch: ReadBatch) -> bool:
+        if event.data.strip():
             for item in state.fold(read_response(wire.parse(event.data), wire)):
                 batch.add(item)
-            if state.finish is not None:
-                break
-    except ProviderError as exc:
-        return batch.events(), exc
-    return batch.events(), None
+        return state.finish is not None
+
+    return fold_read(sse, fold)

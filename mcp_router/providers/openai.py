@@ -34,7 +34,7 @@ from mcp_router.providers.http import HttpAdapter
 from mcp_router.providers.http_errors import build_error
 from mcp_router.providers.openai_models import models_from_wire
 from mcp_router.providers.openai_wire import ChunkState, classify, from_wire, map_chunk, stream_end, to_wire
-from mcp_router.providers.streams import ReadBatch, SSEEvent, SSEParser
+from mcp_router.providers.streams import ReadBatch, SSEEvent, SSEParser, fold_read
 from mcp_router.providers.wire import Wire
 
 
@@ -74,27 +74,25 @@ class OpenAIAdapter(HttpAdapter):
 def read_events(
     sse: list[SSEEvent], state: ChunkState, wire: Wire, model: str
 ) -> tuple[list[StreamEvent], ProviderError | None]:
-    """What one network read's events say (`ReadBatch`), and the error that ended them, raised
-    by the caller after the text that came before it."""
-    batch = ReadBatch()
-    try:
-        for event in sse:
-            data = event.data
-            if len(data) < 16 and data.strip() == "[DONE]":
-                state.done = True
-                break
-            if event.event == "error":
-                raise _error_event(state.provider, model, data, wire)
-            piece = map_chunk(wire.parse(data), state, wire)
-            if state.pending:  # tool-call and reasoning deltas, in their place
-                for extra in state.pending:
-                    batch.add(extra)
-                state.pending.clear()
-            if piece:
-                batch.text(piece)
-    except ProviderError as exc:
-        return batch.events(), exc
-    return batch.events(), None
+    """One network read's events (`fold_read`): text, tool-call and reasoning deltas in order."""
+
+    def fold(event: SSEEvent, batch: ReadBatch) -> bool:
+        data = event.data
+        if len(data) < 16 and data.strip() == "[DONE]":
+            state.done = True
+            return True
+        if event.event == "error":
+            raise _error_event(state.provider, model, data, wire)
+        piece = map_chunk(wire.parse(data), state, wire)
+        if state.pending:  # tool-call and reasoning deltas, in their place
+            for extra in state.pending:
+                batch.add(extra)
+            state.pending.clear()
+        if piece:
+            batch.text(piece)
+        return False
+
+    return fold_read(sse, fold)
 
 
 def _error_event(provider: str, model: str, data: str, wire: Wire) -> ProviderError:

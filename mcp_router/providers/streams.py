@@ -10,7 +10,7 @@ so a broken or hostile server cannot make us hold more.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any, NamedTuple
 
@@ -175,6 +175,22 @@ class ReadBatch:
             text = self._text[0] if len(self._text) == 1 else "".join(self._text)
             self._events.append(TextDelta(text=text))
             self._text = []
+
+
+def fold_read(
+    events: list[SSEEvent], fold: Callable[[SSEEvent, ReadBatch], bool]
+) -> tuple[list[StreamEvent], ProviderError | None]:
+    """Fold one network read's events into a `ReadBatch` (`fold` returns True at the terminal
+    event); the batch's events and the `ProviderError` that ended the read, which the adapter
+    raises after yielding the events that came before it."""
+    batch = ReadBatch()
+    try:
+        for event in events:
+            if fold(event, batch):
+                break
+    except ProviderError as exc:
+        return batch.events(), exc
+    return batch.events(), None
 
 
 def _sse_block(block: bytes) -> SSEEvent | None:
