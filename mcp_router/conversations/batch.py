@@ -35,7 +35,9 @@ class GroupWriter:
                 await self._drain()
             finally:
                 self._writing = False
-        if not waiter.done.is_set():  # set already when this call wrote the batch: no extra loop turn
+        # Set already when this call wrote the batch: no loop turn (nor cancellation point: the
+        # document is written either way).
+        if not waiter.done.is_set():
             await waiter.done.wait()
         if waiter.error is not None:
             raise waiter.error

@@ -42,7 +42,7 @@ import structlog
 from sqlite_utils import Database
 
 from mcp_router.errors import LedgerUnavailable, MeteringError, RecordRejected
-from mcp_router.metering import sqlite_batch, sqlite_health, sqlite_holds, sqlite_reports
+from mcp_router.metering import sqlite_batch, sqlite_health, sqlite_holds, sqlite_quick, sqlite_reports
 from mcp_router.metering.migrations import MIGRATIONS, applied_versions, migrate
 from mcp_router.metering.protocol import AttemptSample, HoldDecision, HoldRequest, PeriodCap, PeriodSpend
 from mcp_router.metering.records import RequestRecord
@@ -107,6 +107,7 @@ class SqliteStore(ReportingStore):
             self._page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
             self._max_pages = int(conn.execute("PRAGMA max_page_count").fetchone()[0])
             self._page_cap = self._max_pages  # limit_size's, for both connections
+            self._quick_uri = sqlite_quick.uri_of(conn)
         except sqlite3.Error as exc:
             conn.close()
             raise LedgerUnavailable(self.location, cause(exc), action="opened") from exc
@@ -150,13 +151,14 @@ class SqliteStore(ReportingStore):
     ) -> T:
         """`fn` in one IMMEDIATE transaction, queued hold adjustments applied first (`retry`:
         on SQLITE_BUSY, under the lock; without it, once, the caller holding the lock). `conn`:
-        the connection to write on (the main one by default)."""
+        the connection to write on (the main one by default; the quick one is always NORMAL)."""
 
         def run() -> T:
             db = conn or self.db.conn
             with self._adjust_lock:
                 adjust, self._adjust = self._adjust, {}
-            if not durable and self._synchronous != "NORMAL":
+            relax = not durable and self._synchronous != "NORMAL" and conn is None
+            if relax:
                 db.execute("PRAGMA synchronous = NORMAL")
             try:
                 db.execute("BEGIN IMMEDIATE")
@@ -172,7 +174,7 @@ class SqliteStore(ReportingStore):
                     self._adjust = {**adjust, **self._adjust}
                 raise
             finally:
-                if not durable and self._synchronous != "NORMAL":
+                if relax:
                     db.execute(f"PRAGMA synchronous = {self._synchronous}")
 
         try:
@@ -334,25 +336,10 @@ class SqliteStore(ReportingStore):
             self._lock.release()
 
     def _quick_conn(self) -> sqlite3.Connection | None:
-        """The connection `_try_write_relaxed` writes on, opened on first use and set up once
-        for it: no busy wait, no checkpoint (switching the main connection to that and back
-        cost four PRAGMA statements per budget hold and conversation write). Used under the
-        store's lock, like the main one. None when it cannot be opened: the main connection,
-        in a worker thread, then does the write (and reports what is wrong)."""
-        if self._quick is None:
-            try:
-                path = str(self.path)
-                conn = sqlite3.connect(path, timeout=0, check_same_thread=False, isolation_level=None)
-            except sqlite3.Error:
-                return None
-            try:
-                conn.execute("PRAGMA wal_autocheckpoint = 0")
-                conn.execute(f"PRAGMA synchronous = {self._synchronous}")
-                conn.execute(f"PRAGMA max_page_count = {self._page_cap}").fetchall()
-            except sqlite3.Error:
-                conn.close()
-                return None
-            self._quick = conn
+        """The connection `_try_write_relaxed` writes on (metering/sqlite_quick.py), opened on
+        first use; used under the store's lock, like the main one. None when there is none."""
+        if self._quick is None and self._quick_uri is not None:
+            self._quick = sqlite_quick.open_quick(self._quick_uri, self._page_cap)
         return self._quick
 
     def reserve_now(self, hold: HoldRequest) -> HoldDecision:

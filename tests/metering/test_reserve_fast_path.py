@@ -127,3 +127,25 @@ def test_holds_taken_on_the_callers_thread_respect_the_size_cap(tmp_path: Path) 
         store.limit_size(None)
         decision = store.try_reserve(_hold("after", 1, cap=10**12))
         assert decision is not None and decision.granted
+
+
+async def test_an_in_memory_store_takes_holds_through_its_one_connection() -> None:
+    """A second connection to ":memory:" would be a database of its own (no tables): the hold
+    goes through the main connection instead."""
+    with SqliteStore(":memory:") as store:
+        decision = await store.reserve(_hold("a", 60))
+        assert decision.granted and _reserved(store) == 60
+
+
+def test_the_quick_connection_opens_the_same_file_after_a_change_of_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "here").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    with SqliteStore("u.db") as store:  # relative, as a user's config may give it
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        decision = store.try_reserve(_hold("a", 60))  # its connection opens now, from elsewhere
+        assert decision is not None and decision.granted
+        assert _reserved(store) == 60
+    assert list((tmp_path / "elsewhere").iterdir()) == []  # no stray database created there

@@ -176,3 +176,50 @@ async def test_a_request_goes_out_in_one_write_unless_its_body_is_large(body: by
     head, _, sent_body = b"".join(stream.writes).partition(b"\r\n\r\n")
     assert head.startswith(b"POST /v1 HTTP/1.1\r\n") and sent_body == body
     assert connection.is_available()  # the next request on it starts clean
+
+
+async def test_through_make_http_client_later_requests_go_out_in_one_write() -> None:
+    """The pool's connections are coalescing from their second request on (the first one is
+    sent by httpcore2 as it makes the connection)."""
+    client = make_http_client()
+    async with client, keep_alive_server() as url:
+        await client.post(url, json={"n": 0})
+        (connection,) = client._transport._pool.connections  # type: ignore[attr-defined]
+        stream = connection._connection._network_stream
+        writes: list[bytes] = []
+        real_write = stream.write
+
+        async def recorded(buffer: bytes, timeout: float | None = None) -> None:
+            writes.append(buffer)
+            await real_write(buffer, timeout)
+
+        stream.write = recorded
+        for n in (1, 2):
+            assert (await client.post(url, json={"n": n})).text == "ok"
+        assert [w.count(b"POST / HTTP/1.1") for w in writes] == [1, 1]  # each request: one write
+        assert all(w.endswith(b"}") for w in writes)  # ... holding its body
+
+
+@asynccontextmanager
+async def keep_alive_server() -> AsyncIterator[str]:
+    """An HTTP server answering "ok" to every request on a connection, kept open."""
+
+    async def handle(conn: anyio.abc.SocketStream) -> None:
+        async with conn:
+            data = b""
+            while True:
+                while b"\r\n\r\n" not in data:
+                    data += await conn.receive()
+                head, _, data = data.partition(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                while len(data) < length:
+                    data += await conn.receive()
+                data = data[length:]
+                await conn.send(RESPONSE)
+
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, handle)
+        yield f"http://127.0.0.1:{port}/"
+        tg.cancel_scope.cancel()
