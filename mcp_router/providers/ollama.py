@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -29,7 +30,6 @@ from mcp_router.core import (
     RemoteModel,
     StreamEnd,
     StreamEvent,
-    TextDelta,
     ToolCall,
     ToolCallDelta,
     Usage,
@@ -39,7 +39,7 @@ from mcp_router.providers import media
 from mcp_router.providers import ollama_tools as tools
 from mcp_router.providers.http import HttpAdapter
 from mcp_router.providers.http_errors import Classification, build_error
-from mcp_router.providers.streams import iter_ndjson
+from mcp_router.providers.streams import NDJSONLines, ReadBatch, fold_read
 from mcp_router.providers.wire import Wire
 
 _FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
@@ -212,22 +212,24 @@ class OllamaAdapter(HttpAdapter):
 
     async def stream(self, request: CompletionRequest, model: str) -> AsyncIterator[StreamEvent]:
         body = to_wire(request, model, stream=True, provider=self.name)
-        final: dict[str, Any] | None = None
-        calls: list[ToolCall] = []
-        thinking: list[str] = []
+        state = _LineState()
         async with self._open_stream(f"{self.base_url}/api/chat", body, model) as (chunks, wire):
-            async for item in iter_ndjson(chunks, wire):
-                top = wire.obj(item, "line")
-                if "error" in top:
-                    raise build_error(self.name, None, top, classify, model=model)
-                for ev in _extras(top, wire, calls, thinking):
-                    yield ev
-                text = _message_text(top, wire)
-                if text:
-                    yield TextDelta(text=text)
-                if top.get("done") is True:
-                    final = top
+            lines = NDJSONLines(wire)
+            async for raw in chunks:  # one step per network read, not per line
+                events, error = _read_lines(lines.feed(raw), state, wire, self.name, model)
+                for item in events:
+                    yield item
+                if error is not None:
+                    raise error
+                if state.final is not None:
                     break
+            if state.final is None:  # EOF: a last line may lack its newline
+                events, error = _read_lines(lines.end(), state, wire, self.name, model)
+                for item in events:
+                    yield item
+                if error is not None:
+                    raise error
+        final, calls, thinking = state.final, state.calls, state.thinking
         if final is None:
             raise self._cut(model, "a line with done: true")
         finish = finish_from_wire(final.get("done_reason"), wire)
@@ -269,3 +271,34 @@ class OllamaAdapter(HttpAdapter):
             m.model_copy(update={"capabilities": m.capabilities | caps.get(m.native_id, frozenset())})
             for m in models
         ]
+
+
+@dataclass
+class _LineState:
+    """What a streamed /api/chat has said so far."""
+
+    final: dict[str, Any] | None = None  # the line with done: true
+    calls: list[ToolCall] = field(default_factory=list)
+    thinking: list[str] = field(default_factory=list)
+
+
+def _read_lines(
+    lines: list[bytes], state: _LineState, wire: Wire, provider: str, model: str
+) -> tuple[list[StreamEvent], ProviderError | None]:
+    """One network read's lines (`fold_read`): thinking, tool calls and text in order."""
+
+    def fold(line: bytes, batch: ReadBatch) -> bool:
+        top = wire.obj(wire.parse(line), "line")
+        if "error" in top:
+            raise build_error(provider, None, top, classify, model=model)
+        for item in _extras(top, wire, state.calls, state.thinking):
+            batch.add(item)
+        text = _message_text(top, wire)
+        if text:
+            batch.text(text)
+        if top.get("done") is True:
+            state.final = top
+            return True
+        return False
+
+    return fold_read(lines, fold)

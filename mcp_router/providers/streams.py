@@ -10,9 +10,9 @@ so a broken or hostile server cannot make us hold more.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import aclosing
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import anyio
 import httpx2
@@ -34,6 +34,7 @@ _DRAIN_MAX_SECONDS = 0.25
 # message only: the first 64 KiB say everything a classifier needs.
 MAX_EVENT_BYTES = 1024 * 1024
 MAX_ERROR_BODY_BYTES = 64 * 1024
+E = TypeVar("E")  # one framed item of a read: an SSE event, an NDJSON line
 
 
 class SSEEvent(NamedTuple):
@@ -178,11 +179,11 @@ class ReadBatch:
 
 
 def fold_read(
-    events: list[SSEEvent], fold: Callable[[SSEEvent, ReadBatch], bool]
+    events: Iterable[E], fold: Callable[[E, ReadBatch], bool]
 ) -> tuple[list[StreamEvent], ProviderError | None]:
-    """Fold one network read's events into a `ReadBatch` (`fold` returns True at the terminal
-    event); the batch's events and the `ProviderError` that ended the read, which the adapter
-    raises after yielding the events that came before it."""
+    """Fold one network read's items (SSE events, NDJSON lines) into a `ReadBatch` (`fold`
+    returns True at the terminal one); the batch's events and the `ProviderError` that ended
+    the read, which the adapter raises after yielding the events that came before it."""
     batch = ReadBatch()
     try:
         for event in events:
@@ -251,36 +252,53 @@ async def drain(
     return False
 
 
+class NDJSONLines:
+    """NDJSON framing: the non-blank lines each body chunk completes, and at EOF (`end`) an
+    unterminated last line (NDJSON needs no final newline, and a cut line fails to parse
+    anyway). As in `SSEParser`, an unterminated line is kept as chunks (linear time) and one over
+    `max_line_bytes` is a `MalformedResponse`."""
+
+    __slots__ = ("_limit", "_size", "_tail", "_wire")
+
+    def __init__(self, wire: Wire, *, max_line_bytes: int = MAX_EVENT_BYTES) -> None:
+        self._wire = wire
+        self._limit = max_line_bytes
+        self._tail: list[bytes] = []
+        self._size = 0
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        limit = self._limit
+        if b"\n" not in chunk:
+            self._tail.append(chunk)
+            self._size += len(chunk)
+            if self._size > limit:
+                self._wire.fail(f"NDJSON line larger than {limit} bytes")
+            return []
+        buf = b"".join((*self._tail, chunk)) if self._tail else chunk
+        *lines, rest = buf.split(b"\n")
+        self._tail = [rest] if rest else []
+        self._size = len(rest)
+        if len(buf) > limit and (self._size > limit or any(len(line) > limit for line in lines)):
+            self._wire.fail(f"NDJSON line larger than {limit} bytes")
+        return [line for line in lines if line.strip()]
+
+    def end(self) -> list[bytes]:
+        last = b"".join(self._tail)
+        self._tail, self._size = [], 0
+        return [last] if last.strip() else []
+
+
 async def iter_ndjson(
     chunks: AsyncIterator[bytes], wire: Wire, *, max_line_bytes: int = MAX_EVENT_BYTES
 ) -> AsyncIterator[Any]:
-    """One decoded JSON value per non-blank line of raw body chunks; a bad line is a
-    `MalformedResponse`; an unterminated last line is parsed at EOF (NDJSON needs no final
-    newline, and a cut line fails to parse anyway). As in `SSEParser`, an unterminated line
-    is kept as chunks (linear time) and one over `max_line_bytes` is a `MalformedResponse`."""
-    tail: list[bytes] = []
-    size = 0
+    """One decoded JSON value per non-blank line of raw body chunks (`NDJSONLines`); a bad line
+    is a `MalformedResponse`."""
+    lines = NDJSONLines(wire, max_line_bytes=max_line_bytes)
     async for chunk in chunks:
-        if b"\n" not in chunk:
-            tail.append(chunk)
-            size += len(chunk)
-            if size > max_line_bytes:
-                wire.fail(f"NDJSON line larger than {max_line_bytes} bytes")
-            continue
-        buf = b"".join((*tail, chunk)) if tail else chunk
-        *lines, rest = buf.split(b"\n")
-        tail = [rest] if rest else []
-        size = len(rest)
-        if len(buf) > max_line_bytes and (
-            size > max_line_bytes or any(len(line) > max_line_bytes for line in lines)
-        ):
-            wire.fail(f"NDJSON line larger than {max_line_bytes} bytes")
-        for line in lines:
-            if line.strip():
-                yield wire.parse(line)
-    last = b"".join(tail)
-    if last.strip():
-        yield wire.parse(last)
+        for line in lines.feed(chunk):
+            yield wire.parse(line)
+    for line in lines.end():
+        yield wire.parse(line)
 
 
 async def read_error_body(response: httpx2.Response, max_bytes: int = MAX_ERROR_BODY_BYTES) -> bytes:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mcp_router.core import CompletionRequest, Message, ResponseFormat
+from mcp_router.core import CompletionRequest, Message, ReasoningDelta, ResponseFormat, TextDelta
 from mcp_router.errors import (
     AuthFailed,
     BadRequest,
@@ -16,6 +16,7 @@ from mcp_router.errors import (
     MalformedResponse,
     ModelNotFound,
     Overloaded,
+    ProviderError,
     RateLimited,
     ServerError,
 )
@@ -308,3 +309,34 @@ def test_ollama_tags() -> None:
     }
     (m,) = ol.models_from_wire(body, "ollama")
     assert m.native_id == "llama3.2:latest" and m.input_price == Decimal(0) and m.output_price == Decimal(0)
+
+
+def _ollama_line(content: str, **extra: Any) -> bytes:
+    body = {"model": "llama3.2", "message": {"role": "assistant", "content": content}, "done": False}
+    return json.dumps({**body, **extra}).encode()
+
+
+def test_ollama_lines_of_one_read_are_one_text_then_the_error_after_them() -> None:
+    """One network read's NDJSON lines: their text joins into one delta, a thinking line keeps its
+    place, and an error line ends the read after the text before it."""
+    state = ol._LineState()
+    wire = Wire("ollama")
+    thinking = json.dumps({"model": "m", "message": {"role": "assistant", "content": "", "thinking": "hm"}})
+    lines = ol.NDJSONLines(wire)
+    read = b"\n".join([_ollama_line("Hel"), _ollama_line("lo"), thinking.encode(), _ollama_line("!")])
+    read += b'\n{"error": "model runner has unexpectedly stopped"}\n' + _ollama_line("never read") + b"\n"
+    events, error = ol._read_lines(lines.feed(read), state, wire, "ollama", "llama3.2")
+    assert events == [TextDelta(text="Hello"), ReasoningDelta(text="hm"), TextDelta(text="!")]
+    assert isinstance(error, ProviderError) and state.final is None
+
+
+def test_ollama_last_line_without_its_newline_is_read_at_eof() -> None:
+    state = ol._LineState()
+    wire = Wire("ollama")
+    lines = ol.NDJSONLines(wire)
+    done = _ollama_line("", done=True, done_reason="stop", prompt_eval_count=3, eval_count=2)
+    first = lines.feed(_ollama_line("Hi") + b"\n" + done[:10])  # the last line cut by the read
+    assert ol._read_lines(first, state, wire, "ollama", "m")[0] == [TextDelta(text="Hi")]
+    lines.feed(done[10:])
+    events, error = ol._read_lines(lines.end(), state, wire, "ollama", "m")
+    assert (events, error) == ([], None) and state.final is not None and state.final["done"] is True
