@@ -169,22 +169,19 @@ def trim_page(
     it owns is named by the body that was deleted."""
     rows = conn.execute(
         _sql(
-            f"SELECT id, version FROM documents WHERE kind = ? AND {_LIVE} AND client = ? "
+            f"SELECT {COLUMNS} FROM documents WHERE kind = ? AND {_LIVE} AND client = ? "
             "ORDER BY updated_ms DESC, id DESC LIMIT ? OFFSET ?",
             param,
         ),
         (kind, now_ms, client, page, keep),
     ).fetchall()
     gone = 0
-    for doc_id, version in rows:
-        doc = get(conn, param, kind, doc_id, now_ms)
-        if doc is None or doc.version != int(version):
-            continue  # trimmed by another writer, or continued: no longer the oldest
+    for doc in map(_doc, rows):
         cur = conn.execute(
             _sql("DELETE FROM documents WHERE kind = ? AND id = ? AND version = ?", param),
-            (kind, doc_id, doc.version),
+            (kind, doc.id, doc.version),
         )
-        if cur.rowcount == 1:
+        if cur.rowcount == 1:  # else trimmed by another writer, or continued: no longer the oldest
             delete_many(conn, param, dependents(doc))
             gone += 1
     return len(rows), gone
